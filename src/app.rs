@@ -1,0 +1,461 @@
+//! The route table and the handlers, over the storage traits. No `worker::` in here: the same
+//! code runs on workerd (with D1/KV) and in native tests (with in-memory stores).
+
+use std::cell::Cell;
+use std::future::Future;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::breaker::{self, BreakerState, Decision};
+use crate::config::Config;
+use crate::domain::{Email, Password, User, UserId};
+use crate::error::{AppError, FieldError, TokenRejection};
+use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::password::{self, PasswordHash};
+use crate::store::{BreakerStore, StoreError, UserStore};
+use crate::tokens::{AccessClaims, VerifiedToken, ACCESS_TYPE};
+
+/// A fixed salt for the dummy hash an unknown email costs (its result is thrown away).
+const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Register,
+    Login,
+    Me,
+    Jwks,
+    Health,
+}
+
+/// The one route table: path, the methods it allows, and the handler.
+const ROUTES: &[(&str, &[&str], Route)] = &[
+    ("/auth/register", &["POST"], Route::Register),
+    ("/auth/login", &["POST"], Route::Login),
+    ("/auth/me", &["GET"], Route::Me),
+    ("/.well-known/jwks.json", &["GET"], Route::Jwks),
+    ("/health", &["GET"], Route::Health),
+];
+
+fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
+    let (_, allowed, route) = ROUTES
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .ok_or(AppError::NotFound)?;
+    if allowed.contains(&method) {
+        Ok(*route)
+    } else {
+        Err(AppError::MethodNotAllowed(allowed))
+    }
+}
+
+/// The service: configuration plus the stores it talks to.
+pub struct App<'a, U, B> {
+    pub config: &'a Config,
+    pub users: U,
+    pub breaker_store: B,
+}
+
+impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
+    /// Handles one request end to end: routing, the handler, error mapping, common headers and
+    /// the request log line. Never fails: every error becomes a problem response.
+    pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
+        let guard = Guard {
+            store: &self.breaker_store,
+            config: self.config,
+            state: Cell::new(None),
+            ctx,
+        };
+        let result = match resolve(&req.method, &req.path) {
+            Ok(route) => self.dispatch(route, &req, ctx, &guard).await,
+            Err(e) => Err(e),
+        };
+        let mut resp = match result {
+            Ok(resp) => resp,
+            Err(err) => {
+                if let AppError::Internal(cause) = &err {
+                    ctx.log("error", "internal_error", json!({ "cause": cause }));
+                }
+                http::problem_response(&err, &ctx.request_id)
+            }
+        };
+        resp.set_header("x-request-id", ctx.request_id.clone());
+        resp.set_header("x-content-type-options", "nosniff");
+        if resp.get_header("cache-control").is_none() {
+            resp.set_header("cache-control", "no-store");
+        }
+        resp
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        match route {
+            Route::Register => self.register(req, ctx, guard).await,
+            Route::Login => self.login(req, ctx, guard).await,
+            Route::Me => self.me(req, ctx, guard).await,
+            Route::Jwks => Ok(self.jwks()),
+            Route::Health => Ok(self.health(ctx, guard).await),
+        }
+    }
+
+    async fn register(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let mut errors: Vec<FieldError> = Vec::new();
+        let email = match http::string_field(&body, "email").and_then(Email::parse) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let password = match http::string_field(&body, "password") {
+            Ok(raw) => match Password::parse(raw, email.as_ref()) {
+                Ok(p) => Some(p),
+                Err(mut es) => {
+                    errors.append(&mut es);
+                    None
+                }
+            },
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(AppError::Validation(errors));
+        };
+
+        let hash = PasswordHash::create(password.expose(), self.config.pbkdf2_iterations)
+            .map_err(AppError::internal)?;
+        let user = User {
+            id: UserId::new_random().map_err(AppError::internal)?,
+            email,
+            password_hash: hash.to_phc(),
+            created_at: rfc3339(ctx.now_ms),
+        };
+        if !guard.call(|| self.users.insert_user(&user)).await? {
+            ctx.log(
+                "info",
+                "register_rejected",
+                json!({ "reason": "email_taken", "email": user.email.redacted() }),
+            );
+            return Err(AppError::EmailTaken);
+        }
+        ctx.log(
+            "info",
+            "user_registered",
+            json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
+        );
+        Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
+    }
+
+    async fn login(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, true)?;
+        let is_form = body.contains_key("username") && !body.contains_key("email");
+        let email_field = if is_form { "username" } else { "email" };
+        let raw_email = http::string_field(&body, email_field);
+        let raw_password = http::string_field(&body, "password");
+        let (raw_email, raw_password) = match (raw_email, raw_password) {
+            (Ok(e), Ok(p)) => (e, p),
+            (e, p) => {
+                let errors = [e.err(), p.err()].into_iter().flatten().collect();
+                return Err(AppError::Validation(errors));
+            }
+        };
+
+        // A malformed email cannot name an account: treat it as unknown, at the same cost.
+        let user = match Email::parse(raw_email) {
+            Ok(email) => guard.call(|| self.users.find_by_email(&email)).await?,
+            Err(_) => None,
+        };
+        let failed = |reason: &str| {
+            ctx.log(
+                "info",
+                "login_failed",
+                json!({ "reason": reason, "email": redact_raw(raw_email) }),
+            );
+            AppError::InvalidCredentials
+        };
+        let Some(user) = user else {
+            password::derive(raw_password, DUMMY_SALT, self.config.pbkdf2_iterations);
+            return Err(failed("unknown_email"));
+        };
+        let stored =
+            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
+                Ok(h) => h,
+                Err(e) => {
+                    ctx.log(
+                        "error",
+                        "stored_hash_refused",
+                        json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
+                    );
+                    password::derive(raw_password, DUMMY_SALT, self.config.pbkdf2_iterations);
+                    return Err(failed("stored_hash_refused"));
+                }
+            };
+        if !stored.verify(raw_password) {
+            return Err(failed("wrong_password"));
+        }
+
+        if stored.iterations < self.config.pbkdf2_iterations {
+            let fresh = PasswordHash::create(raw_password, self.config.pbkdf2_iterations)
+                .map_err(AppError::internal)?;
+            let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+            guard
+                .call(|| self.users.update_password_hash(&user.id, &phc, &updated_at))
+                .await?;
+            ctx.log(
+                "info",
+                "password_rehashed",
+                json!({
+                    "user_id": user.id.to_string(),
+                    "from_iterations": stored.iterations,
+                    "to_iterations": self.config.pbkdf2_iterations,
+                }),
+            );
+        }
+
+        let session_id = crate::random::uuid_v4().map_err(AppError::internal)?;
+        let access_token = self.issue_access_token(&user, &session_id.to_string(), ctx)?;
+        ctx.log(
+            "info",
+            "login_succeeded",
+            json!({ "user_id": user.id.to_string(), "sid": session_id.to_string() }),
+        );
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": self.config.access_token_ttl_secs,
+            }),
+        ))
+    }
+
+    fn issue_access_token(&self, user: &User, sid: &str, ctx: &Ctx) -> Result<String, AppError> {
+        let claims = AccessClaims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: user.id.to_string(),
+            email: user.email.as_ref().to_owned(),
+            sid: sid.to_owned(),
+            jti: crate::random::uuid_v4()
+                .map_err(AppError::internal)?
+                .to_string(),
+            typ: ACCESS_TYPE.to_owned(),
+        };
+        self.config
+            .keys
+            .issue(&claims, utc(ctx.now_ms), self.config.access_token_ttl_secs)
+            .map_err(AppError::internal)
+    }
+
+    /// Checks the bearer token's signature and claims (no database).
+    fn verify_bearer(&self, req: &ApiRequest, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
+        let result = http::bearer_token(req).and_then(|token| {
+            self.config
+                .keys
+                .verify(
+                    token,
+                    utc(ctx.now_ms),
+                    &self.config.issuer,
+                    &self.config.audience,
+                )
+                .map_err(AppError::InvalidToken)
+        });
+        if let Err(AppError::InvalidToken(reason)) = &result {
+            ctx.log(
+                "info",
+                "token_rejected",
+                json!({ "reason": reason.as_str() }),
+            );
+        }
+        result
+    }
+
+    async fn me(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let token = self.verify_bearer(req, ctx)?;
+        let unknown = || {
+            ctx.log(
+                "info",
+                "token_rejected",
+                json!({ "reason": "unknown_subject" }),
+            );
+            AppError::InvalidToken(TokenRejection::UnknownSubject)
+        };
+        let id = UserId::parse(&token.claims.sub).map_err(|_| unknown())?;
+        let user = guard
+            .call(|| self.users.find_by_id(&id))
+            .await?
+            .ok_or_else(unknown)?;
+        Ok(ApiResponse::json(200, &user_json(&user)))
+    }
+
+    fn jwks(&self) -> ApiResponse {
+        ApiResponse::json(200, &self.config.keys.jwks()).with_header(
+            "cache-control",
+            format!("public, max-age={}", self.config.jwks_max_age_secs),
+        )
+    }
+
+    async fn health(&self, ctx: &Ctx, guard: &Guard<'_, B>) -> ApiResponse {
+        let db = guard.call(|| self.users.ping()).await;
+        let breaker = guard.state_name();
+        let database = match &db {
+            Ok(()) => "ok",
+            Err(AppError::ServiceUnavailable { .. }) if breaker != "closed" => "unchecked",
+            Err(_) => "failing",
+        };
+        let ok = db.is_ok();
+        let body = json!({
+            "status": if ok { "ok" } else { "degraded" },
+            "checks": { "database": database, "breaker": breaker },
+        });
+        let mut resp = ApiResponse::json(if ok { 200 } else { 503 }, &body);
+        if let Err(AppError::ServiceUnavailable { retry_after }) = db {
+            resp.set_header("retry-after", retry_after.to_string());
+        }
+        let _ = ctx;
+        resp
+    }
+}
+
+/// Runs database calls through the circuit breaker. The breaker's state is read from its store
+/// once per request and written back only when it changes.
+struct Guard<'a, B> {
+    store: &'a B,
+    config: &'a Config,
+    state: Cell<Option<BreakerState>>,
+    ctx: &'a Ctx,
+}
+
+impl<B: BreakerStore> Guard<'_, B> {
+    async fn current(&self) -> BreakerState {
+        if let Some(s) = self.state.get() {
+            return s;
+        }
+        let s = match self.store.load().await {
+            Ok(s) => s.unwrap_or_default(),
+            Err(e) => {
+                // KV trouble must neither open the gate nor lock everyone out: the database
+                // (and so the password check) still decides, as if the breaker were closed.
+                self.ctx.log(
+                    "warn",
+                    "breaker_store_unavailable",
+                    json!({ "cause": e.to_string() }),
+                );
+                BreakerState::default()
+            }
+        };
+        self.state.set(Some(s));
+        s
+    }
+
+    async fn transition(&self, from: BreakerState, to: Option<BreakerState>) {
+        let Some(to) = to else { return };
+        self.state.set(Some(to));
+        if from.name() != to.name() {
+            self.ctx.log(
+                "warn",
+                "breaker_state_changed",
+                json!({ "from": from.name(), "to": to.name() }),
+            );
+        }
+        if let Err(e) = self.store.save(&to).await {
+            self.ctx.log(
+                "warn",
+                "breaker_store_unavailable",
+                json!({ "cause": e.to_string() }),
+            );
+        }
+    }
+
+    /// The state's name as last seen (`closed` when it was never read).
+    fn state_name(&self) -> &'static str {
+        self.state.get().unwrap_or_default().name()
+    }
+
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let now = self.ctx.now_secs();
+        let cfg = &self.config.breaker;
+        let state = self.current().await;
+        let (decision, next) = breaker::before_call(state, now, cfg);
+        if let Decision::Reject { retry_after_secs } = decision {
+            return Err(AppError::ServiceUnavailable {
+                retry_after: retry_after_secs,
+            });
+        }
+        self.transition(state, next).await;
+        let state = self.current().await;
+        match f().await {
+            Ok(v) => {
+                self.transition(state, breaker::on_success(state, now))
+                    .await;
+                Ok(v)
+            }
+            Err(e) => {
+                self.ctx.log(
+                    "error",
+                    "storage_failure",
+                    json!({ "cause": e.to_string() }),
+                );
+                let next = breaker::on_failure(state, now, cfg);
+                self.transition(state, next).await;
+                let retry_after = match self.state.get() {
+                    Some(BreakerState::Open { .. }) => cfg.cooldown_secs as u64,
+                    _ => 1,
+                };
+                Err(AppError::ServiceUnavailable { retry_after })
+            }
+        }
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id.to_string(),
+        "email": user.email.as_ref(),
+        "created_at": user.created_at,
+    })
+}
+
+fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// RFC 3339 with millisecond precision, in UTC (`2026-11-26T07:45:34.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    utc(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A log-safe form of an email as typed, valid or not.
+fn redact_raw(raw: &str) -> String {
+    match Email::parse(raw) {
+        Ok(e) => e.redacted(),
+        Err(_) => "<invalid>".to_owned(),
+    }
+}

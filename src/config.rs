@@ -1,0 +1,147 @@
+//! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
+//! lookup function so the core never touches `worker::Env`.
+
+use crate::tokens::KeySet;
+
+/// Names of the bindings and settings, in one place.
+pub mod names {
+    pub const DB: &str = "DB";
+    pub const KV: &str = "KV";
+    pub const SIGNING_KEYS: &str = "JWT_SIGNING_KEYS";
+    pub const ISSUER: &str = "JWT_ISSUER";
+    pub const AUDIENCE: &str = "JWT_AUDIENCE";
+    pub const ACCESS_TOKEN_TTL: &str = "ACCESS_TOKEN_TTL";
+    pub const PBKDF2_ITERATIONS: &str = "PBKDF2_ITERATIONS";
+    pub const PBKDF2_MAX_ITERATIONS: &str = "PBKDF2_MAX_ITERATIONS";
+    pub const BREAKER_THRESHOLD: &str = "BREAKER_THRESHOLD";
+    pub const BREAKER_WINDOW: &str = "BREAKER_WINDOW";
+    pub const BREAKER_COOLDOWN: &str = "BREAKER_COOLDOWN";
+    pub const JWKS_MAX_AGE: &str = "JWKS_MAX_AGE";
+}
+
+/// Circuit-breaker limits, in seconds and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    pub threshold: u32,
+    pub window_secs: i64,
+    pub cooldown_secs: i64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            window_secs: 60,
+            cooldown_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub pbkdf2_iterations: u32,
+    pub pbkdf2_max_iterations: u32,
+    pub breaker: BreakerConfig,
+    pub jwks_max_age_secs: u32,
+    pub keys: KeySet,
+}
+
+/// A setting that is present but unusable. The Worker answers `500` and logs this; it never
+/// falls back silently to a weaker value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {name}: {why}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub why: String,
+}
+
+pub const DEFAULT_ISSUER: &str = "edge-auth";
+pub const DEFAULT_AUDIENCE: &str = "edge-auth";
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 900;
+pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
+pub const DEFAULT_PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
+
+impl Config {
+    /// Builds the configuration from a lookup of vars and secrets.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the signing keys are missing or invalid, or a number is out of range.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let keys_json = get(names::SIGNING_KEYS).ok_or(ConfigError {
+            name: names::SIGNING_KEYS,
+            why: "missing: set it with `wrangler secret put` (or `.dev.vars` locally)".into(),
+        })?;
+        let keys = KeySet::from_jwks_json(&keys_json).map_err(|e| ConfigError {
+            name: names::SIGNING_KEYS,
+            why: e.to_string(),
+        })?;
+        let pbkdf2_max_iterations = number(
+            &get,
+            names::PBKDF2_MAX_ITERATIONS,
+            DEFAULT_PBKDF2_MAX_ITERATIONS,
+            crate::password::MIN_ITERATIONS..=u32::MAX,
+        )?;
+        let pbkdf2_iterations = number(
+            &get,
+            names::PBKDF2_ITERATIONS,
+            DEFAULT_PBKDF2_ITERATIONS,
+            crate::password::MIN_ITERATIONS..=pbkdf2_max_iterations,
+        )?;
+        Ok(Self {
+            issuer: text(&get, names::ISSUER, DEFAULT_ISSUER),
+            audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
+            access_token_ttl_secs: number(
+                &get,
+                names::ACCESS_TOKEN_TTL,
+                DEFAULT_ACCESS_TOKEN_TTL,
+                60..=86_400,
+            )?,
+            pbkdf2_iterations,
+            pbkdf2_max_iterations,
+            breaker: BreakerConfig {
+                threshold: number(&get, names::BREAKER_THRESHOLD, 5, 1..=1_000)?,
+                window_secs: number(&get, names::BREAKER_WINDOW, 60, 1..=86_400)?,
+                // KV's minimum expiration TTL is 60 s, but the cooldown is checked from the
+                // stored timestamp, so any value from 1 s works.
+                cooldown_secs: number(&get, names::BREAKER_COOLDOWN, 30, 1..=86_400)?,
+            },
+            jwks_max_age_secs: number(&get, names::JWKS_MAX_AGE, DEFAULT_JWKS_MAX_AGE, 0..=86_400)?,
+            keys,
+        })
+    }
+}
+
+fn text(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> String {
+    get(name)
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = get(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    let value: T = raw.trim().parse().map_err(|_| ConfigError {
+        name,
+        why: format!("{raw:?} is not a number"),
+    })?;
+    if !range.contains(&value) {
+        return Err(ConfigError {
+            name,
+            why: format!("{value} is outside {}..={}", range.start(), range.end()),
+        });
+    }
+    Ok(value)
+}

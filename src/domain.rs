@@ -1,0 +1,229 @@
+//! Validated newtypes for what crosses the boundary: emails, passwords, user ids.
+//! Once a value of one of these types exists, it satisfies the contract's rules.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::FieldError;
+
+/// Longest email the contract accepts (RFC 5321's path limit), in characters.
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// Password length bounds in Unicode code points (NIST 800-63B, ASVS 6.2).
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// A normalized email address: trimmed and lower-cased, the form that is stored and compared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Normalizes and validates an email address.
+    ///
+    /// # Errors
+    /// A [`FieldError`] on `email` naming the first broken rule.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let err = |code, msg: &str| Err(FieldError::new("email", code, msg));
+        let normalized = raw.trim().to_lowercase();
+        if normalized.is_empty() {
+            return err("required", "Email is required.");
+        }
+        if normalized.chars().count() > EMAIL_MAX_CHARS {
+            return err("too_long", "Email must be at most 254 characters.");
+        }
+        if normalized
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return err(
+                "invalid_format",
+                "Email must not contain whitespace or control characters.",
+            );
+        }
+        let mut parts = normalized.split('@');
+        let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+            return err("invalid_format", "Email must contain exactly one '@'.");
+        };
+        if local.is_empty() {
+            return err("invalid_format", "Email must have a local part before '@'.");
+        }
+        if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+            return err(
+                "invalid_format",
+                "Email must have a domain with a dot, such as example.com.",
+            );
+        }
+        Ok(Self(normalized))
+    }
+
+    /// A log-safe form: the first character of the local part and the domain (`a***@example.com`).
+    pub fn redacted(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or(("", &self.0));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that satisfies the registration policy. Never trimmed, truncated or case-changed,
+/// and wrapped so that it cannot be logged by accident.
+#[derive(Debug)]
+pub struct Password(SecretString);
+
+impl Password {
+    /// Checks the registration policy: 8–128 code points, not a common password, not the email.
+    ///
+    /// # Errors
+    /// One [`FieldError`] per broken rule, all on `password`.
+    pub fn parse(raw: &str, email: Option<&Email>) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let chars = raw.chars().count();
+        if chars < PASSWORD_MIN_CHARS {
+            errors.push(FieldError::new(
+                "password",
+                "too_short",
+                "Password must be at least 8 characters.",
+            ));
+        }
+        if chars > PASSWORD_MAX_CHARS {
+            errors.push(FieldError::new(
+                "password",
+                "too_long",
+                "Password must be at most 128 characters.",
+            ));
+        }
+        if crate::blocklist::is_common(raw) {
+            errors.push(FieldError::new(
+                "password",
+                "too_common",
+                "This password is too common; choose another.",
+            ));
+        }
+        if let Some(email) = email {
+            if raw.trim().to_lowercase() == email.as_ref() {
+                errors.push(FieldError::new(
+                    "password",
+                    "equals_email",
+                    "Password must not be the email address.",
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(SecretString::from(raw)))
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// A user's id: a UUID in its lower-case hyphenated form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(uuid::Uuid);
+
+impl UserId {
+    pub fn new_random() -> Result<Self, getrandom::Error> {
+        Ok(Self(crate::random::uuid_v4()?))
+    }
+
+    /// # Errors
+    /// When `raw` is not a UUID.
+    pub fn parse(raw: &str) -> Result<Self, uuid::Error> {
+        uuid::Uuid::try_parse(raw).map(Self)
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A stored user as the core sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub password_hash: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        let e = Email::parse("  Alice@Example.COM ").unwrap();
+        assert_eq!(e.as_ref(), "alice@example.com");
+    }
+
+    #[test]
+    fn email_rules_are_enforced() {
+        for bad in [
+            "",
+            "   ",
+            "no-at.example.com",
+            "two@@example.com",
+            "a@b@example.com",
+            "@example.com",
+            "a@localhost",
+            "a@example.",
+            "a@.example.com",
+            "a b@example.com",
+            "a\u{7}@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let long = format!("{}@example.com", "a".repeat(243));
+        assert_eq!(long.len(), 255);
+        assert_eq!(Email::parse(&long).unwrap_err().code, "too_long");
+        assert!(Email::parse(&long[1..]).is_ok());
+    }
+
+    #[test]
+    fn email_is_redacted_for_logs() {
+        let e = Email::parse("alice@example.com").unwrap();
+        assert_eq!(e.redacted(), "a***@example.com");
+    }
+
+    #[test]
+    fn password_length_counts_code_points_not_bytes() {
+        // 8 code points of 4 bytes each: long enough.
+        assert!(Password::parse("🔑🔑🔑🔑🔑🔑🔑🔑", None).is_ok());
+        let short = Password::parse("🔑🔑🔑🔑🔑🔑🔑", None).unwrap_err();
+        assert_eq!(short[0].code, "too_short");
+        let long = "x1".repeat(64) + "y";
+        assert_eq!(
+            Password::parse(&long, None).unwrap_err()[0].code,
+            "too_long"
+        );
+        assert!(Password::parse(&"x1".repeat(64), None).is_ok());
+    }
+
+    #[test]
+    fn password_is_kept_verbatim() {
+        let p = Password::parse("  Spaces Kept  ", None).unwrap();
+        assert_eq!(p.expose(), "  Spaces Kept  ");
+    }
+
+    #[test]
+    fn password_equal_to_email_is_rejected() {
+        let email = Email::parse("someone@example.com").unwrap();
+        let errs = Password::parse("Someone@Example.com", Some(&email)).unwrap_err();
+        assert!(errs.iter().any(|e| e.code == "equals_email"));
+    }
+
+    #[test]
+    fn common_password_is_rejected() {
+        let errs = Password::parse("password123", None).unwrap_err();
+        assert!(errs.iter().any(|e| e.code == "too_common"));
+    }
+}

@@ -1,0 +1,169 @@
+//! The one error type of the service and its single mapping to RFC 9457 problem details.
+
+use serde::Serialize;
+
+/// One broken validation rule, reported in the `errors` array of a `422`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a bearer token was refused. Logged, never sent: the client only learns `invalid_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRejection {
+    Missing,
+    TooLarge,
+    Malformed,
+    UnknownKey,
+    BadAlgorithm,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    WrongType,
+    UnknownSubject,
+}
+
+impl TokenRejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::UnknownKey => "unknown_kid",
+            Self::BadAlgorithm => "bad_algorithm",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongType => "wrong_type",
+            Self::UnknownSubject => "unknown_subject",
+        }
+    }
+}
+
+/// Every way a request can fail. Each variant is one `code` of the contract.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("malformed request: {0}")]
+    MalformedRequest(&'static str),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid token: {}", .0.as_str())]
+    InvalidToken(TokenRejection),
+    #[error("email taken")]
+    EmailTaken,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static [&'static str]),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("service unavailable")]
+    ServiceUnavailable { retry_after: u64 },
+    /// Anything unexpected. The cause is logged with the request id and never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The status, code, title and public detail of an error: the only place they are decided.
+pub struct Problem {
+    pub status: u16,
+    pub title: &'static str,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl AppError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, title, code, detail): (u16, &str, &str, String) = match self {
+            Self::MalformedRequest(why) => (
+                400,
+                "Bad Request",
+                "malformed_request",
+                format!("The request body could not be read: {why}."),
+            ),
+            Self::Validation(_) => (
+                422,
+                "Unprocessable Content",
+                "validation_failed",
+                "The request has invalid fields.".into(),
+            ),
+            Self::InvalidCredentials => (
+                401,
+                "Unauthorized",
+                "invalid_credentials",
+                "Email or password is incorrect.".into(),
+            ),
+            Self::InvalidToken(TokenRejection::Missing) => (
+                401,
+                "Unauthorized",
+                "invalid_token",
+                "A bearer access token is required.".into(),
+            ),
+            Self::InvalidToken(_) => (
+                401,
+                "Unauthorized",
+                "invalid_token",
+                "The access token is invalid or expired.".into(),
+            ),
+            Self::EmailTaken => (
+                409,
+                "Conflict",
+                "email_taken",
+                "An account with this email already exists.".into(),
+            ),
+            Self::NotFound => (404, "Not Found", "not_found", "No such resource.".into()),
+            Self::MethodNotAllowed(_) => (
+                405,
+                "Method Not Allowed",
+                "method_not_allowed",
+                "This method is not allowed on this resource.".into(),
+            ),
+            Self::PayloadTooLarge => (
+                413,
+                "Content Too Large",
+                "payload_too_large",
+                "The request body is larger than 16384 bytes.".into(),
+            ),
+            Self::ServiceUnavailable { .. } => (
+                503,
+                "Service Unavailable",
+                "service_unavailable",
+                "The service is temporarily unavailable; retry later.".into(),
+            ),
+            Self::Internal(_) => (
+                500,
+                "Internal Server Error",
+                "internal_error",
+                "An unexpected error occurred.".into(),
+            ),
+        };
+        Problem {
+            status,
+            title,
+            code,
+            detail,
+        }
+    }
+}

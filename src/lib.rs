@@ -1,0 +1,35 @@
+//! edge-auth: an email + password auth service for Cloudflare Workers.
+//!
+//! This file holds only the Worker's entry points; everything else hands off to [`app::App`].
+
+pub mod app;
+pub mod blocklist;
+pub mod breaker;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod random;
+pub mod store;
+pub mod tokens;
+
+#[cfg(target_arch = "wasm32")]
+mod storage;
+#[cfg(target_arch = "wasm32")]
+mod worker_glue;
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use worker::{event, Context, Env, Request, Response, Result};
+
+    #[event(start)]
+    fn start() {
+        console_error_panic_hook::set_once();
+    }
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        crate::worker_glue::handle(req, env).await
+    }
+}

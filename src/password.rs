@@ -1,0 +1,217 @@
+//! Password hashing: PBKDF2-HMAC-SHA256 (RustCrypto `pbkdf2` + `sha2`) stored as a PHC string
+//! `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>` (unpadded standard base64, as PHC says).
+
+use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub const ALGORITHM: &str = "pbkdf2-sha256";
+pub const SALT_LEN: usize = 16;
+pub const OUTPUT_LEN: usize = 32;
+/// Below this a stored hash is not worth trusting; above the configured ceiling it is refused
+/// so that a tampered row cannot make the Worker burn its CPU budget.
+pub const MIN_ITERATIONS: u32 = 1_000;
+const MAX_SALT_LEN: usize = 64;
+const MAX_PHC_LEN: usize = 256;
+
+/// Why a stored hash string was refused without computing anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhcError {
+    #[error("not a PHC string")]
+    Format,
+    #[error("unsupported algorithm")]
+    Algorithm,
+    #[error("bad parameters")]
+    Params,
+    #[error("iterations out of bounds")]
+    Iterations,
+    #[error("bad salt")]
+    Salt,
+    #[error("bad hash")]
+    Hash,
+}
+
+/// A parsed, bounds-checked PHC hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordHash {
+    pub iterations: u32,
+    salt: Vec<u8>,
+    hash: [u8; OUTPUT_LEN],
+}
+
+impl PasswordHash {
+    /// Parses a stored PHC string, refusing anything outside the bounds before any work is done.
+    ///
+    /// # Errors
+    /// A [`PhcError`] naming the first part that is wrong.
+    pub fn parse(phc: &str, max_iterations: u32) -> Result<Self, PhcError> {
+        if phc.len() > MAX_PHC_LEN {
+            return Err(PhcError::Format);
+        }
+        let mut parts = phc.split('$');
+        let (Some(""), Some(alg), Some(params), Some(salt), Some(hash), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(PhcError::Format);
+        };
+        if alg != ALGORITHM {
+            return Err(PhcError::Algorithm);
+        }
+        let mut iterations = None;
+        let mut length = None;
+        for pair in params.split(',') {
+            match pair.split_once('=') {
+                Some(("i", v)) if iterations.is_none() => iterations = Some(parse_decimal(v)?),
+                Some(("l", v)) if length.is_none() => length = Some(parse_decimal(v)?),
+                _ => return Err(PhcError::Params),
+            }
+        }
+        let iterations = iterations.ok_or(PhcError::Params)?;
+        if length.unwrap_or(OUTPUT_LEN as u32) != OUTPUT_LEN as u32 {
+            return Err(PhcError::Params);
+        }
+        if !(MIN_ITERATIONS..=max_iterations).contains(&iterations) {
+            return Err(PhcError::Iterations);
+        }
+        let salt = STANDARD_NO_PAD.decode(salt).map_err(|_| PhcError::Salt)?;
+        if !(SALT_LEN..=MAX_SALT_LEN).contains(&salt.len()) {
+            return Err(PhcError::Salt);
+        }
+        let hash = STANDARD_NO_PAD.decode(hash).map_err(|_| PhcError::Hash)?;
+        let hash: [u8; OUTPUT_LEN] = hash.try_into().map_err(|_| PhcError::Hash)?;
+        Ok(Self {
+            iterations,
+            salt,
+            hash,
+        })
+    }
+
+    /// Hashes `password` with a fresh random salt.
+    ///
+    /// # Errors
+    /// When no randomness is available.
+    pub fn create(password: &str, iterations: u32) -> Result<Self, getrandom::Error> {
+        let salt = crate::random::bytes::<SALT_LEN>()?.to_vec();
+        let hash = derive(password, &salt, iterations);
+        Ok(Self {
+            iterations,
+            salt,
+            hash,
+        })
+    }
+
+    /// Recomputes the hash of `password` with this salt and count and compares in constant time.
+    pub fn verify(&self, password: &str) -> bool {
+        let candidate = derive(password, &self.salt, self.iterations);
+        candidate.ct_eq(&self.hash).into()
+    }
+
+    pub fn to_phc(&self) -> String {
+        format!(
+            "${ALGORITHM}$i={},l={OUTPUT_LEN}${}${}",
+            self.iterations,
+            STANDARD_NO_PAD.encode(&self.salt),
+            STANDARD_NO_PAD.encode(self.hash)
+        )
+    }
+}
+
+/// Runs the full key derivation once. Used for real hashes and for the dummy hash that makes
+/// an unknown email cost as much as a wrong password.
+pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
+    let mut out = [0u8; OUTPUT_LEN];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
+    out
+}
+
+fn parse_decimal(v: &str) -> Result<u32, PhcError> {
+    // PHC decimals: no sign, no leading zero, at most 10 digits.
+    if v.is_empty() || v.len() > 10 || (v.len() > 1 && v.starts_with('0')) {
+        return Err(PhcError::Params);
+    }
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PhcError::Params);
+    }
+    v.parse().map_err(|_| PhcError::Params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: u32 = 10_000_000;
+
+    #[test]
+    fn hash_round_trips_through_phc() {
+        let h = PasswordHash::create("correct horse", 1_000).unwrap();
+        let phc = h.to_phc();
+        assert!(phc.starts_with("$pbkdf2-sha256$i=1000,l=32$"));
+        let parsed = PasswordHash::parse(&phc, MAX).unwrap();
+        assert_eq!(parsed, h);
+        assert!(parsed.verify("correct horse"));
+        assert!(!parsed.verify("correct horsE"));
+    }
+
+    #[test]
+    fn matches_the_rfc_test_vector() {
+        // RFC 7914 §11 / widely published PBKDF2-HMAC-SHA256 vector: P="passwd", S="salt", c=1.
+        let out = derive("passwd", b"salt", 1);
+        assert_eq!(out[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
+    }
+
+    #[test]
+    fn salts_are_random() {
+        let a = PasswordHash::create("same", 1_000).unwrap();
+        let b = PasswordHash::create("same", 1_000).unwrap();
+        assert_ne!(a.to_phc(), b.to_phc());
+    }
+
+    #[test]
+    fn out_of_bounds_parameters_are_refused() {
+        let good = PasswordHash::create("pw", 1_000).unwrap().to_phc();
+        let (_, rest) = good.split_once(",l=32").unwrap();
+        let with_i = |i: &str| format!("$pbkdf2-sha256$i={i},l=32{rest}");
+        assert_eq!(
+            PasswordHash::parse(&with_i("4294967295"), MAX),
+            Err(PhcError::Iterations)
+        );
+        assert_eq!(
+            PasswordHash::parse(&with_i("999"), MAX),
+            Err(PhcError::Iterations)
+        );
+        assert_eq!(
+            PasswordHash::parse(&with_i("01000"), MAX),
+            Err(PhcError::Params)
+        );
+        assert_eq!(
+            PasswordHash::parse(&with_i("-5"), MAX),
+            Err(PhcError::Params)
+        );
+        assert_eq!(
+            PasswordHash::parse(&with_i("99999999999"), MAX),
+            Err(PhcError::Params)
+        );
+        assert!(PasswordHash::parse(&with_i("1000"), MAX).is_ok());
+        let wrong_len = good.replace(",l=32", ",l=64");
+        assert_eq!(PasswordHash::parse(&wrong_len, MAX), Err(PhcError::Params));
+        let other_alg = good.replace("pbkdf2-sha256", "pbkdf2-sha512");
+        assert_eq!(
+            PasswordHash::parse(&other_alg, MAX),
+            Err(PhcError::Algorithm)
+        );
+        assert_eq!(PasswordHash::parse("", MAX), Err(PhcError::Format));
+        assert_eq!(
+            PasswordHash::parse("$pbkdf2-sha256$i=1000$a$b$c", MAX),
+            Err(PhcError::Format)
+        );
+        assert_eq!(
+            PasswordHash::parse("$pbkdf2-sha256$i=1000,l=32$c2FsdA$AAAA", MAX),
+            Err(PhcError::Salt)
+        );
+    }
+}
