@@ -21,7 +21,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test test-native test-wasm test-e2e lint worker bench dev-vars
+.PHONY: help tools dev test test-native test-wasm test-e2e lint worker bench dev-vars deploy
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -60,6 +60,10 @@ dev: tools dev-vars worker
 	@$(WRANGLER) d1 migrations apply DB --local
 	$(WRANGLER) dev --ip 127.0.0.1 --port 8787 --show-interactive-dev-session=false
 
+deploy: worker
+	$(WRANGLER) d1 migrations apply DB --remote
+	$(WRANGLER) deploy
+
 # ---- tests -----------------------------------------------------------------------------------
 test: tools lint test-native test-wasm test-e2e
 
@@ -72,7 +76,7 @@ test-native: .tools/npm
 	cargo test --quiet
 
 test-wasm: .tools/rust .tools/npm
-	cargo test --quiet --target wasm32-unknown-unknown --test wasm
+	cargo test --target wasm32-unknown-unknown --test wasm
 
 test-e2e: tools worker
 	$(VENV)/bin/python -m pytest -q tests/e2e

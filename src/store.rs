@@ -137,3 +137,35 @@ impl BreakerStore for MemoryBreaker {
         Ok(())
     }
 }
+
+impl<T: UserStore> UserStore for &T {
+    async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
+        (**self).insert_user(user).await
+    }
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        (**self).find_by_email(email).await
+    }
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        (**self).find_by_id(id).await
+    }
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        phc: &str,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        (**self).update_password_hash(id, phc, updated_at).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        (**self).ping().await
+    }
+}
+
+impl<T: BreakerStore> BreakerStore for &T {
+    async fn load(&self) -> Result<Option<BreakerState>, StoreError> {
+        (**self).load().await
+    }
+    async fn save(&self, state: &BreakerState) -> Result<(), StoreError> {
+        (**self).save(state).await
+    }
+}

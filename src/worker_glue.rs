@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::StreamExt;
 use serde_json::json;
 use worker::{console_log, Date, Env, Headers, Method, Request, Response, Result};
 
@@ -13,6 +12,9 @@ use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, MAX_BODY_BYTES};
 use crate::storage::{D1Users, KvBreaker};
+
+/// How much of an oversized chunked body is read and dropped before the stream is cancelled.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 thread_local! {
     /// The parsed configuration, kept while the vars and the key secret are unchanged, so key
@@ -57,8 +59,10 @@ fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
     })
 }
 
-/// Reads at most `MAX_BODY_BYTES + 1` bytes: a larger body is refused without buffering it.
-async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, BodyTooLarge> {
+/// Keeps at most `MAX_BODY_BYTES`: a larger body is refused without being buffered or parsed.
+/// The excess of a chunked body is read and dropped up to `DRAIN_LIMIT` (so the connection
+/// stays usable, which `wrangler dev`'s proxy needs), and past that the stream is cancelled.
+async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> {
     let declared = req
         .headers()
         .get("content-length")
@@ -68,16 +72,27 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, BodyTooLar
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(BodyTooLarge);
     }
-    let Ok(mut stream) = req.stream() else {
-        return Ok(Vec::new()); // no body
+    let Some(raw) = req.inner().body() else {
+        return Ok(Vec::new());
     };
+    let mut stream = wasm_streams::ReadableStream::from_raw(raw);
+    let mut reader = stream.get_reader();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else { break };
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
-            return Err(BodyTooLarge);
+    let mut seen = 0usize;
+    // A read error (client gone) ends the body; what arrived is then judged like any body.
+    while let Ok(Some(chunk)) = reader.read().await {
+        let chunk = worker::js_sys::Uint8Array::new(&chunk);
+        seen += chunk.length() as usize;
+        if seen > DRAIN_LIMIT {
+            let _ = reader.cancel().await;
+            break;
         }
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk.to_vec());
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(BodyTooLarge);
     }
     Ok(body)
 }
@@ -95,14 +110,14 @@ fn to_worker(resp: ApiResponse) -> Result<Response> {
     Ok(response.with_status(resp.status).with_headers(headers))
 }
 
-pub async fn handle(mut req: Request, env: Env) -> Result<Response> {
+pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let incoming_id = req.headers().get("x-request-id").ok().flatten();
     let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started);
     let method = req.method();
     let path = req.path();
     let body = match method {
-        Method::Post | Method::Put | Method::Patch => read_body(&mut req).await,
+        Method::Post | Method::Put | Method::Patch => read_body(&req).await,
         _ => Ok(Vec::new()),
     };
     let api_req = ApiRequest {

@@ -1,0 +1,626 @@
+//! API-level tests: the whole router and handlers over in-memory stores, natively.
+#![cfg(not(target_arch = "wasm32"))]
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ed25519_compact::{KeyPair, Seed};
+use edge_auth::app::App;
+use edge_auth::breaker::BreakerState;
+use edge_auth::config::Config;
+use edge_auth::domain::{Email, User, UserId};
+use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
+use edge_auth::password::PasswordHash;
+use edge_auth::store::{MemoryBreaker, MemoryUsers};
+use futures::executor::block_on;
+use serde_json::{json, Value};
+
+const ITERATIONS: u32 = 1_000;
+const NOW_MS: i64 = 1_800_000_000_000;
+const PASSWORD: &str = "correct horse battery";
+
+fn jwk(kid: &str, byte: u8) -> Value {
+    let pair = KeyPair::from_seed(Seed::new([byte; 32]));
+    json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,
+           "d": URL_SAFE_NO_PAD.encode([byte; 32]), "x": URL_SAFE_NO_PAD.encode(*pair.pk)})
+}
+
+fn config_with(extra: &[(&str, &str)]) -> Config {
+    let keys = json!([jwk("k1", 7)]).to_string();
+    Config::from_lookup(|name| match name {
+        "JWT_SIGNING_KEYS" => Some(keys.clone()),
+        "PBKDF2_ITERATIONS" => Some(ITERATIONS.to_string()),
+        _ => extra
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string()),
+    })
+    .unwrap()
+}
+
+struct Harness {
+    config: Config,
+    users: MemoryUsers,
+    breaker: MemoryBreaker,
+    logs: std::cell::RefCell<Vec<Value>>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_config(config_with(&[]))
+    }
+
+    fn with_config(config: Config) -> Self {
+        Self {
+            config,
+            users: MemoryUsers::default(),
+            breaker: MemoryBreaker::default(),
+            logs: Default::default(),
+        }
+    }
+
+    fn send_at(&self, req: ApiRequest, now_ms: i64) -> ApiResponse {
+        let app = App {
+            config: &self.config,
+            users: &self.users,
+            breaker_store: &self.breaker,
+        };
+        let ctx = Ctx::new(
+            edge_auth::http::request_id(req.get_header("x-request-id")),
+            now_ms,
+        );
+        let resp = block_on(app.handle(req, &ctx));
+        for line in ctx.take_lines() {
+            self.logs
+                .borrow_mut()
+                .push(serde_json::from_str(&line).unwrap());
+        }
+        resp
+    }
+
+    fn send(&self, req: ApiRequest) -> ApiResponse {
+        self.send_at(req, NOW_MS)
+    }
+
+    fn register(&self, email: &str, password: &str) -> ApiResponse {
+        self.send(
+            ApiRequest::new("POST", "/auth/register")
+                .json(&json!({"email": email, "password": password})),
+        )
+    }
+
+    fn login(&self, email: &str, password: &str) -> ApiResponse {
+        self.send(
+            ApiRequest::new("POST", "/auth/login")
+                .json(&json!({"email": email, "password": password})),
+        )
+    }
+
+    fn token(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD);
+        assert_eq!(r.status, 200, "{:?}", r.body_json());
+        r.body_json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn me(&self, token: &str, now_ms: i64) -> ApiResponse {
+        self.send_at(
+            ApiRequest::new("GET", "/auth/me").header("authorization", &format!("Bearer {token}")),
+            now_ms,
+        )
+    }
+
+    fn events(&self, name: &str) -> Vec<Value> {
+        self.logs
+            .borrow()
+            .iter()
+            .filter(|l| l["event"] == name)
+            .cloned()
+            .collect()
+    }
+}
+
+fn assert_problem(resp: &ApiResponse, status: u16, code: &str) {
+    assert_eq!(resp.status, status, "body: {}", resp.body_json());
+    assert_eq!(
+        resp.get_header("content-type"),
+        Some("application/problem+json")
+    );
+    let body = resp.body_json();
+    assert_eq!(body["code"], code);
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], "about:blank");
+    assert_eq!(
+        body["request_id"].as_str(),
+        resp.get_header("x-request-id"),
+        "request_id must equal X-Request-Id"
+    );
+}
+
+fn error_fields(resp: &ApiResponse) -> Vec<(String, String)> {
+    resp.body_json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn register_creates_a_user_with_normalized_email() {
+    let h = Harness::new();
+    let r = h.register("  Alice@Example.COM ", PASSWORD);
+    assert_eq!(r.status, 201);
+    assert_eq!(r.get_header("location"), Some("/auth/me"));
+    assert_eq!(r.get_header("cache-control"), Some("no-store"));
+    let body = r.body_json();
+    assert_eq!(body["email"], "alice@example.com");
+    assert!(UserId::parse(body["id"].as_str().unwrap()).is_ok());
+    assert_eq!(body["created_at"], "2027-01-15T08:00:00.000Z");
+    assert!(body.get("password_hash").is_none());
+    let stored = h.users.get("alice@example.com").unwrap();
+    assert!(stored
+        .password_hash
+        .starts_with("$pbkdf2-sha256$i=1000,l=32$"));
+}
+
+#[test]
+fn register_with_an_existing_email_in_any_case_is_409() {
+    let h = Harness::new();
+    assert_eq!(h.register("alice@example.com", PASSWORD).status, 201);
+    let r = h.register("ALICE@example.com", "another good password");
+    assert_problem(&r, 409, "email_taken");
+    assert_eq!(h.users.len(), 1);
+}
+
+#[test]
+fn register_reports_every_broken_rule() {
+    let h = Harness::new();
+    let r = h.register("not-an-email", "short");
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(
+        error_fields(&r),
+        [
+            ("email".into(), "invalid_format".into()),
+            ("password".into(), "too_short".into())
+        ]
+    );
+    let r = h.register("bob@example.com", "password123");
+    assert_eq!(error_fields(&r), [("password".into(), "too_common".into())]);
+    let r = h.register("bob@example.com", "BOB@example.com");
+    assert_eq!(
+        error_fields(&r),
+        [("password".into(), "equals_email".into())]
+    );
+    let r = h.register("bob@example.com", &"a1".repeat(65));
+    assert_eq!(error_fields(&r), [("password".into(), "too_long".into())]);
+    assert!(
+        h.users.is_empty(),
+        "nothing is written on a validation failure"
+    );
+}
+
+#[test]
+fn missing_and_mistyped_fields_are_422_naming_the_field() {
+    let h = Harness::new();
+    let r = h.send(ApiRequest::new("POST", "/auth/register").json(&json!({})));
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(
+        error_fields(&r),
+        [
+            ("email".into(), "required".into()),
+            ("password".into(), "required".into())
+        ]
+    );
+    let r = h
+        .send(ApiRequest::new("POST", "/auth/login").json(&json!({"email": 5, "password": ["x"]})));
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(
+        error_fields(&r),
+        [
+            ("email".into(), "invalid_type".into()),
+            ("password".into(), "invalid_type".into())
+        ]
+    );
+}
+
+#[test]
+fn malformed_bodies_are_400_and_oversized_ones_413() {
+    let h = Harness::new();
+    let post = |ct: &str, body: &[u8]| {
+        h.send(
+            ApiRequest::new("POST", "/auth/register")
+                .header("content-type", ct)
+                .body(body.to_vec()),
+        )
+    };
+    assert_problem(
+        &post("application/json", b"{not json"),
+        400,
+        "malformed_request",
+    );
+    assert_problem(
+        &post("application/json", b"[1,2]"),
+        400,
+        "malformed_request",
+    );
+    assert_problem(
+        &post("application/json", b"\"str\""),
+        400,
+        "malformed_request",
+    );
+    assert_problem(
+        &post("application/json", b"{\"a\":\"\xff\"}"),
+        400,
+        "malformed_request",
+    );
+    assert_problem(&post("text/plain", b"{}"), 400, "malformed_request");
+    assert_problem(
+        &post("application/x-www-form-urlencoded", b"email=a"),
+        400,
+        "malformed_request",
+    );
+    let big = vec![b' '; 16 * 1024 + 1];
+    assert_problem(&post("application/json", &big), 413, "payload_too_large");
+    let exactly = format!(
+        "{{\"email\":\"x\",\"pad\":\"{}\"}}",
+        "p".repeat(16 * 1024 - 22)
+    );
+    assert_eq!(exactly.len(), 16 * 1024);
+    assert_eq!(post("application/json", exactly.as_bytes()).status, 422);
+    assert_eq!(
+        post("application/json; charset=utf-8", b"{}").status,
+        422,
+        "parameters on the media type are fine"
+    );
+}
+
+#[test]
+fn login_returns_a_bearer_token_that_opens_me() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let r = h.login("Alice@Example.com", PASSWORD);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.get_header("cache-control"), Some("no-store"));
+    let body = r.body_json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let token = body["access_token"].as_str().unwrap();
+    let me = h.me(token, NOW_MS + 1_000);
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body_json()["email"], "alice@example.com");
+    assert_eq!(me.get_header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn login_accepts_the_oauth2_password_form() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                "grant_type=password&username=alice%40example.com&password=correct+horse+battery",
+            ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_json());
+    assert!(r.body_json()["access_token"].is_string());
+}
+
+#[test]
+fn unknown_email_and_wrong_password_look_the_same() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let wrong = h.login("alice@example.com", "not the password");
+    let unknown = h.login("nobody@example.com", PASSWORD);
+    let invalid = h.login("not an email", PASSWORD);
+    for r in [&wrong, &unknown, &invalid] {
+        assert_problem(r, 401, "invalid_credentials");
+    }
+    let strip = |r: &ApiResponse| {
+        let mut b = r.body_json();
+        b.as_object_mut().unwrap().remove("request_id");
+        b
+    };
+    assert_eq!(strip(&wrong), strip(&unknown));
+    assert_eq!(strip(&wrong), strip(&invalid));
+    let reasons: Vec<Value> = h
+        .events("login_failed")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["wrong_password", "unknown_email", "unknown_email"]
+    );
+}
+
+#[test]
+fn login_rehashes_a_hash_with_fewer_iterations() {
+    let h = Harness::new();
+    let old = PasswordHash::create(PASSWORD, 1_000).unwrap().to_phc();
+    let user = User {
+        id: UserId::new_random().unwrap(),
+        email: Email::parse("old@example.com").unwrap(),
+        password_hash: old.clone(),
+        created_at: "2020-01-01T00:00:00.000Z".into(),
+    };
+    h.users.put_raw(user);
+    let stronger = Harness {
+        config: config_with(&[]),
+        ..h
+    };
+    let mut stronger = stronger;
+    stronger.config.pbkdf2_iterations = 2_000;
+    assert_eq!(stronger.login("old@example.com", PASSWORD).status, 200);
+    let new = stronger.users.get("old@example.com").unwrap().password_hash;
+    assert!(new.starts_with("$pbkdf2-sha256$i=2000,l=32$"), "{new}");
+    assert_eq!(stronger.events("password_rehashed").len(), 1);
+    // The new hash still verifies, and a second login does not rehash again.
+    assert_eq!(stronger.login("old@example.com", PASSWORD).status, 200);
+    assert_eq!(stronger.events("password_rehashed").len(), 1);
+}
+
+#[test]
+fn a_stored_hash_beyond_the_ceiling_is_refused_not_computed() {
+    let h = Harness::new();
+    let hash = PasswordHash::create(PASSWORD, 1_000).unwrap().to_phc();
+    let tampered = hash.replace("i=1000,", "i=4000000000,");
+    h.users.put_raw(User {
+        id: UserId::new_random().unwrap(),
+        email: Email::parse("t@example.com").unwrap(),
+        password_hash: tampered,
+        created_at: "2020-01-01T00:00:00.000Z".into(),
+    });
+    let r = h.login("t@example.com", PASSWORD);
+    assert_problem(&r, 401, "invalid_credentials");
+    assert_eq!(h.events("stored_hash_refused").len(), 1);
+}
+
+#[test]
+fn me_rejects_missing_malformed_expired_and_foreign_tokens() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let token = h.token("alice@example.com");
+
+    let r = h.send(ApiRequest::new("GET", "/auth/me"));
+    assert_problem(&r, 401, "invalid_token");
+    assert_eq!(r.get_header("www-authenticate"), Some("Bearer"));
+
+    let r = h.me("garbage", NOW_MS);
+    assert_problem(&r, 401, "invalid_token");
+    assert_eq!(
+        r.get_header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+
+    let after_expiry = NOW_MS + (900 + 31) * 1_000;
+    assert_problem(&h.me(&token, after_expiry), 401, "invalid_token");
+    let before_issue = NOW_MS - 31 * 1_000;
+    assert_problem(&h.me(&token, before_issue), 401, "invalid_token");
+
+    // The same user, a token from a key this service does not have.
+    let mut other = Harness::new();
+    let keys = json!([jwk("k1", 9)]).to_string();
+    other.config = Config::from_lookup(|n| match n {
+        "JWT_SIGNING_KEYS" => Some(keys.clone()),
+        "PBKDF2_ITERATIONS" => Some("1000".into()),
+        _ => None,
+    })
+    .unwrap();
+    other.register("alice@example.com", PASSWORD);
+    let forged = other.token("alice@example.com");
+    assert_problem(&h.me(&forged, NOW_MS), 401, "invalid_token");
+
+    let reasons: Vec<Value> = h
+        .events("token_rejected")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "missing",
+            "malformed",
+            "expired",
+            "not_yet_valid",
+            "bad_signature"
+        ]
+    );
+}
+
+#[test]
+fn a_token_for_a_deleted_user_is_rejected() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let token = h.token("alice@example.com");
+    let fresh = Harness::new(); // same key, empty store
+    assert_problem(&fresh.me(&token, NOW_MS), 401, "invalid_token");
+}
+
+#[test]
+fn oversized_authorization_is_refused_before_parsing() {
+    let h = Harness::new();
+    let huge = format!("Bearer {}", "a".repeat(8 * 1024));
+    let r = h.send(ApiRequest::new("GET", "/auth/me").header("authorization", &huge));
+    assert_problem(&r, 401, "invalid_token");
+    assert_eq!(h.events("token_rejected")[0]["reason"], "too_large");
+}
+
+#[test]
+fn jwks_lists_public_keys_and_is_cacheable() {
+    let h = Harness::new();
+    let r = h.send(ApiRequest::new("GET", "/.well-known/jwks.json"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.get_header("cache-control"), Some("public, max-age=300"));
+    let keys = r.body_json()["keys"].clone();
+    assert_eq!(keys[0]["kid"], "k1");
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert!(keys[0].get("d").is_none());
+}
+
+#[test]
+fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+    let h = Harness::new();
+    assert_problem(&h.send(ApiRequest::new("GET", "/nope")), 404, "not_found");
+    let r = h.send(ApiRequest::new("GET", "/auth/login"));
+    assert_problem(&r, 405, "method_not_allowed");
+    assert_eq!(r.get_header("allow"), Some("POST"));
+    let r = h.send(ApiRequest::new("DELETE", "/auth/me"));
+    assert_eq!(r.get_header("allow"), Some("GET"));
+}
+
+#[test]
+fn request_ids_are_echoed_when_safe_and_replaced_otherwise() {
+    let h = Harness::new();
+    let r = h.send(ApiRequest::new("GET", "/health").header("x-request-id", "trace-42"));
+    assert_eq!(r.get_header("x-request-id"), Some("trace-42"));
+    let r = h.send(ApiRequest::new("GET", "/nope").header("x-request-id", "bad id\n"));
+    let id = r.get_header("x-request-id").unwrap();
+    assert!(uuid::Uuid::try_parse(id).is_ok());
+    assert_eq!(r.body_json()["request_id"], id);
+}
+
+#[test]
+fn health_reports_database_and_breaker() {
+    let h = Harness::new();
+    let r = h.send(ApiRequest::new("GET", "/health"));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body_json(),
+        json!({"status": "ok", "checks": {"database": "ok", "breaker": "closed"}})
+    );
+    assert_eq!(r.get_header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn breaker_opens_after_repeated_failures_and_recovers_after_cooldown() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    h.users.fail.set(true);
+    for i in 0..5 {
+        let r = h.login("alice@example.com", PASSWORD);
+        assert_problem(&r, 503, "service_unavailable");
+        assert!(r.get_header("retry-after").is_some(), "attempt {i}");
+    }
+    assert!(matches!(
+        *h.breaker.state.borrow(),
+        Some(BreakerState::Open { .. })
+    ));
+    // Open: refused without touching the database.
+    let calls = h.users.calls.get();
+    let r = h.login("alice@example.com", PASSWORD);
+    assert_problem(&r, 503, "service_unavailable");
+    assert_eq!(r.get_header("retry-after"), Some("30"));
+    assert_eq!(h.users.calls.get(), calls, "the database was not called");
+    let health = h.send(ApiRequest::new("GET", "/health"));
+    assert_eq!(health.status, 503);
+    assert_eq!(
+        health.body_json()["checks"],
+        json!({"database": "unchecked", "breaker": "open"})
+    );
+    // Token checks that need no database keep working.
+    assert_eq!(
+        h.send(ApiRequest::new("GET", "/.well-known/jwks.json"))
+            .status,
+        200
+    );
+
+    // After the cooldown one trial goes through; the database is healthy again, so it closes.
+    h.users.fail.set(false);
+    let later = NOW_MS + 31_000;
+    let r = h.send_at(
+        ApiRequest::new("POST", "/auth/login")
+            .json(&json!({"email": "alice@example.com", "password": PASSWORD})),
+        later,
+    );
+    assert_eq!(r.status, 200);
+    let health = h.send_at(ApiRequest::new("GET", "/health"), later);
+    assert_eq!(health.body_json()["checks"]["breaker"], "closed");
+    let changes: Vec<(Value, Value)> = h
+        .events("breaker_state_changed")
+        .iter()
+        .map(|e| (e["from"].clone(), e["to"].clone()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (json!("closed"), json!("open")),
+            (json!("open"), json!("half_open")),
+            (json!("half_open"), json!("closed"))
+        ]
+    );
+}
+
+#[test]
+fn a_failed_trial_reopens_the_breaker() {
+    let h = Harness::new();
+    h.users.fail.set(true);
+    for _ in 0..5 {
+        h.send(ApiRequest::new("GET", "/health"));
+    }
+    let later = NOW_MS + 31_000;
+    let r = h.send_at(ApiRequest::new("GET", "/health"), later);
+    assert_eq!(r.status, 503);
+    assert!(matches!(
+        *h.breaker.state.borrow(),
+        Some(BreakerState::Open { opened_at }) if opened_at == later / 1000
+    ));
+}
+
+#[test]
+fn kv_failure_neither_opens_the_gate_nor_locks_users_out() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    h.breaker.fail.set(true);
+    assert_problem(
+        &h.login("alice@example.com", "wrong password!"),
+        401,
+        "invalid_credentials",
+    );
+    assert_eq!(h.login("alice@example.com", PASSWORD).status, 200);
+    assert!(!h.events("breaker_store_unavailable").is_empty());
+}
+
+#[test]
+fn logs_never_contain_secrets_tokens_hashes_or_full_emails() {
+    let h = Harness::new();
+    h.register("secret.person@example.com", PASSWORD);
+    let token = h.token("secret.person@example.com");
+    h.login("secret.person@example.com", "wrong password!");
+    h.me(&token, NOW_MS);
+    let hash = h
+        .users
+        .get("secret.person@example.com")
+        .unwrap()
+        .password_hash;
+    let all = serde_json::to_string(&*h.logs.borrow()).unwrap();
+    for secret in [
+        PASSWORD,
+        "wrong password!",
+        &token,
+        &hash,
+        "secret.person@example.com",
+    ] {
+        assert!(!all.contains(secret), "log leaked {secret}");
+    }
+    assert!(all.contains("s***@example.com"));
+    assert!(h
+        .logs
+        .borrow()
+        .iter()
+        .all(|l| l["request_id"].is_string() && l["level"].is_string()));
+}
+
+#[test]
+fn a_storage_failure_is_503_and_never_leaks_its_message() {
+    let h = Harness::new();
+    h.users.fail.set(true);
+    let r = h.register("alice@example.com", PASSWORD);
+    assert_problem(&r, 503, "service_unavailable");
+    assert!(!String::from_utf8_lossy(&r.body).contains("injected"));
+    assert_eq!(h.events("storage_failure").len(), 1);
+}

@@ -1,0 +1,159 @@
+"""End-to-end harness: the built Worker on workerd (`wrangler dev`), with fresh local D1 and KV.
+
+Each test session gets its own state directory, signing keys and port, so nothing depends on an
+earlier run. The server is started here and stopped when the session ends.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROOT = Path(__file__).resolve().parents[2]
+WRANGLER = str(ROOT / "node_modules" / ".bin" / "wrangler")
+START_TIMEOUT_S = 180
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    private: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    def jwk(self, private: bool = True) -> dict:
+        from cryptography.hazmat.primitives import serialization as s
+
+        raw_pub = self.private.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+        jwk = {"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "x": b64url(raw_pub)}
+        if private:
+            raw = self.private.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+            jwk["d"] = b64url(raw)
+        return jwk
+
+    def sign(self, header: dict, claims: dict) -> str:
+        signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        return signing_input + "." + b64url(self.private.sign(signing_input.encode()))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrangler_env() -> dict:
+    env = dict(os.environ)
+    env.update({"WRANGLER_SEND_METRICS": "false", "CI": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"})
+    return env
+
+
+@dataclass
+class Worker:
+    base: str
+    state_dir: Path
+    log_path: Path
+    key: SigningKey
+    proc: subprocess.Popen
+
+    def d1(self, sql: str) -> list[dict]:
+        """Runs SQL on the same local D1 the Worker uses (for setup and inspection)."""
+        out = subprocess.run(
+            [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", str(self.state_dir),
+             "--json", "--command", sql],
+            cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=120, check=True,
+        ).stdout
+        return json.loads(out)[0]["results"]
+
+    def logs(self) -> list[dict]:
+        lines = []
+        for raw in self.log_path.read_text(errors="replace").splitlines():
+            start = raw.find("{")
+            if start < 0:
+                continue
+            try:
+                obj = json.loads(raw[start:])
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and "event" in obj:
+                lines.append(obj)
+        return lines
+
+
+def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None) -> Worker:
+    tmp.mkdir(parents=True, exist_ok=True)
+    state = tmp / "state"
+    env_file = tmp / "dev.vars"
+    lines = [f"JWT_SIGNING_KEYS='{json.dumps([key.jwk()])}'"]
+    lines += [f"{k}={v}" for k, v in (extra_vars or {}).items()]
+    env_file.write_text("\n".join(lines) + "\n")
+    subprocess.run(
+        [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", str(state)],
+        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=180, check=True,
+    )
+    port = free_port()
+    log_path = tmp / "wrangler.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
+         "--env-file", str(env_file), "--show-interactive-dev-session=false"],
+        cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"wrangler dev exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"wrangler dev did not become healthy:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.5)
+    return Worker(base, state, log_path, key, proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def e2e_dir():
+    path = ROOT / ".e2e" / uuid.uuid4().hex[:12]
+    path.mkdir(parents=True)
+    yield path
+    if not os.environ.get("E2E_KEEP"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def worker(e2e_dir):
+    w = start_worker(e2e_dir / "main", SigningKey(kid="e2e-main"))
+    yield w
+    stop(w.proc)
