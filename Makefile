@@ -21,7 +21,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test test-native test-wasm test-e2e lint worker bench dev-vars deploy
+.PHONY: help tools dev test test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -51,6 +51,12 @@ tools: .tools/rust .tools/npm .tools/venv
 # ---- build -----------------------------------------------------------------------------------
 worker: .tools/rust .tools/npm
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
+	@cp js/entry.mjs build/entry.mjs
+
+# The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
+worker-test: .tools/rust .tools/npm
+	@worker-build --release --out-dir build-test --features test-hooks >/dev/null 2>build-test.log || { cat build-test.log; exit 1; }
+	@cp js/entry.mjs build-test/entry.mjs
 
 dev-vars: .tools/npm
 	@node scripts/gen-dev-key.mjs .dev.vars
@@ -78,7 +84,7 @@ test-native: .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
-test-e2e: tools worker
+test-e2e: tools worker worker-test
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 bench: tools worker

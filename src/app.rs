@@ -66,6 +66,10 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
             state: Cell::new(None),
             ctx,
         };
+        #[cfg(feature = "test-hooks")]
+        if req.path == "/__test/panic" {
+            panic!("test-hooks: deliberate panic");
+        }
         let result = match resolve(&req.method, &req.path) {
             Ok(route) => self.dispatch(route, &req, ctx, &guard).await,
             Err(e) => Err(e),

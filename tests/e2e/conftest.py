@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,7 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = str(ROOT / "node_modules" / ".bin" / "wrangler")
+TEST_CONFIG = ROOT / "tests" / "e2e" / "wrangler.test.toml"
+NO_KV_CONFIG = ROOT / "tests" / "e2e" / "wrangler.nokv.toml"
 START_TIMEOUT_S = 180
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def b64url(data: bytes) -> str:
@@ -70,11 +74,12 @@ class Worker:
     log_path: Path
     key: SigningKey
     proc: subprocess.Popen
+    config_args: list[str]
 
     def d1(self, sql: str) -> list[dict]:
         """Runs SQL on the same local D1 the Worker uses (for setup and inspection)."""
         out = subprocess.run(
-            [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", str(self.state_dir),
+            [WRANGLER, "d1", "execute", "DB", "--local", *self.config_args, "--persist-to", str(self.state_dir),
              "--json", "--command", sql],
             cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=120, check=True,
         ).stdout
@@ -83,6 +88,7 @@ class Worker:
     def logs(self) -> list[dict]:
         lines = []
         for raw in self.log_path.read_text(errors="replace").splitlines():
+            raw = ANSI.sub("", raw)
             start = raw.find("{")
             if start < 0:
                 continue
@@ -95,22 +101,22 @@ class Worker:
         return lines
 
 
-def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None) -> Worker:
+def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
+                 config: str | None = None, migrate: bool = True, ready_status: int = 200) -> Worker:
     tmp.mkdir(parents=True, exist_ok=True)
     state = tmp / "state"
     env_file = tmp / "dev.vars"
     lines = [f"JWT_SIGNING_KEYS='{json.dumps([key.jwk()])}'"]
     lines += [f"{k}={v}" for k, v in (extra_vars or {}).items()]
     env_file.write_text("\n".join(lines) + "\n")
-    subprocess.run(
-        [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", str(state)],
-        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=180, check=True,
-    )
+    config_args = ["-c", str(config)] if config else []
+    if migrate:
+        apply_migrations(state, config_args)
     port = free_port()
     log_path = tmp / "wrangler.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
+        [WRANGLER, "dev", *config_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
          "--env-file", str(env_file), "--show-interactive-dev-session=false"],
         cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
@@ -121,7 +127,7 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None) -> 
         if proc.poll() is not None:
             raise RuntimeError(f"wrangler dev exited early:\n{log_path.read_text()[-4000:]}")
         try:
-            with urllib.request.urlopen(base + "/health", timeout=5) as r:
+            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=5) as r:
                 if r.status == 200:
                     break
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -130,7 +136,14 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None) -> 
             stop(proc)
             raise RuntimeError(f"wrangler dev did not become healthy:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.5)
-    return Worker(base, state, log_path, key, proc)
+    return Worker(base, state, log_path, key, proc, config_args)
+
+
+def apply_migrations(state: Path, config_args: list[str]) -> None:
+    subprocess.run(
+        [WRANGLER, "d1", "migrations", "apply", "DB", "--local", *config_args, "--persist-to", str(state)],
+        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=180, check=True,
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -154,6 +167,25 @@ def e2e_dir():
 
 @pytest.fixture(scope="session")
 def worker(e2e_dir):
+    """The production build with the real wrangler.toml, migrated."""
     w = start_worker(e2e_dir / "main", SigningKey(kid="e2e-main"))
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def schemaless_worker(e2e_dir):
+    """The test-hooks build whose local D1 has no schema yet: every query fails until the test
+    applies the migrations. Breaker: threshold 3, cooldown 3 s (wrangler.test.toml)."""
+    w = start_worker(e2e_dir / "schemaless", SigningKey(kid="e2e-faults"), config=TEST_CONFIG,
+                     migrate=False)
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def no_kv_worker(e2e_dir):
+    """The test-hooks build with no KV binding at all: the breaker's store always fails."""
+    w = start_worker(e2e_dir / "nokv", SigningKey(kid="e2e-nokv"), config=NO_KV_CONFIG)
     yield w
     stop(w.proc)

@@ -1,0 +1,55 @@
+// The Worker's entry module: the Rust Worker (built by worker-build into ./index.js, beside this
+// file once `make worker` copies it there) behind one safety net.
+//
+// A Rust panic aborts the wasm instance (panic = "abort"); console_error_panic_hook has already
+// logged it, and worker-build's shim re-initialises the instance for the next request. Without
+// this wrapper the client would get workerd's bare "Worker threw exception" page. Here it gets
+// the contract's 500 problem body instead, with an X-Request-Id that its log line carries too.
+import RustWorker from "./index.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// A panic traps inside a wasm-bindgen future, so the request's promise never settles: the trap
+// surfaces only as a global error event. Every request in flight on the trapped instance is lost
+// (the shim resets the instance for later requests), so each of them is failed here.
+const inFlight = new Set();
+function failAll(reason) {
+  for (const reject of inFlight) reject(reason);
+}
+addEventListener("error", (event) => failAll(event.error ?? event));
+addEventListener("unhandledrejection", (event) => failAll(event.reason));
+
+export default class AuthWorker extends RustWorker {
+  async fetch(request) {
+    let reject;
+    const trapped = new Promise((_, r) => { reject = r; });
+    inFlight.add(reject);
+    try {
+      return await Promise.race([super.fetch(request), trapped]);
+    } catch (err) {
+      // The Rust side buffers its log lines until the response, so a trapped request left none:
+      // this line is the request's only one, and carries the id the client gets back.
+      const incoming = request.headers.get("x-request-id");
+      const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      console.error(JSON.stringify({
+        level: "error", event: "unhandled_exception", request_id: id, ts: Date.now(),
+        cause: String(err && err.message || err).slice(0, 500),
+      }));
+      const body = {
+        type: "about:blank", title: "Internal Server Error", status: 500, code: "internal_error",
+        detail: "An unexpected error occurred.", request_id: id,
+      };
+      return new Response(JSON.stringify(body), {
+        status: 500,
+        headers: {
+          "content-type": "application/problem+json",
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+          "x-request-id": id,
+        },
+      });
+    } finally {
+      inFlight.delete(reject);
+    }
+  }
+}
