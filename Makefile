@@ -87,5 +87,5 @@ test-wasm: .tools/rust .tools/npm
 test-e2e: tools worker worker-test
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
-bench: tools worker
+bench: tools worker worker-test
 	$(VENV)/bin/python tests/bench/bench.py

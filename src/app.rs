@@ -67,8 +67,8 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
             ctx,
         };
         #[cfg(feature = "test-hooks")]
-        if req.path == "/__test/panic" {
-            panic!("test-hooks: deliberate panic");
+        if let Some(resp) = self.test_hook(&req) {
+            return resp;
         }
         let result = match resolve(&req.method, &req.path) {
             Ok(route) => self.dispatch(route, &req, ctx, &guard).await,
@@ -89,6 +89,24 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
             resp.set_header("cache-control", "no-store");
         }
         resp
+    }
+
+    /// Test-only routes, compiled in with the `test-hooks` feature (never in `make worker`).
+    #[cfg(feature = "test-hooks")]
+    fn test_hook(&self, req: &ApiRequest) -> Option<ApiResponse> {
+        match req.path.as_str() {
+            "/__test/panic" => panic!("test-hooks: deliberate panic"),
+            // One bare PBKDF2 at the configured count, for `make bench`.
+            "/__test/hash" => {
+                password::derive(
+                    "benchmark password",
+                    DUMMY_SALT,
+                    self.config.pbkdf2_iterations,
+                );
+                Some(ApiResponse::empty(204))
+            }
+            _ => None,
+        }
     }
 
     async fn dispatch(
