@@ -13,8 +13,8 @@ use crate::domain::{Email, Password, User, UserId};
 use crate::error::{AppError, FieldError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::password::{self, PasswordHash};
-use crate::store::{BreakerStore, StoreError, UserStore};
-use crate::tokens::{AccessClaims, VerifiedToken, ACCESS_TYPE};
+use crate::store::{BreakerStore, NewSession, Rotation, SessionStore, StoreError, UserStore};
+use crate::tokens::{self, AccessClaims, VerifiedToken, ACCESS_TYPE};
 
 /// A fixed salt for the dummy hash an unknown email costs (its result is thrown away).
 const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
@@ -23,7 +23,10 @@ const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 enum Route {
     Register,
     Login,
+    Refresh,
+    Logout,
     Me,
+    Verify,
     Jwks,
     Health,
 }
@@ -32,7 +35,10 @@ enum Route {
 const ROUTES: &[(&str, &[&str], Route)] = &[
     ("/auth/register", &["POST"], Route::Register),
     ("/auth/login", &["POST"], Route::Login),
+    ("/auth/refresh", &["POST"], Route::Refresh),
+    ("/auth/logout", &["POST"], Route::Logout),
     ("/auth/me", &["GET"], Route::Me),
+    ("/auth/verify", &["POST"], Route::Verify),
     ("/.well-known/jwks.json", &["GET"], Route::Jwks),
     ("/health", &["GET"], Route::Health),
 ];
@@ -50,13 +56,14 @@ fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
 }
 
 /// The service: configuration plus the stores it talks to.
-pub struct App<'a, U, B> {
+pub struct App<'a, U, S, B> {
     pub config: &'a Config,
     pub users: U,
+    pub sessions: S,
     pub breaker_store: B,
 }
 
-impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// Handles one request end to end: routing, the handler, error mapping, common headers and
     /// the request log line. Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
@@ -119,7 +126,10 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
         match route {
             Route::Register => self.register(req, ctx, guard).await,
             Route::Login => self.login(req, ctx, guard).await,
+            Route::Refresh => self.refresh(req, ctx, guard).await,
+            Route::Logout => self.logout(req, ctx, guard).await,
             Route::Me => self.me(req, ctx, guard).await,
+            Route::Verify => self.verify(req, ctx, guard).await,
             Route::Jwks => Ok(self.jwks()),
             Route::Health => Ok(self.health(ctx, guard).await),
         }
@@ -252,21 +262,135 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
             );
         }
 
-        let session_id = crate::random::uuid_v4().map_err(AppError::internal)?;
-        let access_token = self.issue_access_token(&user, &session_id.to_string(), ctx)?;
+        let session_id = crate::random::uuid_v4()
+            .map_err(AppError::internal)?
+            .to_string();
+        let (refresh_token, refresh_hash) =
+            tokens::new_refresh_token().map_err(AppError::internal)?;
+        let session = NewSession {
+            id: session_id.clone(),
+            user_id: user.id.clone(),
+            refresh_hash,
+            created_at: rfc3339(ctx.now_ms),
+            expires_at_ms: ctx.now_ms + self.config.refresh_token_ttl_secs * 1000,
+        };
+        guard
+            .call(|| self.sessions.create_session(&session))
+            .await?;
         ctx.log(
             "info",
             "login_succeeded",
-            json!({ "user_id": user.id.to_string(), "sid": session_id.to_string() }),
+            json!({ "user_id": user.id.to_string(), "sid": session_id }),
         );
+        self.token_pair(&user, &session_id, refresh_token, ctx)
+    }
+
+    /// The login/refresh response: a new access token for `sid` and the given refresh token.
+    fn token_pair(
+        &self,
+        user: &User,
+        sid: &str,
+        refresh_token: String,
+        ctx: &Ctx,
+    ) -> Result<ApiResponse, AppError> {
+        let access_token = self.issue_access_token(user, sid, ctx)?;
         Ok(ApiResponse::json(
             200,
             &json!({
                 "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": self.config.access_token_ttl_secs,
+                "refresh_token": refresh_token,
             }),
         ))
+    }
+
+    /// Reads the required `refresh_token` field of a JSON body.
+    fn refresh_token_field(req: &ApiRequest) -> Result<String, AppError> {
+        let body = http::body_object(req, false)?;
+        http::string_field(&body, "refresh_token")
+            .map(str::to_owned)
+            .map_err(|e| AppError::Validation(vec![e]))
+    }
+
+    async fn refresh(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let presented = Self::refresh_token_field(req)?;
+        let reject = |reason: &str, sid: Option<&str>| {
+            ctx.log(
+                "info",
+                "refresh_rejected",
+                json!({ "reason": reason, "sid": sid }),
+            );
+            AppError::InvalidGrant
+        };
+        let Some(old_hash) = tokens::refresh_token_hash(&presented) else {
+            return Err(reject("malformed", None));
+        };
+        let (new_token, new_hash) = tokens::new_refresh_token().map_err(AppError::internal)?;
+        let outcome = guard
+            .call(|| self.sessions.rotate(&old_hash, &new_hash, ctx.now_ms))
+            .await?;
+        match outcome {
+            Rotation::Rotated { session_id, user } => {
+                ctx.log(
+                    "info",
+                    "refresh_succeeded",
+                    json!({ "user_id": user.id.to_string(), "sid": session_id }),
+                );
+                self.token_pair(&user, &session_id, new_token, ctx)
+            }
+            Rotation::Spent {
+                session_id,
+                spent_at_ms,
+            } => {
+                let grace_ms = self.config.refresh_reuse_grace_secs * 1000;
+                if ctx.now_ms - spent_at_ms < grace_ms {
+                    // A concurrent refresh (two tabs, a retry) lost the race: refuse it, but
+                    // keep the session that the winner just rotated.
+                    return Err(reject("concurrent_refresh", Some(&session_id)));
+                }
+                let revoked = guard
+                    .call(|| {
+                        self.sessions
+                            .revoke(&session_id, "reuse_detected", ctx.now_ms)
+                    })
+                    .await?;
+                ctx.log(
+                    "warn",
+                    "refresh_reuse_detected",
+                    json!({ "sid": session_id, "session_revoked": revoked }),
+                );
+                Err(AppError::InvalidGrant)
+            }
+            Rotation::Inactive => Err(reject("session_inactive", None)),
+            Rotation::Unknown => Err(reject("unknown", None)),
+        }
+    }
+
+    async fn logout(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let presented = Self::refresh_token_field(req)?;
+        // RFC 7009: an unknown or already revoked token is not an error, so nothing is learned.
+        if let Some(hash) = tokens::refresh_token_hash(&presented) {
+            if let Some(sid) = guard.call(|| self.sessions.session_of_token(&hash)).await? {
+                let revoked = guard
+                    .call(|| self.sessions.revoke(&sid, "logout", ctx.now_ms))
+                    .await?;
+                if revoked {
+                    ctx.log("info", "logout", json!({ "sid": sid }));
+                }
+            }
+        }
+        Ok(ApiResponse::empty(204))
     }
 
     fn issue_access_token(&self, user: &User, sid: &str, ctx: &Ctx) -> Result<String, AppError> {
@@ -317,20 +441,92 @@ impl<U: UserStore, B: BreakerStore> App<'_, U, B> {
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let token = self.verify_bearer(req, ctx)?;
-        let unknown = || {
+        let user = self.session_user(&token, ctx, guard).await?;
+        Ok(ApiResponse::json(200, &user_json(&user)))
+    }
+
+    /// The user of a verified access token, if its session is still active (logout and reuse
+    /// detection revoke access tokens at once, by `sid`).
+    async fn session_user(
+        &self,
+        token: &VerifiedToken,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<User, AppError> {
+        let revoked = || {
             ctx.log(
                 "info",
                 "token_rejected",
-                json!({ "reason": "unknown_subject" }),
+                json!({ "reason": "session_revoked" }),
             );
-            AppError::InvalidToken(TokenRejection::UnknownSubject)
+            AppError::InvalidToken(TokenRejection::SessionRevoked)
         };
-        let id = UserId::parse(&token.claims.sub).map_err(|_| unknown())?;
-        let user = guard
-            .call(|| self.users.find_by_id(&id))
+        let id = UserId::parse(&token.claims.sub).map_err(|_| revoked())?;
+        guard
+            .call(|| {
+                self.sessions
+                    .active_session_user(&token.claims.sid, &id, ctx.now_ms)
+            })
             .await?
-            .ok_or_else(unknown)?;
-        Ok(ApiResponse::json(200, &user_json(&user)))
+            .ok_or_else(revoked)
+    }
+
+    /// Token introspection for other services: `{"active": false}` for anything `/auth/me` would
+    /// reject, never a 5xx for a bad token. When the database cannot be asked (breaker open or
+    /// storage failing) the answer rests on the signature alone and says so.
+    async fn verify(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let raw = http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
+        let inactive = || ApiResponse::json(200, &json!({ "active": false }));
+        let token = match self.config.keys.verify(
+            raw,
+            utc(ctx.now_ms),
+            &self.config.issuer,
+            &self.config.audience,
+        ) {
+            Ok(t) => t,
+            Err(reason) => {
+                ctx.log(
+                    "info",
+                    "token_rejected",
+                    json!({ "reason": reason.as_str() }),
+                );
+                return Ok(inactive());
+            }
+        };
+        let revocation_checked = match self.session_user(&token, ctx, guard).await {
+            Ok(_) => true,
+            Err(AppError::InvalidToken(_)) => return Ok(inactive()),
+            Err(AppError::ServiceUnavailable { .. }) => {
+                ctx.log(
+                    "warn",
+                    "verify_degraded",
+                    json!({ "sid": token.claims.sid }),
+                );
+                false
+            }
+            Err(e) => return Err(e),
+        };
+        let c = &token.claims;
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "active": true,
+                "sub": c.sub,
+                "email": c.email,
+                "sid": c.sid,
+                "exp": token.exp,
+                "iat": token.iat,
+                "iss": c.iss,
+                "aud": c.aud,
+                "revocation_checked": revocation_checked,
+            }),
+        ))
     }
 
     fn jwks(&self) -> ApiResponse {

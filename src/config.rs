@@ -17,6 +17,24 @@ pub mod names {
     pub const BREAKER_WINDOW: &str = "BREAKER_WINDOW";
     pub const BREAKER_COOLDOWN: &str = "BREAKER_COOLDOWN";
     pub const JWKS_MAX_AGE: &str = "JWKS_MAX_AGE";
+    pub const REFRESH_TOKEN_TTL: &str = "REFRESH_TOKEN_TTL";
+    pub const REFRESH_REUSE_GRACE: &str = "REFRESH_REUSE_GRACE";
+
+    /// Every var and secret the configuration reads.
+    pub const SETTINGS: &[&str] = &[
+        SIGNING_KEYS,
+        ISSUER,
+        AUDIENCE,
+        ACCESS_TOKEN_TTL,
+        PBKDF2_ITERATIONS,
+        PBKDF2_MAX_ITERATIONS,
+        BREAKER_THRESHOLD,
+        BREAKER_WINDOW,
+        BREAKER_COOLDOWN,
+        JWKS_MAX_AGE,
+        REFRESH_TOKEN_TTL,
+        REFRESH_REUSE_GRACE,
+    ];
 }
 
 /// Circuit-breaker limits, in seconds and counts.
@@ -46,6 +64,10 @@ pub struct Config {
     pub pbkdf2_max_iterations: u32,
     pub breaker: BreakerConfig,
     pub jwks_max_age_secs: u32,
+    pub refresh_token_ttl_secs: i64,
+    /// A token spent less than this many seconds ago is refused without revoking its session:
+    /// two tabs refreshing at once must not log the user out.
+    pub refresh_reuse_grace_secs: i64,
     pub keys: KeySet,
 }
 
@@ -64,6 +86,8 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 900;
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 pub const DEFAULT_PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
 pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
+pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
+pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -110,6 +134,18 @@ impl Config {
                 cooldown_secs: number(&get, names::BREAKER_COOLDOWN, 30, 1..=86_400)?,
             },
             jwks_max_age_secs: number(&get, names::JWKS_MAX_AGE, DEFAULT_JWKS_MAX_AGE, 0..=86_400)?,
+            refresh_token_ttl_secs: number(
+                &get,
+                names::REFRESH_TOKEN_TTL,
+                DEFAULT_REFRESH_TOKEN_TTL,
+                300..=366 * 24 * 3600,
+            )?,
+            refresh_reuse_grace_secs: number(
+                &get,
+                names::REFRESH_REUSE_GRACE,
+                DEFAULT_REFRESH_REUSE_GRACE,
+                0..=300,
+            )?,
             keys,
         })
     }

@@ -35,6 +35,7 @@ pub enum TokenRejection {
     WrongAudience,
     WrongType,
     UnknownSubject,
+    SessionRevoked,
 }
 
 impl TokenRejection {
@@ -52,6 +53,7 @@ impl TokenRejection {
             Self::WrongAudience => "wrong_audience",
             Self::WrongType => "wrong_type",
             Self::UnknownSubject => "unknown_subject",
+            Self::SessionRevoked => "session_revoked",
         }
     }
 }
@@ -67,6 +69,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("invalid token: {}", .0.as_str())]
     InvalidToken(TokenRejection),
+    #[error("invalid grant")]
+    InvalidGrant,
     #[error("email taken")]
     EmailTaken,
     #[error("not found")]
@@ -126,6 +130,12 @@ impl AppError {
                 "Unauthorized",
                 "invalid_token",
                 "The access token is invalid or expired.".into(),
+            ),
+            Self::InvalidGrant => (
+                401,
+                "Unauthorized",
+                "invalid_grant",
+                "The refresh token is invalid, expired or revoked.".into(),
             ),
             Self::EmailTaken => (
                 409,

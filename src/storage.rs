@@ -6,7 +6,7 @@ use worker::{query, D1Database, KvStore};
 
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
-use crate::store::{BreakerStore, StoreError, UserStore};
+use crate::store::{BreakerStore, NewSession, Rotation, SessionStore, StoreError, UserStore};
 
 /// The KV key holding the breaker's state.
 pub const BREAKER_KEY: &str = "breaker:d1";
@@ -38,18 +38,16 @@ impl TryFrom<UserRow> for User {
 
 pub struct D1Users(pub D1Database);
 
-impl D1Users {
-    async fn one_user(
-        &self,
-        stmt: worker::Result<worker::D1PreparedStatement>,
-    ) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = stmt
-            .map_err(store_err)?
-            .first(None)
-            .await
-            .map_err(store_err)?;
-        row.map(User::try_from).transpose()
-    }
+/// Runs a query that selects `id, email, password_hash, created_at` of at most one user.
+async fn one_user(
+    stmt: worker::Result<worker::D1PreparedStatement>,
+) -> Result<Option<User>, StoreError> {
+    let row: Option<UserRow> = stmt
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+    row.map(User::try_from).transpose()
 }
 
 impl UserStore for D1Users {
@@ -71,7 +69,7 @@ impl UserStore for D1Users {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        self.one_user(query!(
+        one_user(query!(
             &self.0,
             "SELECT id, email, password_hash, created_at FROM users WHERE email = ?1",
             email.as_ref(),
@@ -80,7 +78,7 @@ impl UserStore for D1Users {
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.one_user(query!(
+        one_user(query!(
             &self.0,
             "SELECT id, email, password_hash, created_at FROM users WHERE id = ?1",
             &id.to_string(),
@@ -146,5 +144,179 @@ impl BreakerStore for KvBreaker {
             .execute()
             .await
             .map_err(store_err)
+    }
+}
+
+pub struct D1Sessions(pub D1Database);
+
+#[derive(Deserialize)]
+struct RotatedRow {
+    session_id: String,
+    id: String,
+    email: String,
+    password_hash: String,
+    created_at: String,
+}
+
+#[derive(Deserialize)]
+struct TokenStateRow {
+    session_id: String,
+    spent_at: Option<f64>,
+}
+
+impl SessionStore for D1Sessions {
+    async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+        query!(
+            &self.0,
+            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &s.id,
+            &s.user_id.to_string(),
+            &s.refresh_hash,
+            &s.created_at,
+            &s.expires_at_ms,
+        )
+        .map_err(store_err)?
+        .run()
+        .await
+        .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
+        // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
+        // rotations of one token, exactly one finds it current. The spend is recorded first,
+        // then the session's current hash is swapped, both under the same condition.
+        let active = "refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3";
+        let record_spend = query!(
+            &self.0,
+            &format!(
+                "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
+                 SELECT refresh_hash, id, ?3 FROM sessions WHERE {active} AND ?2 IS NOT NULL"
+            ),
+            old,
+            new,
+            &now_ms,
+        )
+        .map_err(store_err)?;
+        let swap = query!(
+            &self.0,
+            &format!(
+                "UPDATE sessions SET refresh_hash = ?2, rotations = rotations + 1, \
+                 last_used_at = ?3 WHERE {active}"
+            ),
+            old,
+            new,
+            &now_ms,
+        )
+        .map_err(store_err)?;
+        let read_back = query!(
+            &self.0,
+            "SELECT s.id AS session_id, u.id, u.email, u.password_hash, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1",
+            new,
+        )
+        .map_err(store_err)?;
+        let results = self
+            .0
+            .batch(vec![record_spend, swap, read_back])
+            .await
+            .map_err(store_err)?;
+        let rotated: Vec<RotatedRow> = results
+            .get(2)
+            .ok_or_else(|| store_err("batch returned too few results"))?
+            .results()
+            .map_err(store_err)?;
+        if let Some(row) = rotated.into_iter().next() {
+            let user = User::try_from(UserRow {
+                id: row.id,
+                email: row.email,
+                password_hash: row.password_hash,
+                created_at: row.created_at,
+            })?;
+            return Ok(Rotation::Rotated {
+                session_id: row.session_id,
+                user,
+            });
+        }
+        // Not rotated: find out why, for reuse detection.
+        let current: Option<TokenStateRow> = query!(
+            &self.0,
+            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
+             UNION ALL \
+             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
+             LIMIT 1",
+            old,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        Ok(match current {
+            None => Rotation::Unknown,
+            Some(TokenStateRow { spent_at: None, .. }) => Rotation::Inactive,
+            Some(TokenStateRow {
+                session_id,
+                spent_at: Some(at),
+            }) => Rotation::Spent {
+                session_id,
+                spent_at_ms: at as i64,
+            },
+        })
+    }
+
+    async fn revoke(
+        &self,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let row: Option<serde_json::Value> = query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+             WHERE id = ?1 AND revoked_at IS NULL RETURNING id",
+            session_id,
+            &now_ms,
+            reason,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        Ok(row.is_some())
+    }
+
+    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<TokenStateRow> = query!(
+            &self.0,
+            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
+             UNION ALL \
+             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
+             LIMIT 1",
+            token_hash,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        Ok(row.map(|r| r.session_id))
+    }
+
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        one_user(query!(
+            &self.0,
+            "SELECT u.id, u.email, u.password_hash, u.created_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3",
+            session_id,
+            &user_id.to_string(),
+            &now_ms,
+        ))
+        .await
     }
 }

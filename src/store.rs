@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
@@ -28,6 +29,60 @@ pub trait UserStore {
     ) -> Result<(), StoreError>;
     /// A cheap round trip that proves the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A session as created at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: UserId,
+    /// Hex SHA-256 of the first refresh token.
+    pub refresh_hash: String,
+    pub created_at: String,
+    pub expires_at_ms: i64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was the current token of an active session: it is now spent and `new` is current.
+    Rotated { session_id: String, user: User },
+    /// It was already spent at `spent_at_ms` (a replay, or a lost race).
+    Spent {
+        session_id: String,
+        spent_at_ms: i64,
+    },
+    /// The current token of a revoked or expired session.
+    Inactive,
+    /// Never issued (or its session is gone).
+    Unknown,
+}
+
+/// Sessions and their refresh tokens, by hash only.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// Atomically spends `old_hash` and makes `new_hash` current, only if `old_hash` is the
+    /// current token of an active (unrevoked, unexpired at `now_ms`) session. Concurrent calls
+    /// with one `old_hash`: at most one gets `Rotated`.
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now_ms: i64,
+    ) -> Result<Rotation, StoreError>;
+    /// Revokes a session; `false` when it was already revoked or does not exist.
+    async fn revoke(&self, session_id: &str, reason: &str, now_ms: i64)
+        -> Result<bool, StoreError>;
+    /// The session that a refresh token (current or spent) belongs to.
+    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+    /// The user behind access-token claims `sub` + `sid`, if that session is active at `now_ms`.
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).
@@ -114,6 +169,145 @@ impl UserStore for MemoryUsers {
     }
 }
 
+#[derive(Debug, Clone)]
+struct MemorySession {
+    user_id: UserId,
+    refresh_hash: String,
+    rotations: u32,
+    expires_at_ms: i64,
+    revoked: Option<(i64, String)>,
+}
+
+/// In-memory sessions for tests, sharing the users and the failure switch of a [`MemoryUsers`].
+pub struct MemorySessions {
+    users: Rc<MemoryUsers>,
+    sessions: RefCell<HashMap<String, MemorySession>>,
+    spent: RefCell<HashMap<String, (String, i64)>>,
+}
+
+impl MemorySessions {
+    pub fn new(users: Rc<MemoryUsers>) -> Self {
+        Self {
+            users,
+            sessions: RefCell::default(),
+            spent: RefCell::default(),
+        }
+    }
+
+    /// `(rotations, revoked reason)` of a session, for assertions.
+    pub fn inspect(&self, session_id: &str) -> Option<(u32, Option<String>)> {
+        self.sessions
+            .borrow()
+            .get(session_id)
+            .map(|s| (s.rotations, s.revoked.as_ref().map(|r| r.1.clone())))
+    }
+}
+
+impl SessionStore for MemorySessions {
+    async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+        self.users.enter()?;
+        self.sessions.borrow_mut().insert(
+            s.id.clone(),
+            MemorySession {
+                user_id: s.user_id.clone(),
+                refresh_hash: s.refresh_hash.clone(),
+                rotations: 0,
+                expires_at_ms: s.expires_at_ms,
+                revoked: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
+        self.users.enter()?;
+        let mut sessions = self.sessions.borrow_mut();
+        if let Some((id, s)) = sessions.iter_mut().find(|(_, s)| s.refresh_hash == old) {
+            if s.revoked.is_some() || s.expires_at_ms <= now_ms {
+                return Ok(Rotation::Inactive);
+            }
+            self.spent
+                .borrow_mut()
+                .insert(old.to_owned(), (id.clone(), now_ms));
+            s.refresh_hash = new.to_owned();
+            s.rotations += 1;
+            let user = self
+                .users
+                .users
+                .borrow()
+                .values()
+                .find(|u| u.id == s.user_id)
+                .cloned()
+                .ok_or_else(|| StoreError("session without user".into()))?;
+            return Ok(Rotation::Rotated {
+                session_id: id.clone(),
+                user,
+            });
+        }
+        Ok(match self.spent.borrow().get(old) {
+            Some((session_id, at)) => Rotation::Spent {
+                session_id: session_id.clone(),
+                spent_at_ms: *at,
+            },
+            None => Rotation::Unknown,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.users.enter()?;
+        match self.sessions.borrow_mut().get_mut(session_id) {
+            Some(s) if s.revoked.is_none() => {
+                s.revoked = Some((now_ms, reason.to_owned()));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        self.users.enter()?;
+        let current = self
+            .sessions
+            .borrow()
+            .iter()
+            .find(|(_, s)| s.refresh_hash == token_hash)
+            .map(|(id, _)| id.clone());
+        Ok(current.or_else(|| {
+            self.spent
+                .borrow()
+                .get(token_hash)
+                .map(|(id, _)| id.clone())
+        }))
+    }
+
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        self.users.enter()?;
+        let active = self.sessions.borrow().get(session_id).is_some_and(|s| {
+            &s.user_id == user_id && s.revoked.is_none() && s.expires_at_ms > now_ms
+        });
+        if !active {
+            return Ok(None);
+        }
+        Ok(self
+            .users
+            .users
+            .borrow()
+            .values()
+            .find(|u| &u.id == user_id)
+            .cloned())
+    }
+}
+
 /// In-memory breaker state for tests. `fail` makes KV calls fail.
 #[derive(Default)]
 pub struct MemoryBreaker {
@@ -158,6 +352,36 @@ impl<T: UserStore> UserStore for &T {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         (**self).ping().await
+    }
+}
+
+impl<T: SessionStore> SessionStore for &T {
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        (**self).create_session(session).await
+    }
+    async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
+        (**self).rotate(old, new, now_ms).await
+    }
+    async fn revoke(
+        &self,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        (**self).revoke(session_id, reason, now_ms).await
+    }
+    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        (**self).session_of_token(token_hash).await
+    }
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        (**self)
+            .active_session_user(session_id, user_id, now_ms)
+            .await
     }
 }
 

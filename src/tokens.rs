@@ -240,6 +240,34 @@ impl KeySet {
     }
 }
 
+/// Length of a refresh token: 32 random bytes in unpadded base64url.
+pub const REFRESH_TOKEN_LEN: usize = 43;
+
+/// A new opaque refresh token (256 random bits) and the hash that is stored in its place.
+///
+/// # Errors
+/// When no randomness is available.
+pub fn new_refresh_token() -> Result<(String, String), getrandom::Error> {
+    let token = URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>()?);
+    let hash = refresh_token_hash(&token).unwrap_or_default();
+    Ok((token, hash))
+}
+
+/// The stored form of a refresh token: hex SHA-256. `None` when `token` is not one we could
+/// have issued (wrong length or alphabet), so garbage never reaches the database.
+pub fn refresh_token_hash(token: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let well_formed = token.len() == REFRESH_TOKEN_LEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return None;
+    }
+    let digest = Sha256::digest(token.as_bytes());
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The claims of an access token besides `exp`, `nbf` and `iat` (which `jwt-compact` owns).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -426,6 +454,20 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(kids, ["b", "a"]);
         assert!(!jwks.to_string().contains("\"d\""));
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_stored_as_hashes() {
+        let (a, ha) = new_refresh_token().unwrap();
+        let (b, hb) = new_refresh_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), REFRESH_TOKEN_LEN);
+        assert_eq!(ha.len(), 64);
+        assert_ne!(ha, hb);
+        assert_eq!(refresh_token_hash(&a).unwrap(), ha);
+        assert!(!ha.contains(&a));
+        assert_eq!(refresh_token_hash("short"), None);
+        assert_eq!(refresh_token_hash(&format!("{}=", &a[..42])), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, MAX_BODY_BYTES};
-use crate::storage::{D1Users, KvBreaker};
+use crate::storage::{D1Sessions, D1Users, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;
@@ -30,19 +30,7 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 }
 
 fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
-    let settings = [
-        names::SIGNING_KEYS,
-        names::ISSUER,
-        names::AUDIENCE,
-        names::ACCESS_TOKEN_TTL,
-        names::PBKDF2_ITERATIONS,
-        names::PBKDF2_MAX_ITERATIONS,
-        names::BREAKER_THRESHOLD,
-        names::BREAKER_WINDOW,
-        names::BREAKER_COOLDOWN,
-        names::JWKS_MAX_AGE,
-    ];
-    let fingerprint: String = settings
+    let fingerprint: String = names::SETTINGS
         .iter()
         .map(|n| lookup(env, n).unwrap_or_default())
         .collect::<Vec<_>>()
@@ -136,6 +124,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             let app = App {
                 config: &cfg,
                 users: D1Users(env.d1(names::DB)?),
+                sessions: D1Sessions(env.d1(names::DB)?),
                 breaker_store: KvBreaker(env.kv(names::KV).ok()),
             };
             app.handle(api_req, &ctx).await

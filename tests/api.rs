@@ -1,152 +1,15 @@
 //! API-level tests: the whole router and handlers over in-memory stores, natively.
 #![cfg(not(target_arch = "wasm32"))]
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use ed25519_compact::{KeyPair, Seed};
-use edge_auth::app::App;
+mod common;
+
+use common::*;
 use edge_auth::breaker::BreakerState;
 use edge_auth::config::Config;
 use edge_auth::domain::{Email, User, UserId};
-use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
+use edge_auth::http::{ApiRequest, ApiResponse};
 use edge_auth::password::PasswordHash;
-use edge_auth::store::{MemoryBreaker, MemoryUsers};
-use futures::executor::block_on;
 use serde_json::{json, Value};
-
-const ITERATIONS: u32 = 1_000;
-const NOW_MS: i64 = 1_800_000_000_000;
-const PASSWORD: &str = "correct horse battery";
-
-fn jwk(kid: &str, byte: u8) -> Value {
-    let pair = KeyPair::from_seed(Seed::new([byte; 32]));
-    json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,
-           "d": URL_SAFE_NO_PAD.encode([byte; 32]), "x": URL_SAFE_NO_PAD.encode(*pair.pk)})
-}
-
-fn config_with(extra: &[(&str, &str)]) -> Config {
-    let keys = json!([jwk("k1", 7)]).to_string();
-    Config::from_lookup(|name| match name {
-        "JWT_SIGNING_KEYS" => Some(keys.clone()),
-        "PBKDF2_ITERATIONS" => Some(ITERATIONS.to_string()),
-        _ => extra
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string()),
-    })
-    .unwrap()
-}
-
-struct Harness {
-    config: Config,
-    users: MemoryUsers,
-    breaker: MemoryBreaker,
-    logs: std::cell::RefCell<Vec<Value>>,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Self::with_config(config_with(&[]))
-    }
-
-    fn with_config(config: Config) -> Self {
-        Self {
-            config,
-            users: MemoryUsers::default(),
-            breaker: MemoryBreaker::default(),
-            logs: Default::default(),
-        }
-    }
-
-    fn send_at(&self, req: ApiRequest, now_ms: i64) -> ApiResponse {
-        let app = App {
-            config: &self.config,
-            users: &self.users,
-            breaker_store: &self.breaker,
-        };
-        let ctx = Ctx::new(
-            edge_auth::http::request_id(req.get_header("x-request-id")),
-            now_ms,
-        );
-        let resp = block_on(app.handle(req, &ctx));
-        for line in ctx.take_lines() {
-            self.logs
-                .borrow_mut()
-                .push(serde_json::from_str(&line).unwrap());
-        }
-        resp
-    }
-
-    fn send(&self, req: ApiRequest) -> ApiResponse {
-        self.send_at(req, NOW_MS)
-    }
-
-    fn register(&self, email: &str, password: &str) -> ApiResponse {
-        self.send(
-            ApiRequest::new("POST", "/auth/register")
-                .json(&json!({"email": email, "password": password})),
-        )
-    }
-
-    fn login(&self, email: &str, password: &str) -> ApiResponse {
-        self.send(
-            ApiRequest::new("POST", "/auth/login")
-                .json(&json!({"email": email, "password": password})),
-        )
-    }
-
-    fn token(&self, email: &str) -> String {
-        let r = self.login(email, PASSWORD);
-        assert_eq!(r.status, 200, "{:?}", r.body_json());
-        r.body_json()["access_token"].as_str().unwrap().to_owned()
-    }
-
-    fn me(&self, token: &str, now_ms: i64) -> ApiResponse {
-        self.send_at(
-            ApiRequest::new("GET", "/auth/me").header("authorization", &format!("Bearer {token}")),
-            now_ms,
-        )
-    }
-
-    fn events(&self, name: &str) -> Vec<Value> {
-        self.logs
-            .borrow()
-            .iter()
-            .filter(|l| l["event"] == name)
-            .cloned()
-            .collect()
-    }
-}
-
-fn assert_problem(resp: &ApiResponse, status: u16, code: &str) {
-    assert_eq!(resp.status, status, "body: {}", resp.body_json());
-    assert_eq!(
-        resp.get_header("content-type"),
-        Some("application/problem+json")
-    );
-    let body = resp.body_json();
-    assert_eq!(body["code"], code);
-    assert_eq!(body["status"], status);
-    assert_eq!(body["type"], "about:blank");
-    assert_eq!(
-        body["request_id"].as_str(),
-        resp.get_header("x-request-id"),
-        "request_id must equal X-Request-Id"
-    );
-}
-
-fn error_fields(resp: &ApiResponse) -> Vec<(String, String)> {
-    resp.body_json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 #[test]
 fn register_creates_a_user_with_normalized_email() {

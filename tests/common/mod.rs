@@ -1,0 +1,152 @@
+//! The native test harness: the whole router and handlers over in-memory stores, with an
+//! injected clock. Shared by `tests/api.rs` and `tests/sessions.rs`.
+#![allow(dead_code)]
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use ed25519_compact::{KeyPair, Seed};
+use edge_auth::app::App;
+use edge_auth::config::Config;
+use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
+use edge_auth::store::{MemoryBreaker, MemorySessions, MemoryUsers};
+use futures::executor::block_on;
+use serde_json::{json, Value};
+use std::rc::Rc;
+
+pub const ITERATIONS: u32 = 1_000;
+pub const NOW_MS: i64 = 1_800_000_000_000;
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn jwk(kid: &str, byte: u8) -> Value {
+    let pair = KeyPair::from_seed(Seed::new([byte; 32]));
+    json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,
+           "d": URL_SAFE_NO_PAD.encode([byte; 32]), "x": URL_SAFE_NO_PAD.encode(*pair.pk)})
+}
+
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    let keys = json!([jwk("k1", 7)]).to_string();
+    Config::from_lookup(|name| match name {
+        "JWT_SIGNING_KEYS" => Some(keys.clone()),
+        "PBKDF2_ITERATIONS" => Some(ITERATIONS.to_string()),
+        _ => extra
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string()),
+    })
+    .unwrap()
+}
+
+pub struct Harness {
+    pub config: Config,
+    pub users: Rc<MemoryUsers>,
+    pub sessions: MemorySessions,
+    pub breaker: MemoryBreaker,
+    pub logs: std::cell::RefCell<Vec<Value>>,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(config_with(&[]))
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        let users = Rc::new(MemoryUsers::default());
+        Self {
+            config,
+            sessions: MemorySessions::new(users.clone()),
+            users,
+            breaker: MemoryBreaker::default(),
+            logs: Default::default(),
+        }
+    }
+
+    pub fn send_at(&self, req: ApiRequest, now_ms: i64) -> ApiResponse {
+        let app = App {
+            config: &self.config,
+            users: &*self.users,
+            sessions: &self.sessions,
+            breaker_store: &self.breaker,
+        };
+        let ctx = Ctx::new(
+            edge_auth::http::request_id(req.get_header("x-request-id")),
+            now_ms,
+        );
+        let resp = block_on(app.handle(req, &ctx));
+        for line in ctx.take_lines() {
+            self.logs
+                .borrow_mut()
+                .push(serde_json::from_str(&line).unwrap());
+        }
+        resp
+    }
+
+    pub fn send(&self, req: ApiRequest) -> ApiResponse {
+        self.send_at(req, NOW_MS)
+    }
+
+    pub fn register(&self, email: &str, password: &str) -> ApiResponse {
+        self.send(
+            ApiRequest::new("POST", "/auth/register")
+                .json(&json!({"email": email, "password": password})),
+        )
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> ApiResponse {
+        self.send(
+            ApiRequest::new("POST", "/auth/login")
+                .json(&json!({"email": email, "password": password})),
+        )
+    }
+
+    pub fn token(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD);
+        assert_eq!(r.status, 200, "{:?}", r.body_json());
+        r.body_json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn me(&self, token: &str, now_ms: i64) -> ApiResponse {
+        self.send_at(
+            ApiRequest::new("GET", "/auth/me").header("authorization", &format!("Bearer {token}")),
+            now_ms,
+        )
+    }
+
+    pub fn events(&self, name: &str) -> Vec<Value> {
+        self.logs
+            .borrow()
+            .iter()
+            .filter(|l| l["event"] == name)
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn assert_problem(resp: &ApiResponse, status: u16, code: &str) {
+    assert_eq!(resp.status, status, "body: {}", resp.body_json());
+    assert_eq!(
+        resp.get_header("content-type"),
+        Some("application/problem+json")
+    );
+    let body = resp.body_json();
+    assert_eq!(body["code"], code);
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], "about:blank");
+    assert_eq!(
+        body["request_id"].as_str(),
+        resp.get_header("x-request-id"),
+        "request_id must equal X-Request-Id"
+    );
+}
+
+pub fn error_fields(resp: &ApiResponse) -> Vec<(String, String)> {
+    resp.body_json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,225 @@
+//! Sessions natively: refresh rotation, reuse detection, logout, revocation by `sid`, verify.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use edge_auth::http::{ApiRequest, ApiResponse};
+use serde_json::{json, Value};
+
+fn login_pair(h: &Harness) -> (String, String) {
+    h.register("alice@example.com", PASSWORD);
+    let body = h.login("alice@example.com", PASSWORD).body_json();
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn refresh_at(h: &Harness, token: &str, now_ms: i64) -> ApiResponse {
+    h.send_at(
+        ApiRequest::new("POST", "/auth/refresh").json(&json!({ "refresh_token": token })),
+        now_ms,
+    )
+}
+
+fn logout(h: &Harness, token: &str) -> ApiResponse {
+    h.send(ApiRequest::new("POST", "/auth/logout").json(&json!({ "refresh_token": token })))
+}
+
+fn verify_at(h: &Harness, token: &str, now_ms: i64) -> Value {
+    let r = h.send_at(
+        ApiRequest::new("POST", "/auth/verify").json(&json!({ "token": token })),
+        now_ms,
+    );
+    assert_eq!(r.status, 200, "{}", r.body_json());
+    r.body_json()
+}
+
+fn sid_of(h: &Harness, access: &str) -> String {
+    verify_at(h, access, NOW_MS)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn login_returns_a_refresh_token_tied_to_a_session() {
+    let h = Harness::new();
+    let (access, refresh) = login_pair(&h);
+    assert_eq!(refresh.len(), 43);
+    let sid = sid_of(&h, &access);
+    assert_eq!(h.sessions.inspect(&sid), Some((0, None)));
+}
+
+#[test]
+fn refresh_rotates_the_pair_and_spends_the_old_token() {
+    let h = Harness::new();
+    let (access, first) = login_pair(&h);
+    let sid = sid_of(&h, &access);
+    let r = refresh_at(&h, &first, NOW_MS + 1_000);
+    assert_eq!(r.status, 200, "{}", r.body_json());
+    assert_eq!(r.get_header("cache-control"), Some("no-store"));
+    let body = r.body_json();
+    let second = body["refresh_token"].as_str().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(body["token_type"], "Bearer");
+    let new_access = body["access_token"].as_str().unwrap();
+    assert_eq!(sid_of(&h, new_access), sid, "the session carries over");
+    assert_eq!(h.sessions.inspect(&sid), Some((1, None)));
+    assert_eq!(
+        refresh_at(&h, second, NOW_MS + 2_000).status,
+        200,
+        "the new token works"
+    );
+}
+
+#[test]
+fn a_spent_token_within_the_grace_window_is_refused_without_revoking() {
+    let h = Harness::new();
+    let (access, first) = login_pair(&h);
+    let winner = refresh_at(&h, &first, NOW_MS).body_json();
+    let loser = refresh_at(&h, &first, NOW_MS + 2_000);
+    assert_problem(&loser, 401, "invalid_grant");
+    let sid = sid_of(&h, &access);
+    assert_eq!(h.sessions.inspect(&sid).unwrap().1, None, "not revoked");
+    let next = winner["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh_at(&h, next, NOW_MS + 3_000).status, 200);
+}
+
+#[test]
+fn reuse_of_a_spent_token_revokes_the_whole_session() {
+    let h = Harness::new();
+    let (access, stolen) = login_pair(&h);
+    let sid = sid_of(&h, &access);
+    let victim = refresh_at(&h, &stolen, NOW_MS).body_json();
+    let victim_refresh = victim["refresh_token"].as_str().unwrap().to_owned();
+    let victim_access = victim["access_token"].as_str().unwrap().to_owned();
+
+    let later = NOW_MS + 60_000;
+    assert_problem(&refresh_at(&h, &stolen, later), 401, "invalid_grant");
+    assert_eq!(
+        h.sessions.inspect(&sid).unwrap().1.as_deref(),
+        Some("reuse_detected")
+    );
+    assert_eq!(h.events("refresh_reuse_detected").len(), 1);
+    // Every token of the session is dead: the victim's newer refresh and access tokens too.
+    assert_problem(
+        &refresh_at(&h, &victim_refresh, later),
+        401,
+        "invalid_grant",
+    );
+    assert_problem(&h.me(&victim_access, later), 401, "invalid_token");
+    assert_eq!(
+        verify_at(&h, &victim_access, later),
+        json!({ "active": false })
+    );
+    // Another login is a new session and works.
+    assert_eq!(h.login("alice@example.com", PASSWORD).status, 200);
+}
+
+#[test]
+fn refresh_tokens_expire_absolutely() {
+    let h = Harness::new();
+    let (_, refresh) = login_pair(&h);
+    let thirty_days_ms = 30 * 24 * 3600 * 1000;
+    let r = refresh_at(&h, &refresh, NOW_MS + thirty_days_ms + 1);
+    assert_problem(&r, 401, "invalid_grant");
+}
+
+#[test]
+fn unknown_and_malformed_refresh_tokens_are_invalid_grant() {
+    let h = Harness::new();
+    assert_problem(&refresh_at(&h, "nope", NOW_MS), 401, "invalid_grant");
+    let unknown = "A".repeat(43);
+    assert_problem(&refresh_at(&h, &unknown, NOW_MS), 401, "invalid_grant");
+    let r = h.send(ApiRequest::new("POST", "/auth/refresh").json(&json!({})));
+    assert_problem(&r, 422, "validation_failed");
+    assert_eq!(
+        error_fields(&r),
+        [("refresh_token".into(), "required".into())]
+    );
+}
+
+#[test]
+fn logout_revokes_refresh_and_access_tokens_at_once() {
+    let h = Harness::new();
+    let (access, refresh) = login_pair(&h);
+    assert_eq!(h.me(&access, NOW_MS).status, 200);
+    let r = logout(&h, &refresh);
+    assert_eq!(r.status, 204);
+    assert!(r.body.is_empty());
+    let me = h.me(&access, NOW_MS);
+    assert_problem(&me, 401, "invalid_token");
+    assert_eq!(verify_at(&h, &access, NOW_MS), json!({ "active": false }));
+    assert_problem(&refresh_at(&h, &refresh, NOW_MS), 401, "invalid_grant");
+    let reasons: Vec<Value> = h
+        .events("token_rejected")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert!(reasons.contains(&json!("session_revoked")));
+}
+
+#[test]
+fn logout_is_idempotent_and_quiet_about_unknown_tokens() {
+    let h = Harness::new();
+    let (_, refresh) = login_pair(&h);
+    assert_eq!(logout(&h, &refresh).status, 204);
+    assert_eq!(logout(&h, &refresh).status, 204);
+    assert_eq!(logout(&h, &"B".repeat(43)).status, 204);
+    assert_eq!(logout(&h, "garbage").status, 204);
+    assert_eq!(h.events("logout").len(), 1);
+}
+
+#[test]
+fn logout_with_a_spent_token_still_ends_the_session() {
+    let h = Harness::new();
+    let (access, first) = login_pair(&h);
+    let second = refresh_at(&h, &first, NOW_MS).body_json();
+    assert_eq!(logout(&h, &first).status, 204);
+    let next = second["refresh_token"].as_str().unwrap();
+    assert_problem(&refresh_at(&h, next, NOW_MS), 401, "invalid_grant");
+    assert_problem(&h.me(&access, NOW_MS), 401, "invalid_token");
+}
+
+#[test]
+fn verify_reports_claims_for_a_live_token() {
+    let h = Harness::new();
+    let (access, _) = login_pair(&h);
+    let v = verify_at(&h, &access, NOW_MS + 1_000);
+    assert_eq!(v["active"], true);
+    assert_eq!(v["email"], "alice@example.com");
+    assert_eq!(v["iss"], "edge-auth");
+    assert_eq!(v["aud"], "edge-auth");
+    assert_eq!(v["revocation_checked"], true);
+    assert_eq!(v["exp"].as_i64().unwrap() - v["iat"].as_i64().unwrap(), 900);
+    assert!(v["sub"].is_string());
+}
+
+#[test]
+fn verify_never_fails_for_a_bad_token() {
+    let h = Harness::new();
+    for bad in ["", "x", "a.b.c", &"z".repeat(9_000)] {
+        assert_eq!(verify_at(&h, bad, NOW_MS), json!({ "active": false }));
+    }
+    let (access, _) = login_pair(&h);
+    let expired = NOW_MS + 3_600_000;
+    assert_eq!(verify_at(&h, &access, expired), json!({ "active": false }));
+    let r = h.send(ApiRequest::new("POST", "/auth/verify").json(&json!({ "token": 5 })));
+    assert_problem(&r, 422, "validation_failed");
+}
+
+#[test]
+fn verify_answers_from_the_signature_when_the_database_is_down() {
+    let h = Harness::new();
+    let (access, _) = login_pair(&h);
+    h.users.fail.set(true);
+    let v = verify_at(&h, &access, NOW_MS);
+    assert_eq!(v["active"], true);
+    assert_eq!(v["revocation_checked"], false);
+    // A bad token is still inactive, database or not.
+    assert_eq!(verify_at(&h, "a.b.c", NOW_MS), json!({ "active": false }));
+    // /auth/me needs the database and says so.
+    assert_problem(&h.me(&access, NOW_MS), 503, "service_unavailable");
+}
