@@ -21,7 +21,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
+.PHONY: help tools dev test consumer test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -58,6 +58,10 @@ worker-test: .tools/rust .tools/npm
 	@worker-build --release --out-dir build-test --features test-hooks >/dev/null 2>build-test.log || { cat build-test.log; exit 1; }
 	@cp js/entry.mjs build-test/entry.mjs
 
+# The example consumer Worker (examples/consumer), which calls the auth Worker over a service binding.
+consumer: .tools/rust .tools/npm
+	@cd examples/consumer && worker-build --release >/dev/null 2>../../build-consumer.log || { cat ../../build-consumer.log; exit 1; }
+
 dev-vars: .tools/npm
 	@node scripts/gen-dev-key.mjs .dev.vars
 
@@ -74,9 +78,9 @@ deploy: worker
 test: tools lint test-native test-wasm test-e2e
 
 lint: .tools/rust
-	cargo fmt --check
-	cargo clippy --quiet --all-targets -- -D warnings
-	cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
+	cargo clippy --quiet --workspace --lib --target wasm32-unknown-unknown -- -D warnings
 
 test-native: .tools/npm
 	cargo test --quiet
@@ -84,7 +88,7 @@ test-native: .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
-test-e2e: tools worker worker-test
+test-e2e: tools worker worker-test consumer
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 bench: tools worker worker-test

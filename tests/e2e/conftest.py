@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRANGLER = str(ROOT / "node_modules" / ".bin" / "wrangler")
 TEST_CONFIG = ROOT / "tests" / "e2e" / "wrangler.test.toml"
 NO_KV_CONFIG = ROOT / "tests" / "e2e" / "wrangler.nokv.toml"
+CONSUMER_CONFIG = ROOT / "examples" / "consumer" / "wrangler.toml"
 START_TIMEOUT_S = 180
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -102,21 +103,25 @@ class Worker:
 
 
 def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
-                 config: str | None = None, migrate: bool = True, ready_status: int = 200) -> Worker:
+                 config: str | None = None, migrate: bool = True,
+                 jwks: list[dict] | None = None, configs: list[str] | None = None) -> Worker:
+    """Starts `wrangler dev` on a free port. `jwks` overrides the signing-key secret (default:
+    `key` alone); `configs` runs several Workers in one session (the first is served)."""
     tmp.mkdir(parents=True, exist_ok=True)
     state = tmp / "state"
     env_file = tmp / "dev.vars"
-    lines = [f"JWT_SIGNING_KEYS='{json.dumps([key.jwk()])}'"]
+    lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
     lines += [f"{k}={v}" for k, v in (extra_vars or {}).items()]
     env_file.write_text("\n".join(lines) + "\n")
     config_args = ["-c", str(config)] if config else []
+    serve_args = [a for c in configs for a in ("-c", str(c))] if configs else config_args
     if migrate:
         apply_migrations(state, config_args)
     port = free_port()
     log_path = tmp / "wrangler.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [WRANGLER, "dev", *config_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
+        [WRANGLER, "dev", *serve_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
          "--env-file", str(env_file), "--show-interactive-dev-session=false"],
         cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
@@ -168,7 +173,9 @@ def e2e_dir():
 @pytest.fixture(scope="session")
 def worker(e2e_dir):
     """The production build with the real wrangler.toml, migrated."""
-    w = start_worker(e2e_dir / "main", SigningKey(kid="e2e-main"))
+    # A short reuse grace (3 s instead of 10) so the reuse test need not wait long.
+    w = start_worker(e2e_dir / "main", SigningKey(kid="e2e-main"),
+                     extra_vars={"REFRESH_REUSE_GRACE": "3"})
     yield w
     stop(w.proc)
 
@@ -187,5 +194,15 @@ def schemaless_worker(e2e_dir):
 def no_kv_worker(e2e_dir):
     """The test-hooks build with no KV binding at all: the breaker's store always fails."""
     w = start_worker(e2e_dir / "nokv", SigningKey(kid="e2e-nokv"), config=NO_KV_CONFIG)
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def consumer(e2e_dir):
+    """The example consumer Worker in front, bound to the auth Worker (production build) over a
+    service binding, both in one `wrangler dev` session."""
+    w = start_worker(e2e_dir / "consumer", SigningKey(kid="e2e-consumer"),
+                     configs=[CONSUMER_CONFIG, ROOT / "wrangler.toml"])
     yield w
     stop(w.proc)

@@ -5,8 +5,8 @@ import time
 import uuid
 
 from client import request
-from conftest import apply_migrations
-from test_core import assert_problem, login, register, unique_email
+from conftest import SigningKey, apply_migrations
+from test_core import assert_problem, claims_for, login, register, unique_email
 
 
 def test_a_panic_becomes_a_500_problem_and_the_worker_recovers(schemaless_worker):
@@ -48,8 +48,13 @@ def test_the_breaker_opens_on_failures_rejects_fast_and_closes_after_a_good_tria
         assert_problem(login(w, "x@example.com"), 503, "service_unavailable")
     time.sleep(0.5)
     assert sum(1 for l in w.logs() if l["event"] == "storage_failure") == failures_before
-    # Signature-only work keeps going.
+    # Signature-only work keeps going: JWKS, and /auth/verify in its documented degraded mode.
     assert request(w.base, "GET", "/.well-known/jwks.json").status == 200
+    token = w.key.sign({"alg": "EdDSA", "kid": w.key.kid}, claims_for(w))
+    v = request(w.base, "POST", "/auth/verify", json={"token": token}).json()
+    assert v["active"] is True and v["revocation_checked"] is False, v
+    forged = SigningKey(w.key.kid).sign({"alg": "EdDSA", "kid": w.key.kid}, claims_for(w))
+    assert request(w.base, "POST", "/auth/verify", json={"token": forged}).json() == {"active": False}
 
     # The database recovers; after the cooldown (3 s) one trial goes through and closes it.
     apply_migrations(w.state_dir, w.config_args)
