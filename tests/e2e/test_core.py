@@ -198,9 +198,11 @@ def claims_for(worker, **override):
 def test_me_rejects_every_kind_of_bad_token(worker):
     email = unique_email("tok")
     user = register(worker, email).json()
+    issued = login(worker, email).json()["access_token"]
+    sid = json.loads(b64decode(issued.split(".")[1]))["sid"]  # a live session
     key = worker.key
     good_header = {"alg": "EdDSA", "kid": "e2e-main", "typ": "JWT"}
-    base_claims = dict(sub=user["id"], email=email.lower())
+    base_claims = dict(sub=user["id"], email=email.lower(), sid=sid)
     # A token signed by the test with the Worker's own key is accepted: the harness is right.
     ok = key.sign(good_header, claims_for(worker, **base_claims))
     assert request(worker.base, "GET", "/auth/me", headers={"Authorization": f"Bearer {ok}"}).status == 200
@@ -221,6 +223,7 @@ def test_me_rejects_every_kind_of_bad_token(worker):
         "garbage": "not.a.jwt",
         "oversized": "a" * 9000,
         "unknown_user": key.sign(good_header, claims_for(worker)),
+        "unknown_session": key.sign(good_header, claims_for(worker, sub=user["id"], email=email.lower())),
     }
     for name, token in bad_tokens.items():
         r = request(worker.base, "GET", "/auth/me", headers={"Authorization": f"Bearer {token}"})
