@@ -14,6 +14,7 @@ use crate::error::{AppError, FieldError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::password::{self, PasswordHash};
 use crate::store::{BreakerStore, NewSession, Rotation, SessionStore, StoreError, UserStore};
+use crate::throttle;
 use crate::tokens::{self, AccessClaims, VerifiedToken, ACCESS_TYPE};
 
 /// A fixed salt for the dummy hash an unknown email costs (its result is thrown away).
@@ -211,37 +212,52 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
 
         // A malformed email cannot name an account: treat it as unknown, at the same cost.
-        let user = match Email::parse(raw_email) {
-            Ok(email) => guard.call(|| self.users.find_by_email(&email)).await?,
-            Err(_) => None,
+        let email = Email::parse(raw_email).ok();
+        let (user, attempts) = match &email {
+            Some(email) => guard.call(|| self.users.find_for_login(email)).await?,
+            None => (None, None),
         };
-        let failed = |reason: &str| {
+        // Throttled before any hashing, and whether or not the account exists, so a 429 says
+        // nothing about the account and costs no CPU.
+        if let throttle::Decision::Throttle { retry_after_secs } =
+            throttle::check(attempts, ctx.now_ms, &self.config.throttle)
+        {
             ctx.log(
-                "info",
-                "login_failed",
-                json!({ "reason": reason, "email": redact_raw(raw_email) }),
+                "warn",
+                "login_throttled",
+                json!({ "email": redact_raw(raw_email), "retry_after": retry_after_secs }),
             );
-            AppError::InvalidCredentials
+            return Err(AppError::TooManyAttempts {
+                retry_after: retry_after_secs,
+            });
+        }
+        let (user, stored) = match self.check_password(user, raw_password, ctx) {
+            Ok(found) => found,
+            Err(reason) => {
+                let counted = match &email {
+                    Some(email) => {
+                        let window_ms = self.config.throttle.window_secs * 1000;
+                        let a = guard
+                            .call(|| self.users.record_failure(email, ctx.now_ms, window_ms))
+                            .await?;
+                        Some(a.failures)
+                    }
+                    None => None,
+                };
+                ctx.log(
+                    "info",
+                    "login_failed",
+                    json!({
+                        "reason": reason,
+                        "email": redact_raw(raw_email),
+                        "failures_in_window": counted,
+                    }),
+                );
+                return Err(AppError::InvalidCredentials);
+            }
         };
-        let Some(user) = user else {
-            password::derive(raw_password, DUMMY_SALT, self.config.pbkdf2_iterations);
-            return Err(failed("unknown_email"));
-        };
-        let stored =
-            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
-                Ok(h) => h,
-                Err(e) => {
-                    ctx.log(
-                        "error",
-                        "stored_hash_refused",
-                        json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
-                    );
-                    password::derive(raw_password, DUMMY_SALT, self.config.pbkdf2_iterations);
-                    return Err(failed("stored_hash_refused"));
-                }
-            };
-        if !stored.verify(raw_password) {
-            return Err(failed("wrong_password"));
+        if let (Some(email), Some(_)) = (&email, attempts) {
+            guard.call(|| self.users.clear_failures(email)).await?;
         }
 
         if stored.iterations < self.config.pbkdf2_iterations {
@@ -283,6 +299,40 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             json!({ "user_id": user.id.to_string(), "sid": session_id }),
         );
         self.token_pair(&user, &session_id, refresh_token, ctx)
+    }
+
+    /// Checks a password against a user's stored hash. Every path runs exactly one full PBKDF2 at
+    /// the configured cost (a dummy one when there is no usable hash), so the failure reasons take
+    /// the same time. The reason is for logs only.
+    fn check_password(
+        &self,
+        user: Option<User>,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<(User, PasswordHash), &'static str> {
+        let dummy = || password::derive(password, DUMMY_SALT, self.config.pbkdf2_iterations);
+        let Some(user) = user else {
+            dummy();
+            return Err("unknown_email");
+        };
+        let stored =
+            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
+                Ok(h) => h,
+                Err(e) => {
+                    ctx.log(
+                        "error",
+                        "stored_hash_refused",
+                        json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
+                    );
+                    dummy();
+                    return Err("stored_hash_refused");
+                }
+            };
+        if stored.verify(password) {
+            Ok((user, stored))
+        } else {
+            Err("wrong_password")
+        }
     }
 
     /// The login/refresh response: a new access token for `sid` and the given refresh token.

@@ -1,6 +1,7 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
 //! lookup function so the core never touches `worker::Env`.
 
+use crate::throttle::ThrottleConfig;
 use crate::tokens::KeySet;
 
 /// Names of the bindings and settings, in one place.
@@ -19,6 +20,8 @@ pub mod names {
     pub const JWKS_MAX_AGE: &str = "JWKS_MAX_AGE";
     pub const REFRESH_TOKEN_TTL: &str = "REFRESH_TOKEN_TTL";
     pub const REFRESH_REUSE_GRACE: &str = "REFRESH_REUSE_GRACE";
+    pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
+    pub const LOGIN_WINDOW: &str = "LOGIN_WINDOW";
 
     /// Every var and secret the configuration reads.
     pub const SETTINGS: &[&str] = &[
@@ -34,6 +37,8 @@ pub mod names {
         JWKS_MAX_AGE,
         REFRESH_TOKEN_TTL,
         REFRESH_REUSE_GRACE,
+        LOGIN_MAX_FAILURES,
+        LOGIN_WINDOW,
     ];
 }
 
@@ -68,6 +73,7 @@ pub struct Config {
     /// A token spent less than this many seconds ago is refused without revoking its session:
     /// two tabs refreshing at once must not log the user out.
     pub refresh_reuse_grace_secs: i64,
+    pub throttle: ThrottleConfig,
     pub keys: KeySet,
 }
 
@@ -146,6 +152,10 @@ impl Config {
                 DEFAULT_REFRESH_REUSE_GRACE,
                 0..=300,
             )?,
+            throttle: ThrottleConfig {
+                max_failures: number(&get, names::LOGIN_MAX_FAILURES, 5, 1..=1_000)?,
+                window_secs: number(&get, names::LOGIN_WINDOW, 900, 1..=86_400)?,
+            },
             keys,
         })
     }

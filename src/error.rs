@@ -77,6 +77,8 @@ pub enum AppError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed(&'static [&'static str]),
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after: u64 },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("service unavailable")]
@@ -155,6 +157,12 @@ impl AppError {
                 "Content Too Large",
                 "payload_too_large",
                 "The request body is larger than 16384 bytes.".into(),
+            ),
+            Self::TooManyAttempts { .. } => (
+                429,
+                "Too Many Requests",
+                "too_many_attempts",
+                "Too many failed login attempts for this account; retry later.".into(),
             ),
             Self::ServiceUnavailable { .. } => (
                 503,

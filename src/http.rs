@@ -194,7 +194,8 @@ pub fn problem_response(err: &AppError, request_id: &str) -> ApiResponse {
     resp.set_header("content-type", "application/problem+json");
     match err {
         AppError::MethodNotAllowed(allow) => resp.set_header("allow", allow.join(", ")),
-        AppError::ServiceUnavailable { retry_after } => {
+        AppError::ServiceUnavailable { retry_after }
+        | AppError::TooManyAttempts { retry_after } => {
             resp.set_header("retry-after", retry_after.to_string());
         }
         AppError::InvalidToken(TokenRejection::Missing) => {

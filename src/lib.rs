@@ -12,6 +12,7 @@ pub mod http;
 pub mod password;
 pub mod random;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 #[cfg(target_arch = "wasm32")]

@@ -7,6 +7,7 @@ use worker::{query, D1Database, KvStore};
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
 use crate::store::{BreakerStore, NewSession, Rotation, SessionStore, StoreError, UserStore};
+use crate::throttle::Attempts;
 
 /// The KV key holding the breaker's state.
 pub const BREAKER_KEY: &str = "breaker:d1";
@@ -34,6 +35,22 @@ impl TryFrom<UserRow> for User {
             created_at: row.created_at,
         })
     }
+}
+
+#[derive(Deserialize)]
+struct LoginRow {
+    id: Option<String>,
+    email: Option<String>,
+    password_hash: Option<String>,
+    created_at: Option<String>,
+    failures: Option<f64>,
+    window_start_ms: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct AttemptsRow {
+    failures: f64,
+    window_start_ms: f64,
 }
 
 pub struct D1Users(pub D1Database);
@@ -68,24 +85,6 @@ impl UserStore for D1Users {
         Ok(inserted.is_some())
     }
 
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        one_user(query!(
-            &self.0,
-            "SELECT id, email, password_hash, created_at FROM users WHERE email = ?1",
-            email.as_ref(),
-        ))
-        .await
-    }
-
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        one_user(query!(
-            &self.0,
-            "SELECT id, email, password_hash, created_at FROM users WHERE id = ?1",
-            &id.to_string(),
-        ))
-        .await
-    }
-
     async fn update_password_hash(
         &self,
         id: &UserId,
@@ -98,6 +97,90 @@ impl UserStore for D1Users {
             phc,
             updated_at,
             &id.to_string(),
+        )
+        .map_err(store_err)?
+        .run()
+        .await
+        .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn find_for_login(
+        &self,
+        email: &Email,
+    ) -> Result<(Option<User>, Option<Attempts>), StoreError> {
+        // One round trip for both: the user row and the throttle row, either may be missing.
+        let row: Option<LoginRow> = query!(
+            &self.0,
+            "SELECT u.id, u.email, u.password_hash, u.created_at, \
+                    a.failures, a.window_start_ms \
+             FROM (SELECT ?1 AS email) k \
+             LEFT JOIN users u ON u.email = k.email \
+             LEFT JOIN login_attempts a ON a.email = k.email",
+            email.as_ref(),
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        let Some(row) = row else {
+            return Ok((None, None));
+        };
+        let attempts = match (row.failures, row.window_start_ms) {
+            (Some(f), Some(w)) => Some(Attempts {
+                failures: f as u32,
+                window_start_ms: w as i64,
+            }),
+            _ => None,
+        };
+        let user = match (row.id, row.email, row.password_hash, row.created_at) {
+            (Some(id), Some(email), Some(password_hash), Some(created_at)) => {
+                Some(User::try_from(UserRow {
+                    id,
+                    email,
+                    password_hash,
+                    created_at,
+                })?)
+            }
+            _ => None,
+        };
+        Ok((user, attempts))
+    }
+
+    async fn record_failure(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Attempts, StoreError> {
+        // Atomic: concurrent failures each count (the same rule as `throttle::after_failure`).
+        let row: Option<AttemptsRow> = query!(
+            &self.0,
+            "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 1, ?2) \
+             ON CONFLICT (email) DO UPDATE SET \
+               failures = CASE WHEN ?2 < window_start_ms + ?3 THEN failures + 1 ELSE 1 END, \
+               window_start_ms = CASE WHEN ?2 < window_start_ms + ?3 THEN window_start_ms ELSE ?2 END \
+             RETURNING failures, window_start_ms",
+            email.as_ref(),
+            &now_ms,
+            &window_ms,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        let row = row.ok_or_else(|| store_err("upsert returned no row"))?;
+        Ok(Attempts {
+            failures: row.failures as u32,
+            window_start_ms: row.window_start_ms as i64,
+        })
+    }
+
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
+        query!(
+            &self.0,
+            "DELETE FROM login_attempts WHERE email = ?1",
+            email.as_ref()
         )
         .map_err(store_err)?
         .run()

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
+use crate::throttle::{self, Attempts, ThrottleConfig};
 
 /// A storage call failed (D1 or KV unreachable, a query error). The message is for logs only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,8 +20,6 @@ pub trait UserStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
     /// Returns `false` when the email was taken.
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
     async fn update_password_hash(
         &self,
         id: &UserId,
@@ -29,6 +28,20 @@ pub trait UserStore {
     ) -> Result<(), StoreError>;
     /// A cheap round trip that proves the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// What a login needs in one round trip: the user (if any) and the failed attempts
+    /// recorded for this normalized email (existing account or not).
+    async fn find_for_login(
+        &self,
+        email: &Email,
+    ) -> Result<(Option<User>, Option<Attempts>), StoreError>;
+    /// Counts one failed login atomically (see [`crate::throttle::after_failure`]).
+    async fn record_failure(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Attempts, StoreError>;
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
 }
 
 /// A session as created at login.
@@ -96,6 +109,7 @@ pub trait BreakerStore {
 #[derive(Default)]
 pub struct MemoryUsers {
     users: RefCell<HashMap<String, User>>,
+    attempts: RefCell<HashMap<String, Attempts>>,
     pub fail: std::cell::Cell<bool>,
     pub calls: std::cell::Cell<u32>,
 }
@@ -141,16 +155,6 @@ impl UserStore for MemoryUsers {
         Ok(true)
     }
 
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        self.enter()?;
-        Ok(self.users.borrow().get(email.as_ref()).cloned())
-    }
-
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.enter()?;
-        Ok(self.users.borrow().values().find(|u| &u.id == id).cloned())
-    }
-
     async fn update_password_hash(
         &self,
         id: &UserId,
@@ -166,6 +170,40 @@ impl UserStore for MemoryUsers {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.enter()
+    }
+
+    async fn find_for_login(
+        &self,
+        email: &Email,
+    ) -> Result<(Option<User>, Option<Attempts>), StoreError> {
+        self.enter()?;
+        Ok((
+            self.users.borrow().get(email.as_ref()).cloned(),
+            self.attempts.borrow().get(email.as_ref()).copied(),
+        ))
+    }
+
+    async fn record_failure(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Attempts, StoreError> {
+        self.enter()?;
+        let cfg = ThrottleConfig {
+            max_failures: u32::MAX,
+            window_secs: window_ms / 1000,
+        };
+        let mut attempts = self.attempts.borrow_mut();
+        let next = throttle::after_failure(attempts.get(email.as_ref()).copied(), now_ms, &cfg);
+        attempts.insert(email.as_ref().to_owned(), next);
+        Ok(next)
+    }
+
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
+        self.enter()?;
+        self.attempts.borrow_mut().remove(email.as_ref());
+        Ok(())
     }
 }
 
@@ -336,12 +374,6 @@ impl<T: UserStore> UserStore for &T {
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
         (**self).insert_user(user).await
     }
-    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        (**self).find_by_email(email).await
-    }
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        (**self).find_by_id(id).await
-    }
     async fn update_password_hash(
         &self,
         id: &UserId,
@@ -352,6 +384,23 @@ impl<T: UserStore> UserStore for &T {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         (**self).ping().await
+    }
+    async fn find_for_login(
+        &self,
+        email: &Email,
+    ) -> Result<(Option<User>, Option<Attempts>), StoreError> {
+        (**self).find_for_login(email).await
+    }
+    async fn record_failure(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<Attempts, StoreError> {
+        (**self).record_failure(email, now_ms, window_ms).await
+    }
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
+        (**self).clear_failures(email).await
     }
 }
 

@@ -1,0 +1,121 @@
+//! Login throttling per normalized account. Pure: `(state, now) -> decision`; the store (D1)
+//! only loads the state and counts failures atomically.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits: `max_failures` failed logins within `window_secs` lock the account for the rest of
+/// that window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    pub max_failures: u32,
+    pub window_secs: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window_secs: 15 * 60,
+        }
+    }
+}
+
+/// Failed attempts of one account in the current window. Times are Unix ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempts {
+    pub failures: u32,
+    pub window_start_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Throttle { retry_after_secs: u64 },
+}
+
+/// Whether a login attempt may proceed at `now_ms`.
+pub fn check(attempts: Option<Attempts>, now_ms: i64, cfg: &ThrottleConfig) -> Decision {
+    let Some(a) = attempts else {
+        return Decision::Allow;
+    };
+    let window_end = a.window_start_ms + cfg.window_secs * 1000;
+    if a.failures >= cfg.max_failures && now_ms < window_end {
+        let secs = (window_end - now_ms + 999) / 1000;
+        Decision::Throttle {
+            retry_after_secs: secs.max(1) as u64,
+        }
+    } else {
+        Decision::Allow
+    }
+}
+
+/// The state after one more failure at `now_ms` (a window that has passed starts over). The D1
+/// store computes the same thing in one `INSERT … ON CONFLICT DO UPDATE`; this is its reference.
+pub fn after_failure(attempts: Option<Attempts>, now_ms: i64, cfg: &ThrottleConfig) -> Attempts {
+    match attempts {
+        Some(a) if now_ms < a.window_start_ms + cfg.window_secs * 1000 => Attempts {
+            failures: a.failures.saturating_add(1),
+            window_start_ms: a.window_start_ms,
+        },
+        _ => Attempts {
+            failures: 1,
+            window_start_ms: now_ms,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: ThrottleConfig = ThrottleConfig {
+        max_failures: 5,
+        window_secs: 900,
+    };
+
+    #[test]
+    fn five_failures_within_the_window_throttle_until_it_ends() {
+        let mut a = None;
+        for i in 0..5 {
+            assert_eq!(check(a, 1_000 + i, &CFG), Decision::Allow);
+            a = Some(after_failure(a, 1_000 + i, &CFG));
+        }
+        assert_eq!(
+            check(a, 1_000 + 60_000, &CFG),
+            Decision::Throttle {
+                retry_after_secs: 840
+            }
+        );
+        assert_eq!(check(a, 1_000 + 900_000, &CFG), Decision::Allow);
+    }
+
+    #[test]
+    fn a_failure_after_the_window_starts_a_new_count() {
+        let a = Some(Attempts {
+            failures: 4,
+            window_start_ms: 0,
+        });
+        assert_eq!(
+            after_failure(a, 900_000, &CFG),
+            Attempts {
+                failures: 1,
+                window_start_ms: 900_000
+            }
+        );
+        assert_eq!(after_failure(a, 899_999, &CFG).failures, 5);
+    }
+
+    #[test]
+    fn retry_after_is_never_zero() {
+        let a = Some(Attempts {
+            failures: 5,
+            window_start_ms: 0,
+        });
+        assert_eq!(
+            check(a, 899_999, &CFG),
+            Decision::Throttle {
+                retry_after_secs: 1
+            }
+        );
+    }
+}
