@@ -11,6 +11,10 @@ SHELL := /bin/bash
 CARGO_BIN       := $(shell dirname "$$(command -v cargo)")
 WORKER_BUILD_V  := 0.8.7
 WASM_BINDGEN_V  := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3; exit}' Cargo.lock)
+CARGO_FUZZ_V    := 0.13.2
+FUZZ_TARGETS    := body credentials phc jwt headers
+FUZZ_SECONDS    ?= 120
+SMOKE_SECONDS   ?= 6
 PYTHON          ?= python3
 VENV            := .venv
 WRANGLER        := node_modules/.bin/wrangler
@@ -21,7 +25,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
+.PHONY: help tools dev test consumer fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -41,6 +45,12 @@ tools: .tools/rust .tools/npm .tools/venv
 
 .tools/npm: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p .tools && touch $@
+
+.tools/fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@[ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $(CARGO_FUZZ_V)" ] || \
+	  cargo install --quiet cargo-fuzz --version $(CARGO_FUZZ_V) --locked --force
 	@mkdir -p .tools && touch $@
 
 .tools/venv: tests/e2e/requirements.txt
@@ -75,7 +85,7 @@ deploy: worker
 	$(WRANGLER) deploy
 
 # ---- tests -----------------------------------------------------------------------------------
-test: tools lint test-native test-wasm test-e2e
+test: tools lint test-native test-wasm test-fuzz test-e2e
 
 lint: .tools/rust
 	cargo fmt --all --check
@@ -90,6 +100,16 @@ test-wasm: .tools/rust .tools/npm
 
 test-e2e: tools worker worker-test consumer
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# Coverage-guided fuzzing of the request parsers (cargo fuzz, libFuzzer, nightly). `make fuzz`
+# runs each target for FUZZ_SECONDS; `make test` runs a SMOKE_SECONDS smoke of each.
+fuzz: .tools/fuzz .tools/npm
+	@for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t; echo "fuzz target $$t ($(FUZZ_SECONDS) s):"; \
+	  cargo +nightly fuzz run --release $$t fuzz/corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
+	  | grep -E "^(Done|stat::number_of_executed_units|==|SUMMARY)|panicked|ERROR" ; done
+
+test-fuzz: .tools/fuzz .tools/npm
+	@$(MAKE) -s fuzz FUZZ_SECONDS=$(SMOKE_SECONDS)
 
 bench: tools worker worker-test
 	$(VENV)/bin/python tests/bench/bench.py

@@ -1,0 +1,109 @@
+//! Property tests for the parsers and newtypes at the boundary.
+#![cfg(not(target_arch = "wasm32"))]
+
+use edge_auth::domain::{Email, Password, EMAIL_MAX_CHARS};
+use edge_auth::http::{parse_form, request_id};
+use edge_auth::password::PasswordHash;
+use edge_auth::tokens::KeySet;
+use proptest::prelude::*;
+
+fn keys() -> KeySet {
+    KeySet::from_jwks_json(
+        r#"[{"kty":"OKP","crv":"Ed25519","kid":"p","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#,
+    )
+    .unwrap()
+}
+
+proptest! {
+    #[test]
+    fn email_parse_output_is_normalized_and_stable(raw in "\\PC{0,300}") {
+        if let Ok(e) = Email::parse(&raw) {
+            let s = e.as_ref();
+            prop_assert_eq!(s, s.to_lowercase());
+            prop_assert_eq!(s, s.trim());
+            prop_assert_eq!(s.matches('@').count(), 1);
+            prop_assert!(s.chars().count() <= EMAIL_MAX_CHARS);
+            prop_assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()));
+            prop_assert_eq!(Email::parse(s).unwrap(), e.clone());
+        }
+    }
+
+    #[test]
+    fn well_formed_emails_are_accepted_in_any_case(
+        local in "[A-Za-z0-9._+-]{1,30}",
+        labels in prop::collection::vec("[A-Za-z0-9-]{1,12}", 2..4),
+        pad in " {0,3}",
+    ) {
+        let raw = format!("{pad}{local}@{}{pad}", labels.join("."));
+        let e = Email::parse(&raw).unwrap();
+        prop_assert_eq!(e.as_ref(), raw.trim().to_lowercase());
+    }
+
+    #[test]
+    fn password_length_rule_counts_code_points(raw in "\\PC{0,140}") {
+        let n = raw.chars().count();
+        match Password::parse(&raw, None) {
+            Ok(p) => {
+                prop_assert!((8..=128).contains(&n));
+                prop_assert_eq!(p.expose(), raw.as_str());
+            }
+            Err(errors) => {
+                let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+                prop_assert!(
+                    n < 8 && codes.contains(&"too_short")
+                        || n > 128 && codes.contains(&"too_long")
+                        || codes.contains(&"too_common"),
+                    "{:?} for {} chars", codes, n
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn phc_parse_never_panics(raw in "\\PC{0,300}") {
+        let _ = PasswordHash::parse(&raw, 10_000_000);
+    }
+
+    #[test]
+    fn phc_round_trips(password in "\\PC{0,40}", iterations in 1_000u32..1_050) {
+        let h = PasswordHash::create(&password, iterations).unwrap();
+        let parsed = PasswordHash::parse(&h.to_phc(), 10_000_000).unwrap();
+        prop_assert!(parsed.verify(&password));
+        prop_assert_eq!(parsed.iterations, iterations);
+    }
+
+    #[test]
+    fn form_decoding_never_panics_and_round_trips(
+        pairs in prop::collection::vec(("[a-z]{1,8}", "\\PC{0,20}"), 0..5),
+        junk in "\\PC{0,100}",
+    ) {
+        let _ = parse_form(&junk);
+        let enc = |s: &str| s.bytes().map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        }).collect::<String>();
+        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+        let decoded = parse_form(&body.join("&")).unwrap();
+        for (k, v) in &pairs {
+            // A repeated name keeps its first value.
+            let first = pairs.iter().find(|(k2, _)| k2 == k).unwrap();
+            prop_assert_eq!(decoded[k].as_str().unwrap(), first.1.as_str());
+            let _ = v;
+        }
+    }
+
+    #[test]
+    fn request_ids_are_always_safe(raw in "\\PC{0,200}") {
+        let id = request_id(Some(&raw));
+        prop_assert!((1..=128).contains(&id.len()));
+        prop_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)));
+    }
+
+    #[test]
+    fn arbitrary_tokens_never_verify(raw in "\\PC{0,400}", dots in "[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,90}") {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        prop_assert!(keys().verify(&raw, now, "edge-auth", "edge-auth").is_err());
+        prop_assert!(keys().verify(&dots, now, "edge-auth", "edge-auth").is_err());
+    }
+}
