@@ -12,7 +12,9 @@ const TYPES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let ct = TYPES[selector as usize % TYPES.len()];
     let req = ApiRequest::new("POST", "/auth/login")
         .header("content-type", ct)

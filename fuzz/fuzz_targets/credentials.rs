@@ -4,8 +4,14 @@ use edge_auth::domain::{Email, Password};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let (a, b) = text.split_at(text.char_indices().nth(text.chars().count() / 2).map_or(0, |(i, _)| i));
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (a, b) = text.split_at(
+        text.char_indices()
+            .nth(text.chars().count() / 2)
+            .map_or(0, |(i, _)| i),
+    );
     let email = Email::parse(a).ok();
     if let Some(e) = &email {
         assert_eq!(Email::parse(e.as_ref()).as_ref().ok(), Some(e));

@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
         )
         .unwrap()
     });
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     assert!(keys.verify(text, now, "edge-auth", "edge-auth").is_err());
     let _ = KeySet::from_jwks_json(text);
