@@ -15,6 +15,7 @@ CARGO_FUZZ_V    := 0.13.2
 FUZZ_TARGETS    := body credentials phc jwt headers
 FUZZ_SECONDS    ?= 120
 SMOKE_SECONDS   ?= 6
+SCHEMATHESIS_FUZZ_EXAMPLES ?= 300
 PYTHON          ?= python3
 VENV            := .venv
 WRANGLER        := node_modules/.bin/wrangler
@@ -25,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
+.PHONY: help tools dev test consumer assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -59,9 +60,17 @@ tools: .tools/rust .tools/npm .tools/venv
 	@mkdir -p .tools && touch $@
 
 # ---- build -----------------------------------------------------------------------------------
-worker: .tools/rust .tools/npm
+worker: .tools/rust .tools/npm assets
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
 	@cp js/entry.mjs build/entry.mjs
+
+# Static assets served by the Workers assets binding: Swagger UI for /docs, from the pinned npm
+# package (no CDN), plus its start-up script.
+assets: .tools/npm js/docs-init.js
+	@mkdir -p build-assets/docs
+	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	  node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt build-assets/docs/
+	@cp js/docs-init.js build-assets/docs/init.js
 
 # The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
 worker-test: .tools/rust .tools/npm
@@ -102,14 +111,20 @@ test-e2e: tools worker worker-test consumer
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 # Coverage-guided fuzzing of the request parsers (cargo fuzz, libFuzzer, nightly). `make fuzz`
-# runs each target for FUZZ_SECONDS; `make test` runs a SMOKE_SECONDS smoke of each.
+# runs each target for FUZZ_SECONDS, then schemathesis with SCHEMATHESIS_FUZZ_EXAMPLES examples per
+# operation; `make test` runs a SMOKE_SECONDS smoke of each target (and schemathesis with 25).
 fuzz: .tools/fuzz .tools/npm
+	@$(MAKE) -s fuzz-parsers
+	@$(MAKE) -s worker .tools/venv
+	SCHEMATHESIS_MAX_EXAMPLES=$(SCHEMATHESIS_FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest -q -s tests/e2e/test_schemathesis.py
+
+fuzz-parsers: .tools/fuzz .tools/npm
 	@for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t; echo "fuzz target $$t ($(FUZZ_SECONDS) s):"; \
 	  cargo +nightly fuzz run --release $$t fuzz/corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
 	  | grep -E "^(Done|stat::number_of_executed_units|==|SUMMARY)|panicked|ERROR" ; done
 
 test-fuzz: .tools/fuzz .tools/npm
-	@$(MAKE) -s fuzz FUZZ_SECONDS=$(SMOKE_SECONDS)
+	@$(MAKE) -s fuzz-parsers FUZZ_SECONDS=$(SMOKE_SECONDS)
 
 bench: tools worker worker-test
 	$(VENV)/bin/python tests/bench/bench.py

@@ -7,6 +7,7 @@ use std::future::Future;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+use crate::api_doc::{Health, HealthChecks, TokenPair, UserView, VerifyResponse};
 use crate::breaker::{self, BreakerState, Decision};
 use crate::config::Config;
 use crate::domain::{Email, Password, User, UserId};
@@ -30,6 +31,8 @@ enum Route {
     Verify,
     Jwks,
     Health,
+    OpenApi,
+    Docs,
 }
 
 /// The one route table: path, the methods it allows, and the handler.
@@ -42,7 +45,17 @@ const ROUTES: &[(&str, &[&str], Route)] = &[
     ("/auth/verify", &["POST"], Route::Verify),
     ("/.well-known/jwks.json", &["GET"], Route::Jwks),
     ("/health", &["GET"], Route::Health),
+    ("/openapi.json", &["GET"], Route::OpenApi),
+    ("/docs", &["GET"], Route::Docs),
 ];
+
+/// The route table as `(path, methods)`, for the OpenAPI consistency test.
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    ROUTES.iter().map(|(path, methods, _)| (*path, *methods))
+}
+
+/// The Swagger UI page; its script and styles are static assets under `/docs/`.
+const DOCS_HTML: &str = include_str!("docs.html");
 
 fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
     let (_, allowed, route) = ROUTES
@@ -133,6 +146,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Verify => self.verify(req, ctx, guard).await,
             Route::Jwks => Ok(self.jwks()),
             Route::Health => Ok(self.health(ctx, guard).await),
+            Route::OpenApi => Ok(ApiResponse::json(200, &crate::api_doc::document())
+                .with_header("cache-control", "public, max-age=300")),
+            Route::Docs => Ok(docs_page()),
         }
     }
 
@@ -346,11 +362,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let access_token = self.issue_access_token(user, sid, ctx)?;
         Ok(ApiResponse::json(
             200,
-            &json!({
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": self.config.access_token_ttl_secs,
-                "refresh_token": refresh_token,
+            &to_json(&TokenPair {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: self.config.access_token_ttl_secs,
+                refresh_token,
             }),
         ))
     }
@@ -532,7 +548,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         let body = http::body_object(req, false)?;
         let raw = http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
-        let inactive = || ApiResponse::json(200, &json!({ "active": false }));
+        let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
         let token = match self.config.keys.verify(
             raw,
             utc(ctx.now_ms),
@@ -562,19 +578,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
             Err(e) => return Err(e),
         };
-        let c = &token.claims;
+        let c = token.claims;
         Ok(ApiResponse::json(
             200,
-            &json!({
-                "active": true,
-                "sub": c.sub,
-                "email": c.email,
-                "sid": c.sid,
-                "exp": token.exp,
-                "iat": token.iat,
-                "iss": c.iss,
-                "aud": c.aud,
-                "revocation_checked": revocation_checked,
+            &to_json(&VerifyResponse {
+                active: true,
+                sub: Some(c.sub),
+                email: Some(c.email),
+                sid: Some(c.sid),
+                exp: Some(token.exp),
+                iat: Some(token.iat),
+                iss: Some(c.iss),
+                aud: Some(c.aud),
+                revocation_checked: Some(revocation_checked),
             }),
         ))
     }
@@ -595,9 +611,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Err(_) => "failing",
         };
         let ok = db.is_ok();
-        let body = json!({
-            "status": if ok { "ok" } else { "degraded" },
-            "checks": { "database": database, "breaker": breaker },
+        let body = to_json(&Health {
+            status: if ok { "ok" } else { "degraded" }.into(),
+            checks: HealthChecks {
+                database: database.into(),
+                breaker: breaker.into(),
+            },
         });
         let mut resp = ApiResponse::json(if ok { 200 } else { 503 }, &body);
         if let Err(AppError::ServiceUnavailable { retry_after }) = db {
@@ -704,11 +723,27 @@ impl<B: BreakerStore> Guard<'_, B> {
 }
 
 fn user_json(user: &User) -> Value {
-    json!({
-        "id": user.id.to_string(),
-        "email": user.email.as_ref(),
-        "created_at": user.created_at,
+    to_json(&UserView {
+        id: user.id.to_string(),
+        email: user.email.as_ref().to_owned(),
+        created_at: user.created_at.clone(),
     })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn docs_page() -> ApiResponse {
+    let mut resp = ApiResponse::empty(200);
+    resp.body = DOCS_HTML.as_bytes().to_vec();
+    resp.set_header("content-type", "text/html; charset=utf-8");
+    resp.set_header(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         frame-ancestors 'none'",
+    );
+    resp
 }
 
 fn utc(ms: i64) -> DateTime<Utc> {

@@ -2,6 +2,7 @@
 //!
 //! This file holds only the Worker's entry points; everything else hands off to [`app::App`].
 
+pub mod api_doc;
 pub mod app;
 pub mod blocklist;
 pub mod breaker;

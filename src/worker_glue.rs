@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::json;
-use worker::{console_log, Date, Env, Headers, Method, Request, Response, Result};
+use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 
 use crate::app::App;
 use crate::config::{names, Config};
@@ -102,14 +102,16 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let incoming_id = req.headers().get("x-request-id").ok().flatten();
     let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started);
-    let method = req.method();
+    // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
+    // would route them as GETs instead of answering 405.
+    let method = req.inner().method();
     let path = req.path();
-    let body = match method {
-        Method::Post | Method::Put | Method::Patch => read_body(&req).await,
-        _ => Ok(Vec::new()),
+    let body = match method.as_str() {
+        "GET" | "HEAD" => Ok(Vec::new()),
+        _ => read_body(&req).await,
     };
     let api_req = ApiRequest {
-        method: method.to_string(),
+        method: method.clone(),
         path: path.clone(),
         headers: req
             .headers()
@@ -144,7 +146,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         if status >= 500 { "error" } else { "info" },
         "request",
         json!({
-            "method": method.to_string(),
+            "method": method,
             "path": path,
             "status": status,
             "duration_ms": duration_ms,

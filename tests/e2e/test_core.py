@@ -279,3 +279,21 @@ def test_structured_logs_carry_request_ids_and_no_secrets(worker):
     text = worker.log_path.read_text()
     for leaked in [secret, token, email, email.lower()]:
         assert leaked not in text
+
+
+def test_openapi_document_and_docs_page_are_served_with_their_assets(worker):
+    r = request(worker.base, "GET", "/openapi.json")
+    assert r.status == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.1.")
+    assert "/auth/login" in doc["paths"] and "/auth/verify" in doc["paths"]
+    page = request(worker.base, "GET", "/docs")
+    assert page.status == 200 and page.header("content-type").startswith("text/html")
+    html = page.body.decode()
+    for asset, ctype in [("/docs/swagger-ui-bundle.js", "javascript"), ("/docs/swagger-ui.css", "text/css"),
+                         ("/docs/init.js", "javascript")]:
+        assert asset in html
+        a = request(worker.base, "GET", asset)
+        assert a.status == 200 and ctype in a.header("content-type"), asset
+        assert len(a.body) > 100
+    assert b"/openapi.json" in request(worker.base, "GET", "/docs/init.js").body

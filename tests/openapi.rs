@@ -1,0 +1,117 @@
+//! The OpenAPI document stays true to the route table and the error mapping.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use edge_auth::error::{AppError, FieldError, TokenRejection};
+use edge_auth::http::ApiRequest;
+
+#[test]
+fn the_document_is_openapi_3_1_and_describes_exactly_the_route_table() {
+    let doc = edge_auth::api_doc::document();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .map(move |m| (path.clone(), m.to_uppercase()))
+        })
+        .collect();
+    let routed: BTreeSet<(String, String)> = edge_auth::app::routes()
+        .flat_map(|(path, methods)| {
+            methods
+                .iter()
+                .map(move |m| (path.to_owned(), m.to_string()))
+        })
+        .collect();
+    assert_eq!(documented, routed);
+}
+
+#[test]
+fn every_post_has_a_body_and_every_operation_documents_its_errors() {
+    let doc = edge_auth::api_doc::document();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if let Some(post) = item.get("post") {
+            assert!(
+                post["requestBody"].is_object(),
+                "{path} has no request body"
+            );
+            for status in ["400", "413", "422"] {
+                let r = &post["responses"][status];
+                assert!(r.is_object(), "{path} does not document {status}");
+                assert!(r["content"]["application/problem+json"].is_object());
+            }
+        }
+        for op in item.as_object().unwrap().values() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                assert!(
+                    r["headers"]["X-Request-Id"].is_object(),
+                    "{path} {status} lacks X-Request-Id"
+                );
+            }
+        }
+    }
+    let me = &doc["paths"]["/auth/me"]["get"];
+    assert_eq!(me["security"][0]["bearer"], serde_json::json!([]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["tokenUrl"],
+        "/auth/login"
+    );
+}
+
+#[test]
+fn the_error_code_enum_covers_every_code_the_service_sends() {
+    let doc = edge_auth::api_doc::document();
+    let codes: BTreeSet<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let errors = [
+        AppError::MalformedRequest("x"),
+        AppError::Validation(vec![FieldError::new("f", "c", "m")]),
+        AppError::InvalidCredentials,
+        AppError::InvalidToken(TokenRejection::Expired),
+        AppError::InvalidGrant,
+        AppError::EmailTaken,
+        AppError::NotFound,
+        AppError::MethodNotAllowed(&["GET"]),
+        AppError::TooManyAttempts { retry_after: 1 },
+        AppError::PayloadTooLarge,
+        AppError::ServiceUnavailable { retry_after: 1 },
+        AppError::Internal("x".into()),
+    ];
+    for e in errors {
+        assert!(
+            codes.contains(e.problem().code),
+            "{} missing",
+            e.problem().code
+        );
+    }
+}
+
+#[test]
+fn openapi_json_and_docs_are_served() {
+    let h = Harness::new();
+    let r = h.send(ApiRequest::new("GET", "/openapi.json"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body_json(), edge_auth::api_doc::document());
+    let r = h.send(ApiRequest::new("GET", "/docs"));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.get_header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = String::from_utf8(r.body.clone()).unwrap();
+    assert!(html.contains("/docs/swagger-ui-bundle.js") && html.contains("/docs/init.js"));
+    assert!(r.get_header("content-security-policy").is_some());
+}
