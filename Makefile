@@ -107,7 +107,7 @@ test-native: .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
-test-e2e: tools worker worker-test consumer
+test-e2e: tools worker worker-test consumer dev-vars
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 # Coverage-guided fuzzing of the request parsers (cargo fuzz, libFuzzer, nightly). `make fuzz`

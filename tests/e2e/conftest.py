@@ -201,7 +201,11 @@ def no_kv_worker(e2e_dir):
 @pytest.fixture(scope="module")
 def consumer(e2e_dir):
     """The example consumer Worker in front, bound to the auth Worker (production build) over a
-    service binding, both in one `wrangler dev` session."""
+    service binding, both in one `wrangler dev` session. With several configs, `--env-file`
+    reaches only the first Worker: the auth Worker reads its key from the repository's
+    git-ignored `.dev.vars`, which `make test-e2e` creates when absent (as `make dev` does)."""
+    if not (ROOT / ".dev.vars").exists():
+        pytest.fail(".dev.vars is missing: run the e2e tier through `make test` (or `make dev-vars`)")
     w = start_worker(e2e_dir / "consumer", SigningKey(kid="e2e-consumer"),
                      configs=[CONSUMER_CONFIG, ROOT / "wrangler.toml"])
     yield w
