@@ -1,6 +1,8 @@
 //! The D1 and Workers KV implementations of the storage traits. All SQL is bound, never
 //! formatted; rows are `…Row` structs kept apart from the domain types.
 
+use std::cell::Cell;
+
 use serde::Deserialize;
 use worker::{query, D1Database, KvStore};
 
@@ -199,34 +201,59 @@ impl UserStore for D1Users {
     }
 }
 
+/// How long an isolate reuses the breaker state it last read or wrote before reading KV again.
+/// KV itself takes up to ~60 s to propagate, so one second of local reuse changes nothing for
+/// other locations and saves a KV read on almost every request under load.
+const BREAKER_CACHE_MS: i64 = 1_000;
+
+thread_local! {
+    static BREAKER_CACHE: Cell<Option<(i64, Option<BreakerState>)>> = const { Cell::new(None) };
+}
+
 /// The breaker's state in Workers KV. A missing binding behaves like a failing KV.
-pub struct KvBreaker(pub Option<KvStore>);
+pub struct KvBreaker {
+    pub kv: Option<KvStore>,
+    /// The request's clock, for the isolate-local cache.
+    pub now_ms: i64,
+}
+
+impl KvBreaker {
+    fn kv(&self) -> Result<&KvStore, StoreError> {
+        self.kv
+            .as_ref()
+            .ok_or_else(|| store_err("KV binding missing"))
+    }
+
+    fn remember(&self, state: Option<BreakerState>) {
+        BREAKER_CACHE.with(|c| c.set(Some((self.now_ms, state))));
+    }
+}
 
 impl BreakerStore for KvBreaker {
     async fn load(&self) -> Result<Option<BreakerState>, StoreError> {
-        let kv = self
-            .0
-            .as_ref()
-            .ok_or_else(|| store_err("KV binding missing"))?;
-        let text = kv.get(BREAKER_KEY).text().await.map_err(store_err)?;
-        match text {
-            None => Ok(None),
-            // An unreadable value is treated like an absent one: closed, and rewritten later.
-            Some(t) => Ok(serde_json::from_str(&t).ok()),
+        let kv = self.kv()?;
+        if let Some((at, state)) = BREAKER_CACHE.with(Cell::get) {
+            if (0..BREAKER_CACHE_MS).contains(&(self.now_ms - at)) {
+                return Ok(state);
+            }
         }
+        let text = kv.get(BREAKER_KEY).text().await.map_err(store_err)?;
+        // An unreadable value is treated like an absent one: closed, and rewritten later.
+        let state = text.and_then(|t| serde_json::from_str(&t).ok());
+        self.remember(state);
+        Ok(state)
     }
 
     async fn save(&self, state: &BreakerState) -> Result<(), StoreError> {
-        let kv = self
-            .0
-            .as_ref()
-            .ok_or_else(|| store_err("KV binding missing"))?;
         let json = serde_json::to_string(state).map_err(store_err)?;
-        kv.put(BREAKER_KEY, json)
+        self.kv()?
+            .put(BREAKER_KEY, json)
             .map_err(store_err)?
             .execute()
             .await
-            .map_err(store_err)
+            .map_err(store_err)?;
+        self.remember(Some(*state));
+        Ok(())
     }
 }
 
@@ -245,6 +272,25 @@ struct RotatedRow {
 struct TokenStateRow {
     session_id: String,
     spent_at: Option<f64>,
+}
+
+impl D1Sessions {
+    /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
+    /// spent one.
+    async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
+        query!(
+            &self.0,
+            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
+             UNION ALL \
+             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
+             LIMIT 1",
+            token_hash,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)
+    }
 }
 
 impl SessionStore for D1Sessions {
@@ -323,18 +369,7 @@ impl SessionStore for D1Sessions {
             });
         }
         // Not rotated: find out why, for reuse detection.
-        let current: Option<TokenStateRow> = query!(
-            &self.0,
-            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
-             UNION ALL \
-             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
-             LIMIT 1",
-            old,
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        let current = self.token_state(old).await?;
         Ok(match current {
             None => Rotation::Unknown,
             Some(TokenStateRow { spent_at: None, .. }) => Rotation::Inactive,
@@ -370,18 +405,7 @@ impl SessionStore for D1Sessions {
     }
 
     async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<TokenStateRow> = query!(
-            &self.0,
-            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
-             UNION ALL \
-             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
-             LIMIT 1",
-            token_hash,
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        let row = self.token_state(token_hash).await?;
         Ok(row.map(|r| r.session_id))
     }
 

@@ -22,11 +22,9 @@ thread_local! {
     static CONFIG: RefCell<Option<(String, Rc<Config>)>> = const { RefCell::new(None) };
 }
 
+/// A var or a secret: both are plain string bindings, which `Env::var` reads.
 fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
+    env.var(name).map(|v| v.to_string()).ok()
 }
 
 fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
@@ -127,7 +125,10 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
                 config: &cfg,
                 users: D1Users(env.d1(names::DB)?),
                 sessions: D1Sessions(env.d1(names::DB)?),
-                breaker_store: KvBreaker(env.kv(names::KV).ok()),
+                breaker_store: KvBreaker {
+                    kv: env.kv(names::KV).ok(),
+                    now_ms: started,
+                },
             };
             app.handle(api_req, &ctx).await
         }
