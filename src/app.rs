@@ -78,8 +78,9 @@ pub struct App<'a, U, S, B> {
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
-    /// Handles one request end to end: routing, the handler, error mapping, common headers and
-    /// the request log line. Never fails: every error becomes a problem response.
+    /// Handles one request end to end: routing, the handler, error mapping and the common
+    /// headers (the per-request log line is written by the caller, which times the request).
+    /// Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
         let guard = Guard {
             store: &self.breaker_store,
@@ -145,7 +146,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Me => self.me(req, ctx, guard).await,
             Route::Verify => self.verify(req, ctx, guard).await,
             Route::Jwks => Ok(self.jwks()),
-            Route::Health => Ok(self.health(ctx, guard).await),
+            Route::Health => Ok(self.health(guard).await),
             Route::OpenApi => Ok(ApiResponse::json(200, &crate::api_doc::document())
                 .with_header("cache-control", "public, max-age=300")),
             Route::Docs => Ok(docs_page()),
@@ -602,7 +603,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         )
     }
 
-    async fn health(&self, ctx: &Ctx, guard: &Guard<'_, B>) -> ApiResponse {
+    async fn health(&self, guard: &Guard<'_, B>) -> ApiResponse {
         let db = guard.call(|| self.users.ping()).await;
         let breaker = guard.state_name();
         let database = match &db {
@@ -622,7 +623,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if let Err(AppError::ServiceUnavailable { retry_after }) = db {
             resp.set_header("retry-after", retry_after.to_string());
         }
-        let _ = ctx;
         resp
     }
 }
