@@ -85,7 +85,7 @@ dev-vars: .tools/npm
 	@node scripts/gen-dev-key.mjs .dev.vars
 
 # ---- run -------------------------------------------------------------------------------------
-dev: tools dev-vars worker
+dev: .tools/rust .tools/npm dev-vars worker
 	@$(WRANGLER) d1 migrations apply DB --local
 	$(WRANGLER) dev --ip 127.0.0.1 --port 8787 --show-interactive-dev-session=false
 
