@@ -191,3 +191,62 @@ where
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            if name == names::SIGNING_KEYS {
+                return Some(KEY.to_owned());
+            }
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_vars_are_absent_or_blank() {
+        let c = with(&[(names::ISSUER, "  ")]).unwrap();
+        assert_eq!(c.issuer, DEFAULT_ISSUER);
+        assert_eq!(c.pbkdf2_iterations, 600_000);
+        assert_eq!(c.access_token_ttl_secs, 900);
+        assert_eq!(c.refresh_token_ttl_secs, 30 * 24 * 3600);
+        assert_eq!(c.refresh_reuse_grace_secs, 10);
+        assert_eq!(c.breaker, BreakerConfig::default());
+        assert_eq!(c.throttle, ThrottleConfig::default());
+    }
+
+    #[test]
+    fn bad_values_are_refused_not_replaced() {
+        for (name, value) in [
+            (names::PBKDF2_ITERATIONS, "999"),
+            (names::PBKDF2_ITERATIONS, "lots"),
+            (names::ACCESS_TOKEN_TTL, "10"),
+            (names::BREAKER_THRESHOLD, "0"),
+            (names::REFRESH_REUSE_GRACE, "-1"),
+            (names::LOGIN_MAX_FAILURES, "0"),
+        ] {
+            let err = with(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+        // The count may not exceed the ceiling applied to stored hashes.
+        let err = with(&[
+            (names::PBKDF2_MAX_ITERATIONS, "100000"),
+            (names::PBKDF2_ITERATIONS, "200000"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, names::PBKDF2_ITERATIONS);
+    }
+
+    #[test]
+    fn a_missing_signing_key_is_an_error() {
+        let err = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(err.name, names::SIGNING_KEYS);
+    }
+}
