@@ -69,12 +69,12 @@ fn resolve(method: &str, path: &str) -> Result<Route, AppError> {
     }
 }
 
-/// The service: configuration plus the stores it talks to.
+/// The service: configuration plus the stores it talks to, borrowed for one request.
 pub struct App<'a, U, S, B> {
     pub config: &'a Config,
-    pub users: U,
-    pub sessions: S,
-    pub breaker_store: B,
+    pub users: &'a U,
+    pub sessions: &'a S,
+    pub breaker_store: &'a B,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -83,7 +83,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
         let guard = Guard {
-            store: &self.breaker_store,
+            store: self.breaker_store,
             config: self.config,
             state: Cell::new(None),
             ctx,
@@ -697,7 +697,7 @@ impl<B: BreakerStore> Guard<'_, B> {
             });
         }
         self.transition(state, next).await;
-        let state = self.current().await;
+        let state = next.unwrap_or(state);
         match f().await {
             Ok(v) => {
                 self.transition(state, breaker::on_success(state, now))
@@ -712,8 +712,8 @@ impl<B: BreakerStore> Guard<'_, B> {
                 );
                 let next = breaker::on_failure(state, now, cfg);
                 self.transition(state, next).await;
-                let retry_after = match self.state.get() {
-                    Some(BreakerState::Open { .. }) => cfg.cooldown_secs as u64,
+                let retry_after = match next.unwrap_or(state) {
+                    BreakerState::Open { .. } => cfg.cooldown_secs as u64,
                     _ => 1,
                 };
                 Err(AppError::ServiceUnavailable { retry_after })

@@ -121,14 +121,17 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
 
     let resp = match config(&env) {
         Ok(cfg) => {
+            let users = D1Users(env.d1(names::DB)?);
+            let sessions = D1Sessions(env.d1(names::DB)?);
+            let breaker_store = KvBreaker {
+                kv: env.kv(names::KV).ok(),
+                now_ms: started,
+            };
             let app = App {
                 config: &cfg,
-                users: D1Users(env.d1(names::DB)?),
-                sessions: D1Sessions(env.d1(names::DB)?),
-                breaker_store: KvBreaker {
-                    kv: env.kv(names::KV).ok(),
-                    now_ms: started,
-                },
+                users: &users,
+                sessions: &sessions,
+                breaker_store: &breaker_store,
             };
             app.handle(api_req, &ctx).await
         }
