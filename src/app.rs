@@ -448,13 +448,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let presented = Self::refresh_token_field(req)?;
         // RFC 7009: an unknown or already revoked token is not an error, so nothing is learned.
         if let Some(hash) = tokens::refresh_token_hash(&presented) {
-            if let Some(sid) = guard.call(|| self.sessions.session_of_token(&hash)).await? {
-                let revoked = guard
-                    .call(|| self.sessions.revoke(&sid, "logout", ctx.now_ms))
-                    .await?;
-                if revoked {
-                    ctx.log("info", "logout", json!({ "sid": sid }));
-                }
+            let revoked = guard
+                .call(|| self.sessions.revoke_by_token(&hash, "logout", ctx.now_ms))
+                .await?;
+            if let Some(sid) = revoked {
+                ctx.log("info", "logout", json!({ "sid": sid }));
             }
         }
         Ok(ApiResponse::empty(204))

@@ -269,6 +269,11 @@ struct RotatedRow {
 }
 
 #[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(Deserialize)]
 struct TokenStateRow {
     session_id: String,
     spent_at: Option<f64>,
@@ -316,24 +321,19 @@ impl SessionStore for D1Sessions {
         // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
         // rotations of one token, exactly one finds it current. The spend is recorded first,
         // then the session's current hash is swapped, both under the same condition.
-        let active = "refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3";
         let record_spend = query!(
             &self.0,
-            &format!(
-                "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
-                 SELECT refresh_hash, id, ?3 FROM sessions WHERE {active} AND ?2 IS NOT NULL"
-            ),
+            "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
+             SELECT refresh_hash, id, ?2 FROM sessions \
+             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
             old,
-            new,
             &now_ms,
         )
         .map_err(store_err)?;
         let swap = query!(
             &self.0,
-            &format!(
-                "UPDATE sessions SET refresh_hash = ?2, rotations = rotations + 1, \
-                 last_used_at = ?3 WHERE {active}"
-            ),
+            "UPDATE sessions SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
+             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3",
             old,
             new,
             &now_ms,
@@ -404,9 +404,29 @@ impl SessionStore for D1Sessions {
         Ok(row.is_some())
     }
 
-    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        let row = self.token_state(token_hash).await?;
-        Ok(row.map(|r| r.session_id))
+    async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // One statement: the session whose current or spent token this is, if still active.
+        let row: Option<IdRow> = query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+             WHERE revoked_at IS NULL AND id IN ( \
+               SELECT id FROM sessions WHERE refresh_hash = ?1 \
+               UNION SELECT session_id FROM spent_refresh_tokens WHERE token_hash = ?1) \
+             RETURNING id",
+            token_hash,
+            &now_ms,
+            reason,
+        )
+        .map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)?;
+        Ok(row.map(|r| r.id))
     }
 
     async fn active_session_user(

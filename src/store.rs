@@ -87,8 +87,14 @@ pub trait SessionStore {
     /// Revokes a session; `false` when it was already revoked or does not exist.
     async fn revoke(&self, session_id: &str, reason: &str, now_ms: i64)
         -> Result<bool, StoreError>;
-    /// The session that a refresh token (current or spent) belongs to.
-    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+    /// Revokes the active session that a refresh token (current or spent) belongs to; returns its
+    /// id, or `None` when the token is unknown or its session was already revoked.
+    async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
     /// The user behind access-token claims `sub` + `sid`, if that session is active at `now_ms`.
     async fn active_session_user(
         &self,
@@ -307,7 +313,12 @@ impl SessionStore for MemorySessions {
         }
     }
 
-    async fn session_of_token(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+    async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
         self.users.enter()?;
         let current = self
             .sessions
@@ -315,12 +326,21 @@ impl SessionStore for MemorySessions {
             .iter()
             .find(|(_, s)| s.refresh_hash == token_hash)
             .map(|(id, _)| id.clone());
-        Ok(current.or_else(|| {
+        let Some(id) = current.or_else(|| {
             self.spent
                 .borrow()
                 .get(token_hash)
                 .map(|(id, _)| id.clone())
-        }))
+        }) else {
+            return Ok(None);
+        };
+        match self.sessions.borrow_mut().get_mut(&id) {
+            Some(s) if s.revoked.is_none() => {
+                s.revoked = Some((now_ms, reason.to_owned()));
+                Ok(Some(id))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn active_session_user(
