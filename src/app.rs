@@ -476,27 +476,26 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .map_err(AppError::internal)
     }
 
-    /// Checks the bearer token's signature and claims (no database).
+    /// Checks an access token's signature and claims (no database), logging why it fails.
+    fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
+        self.config
+            .keys
+            .verify(
+                token,
+                utc(ctx.now_ms),
+                &self.config.issuer,
+                &self.config.audience,
+            )
+            .map_err(|reason| reject_token(ctx, reason))
+    }
+
+    /// The bearer token of a request, checked as [`Self::verify_token`] does.
     fn verify_bearer(&self, req: &ApiRequest, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
-        let result = http::bearer_token(req).and_then(|token| {
-            self.config
-                .keys
-                .verify(
-                    token,
-                    utc(ctx.now_ms),
-                    &self.config.issuer,
-                    &self.config.audience,
-                )
-                .map_err(AppError::InvalidToken)
-        });
-        if let Err(AppError::InvalidToken(reason)) = &result {
-            ctx.log(
-                "info",
-                "token_rejected",
-                json!({ "reason": reason.as_str() }),
-            );
-        }
-        result
+        let token = http::bearer_token(req).map_err(|e| match e {
+            AppError::InvalidToken(reason) => reject_token(ctx, reason),
+            other => other,
+        })?;
+        self.verify_token(token, ctx)
     }
 
     async fn me(
@@ -518,14 +517,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<User, AppError> {
-        let revoked = || {
-            ctx.log(
-                "info",
-                "token_rejected",
-                json!({ "reason": "session_revoked" }),
-            );
-            AppError::InvalidToken(TokenRejection::SessionRevoked)
-        };
+        let revoked = || reject_token(ctx, TokenRejection::SessionRevoked);
         let id = UserId::parse(&token.claims.sub).map_err(|_| revoked())?;
         guard
             .call(|| {
@@ -548,21 +540,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let body = http::body_object(req, false)?;
         let raw = http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
         let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
-        let token = match self.config.keys.verify(
-            raw,
-            utc(ctx.now_ms),
-            &self.config.issuer,
-            &self.config.audience,
-        ) {
-            Ok(t) => t,
-            Err(reason) => {
-                ctx.log(
-                    "info",
-                    "token_rejected",
-                    json!({ "reason": reason.as_str() }),
-                );
-                return Ok(inactive());
-            }
+        let Ok(token) = self.verify_token(raw, ctx) else {
+            return Ok(inactive());
         };
         let revocation_checked = match self.session_user(&token, ctx, guard).await {
             Ok(_) => true,
@@ -751,6 +730,16 @@ fn utc(ms: i64) -> DateTime<Utc> {
 /// RFC 3339 with millisecond precision, in UTC (`2026-11-26T07:45:34.123Z`).
 pub fn rfc3339(ms: i64) -> String {
     utc(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Logs why a token was refused (the client only learns `invalid_token`).
+fn reject_token(ctx: &Ctx, reason: TokenRejection) -> AppError {
+    ctx.log(
+        "info",
+        "token_rejected",
+        json!({ "reason": reason.as_str() }),
+    );
+    AppError::InvalidToken(reason)
 }
 
 /// A log-safe form of an email as typed, valid or not.

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
-use crate::throttle::{self, Attempts, ThrottleConfig};
+use crate::throttle::{self, Attempts};
 
 /// A storage call failed (D1 or KV unreachable, a query error). The message is for logs only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -196,12 +196,9 @@ impl UserStore for MemoryUsers {
         window_ms: i64,
     ) -> Result<Attempts, StoreError> {
         self.enter()?;
-        let cfg = ThrottleConfig {
-            max_failures: u32::MAX,
-            window_secs: window_ms / 1000,
-        };
         let mut attempts = self.attempts.borrow_mut();
-        let next = throttle::after_failure(attempts.get(email.as_ref()).copied(), now_ms, &cfg);
+        let next =
+            throttle::after_failure(attempts.get(email.as_ref()).copied(), now_ms, window_ms);
         attempts.insert(email.as_ref().to_owned(), next);
         Ok(next)
     }

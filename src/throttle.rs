@@ -49,11 +49,12 @@ pub fn check(attempts: Option<Attempts>, now_ms: i64, cfg: &ThrottleConfig) -> D
     }
 }
 
-/// The state after one more failure at `now_ms` (a window that has passed starts over). The D1
-/// store computes the same thing in one `INSERT … ON CONFLICT DO UPDATE`; this is its reference.
-pub fn after_failure(attempts: Option<Attempts>, now_ms: i64, cfg: &ThrottleConfig) -> Attempts {
+/// The state after one more failure at `now_ms` (a window of `window_ms` that has passed starts
+/// over). The D1 store computes the same thing in one `INSERT … ON CONFLICT DO UPDATE`; this is
+/// its reference.
+pub fn after_failure(attempts: Option<Attempts>, now_ms: i64, window_ms: i64) -> Attempts {
     match attempts {
-        Some(a) if now_ms < a.window_start_ms + cfg.window_secs * 1000 => Attempts {
+        Some(a) if now_ms < a.window_start_ms + window_ms => Attempts {
             failures: a.failures.saturating_add(1),
             window_start_ms: a.window_start_ms,
         },
@@ -72,13 +73,14 @@ mod tests {
         max_failures: 5,
         window_secs: 900,
     };
+    const WINDOW_MS: i64 = 900_000;
 
     #[test]
     fn five_failures_within_the_window_throttle_until_it_ends() {
         let mut a = None;
         for i in 0..5 {
             assert_eq!(check(a, 1_000 + i, &CFG), Decision::Allow);
-            a = Some(after_failure(a, 1_000 + i, &CFG));
+            a = Some(after_failure(a, 1_000 + i, WINDOW_MS));
         }
         assert_eq!(
             check(a, 1_000 + 60_000, &CFG),
@@ -96,13 +98,13 @@ mod tests {
             window_start_ms: 0,
         });
         assert_eq!(
-            after_failure(a, 900_000, &CFG),
+            after_failure(a, 900_000, WINDOW_MS),
             Attempts {
                 failures: 1,
                 window_start_ms: 900_000
             }
         );
-        assert_eq!(after_failure(a, 899_999, &CFG).failures, 5);
+        assert_eq!(after_failure(a, 899_999, WINDOW_MS).failures, 5);
     }
 
     #[test]
