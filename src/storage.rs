@@ -57,23 +57,31 @@ struct AttemptsRow {
 
 pub struct D1Users(pub D1Database);
 
+/// Runs a bound statement and returns its first row, if any.
+async fn first_row<T: serde::de::DeserializeOwned>(
+    stmt: worker::Result<worker::D1PreparedStatement>,
+) -> Result<Option<T>, StoreError> {
+    stmt.map_err(store_err)?
+        .first(None)
+        .await
+        .map_err(store_err)
+}
+
 /// Runs a query that selects `id, email, password_hash, created_at` of at most one user.
 async fn one_user(
     stmt: worker::Result<worker::D1PreparedStatement>,
 ) -> Result<Option<User>, StoreError> {
-    let row: Option<UserRow> = stmt
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
-    row.map(User::try_from).transpose()
+    first_row::<UserRow>(stmt)
+        .await?
+        .map(User::try_from)
+        .transpose()
 }
 
 impl UserStore for D1Users {
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
         // The unique index on email decides, atomically: a losing concurrent insert returns no
         // row instead of failing, so it becomes `409`, never a 500.
-        let stmt = query!(
+        let inserted: Option<IdRow> = first_row(query!(
             &self.0,
             "INSERT INTO users (id, email, password_hash, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (email) DO NOTHING RETURNING id",
@@ -81,9 +89,8 @@ impl UserStore for D1Users {
             user.email.as_ref(),
             &user.password_hash,
             &user.created_at,
-        )
-        .map_err(store_err)?;
-        let inserted: Option<serde_json::Value> = stmt.first(None).await.map_err(store_err)?;
+        ))
+        .await?;
         Ok(inserted.is_some())
     }
 
@@ -112,7 +119,7 @@ impl UserStore for D1Users {
         email: &Email,
     ) -> Result<(Option<User>, Option<Attempts>), StoreError> {
         // One round trip for both: the user row and the throttle row, either may be missing.
-        let row: Option<LoginRow> = query!(
+        let row: Option<LoginRow> = first_row(query!(
             &self.0,
             "SELECT u.id, u.email, u.password_hash, u.created_at, \
                     a.failures, a.window_start_ms \
@@ -120,11 +127,8 @@ impl UserStore for D1Users {
              LEFT JOIN users u ON u.email = k.email \
              LEFT JOIN login_attempts a ON a.email = k.email",
             email.as_ref(),
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
         let Some(row) = row else {
             return Ok((None, None));
         };
@@ -156,7 +160,7 @@ impl UserStore for D1Users {
         window_ms: i64,
     ) -> Result<Attempts, StoreError> {
         // Atomic: concurrent failures each count (the same rule as `throttle::after_failure`).
-        let row: Option<AttemptsRow> = query!(
+        let row: Option<AttemptsRow> = first_row(query!(
             &self.0,
             "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 1, ?2) \
              ON CONFLICT (email) DO UPDATE SET \
@@ -166,11 +170,8 @@ impl UserStore for D1Users {
             email.as_ref(),
             &now_ms,
             &window_ms,
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
         let row = row.ok_or_else(|| store_err("upsert returned no row"))?;
         Ok(Attempts {
             failures: row.failures as u32,
@@ -283,18 +284,15 @@ impl D1Sessions {
     /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
     /// spent one.
     async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
-        query!(
+        first_row(query!(
             &self.0,
             "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
              UNION ALL \
              SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
              LIMIT 1",
             token_hash,
-        )
-        .map_err(store_err)?
-        .first(None)
+        ))
         .await
-        .map_err(store_err)
     }
 }
 
@@ -389,18 +387,15 @@ impl SessionStore for D1Sessions {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let row: Option<serde_json::Value> = query!(
+        let row: Option<IdRow> = first_row(query!(
             &self.0,
             "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
              WHERE id = ?1 AND revoked_at IS NULL RETURNING id",
             session_id,
             &now_ms,
             reason,
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
         Ok(row.is_some())
     }
 
@@ -411,7 +406,7 @@ impl SessionStore for D1Sessions {
         now_ms: i64,
     ) -> Result<Option<String>, StoreError> {
         // One statement: the session whose current or spent token this is, if still active.
-        let row: Option<IdRow> = query!(
+        let row: Option<IdRow> = first_row(query!(
             &self.0,
             "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
              WHERE revoked_at IS NULL AND id IN ( \
@@ -421,11 +416,8 @@ impl SessionStore for D1Sessions {
             token_hash,
             &now_ms,
             reason,
-        )
-        .map_err(store_err)?
-        .first(None)
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
         Ok(row.map(|r| r.id))
     }
 
