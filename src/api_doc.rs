@@ -60,13 +60,57 @@ pub struct VerifyRequest {
 /// A user as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0b5e3d4c-8f1e-4a57-9d55-2f1f6a4f9c11", "email": "alice@example.com",
-                          "created_at": "2026-11-26T08:00:00.000Z"}))]
+                          "created_at": "2026-11-26T08:00:00.000Z", "email_verified": false}))]
 pub struct UserView {
     #[schema(format = "uuid")]
     pub id: String,
     pub email: String,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// Whether the address was proved reachable.
+    pub email_verified: bool,
+}
+
+/// `POST /auth/password/change` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a brand new passphrase"}))]
+pub struct ChangePasswordRequest {
+    /// Checked like a login of this account (throttled, `401 invalid_credentials` when wrong).
+    pub current_password: String,
+    /// The registration rules: 8–128 code points, not a common password, not the email.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// `DELETE /auth/me` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeleteAccountRequest {
+    /// The account's password, checked like a login.
+    pub password: String,
+}
+
+/// One active session (a device), as `GET /auth/sessions` lists it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    /// The session id: the `sid` claim of its access tokens.
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// `null` until the session's first refresh.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// The login request's `User-Agent` (at most 256 characters), if it sent one.
+    pub user_agent: Option<String>,
+    /// `true` for the session of the token that asked.
+    pub current: bool,
+}
+
+/// `GET /auth/sessions` answer: active sessions, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
 }
 
 /// A login or refresh result.
@@ -90,6 +134,9 @@ pub struct VerifyResponse {
     pub sub: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// From the database; from the token's own claim when `revocation_checked` is `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -255,6 +302,73 @@ fn logout() {}
 #[allow(dead_code)]
 fn me() {}
 
+#[utoipa::path(delete, path = "/auth/me", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = DeleteAccountRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The account, its sessions and its pending email tokens are gone; \
+                                      its tokens stop working and the email can be registered again."),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong password \
+                                      (counted as a failed login)", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn delete_account() {}
+
+#[utoipa::path(post, path = "/auth/password/change", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = ChangePasswordRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Changed; every other session of the user is revoked, this one stays."),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong current \
+                                      password (counted as a failed login)", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (field `new_password` or `current_password`)",
+         body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn change_password() {}
+
+#[utoipa::path(get, path = "/auth/sessions", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The user's active sessions, newest first.", body = SessionList),
+        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn list_sessions() {}
+
+#[utoipa::path(delete, path = "/auth/sessions", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Every session of the user but this one is revoked."),
+        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn revoke_other_sessions() {}
+
+#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, description = "A session id from `GET /auth/sessions`.")),
+    responses(
+        (status = 204, description = "That session is revoked: its refresh and access tokens stop at once."),
+        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "`not_found`: no active session of this user has that id",
+         body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn revoke_session() {}
+
 #[utoipa::path(post, path = "/auth/verify", tag = "sessions",
     request_body(content = VerifyRequest, content_type = "application/json"),
     responses(
@@ -356,10 +470,12 @@ impl Modify for Extras {
                        problem details with a stable `code`.",
         license(name = "Proprietary")
     ),
-    paths(register, login, refresh, logout, me, verify, jwks, health, openapi, docs),
+    paths(register, login, refresh, logout, me, delete_account, change_password, list_sessions,
+          revoke_other_sessions, revoke_session, verify, jwks, health, openapi, docs),
     modifiers(&Extras),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
+        (name = "account", description = "The signed-in account: password, devices, deletion"),
         (name = "sessions", description = "Refresh, logout and verification for other services"),
         (name = "keys", description = "Public keys"),
         (name = "operations", description = "Health and documentation"),

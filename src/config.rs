@@ -22,6 +22,7 @@ pub mod names {
     pub const REFRESH_REUSE_GRACE: &str = "REFRESH_REUSE_GRACE";
     pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
     pub const LOGIN_WINDOW: &str = "LOGIN_WINDOW";
+    pub const SESSION_RETENTION: &str = "SESSION_RETENTION";
 
     /// Every var and secret the configuration reads.
     pub const SETTINGS: &[&str] = &[
@@ -39,6 +40,7 @@ pub mod names {
         REFRESH_REUSE_GRACE,
         LOGIN_MAX_FAILURES,
         LOGIN_WINDOW,
+        SESSION_RETENTION,
     ];
 }
 
@@ -74,6 +76,9 @@ pub struct Config {
     /// two tabs refreshing at once must not log the user out.
     pub refresh_reuse_grace_secs: i64,
     pub throttle: ThrottleConfig,
+    /// How long an ended (expired or revoked) session is kept before the scheduled cleanup
+    /// deletes it.
+    pub session_retention_secs: i64,
     pub keys: KeySet,
 }
 
@@ -94,6 +99,7 @@ pub const DEFAULT_PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
 pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
+pub const DEFAULT_SESSION_RETENTION: i64 = 7 * 24 * 3600;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -156,6 +162,12 @@ impl Config {
                 max_failures: number(&get, names::LOGIN_MAX_FAILURES, 5, 1..=1_000)?,
                 window_secs: number(&get, names::LOGIN_WINDOW, 900, 1..=86_400)?,
             },
+            session_retention_secs: number(
+                &get,
+                names::SESSION_RETENTION,
+                DEFAULT_SESSION_RETENTION,
+                0..=366 * 24 * 3600,
+            )?,
             keys,
         })
     }
@@ -218,6 +230,7 @@ mod tests {
         assert_eq!(c.access_token_ttl_secs, 900);
         assert_eq!(c.refresh_token_ttl_secs, 30 * 24 * 3600);
         assert_eq!(c.refresh_reuse_grace_secs, 10);
+        assert_eq!(c.session_retention_secs, 7 * 24 * 3600);
         assert_eq!(c.breaker, BreakerConfig::default());
         assert_eq!(c.throttle, ThrottleConfig::default());
     }

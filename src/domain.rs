@@ -153,6 +153,8 @@ pub struct User {
     pub password_hash: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Whether the address was proved reachable (a verification link, or a reset through it).
+    pub email_verified: bool,
 }
 
 #[cfg(test)]

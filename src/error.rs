@@ -76,7 +76,7 @@ pub enum AppError {
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
-    MethodNotAllowed(&'static [&'static str]),
+    MethodNotAllowed(Vec<&'static str>),
     #[error("too many attempts")]
     TooManyAttempts { retry_after: u64 },
     #[error("payload too large")]

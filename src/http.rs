@@ -1,7 +1,7 @@
 //! Framework-free HTTP types: the request the core handles, the response it returns, the
 //! per-request context (id, clock, log lines), body decoding and problem rendering.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::{json, Map, Value};
 
@@ -120,6 +120,7 @@ pub struct Ctx {
     /// Milliseconds since the Unix epoch when the request arrived.
     pub now_ms: i64,
     lines: RefCell<Vec<Value>>,
+    db_calls: Cell<u32>,
 }
 
 impl Ctx {
@@ -128,7 +129,18 @@ impl Ctx {
             request_id,
             now_ms,
             lines: RefCell::new(Vec::new()),
+            db_calls: Cell::new(0),
         }
+    }
+
+    /// Counts one database round trip (the request's log line reports the total).
+    pub fn count_db_call(&self) {
+        self.db_calls.set(self.db_calls.get() + 1);
+    }
+
+    /// Database round trips made so far by this request.
+    pub fn db_calls(&self) -> u32 {
+        self.db_calls.get()
     }
 
     pub fn now_secs(&self) -> i64 {

@@ -23,7 +23,7 @@ mod worker_glue;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use worker::{event, Context, Env, Request, Response, Result};
+    use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
     #[event(start)]
     fn start() {
@@ -33,5 +33,10 @@ mod entry {
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         crate::worker_glue::handle(req, env).await
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        crate::worker_glue::scheduled(env).await;
     }
 }

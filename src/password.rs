@@ -121,11 +121,24 @@ impl PasswordHash {
     }
 }
 
-/// Runs the full key derivation once. Used for real hashes and for the dummy hash that makes
-/// an unknown email cost as much as a wrong password.
+thread_local! {
+    /// PBKDF2 iterations run by this thread (an isolate runs one request at a time), so the
+    /// audit log can say how much work a failed login cost.
+    static ITERATIONS_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The PBKDF2 iterations this thread has run so far; the difference of two readings is the
+/// work done in between.
+pub fn iterations_run() -> u64 {
+    ITERATIONS_RUN.with(std::cell::Cell::get)
+}
+
+/// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
+/// every failed login cost at least the configured count.
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
     let mut out = [0u8; OUTPUT_LEN];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
+    ITERATIONS_RUN.with(|n| n.set(n.get() + u64::from(iterations)));
     out
 }
 

@@ -1,5 +1,5 @@
 //! Login throttling per normalized account. Pure: `(state, now) -> decision`; the store (D1)
-//! only loads the state and counts failures atomically.
+//! reserves each attempt atomically before any hashing; this decides on the count it returned.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,13 +33,12 @@ pub enum Decision {
     Throttle { retry_after_secs: u64 },
 }
 
-/// Whether a login attempt may proceed at `now_ms`.
-pub fn check(attempts: Option<Attempts>, now_ms: i64, cfg: &ThrottleConfig) -> Decision {
-    let Some(a) = attempts else {
-        return Decision::Allow;
-    };
-    let window_end = a.window_start_ms + cfg.window_secs * 1000;
-    if a.failures >= cfg.max_failures && now_ms < window_end {
+/// Whether an attempt whose reservation returned `reserved` (the count *including* this
+/// attempt, see [`crate::store::UserStore::begin_login`]) may be checked: at most
+/// `max_failures` attempts per window ever reach the password hash, however many run at once.
+pub fn admit(reserved: Attempts, now_ms: i64, cfg: &ThrottleConfig) -> Decision {
+    let window_end = reserved.window_start_ms + cfg.window_secs * 1000;
+    if reserved.failures > cfg.max_failures && now_ms < window_end {
         let secs = (window_end - now_ms + 999) / 1000;
         Decision::Throttle {
             retry_after_secs: secs.max(1) as u64,
@@ -76,19 +75,24 @@ mod tests {
     const WINDOW_MS: i64 = 900_000;
 
     #[test]
-    fn five_failures_within_the_window_throttle_until_it_ends() {
+    fn five_reservations_within_the_window_are_admitted_and_the_sixth_is_not() {
         let mut a = None;
         for i in 0..5 {
-            assert_eq!(check(a, 1_000 + i, &CFG), Decision::Allow);
-            a = Some(after_failure(a, 1_000 + i, WINDOW_MS));
+            let reserved = after_failure(a, 1_000 + i, WINDOW_MS);
+            assert_eq!(admit(reserved, 1_000 + i, &CFG), Decision::Allow);
+            a = Some(reserved);
         }
+        let sixth = after_failure(a, 1_000 + 60_000, WINDOW_MS);
         assert_eq!(
-            check(a, 1_000 + 60_000, &CFG),
+            admit(sixth, 1_000 + 60_000, &CFG),
             Decision::Throttle {
                 retry_after_secs: 840
             }
         );
-        assert_eq!(check(a, 1_000 + 900_000, &CFG), Decision::Allow);
+        // Once the window has passed, a reservation starts a new count.
+        let later = after_failure(Some(sixth), 1_000 + 900_000, WINDOW_MS);
+        assert_eq!(later.failures, 1);
+        assert_eq!(admit(later, 1_000 + 900_000, &CFG), Decision::Allow);
     }
 
     #[test]
@@ -109,12 +113,12 @@ mod tests {
 
     #[test]
     fn retry_after_is_never_zero() {
-        let a = Some(Attempts {
-            failures: 5,
+        let a = Attempts {
+            failures: 6,
             window_start_ms: 0,
-        });
+        };
         assert_eq!(
-            check(a, 899_999, &CFG),
+            admit(a, 899_999, &CFG),
             Decision::Throttle {
                 retry_after_secs: 1
             }

@@ -275,6 +275,10 @@ pub struct AccessClaims {
     pub aud: String,
     pub sub: String,
     pub email: String,
+    /// The address's verification state when the token was issued (an extension claim, so
+    /// `/auth/verify` can still say it when the database cannot be asked).
+    #[serde(default)]
+    pub email_verified: bool,
     pub sid: String,
     pub jti: String,
     pub typ: String,
@@ -315,6 +319,7 @@ pub(crate) mod tests {
             aud: "aud".into(),
             sub: "user".into(),
             email: "a@example.com".into(),
+            email_verified: false,
             sid: "sid".into(),
             jti: "jti".into(),
             typ: ACCESS_TYPE.into(),

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, MAX_BODY_BYTES};
-use crate::storage::{D1Sessions, D1Users, KvBreaker};
+use crate::storage::{D1Store, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;
@@ -121,16 +121,15 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
 
     let resp = match config(&env) {
         Ok(cfg) => {
-            let users = D1Users(env.d1(names::DB)?);
-            let sessions = D1Sessions(env.d1(names::DB)?);
+            let db = D1Store(env.d1(names::DB)?);
             let breaker_store = KvBreaker {
                 kv: env.kv(names::KV).ok(),
                 now_ms: started,
             };
             let app = App {
                 config: &cfg,
-                users: &users,
-                sessions: &sessions,
+                users: &db,
+                sessions: &db,
                 breaker_store: &breaker_store,
             };
             app.handle(api_req, &ctx).await
@@ -154,6 +153,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             "path": path,
             "status": status,
             "duration_ms": duration_ms,
+            "db_calls": ctx.db_calls(),
             "outcome": match status {
                 200..=399 => "success",
                 400..=499 => "client_error",
@@ -165,4 +165,19 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         console_log!("{line}");
     }
     to_worker(resp)
+}
+
+/// The Cron Trigger: the scheduled cleanup of rows that can no longer matter.
+pub async fn scheduled(env: Env) {
+    let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
+    match (config(&env), env.d1(names::DB)) {
+        (Ok(cfg), Ok(db)) => {
+            crate::app::cleanup::run(&D1Store(db), &cfg, &ctx).await;
+        }
+        (Err(why), _) => ctx.log("error", "config_invalid", json!({ "cause": why })),
+        (_, Err(e)) => ctx.log("error", "cleanup_failed", json!({ "cause": e.to_string() })),
+    }
+    for line in ctx.take_lines() {
+        console_log!("{line}");
+    }
 }

@@ -209,6 +209,7 @@ fn login_rehashes_a_hash_with_fewer_iterations() {
         email: Email::parse("old@example.com").unwrap(),
         password_hash: old.clone(),
         created_at: "2020-01-01T00:00:00.000Z".into(),
+        email_verified: false,
     };
     h.users.put_raw(user);
     let stronger = Harness {
@@ -236,6 +237,7 @@ fn a_stored_hash_beyond_the_ceiling_is_refused_not_computed() {
         email: Email::parse("t@example.com").unwrap(),
         password_hash: tampered,
         created_at: "2020-01-01T00:00:00.000Z".into(),
+        email_verified: false,
     });
     let r = h.login("t@example.com", PASSWORD);
     assert_problem(&r, 401, "invalid_credentials");
@@ -332,8 +334,9 @@ fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
     let r = h.send(ApiRequest::new("GET", "/auth/login"));
     assert_problem(&r, 405, "method_not_allowed");
     assert_eq!(r.get_header("allow"), Some("POST"));
-    let r = h.send(ApiRequest::new("DELETE", "/auth/me"));
-    assert_eq!(r.get_header("allow"), Some("GET"));
+    let r = h.send(ApiRequest::new("PUT", "/auth/me"));
+    assert_problem(&r, 405, "method_not_allowed");
+    assert_eq!(r.get_header("allow"), Some("GET, DELETE"));
 }
 
 #[test]

@@ -28,7 +28,7 @@ fn the_document_is_openapi_3_1_and_describes_exactly_the_route_table() {
     let routed: BTreeSet<(String, String)> = edge_auth::app::routes()
         .flat_map(|(path, methods)| {
             methods
-                .iter()
+                .into_iter()
                 .map(move |m| (path.to_owned(), m.to_string()))
         })
         .collect();
@@ -84,7 +84,7 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
         AppError::InvalidGrant,
         AppError::EmailTaken,
         AppError::NotFound,
-        AppError::MethodNotAllowed(&["GET"]),
+        AppError::MethodNotAllowed(vec!["GET"]),
         AppError::TooManyAttempts { retry_after: 1 },
         AppError::PayloadTooLarge,
         AppError::ServiceUnavailable { retry_after: 1 },

@@ -7,7 +7,7 @@ use ed25519_compact::{KeyPair, Seed};
 use edge_auth::app::App;
 use edge_auth::config::Config;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
-use edge_auth::store::{MemoryBreaker, MemorySessions, MemoryUsers};
+use edge_auth::store::{MemoryBreaker, MemoryDb};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -37,8 +37,10 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
 
 pub struct Harness {
     pub config: Config,
-    pub users: Rc<MemoryUsers>,
-    pub sessions: MemorySessions,
+    /// The in-memory database; `users` and `sessions` are the same one, named for what a test
+    /// looks at.
+    pub users: Rc<MemoryDb>,
+    pub sessions: Rc<MemoryDb>,
     pub breaker: MemoryBreaker,
     pub logs: std::cell::RefCell<Vec<Value>>,
 }
@@ -49,11 +51,11 @@ impl Harness {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let users = Rc::new(MemoryUsers::default());
+        let db = Rc::new(MemoryDb::default());
         Self {
             config,
-            sessions: MemorySessions::new(users.clone()),
-            users,
+            sessions: db.clone(),
+            users: db,
             breaker: MemoryBreaker::default(),
             logs: Default::default(),
         }
@@ -63,7 +65,7 @@ impl Harness {
         let app = App {
             config: &self.config,
             users: &*self.users,
-            sessions: &self.sessions,
+            sessions: &*self.sessions,
             breaker_store: &self.breaker,
         };
         let ctx = Ctx::new(

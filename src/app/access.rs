@@ -1,0 +1,116 @@
+//! Access tokens on the way in: the bearer check every protected endpoint starts with, and
+//! `/auth/verify`, the token introspection other services and Workers call.
+
+use serde_json::json;
+
+use super::guard::Guard;
+use super::{reject_token, to_json, utc, App};
+use crate::api_doc::VerifyResponse;
+use crate::domain::{User, UserId};
+use crate::error::{AppError, TokenRejection};
+use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::store::{BreakerStore, SessionStore, UserStore};
+use crate::tokens::VerifiedToken;
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    /// Checks an access token's signature and claims (no database), logging why it fails.
+    fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
+        self.config
+            .keys
+            .verify(
+                token,
+                utc(ctx.now_ms),
+                &self.config.issuer,
+                &self.config.audience,
+            )
+            .map_err(|reason| reject_token(ctx, reason))
+    }
+
+    /// The bearer token of a request and its user, if its session is still active: what every
+    /// endpoint that needs a signed-in user starts with.
+    ///
+    /// # Errors
+    /// `401 invalid_token` for a missing or bad token or an ended session; `503` when the
+    /// session cannot be checked.
+    pub(super) async fn bearer_user(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<(VerifiedToken, User), AppError> {
+        let raw = http::bearer_token(req).map_err(|e| match e {
+            AppError::InvalidToken(reason) => reject_token(ctx, reason),
+            other => other,
+        })?;
+        let token = self.verify_token(raw, ctx)?;
+        let user = self.session_user(&token, ctx, guard).await?;
+        Ok((token, user))
+    }
+
+    /// The user of a verified access token, if its session is still active (logout, reuse
+    /// detection, a password change and the list of devices revoke access tokens at once, by
+    /// `sid`).
+    async fn session_user(
+        &self,
+        token: &VerifiedToken,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<User, AppError> {
+        let revoked = || reject_token(ctx, TokenRejection::SessionRevoked);
+        let id = UserId::parse(&token.claims.sub).map_err(|_| revoked())?;
+        guard
+            .call(|| {
+                self.sessions
+                    .active_session_user(&token.claims.sid, &id, ctx.now_ms)
+            })
+            .await?
+            .ok_or_else(revoked)
+    }
+
+    /// Token introspection for other services: `{"active": false}` for anything `/auth/me` would
+    /// reject, never a 5xx for a bad token. When the database cannot be asked (breaker open or
+    /// storage failing) the answer rests on the signature alone and says so.
+    pub(super) async fn verify(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let raw = http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
+        let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
+        let Ok(token) = self.verify_token(raw, ctx) else {
+            return Ok(inactive());
+        };
+        let (revocation_checked, email_verified) = match self.session_user(&token, ctx, guard).await
+        {
+            Ok(user) => (true, user.email_verified),
+            Err(AppError::InvalidToken(_)) => return Ok(inactive()),
+            Err(AppError::ServiceUnavailable { .. }) => {
+                ctx.log(
+                    "warn",
+                    "verify_degraded",
+                    json!({ "sid": token.claims.sid }),
+                );
+                (false, token.claims.email_verified)
+            }
+            Err(e) => return Err(e),
+        };
+        let c = token.claims;
+        Ok(ApiResponse::json(
+            200,
+            &to_json(&VerifyResponse {
+                active: true,
+                sub: Some(c.sub),
+                email: Some(c.email),
+                email_verified: Some(email_verified),
+                sid: Some(c.sid),
+                exp: Some(token.exp),
+                iat: Some(token.iat),
+                iss: Some(c.iss),
+                aud: Some(c.aud),
+                revocation_checked: Some(revocation_checked),
+            }),
+        ))
+    }
+}

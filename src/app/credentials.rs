@@ -1,0 +1,332 @@
+//! Credentials: registration, login, and the one password check that login and every
+//! re-authentication (password change, account deletion) go through.
+
+use serde_json::json;
+
+use super::guard::Guard;
+use super::{redact_raw, rfc3339, to_json, user_json, App};
+use crate::api_doc::TokenPair;
+use crate::domain::{Email, Password, User, UserId};
+use crate::error::{AppError, FieldError};
+use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::password::{self, PasswordHash};
+use crate::store::{BreakerStore, LoginLookup, NewSession, SessionStore, UserStore};
+use crate::throttle;
+use crate::tokens::{self, AccessClaims, ACCESS_TYPE};
+
+/// A fixed salt for the dummy work of a failed login (its result is thrown away).
+pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
+/// Longest `User-Agent` kept with a session, in characters.
+const USER_AGENT_MAX_CHARS: usize = 256;
+
+/// A password check that passed: the account and its stored hash.
+pub(super) struct Authenticated {
+    pub user: User,
+    pub stored: PasswordHash,
+}
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    pub(super) async fn register(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let mut errors: Vec<FieldError> = Vec::new();
+        let email = match http::string_field(&body, "email").and_then(Email::parse) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let password = match http::string_field(&body, "password") {
+            Ok(raw) => match Password::parse(raw, email.as_ref()) {
+                Ok(p) => Some(p),
+                Err(mut es) => {
+                    errors.append(&mut es);
+                    None
+                }
+            },
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(AppError::Validation(errors));
+        };
+
+        let hash = PasswordHash::create(password.expose(), self.config.pbkdf2_iterations)
+            .map_err(AppError::internal)?;
+        let user = User {
+            id: UserId::new_random().map_err(AppError::internal)?,
+            email,
+            password_hash: hash.to_phc(),
+            created_at: rfc3339(ctx.now_ms),
+            email_verified: false,
+        };
+        if !guard.call(|| self.users.insert_user(&user)).await? {
+            ctx.log(
+                "info",
+                "register_rejected",
+                json!({ "reason": "email_taken", "email": user.email.redacted() }),
+            );
+            return Err(AppError::EmailTaken);
+        }
+        ctx.log(
+            "info",
+            "user_registered",
+            json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
+        );
+        Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
+    }
+
+    pub(super) async fn login(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, true)?;
+        let is_form = body.contains_key("username") && !body.contains_key("email");
+        let email_field = if is_form { "username" } else { "email" };
+        let raw_email = http::string_field(&body, email_field);
+        let raw_password = http::string_field(&body, "password");
+        let (raw_email, raw_password) = match (raw_email, raw_password) {
+            (Ok(e), Ok(p)) => (e, p),
+            (e, p) => {
+                let errors = [e.err(), p.err()].into_iter().flatten().collect();
+                return Err(AppError::Validation(errors));
+            }
+        };
+        // A malformed email cannot name an account: treat it as unknown, at the same cost.
+        let email = Email::parse(raw_email).ok();
+        let Authenticated { user, stored } = self
+            .authenticate(email.as_ref(), raw_email, raw_password, "login", ctx, guard)
+            .await?;
+
+        let mut current_phc = user.password_hash.clone();
+        if stored.iterations < self.config.pbkdf2_iterations {
+            let fresh = PasswordHash::create(raw_password, self.config.pbkdf2_iterations)
+                .map_err(AppError::internal)?;
+            let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+            guard
+                .call(|| self.users.update_password_hash(&user.id, &phc, &updated_at))
+                .await?;
+            ctx.log(
+                "info",
+                "password_rehashed",
+                json!({
+                    "user_id": user.id.to_string(),
+                    "from_iterations": stored.iterations,
+                    "to_iterations": self.config.pbkdf2_iterations,
+                }),
+            );
+            current_phc = phc;
+        }
+
+        let session_id = crate::random::uuid_v4()
+            .map_err(AppError::internal)?
+            .to_string();
+        let (refresh_token, refresh_hash) =
+            tokens::new_refresh_token().map_err(AppError::internal)?;
+        let session = NewSession {
+            id: session_id.clone(),
+            user_id: user.id.clone(),
+            refresh_hash,
+            created_at: rfc3339(ctx.now_ms),
+            expires_at_ms: ctx.now_ms + self.config.refresh_token_ttl_secs * 1000,
+            user_agent: req
+                .get_header("user-agent")
+                .filter(|ua| !ua.is_empty())
+                .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
+            password_hash: current_phc,
+        };
+        if !guard
+            .call(|| self.sessions.create_session(&session))
+            .await?
+        {
+            // The password was changed (or the account deleted) while this login hashed.
+            ctx.log(
+                "info",
+                "login_failed",
+                json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
+            );
+            return Err(AppError::InvalidCredentials);
+        }
+        ctx.log(
+            "info",
+            "login_succeeded",
+            json!({ "user_id": user.id.to_string(), "sid": session_id }),
+        );
+        self.token_pair(&user, &session_id, refresh_token, ctx)
+    }
+
+    /// The password check of login and of every re-authentication: the attempt is reserved
+    /// against the account's throttle *before* hashing (so concurrent guesses cannot pass the
+    /// limit), then the password is checked at no less than the configured cost, and a success
+    /// clears the count. `purpose` names the caller in the audit log.
+    ///
+    /// # Errors
+    /// `429 too_many_attempts` when throttled (nothing hashed), `401 invalid_credentials` for an
+    /// unknown email or a wrong password, `503` when the database is unavailable.
+    pub(super) async fn authenticate(
+        &self,
+        email: Option<&Email>,
+        raw_email: &str,
+        password: &str,
+        purpose: &str,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<Authenticated, AppError> {
+        let window_ms = self.config.throttle.window_secs * 1000;
+        let lookup = match email {
+            Some(email) => Some(
+                guard
+                    .call(|| self.users.begin_login(email, ctx.now_ms, window_ms))
+                    .await?,
+            ),
+            None => None,
+        };
+        let (user, failures) = match lookup {
+            Some(LoginLookup { user, attempts }) => {
+                if let throttle::Decision::Throttle { retry_after_secs } =
+                    throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
+                {
+                    ctx.log(
+                        "warn",
+                        "login_throttled",
+                        json!({
+                            "email": redact_raw(raw_email),
+                            "purpose": purpose,
+                            "retry_after": retry_after_secs,
+                        }),
+                    );
+                    return Err(AppError::TooManyAttempts {
+                        retry_after: retry_after_secs,
+                    });
+                }
+                (user, Some(attempts.failures))
+            }
+            None => (None, None),
+        };
+        let work_before = password::iterations_run();
+        match self.check_password(user, password, ctx) {
+            Ok((user, stored)) => {
+                if let Some(email) = email {
+                    guard.call(|| self.users.clear_failures(email)).await?;
+                }
+                Ok(Authenticated { user, stored })
+            }
+            Err(reason) => {
+                ctx.log(
+                    "info",
+                    "login_failed",
+                    json!({
+                        "reason": reason,
+                        "purpose": purpose,
+                        "email": redact_raw(raw_email),
+                        "failures_in_window": failures,
+                        "hash_iterations": password::iterations_run() - work_before,
+                    }),
+                );
+                Err(AppError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Checks a password against a user's stored hash. Every failure costs at least one full
+    /// PBKDF2 at the configured count: an unknown email, an unreadable row or a refused hash run
+    /// it as dummy work, and a wrong password on a hash stored with fewer iterations is topped up
+    /// to it, so no failure reason answers faster than another (a count above the configured
+    /// one costs what it costs). The reason is for logs only.
+    fn check_password(
+        &self,
+        user: Option<Result<User, String>>,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<(User, PasswordHash), &'static str> {
+        let configured = self.config.pbkdf2_iterations;
+        let dummy = |iterations: u32| {
+            if iterations > 0 {
+                password::derive(password, DUMMY_SALT, iterations);
+            }
+        };
+        let user = match user {
+            None => {
+                dummy(configured);
+                return Err("unknown_email");
+            }
+            Some(Err(why)) => {
+                ctx.log("error", "stored_row_invalid", json!({ "cause": why }));
+                dummy(configured);
+                return Err("stored_row_invalid");
+            }
+            Some(Ok(user)) => user,
+        };
+        let stored =
+            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
+                Ok(h) => h,
+                Err(e) => {
+                    ctx.log(
+                        "error",
+                        "stored_hash_refused",
+                        json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
+                    );
+                    dummy(configured);
+                    return Err("stored_hash_refused");
+                }
+            };
+        if stored.verify(password) {
+            Ok((user, stored))
+        } else {
+            dummy(configured.saturating_sub(stored.iterations));
+            Err("wrong_password")
+        }
+    }
+
+    /// The login/refresh response: a new access token for `sid` and the given refresh token.
+    pub(super) fn token_pair(
+        &self,
+        user: &User,
+        sid: &str,
+        refresh_token: String,
+        ctx: &Ctx,
+    ) -> Result<ApiResponse, AppError> {
+        let access_token = self.issue_access_token(user, sid, ctx)?;
+        Ok(ApiResponse::json(
+            200,
+            &to_json(&TokenPair {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: self.config.access_token_ttl_secs,
+                refresh_token,
+            }),
+        ))
+    }
+
+    fn issue_access_token(&self, user: &User, sid: &str, ctx: &Ctx) -> Result<String, AppError> {
+        let claims = AccessClaims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: user.id.to_string(),
+            email: user.email.as_ref().to_owned(),
+            email_verified: user.email_verified,
+            sid: sid.to_owned(),
+            jti: crate::random::uuid_v4()
+                .map_err(AppError::internal)?
+                .to_string(),
+            typ: ACCESS_TYPE.to_owned(),
+        };
+        self.config
+            .keys
+            .issue(
+                &claims,
+                super::utc(ctx.now_ms),
+                self.config.access_token_ttl_secs,
+            )
+            .map_err(AppError::internal)
+    }
+}

@@ -1,0 +1,61 @@
+//! What needs no account: the JWKS, the health check, the OpenAPI document and its docs page.
+
+use super::guard::Guard;
+use super::{to_json, App};
+use crate::api_doc::{Health, HealthChecks};
+use crate::error::AppError;
+use crate::http::ApiResponse;
+use crate::store::{BreakerStore, SessionStore, UserStore};
+
+/// The Swagger UI page; its script and styles are static assets under `/docs/`.
+const DOCS_HTML: &str = include_str!("../docs.html");
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    pub(super) fn jwks(&self) -> ApiResponse {
+        ApiResponse::json(200, &self.config.keys.jwks()).with_header(
+            "cache-control",
+            format!("public, max-age={}", self.config.jwks_max_age_secs),
+        )
+    }
+
+    pub(super) async fn health(&self, guard: &Guard<'_, B>) -> ApiResponse {
+        let db = guard.call(|| self.users.ping()).await;
+        let breaker = guard.state_name();
+        let database = match &db {
+            Ok(()) => "ok",
+            Err(AppError::ServiceUnavailable { .. }) if breaker != "closed" => "unchecked",
+            Err(_) => "failing",
+        };
+        let ok = db.is_ok();
+        let body = to_json(&Health {
+            status: if ok { "ok" } else { "degraded" }.into(),
+            checks: HealthChecks {
+                database: database.into(),
+                breaker: breaker.into(),
+            },
+        });
+        let mut resp = ApiResponse::json(if ok { 200 } else { 503 }, &body);
+        if let Err(AppError::ServiceUnavailable { retry_after }) = db {
+            resp.set_header("retry-after", retry_after.to_string());
+        }
+        resp
+    }
+}
+
+/// The OpenAPI document; public and cacheable (it changes only with a deployment).
+pub(super) fn openapi() -> ApiResponse {
+    ApiResponse::json(200, &crate::api_doc::document())
+        .with_header("cache-control", "public, max-age=300")
+}
+
+pub(super) fn docs_page() -> ApiResponse {
+    let mut resp = ApiResponse::empty(200);
+    resp.body = DOCS_HTML.as_bytes().to_vec();
+    resp.set_header("content-type", "text/html; charset=utf-8");
+    resp.set_header(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         frame-ancestors 'none'",
+    );
+    resp
+}

@@ -1,0 +1,126 @@
+//! Runs database calls through the circuit breaker. The breaker's state is read from its store
+//! once per request and written back only when it changes.
+
+use std::cell::Cell;
+use std::future::Future;
+
+use serde_json::json;
+
+use crate::breaker::{self, BreakerState, Decision};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::http::Ctx;
+use crate::store::{BreakerStore, StoreError};
+
+pub(super) struct Guard<'a, B> {
+    store: &'a B,
+    config: &'a Config,
+    state: Cell<Option<BreakerState>>,
+    ctx: &'a Ctx,
+}
+
+impl<'a, B: BreakerStore> Guard<'a, B> {
+    pub(super) fn new(store: &'a B, config: &'a Config, ctx: &'a Ctx) -> Self {
+        Self {
+            store,
+            config,
+            state: Cell::new(None),
+            ctx,
+        }
+    }
+
+    async fn current(&self) -> BreakerState {
+        if let Some(s) = self.state.get() {
+            return s;
+        }
+        let s = match self.store.load().await {
+            Ok(s) => s.unwrap_or_default(),
+            Err(e) => {
+                // KV trouble must neither open the gate nor lock everyone out: the database
+                // (and so the password check) still decides, as if the breaker were closed.
+                self.ctx.log(
+                    "warn",
+                    "breaker_store_unavailable",
+                    json!({ "cause": e.to_string() }),
+                );
+                BreakerState::default()
+            }
+        };
+        self.state.set(Some(s));
+        s
+    }
+
+    async fn transition(&self, from: BreakerState, to: Option<BreakerState>) {
+        let Some(to) = to else { return };
+        self.state.set(Some(to));
+        if from.name() != to.name() {
+            self.ctx.log(
+                "warn",
+                "breaker_state_changed",
+                json!({ "from": from.name(), "to": to.name() }),
+            );
+        }
+        if let Err(e) = self.store.save(&to).await {
+            self.ctx.log(
+                "warn",
+                "breaker_store_unavailable",
+                json!({ "cause": e.to_string() }),
+            );
+        }
+    }
+
+    /// The state's name as last seen (`closed` when it was never read).
+    pub(super) fn state_name(&self) -> &'static str {
+        self.state.get().unwrap_or_default().name()
+    }
+
+    /// Runs one database call, unless the breaker is open.
+    ///
+    /// # Errors
+    /// `503 service_unavailable` when the breaker refuses the call or the store is unavailable
+    /// (which counts toward opening it); `500 internal_error` when the store answered with a row
+    /// that does not decode: bad data is not an outage, so it never counts toward the breaker.
+    pub(super) async fn call<T, F, Fut>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let now = self.ctx.now_secs();
+        let cfg = &self.config.breaker;
+        let state = self.current().await;
+        let (decision, next) = breaker::before_call(state, now, cfg);
+        if let Decision::Reject { retry_after_secs } = decision {
+            return Err(AppError::ServiceUnavailable {
+                retry_after: retry_after_secs,
+            });
+        }
+        self.transition(state, next).await;
+        let state = next.unwrap_or(state);
+        self.ctx.count_db_call();
+        match f().await {
+            Ok(v) => {
+                self.transition(state, breaker::on_success(state, now))
+                    .await;
+                Ok(v)
+            }
+            Err(StoreError::Corrupt(why)) => {
+                self.transition(state, breaker::on_success(state, now))
+                    .await;
+                self.ctx
+                    .log("error", "stored_row_invalid", json!({ "cause": why }));
+                Err(AppError::internal("a stored row does not decode"))
+            }
+            Err(StoreError::Unavailable(cause)) => {
+                self.ctx
+                    .log("error", "storage_failure", json!({ "cause": cause }));
+                let next = breaker::on_failure(state, now, cfg);
+                self.transition(state, next).await;
+                let retry_after = match next.unwrap_or(state) {
+                    BreakerState::Open { .. } => cfg.cooldown_secs as u64,
+                    _ => 1,
+                };
+                Err(AppError::ServiceUnavailable { retry_after })
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The route table and the service that runs it, over the storage traits. No `worker::` in here:
+//! the same code runs on workerd (with D1/KV) and in native tests (with in-memory stores).
+//!
+//! The handlers live in one module per area of the API, each an `impl App` block:
+//! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
+//! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
+//! `/auth/verify`), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
+//! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
+
+mod access;
+mod account;
+pub mod cleanup;
+mod credentials;
+mod discovery;
+mod guard;
+mod sessions;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::api_doc::UserView;
+use crate::config::Config;
+use crate::domain::{Email, User};
+use crate::error::{AppError, TokenRejection};
+use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::store::{BreakerStore, SessionStore, UserStore};
+
+use guard::Guard;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Route {
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+    DeleteAccount,
+    ChangePassword,
+    ListSessions,
+    RevokeOtherSessions,
+    RevokeSession,
+    Verify,
+    Jwks,
+    Health,
+    OpenApi,
+    Docs,
+}
+
+/// The one route table: every path, and per method the handler. A `{id}` segment matches one
+/// non-empty path segment, handed to the handler.
+const ROUTES: &[(&str, &[(&str, Route)])] = &[
+    ("/auth/register", &[("POST", Route::Register)]),
+    ("/auth/login", &[("POST", Route::Login)]),
+    ("/auth/refresh", &[("POST", Route::Refresh)]),
+    ("/auth/logout", &[("POST", Route::Logout)]),
+    (
+        "/auth/me",
+        &[("GET", Route::Me), ("DELETE", Route::DeleteAccount)],
+    ),
+    ("/auth/password/change", &[("POST", Route::ChangePassword)]),
+    (
+        "/auth/sessions",
+        &[
+            ("GET", Route::ListSessions),
+            ("DELETE", Route::RevokeOtherSessions),
+        ],
+    ),
+    ("/auth/sessions/{id}", &[("DELETE", Route::RevokeSession)]),
+    ("/auth/verify", &[("POST", Route::Verify)]),
+    ("/.well-known/jwks.json", &[("GET", Route::Jwks)]),
+    ("/health", &[("GET", Route::Health)]),
+    ("/openapi.json", &[("GET", Route::OpenApi)]),
+    ("/docs", &[("GET", Route::Docs)]),
+];
+
+/// The route table as `(path, methods)`, for the OpenAPI consistency test.
+pub fn routes() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
+    ROUTES
+        .iter()
+        .map(|(path, handlers)| (*path, handlers.iter().map(|(m, _)| *m).collect()))
+}
+
+/// Matches `path` against a route pattern; returns the `{id}` segment, if the pattern has one.
+fn matches<'p>(pattern: &str, path: &'p str) -> Option<Option<&'p str>> {
+    let Some((prefix, suffix)) = pattern.split_once("{id}") else {
+        return (pattern == path).then_some(None);
+    };
+    let param = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    (!param.is_empty() && !param.contains('/')).then_some(Some(param))
+}
+
+/// The route of a request and its path parameter.
+fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), AppError> {
+    let (param, handlers) = ROUTES
+        .iter()
+        .find_map(|(pattern, handlers)| matches(pattern, path).map(|p| (p, *handlers)))
+        .ok_or(AppError::NotFound)?;
+    match handlers.iter().find(|(m, _)| *m == method) {
+        Some((_, route)) => Ok((*route, param)),
+        None => Err(AppError::MethodNotAllowed(
+            handlers.iter().map(|(m, _)| *m).collect(),
+        )),
+    }
+}
+
+/// The service: configuration plus the stores it talks to, borrowed for one request.
+pub struct App<'a, U, S, B> {
+    pub config: &'a Config,
+    pub users: &'a U,
+    pub sessions: &'a S,
+    pub breaker_store: &'a B,
+}
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    /// Handles one request end to end: routing, the handler, error mapping and the common
+    /// headers (the per-request log line is written by the caller, which times the request).
+    /// Never fails: every error becomes a problem response.
+    pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
+        let guard = Guard::new(self.breaker_store, self.config, ctx);
+        #[cfg(feature = "test-hooks")]
+        if let Some(resp) = self.test_hook(&req) {
+            return resp;
+        }
+        let result = match resolve(&req.method, &req.path) {
+            Ok((route, param)) => self.dispatch(route, param, &req, ctx, &guard).await,
+            Err(e) => Err(e),
+        };
+        let mut resp = match result {
+            Ok(resp) => resp,
+            Err(err) => {
+                if let AppError::Internal(cause) = &err {
+                    ctx.log("error", "internal_error", json!({ "cause": cause }));
+                }
+                http::problem_response(&err, &ctx.request_id)
+            }
+        };
+        resp.set_header("x-request-id", ctx.request_id.clone());
+        resp.set_header("x-content-type-options", "nosniff");
+        if resp.get_header("cache-control").is_none() {
+            resp.set_header("cache-control", "no-store");
+        }
+        resp
+    }
+
+    /// Test-only routes, compiled in with the `test-hooks` feature (never in `make worker`).
+    #[cfg(feature = "test-hooks")]
+    fn test_hook(&self, req: &ApiRequest) -> Option<ApiResponse> {
+        match req.path.as_str() {
+            "/__test/panic" => panic!("test-hooks: deliberate panic"),
+            // One bare PBKDF2 at the configured count, for `make bench`.
+            "/__test/hash" => {
+                crate::password::derive(
+                    "benchmark password",
+                    credentials::DUMMY_SALT,
+                    self.config.pbkdf2_iterations,
+                );
+                Some(ApiResponse::empty(204))
+            }
+            _ => None,
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route,
+        param: Option<&str>,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        match route {
+            Route::Register => self.register(req, ctx, guard).await,
+            Route::Login => self.login(req, ctx, guard).await,
+            Route::Refresh => self.refresh(req, ctx, guard).await,
+            Route::Logout => self.logout(req, ctx, guard).await,
+            Route::Me => self.me(req, ctx, guard).await,
+            Route::DeleteAccount => self.delete_account(req, ctx, guard).await,
+            Route::ChangePassword => self.change_password(req, ctx, guard).await,
+            Route::ListSessions => self.list_sessions(req, ctx, guard).await,
+            Route::RevokeOtherSessions => self.revoke_other_sessions(req, ctx, guard).await,
+            Route::RevokeSession => {
+                self.revoke_session(req, param.unwrap_or_default(), ctx, guard)
+                    .await
+            }
+            Route::Verify => self.verify(req, ctx, guard).await,
+            Route::Jwks => Ok(self.jwks()),
+            Route::Health => Ok(self.health(guard).await),
+            Route::OpenApi => Ok(discovery::openapi()),
+            Route::Docs => Ok(discovery::docs_page()),
+        }
+    }
+}
+
+/// The user view that register, me and the v2 endpoints return.
+fn user_json(user: &User) -> Value {
+    to_json(&UserView {
+        id: user.id.to_string(),
+        email: user.email.as_ref().to_owned(),
+        created_at: user.created_at.clone(),
+        email_verified: user.email_verified,
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// RFC 3339 with millisecond precision, in UTC (`2026-11-26T07:45:34.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    utc(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Logs why a token was refused (the client only learns `invalid_token`).
+fn reject_token(ctx: &Ctx, reason: TokenRejection) -> AppError {
+    ctx.log(
+        "info",
+        "token_rejected",
+        json!({ "reason": reason.as_str() }),
+    );
+    AppError::InvalidToken(reason)
+}
+
+/// A log-safe form of an email as typed, valid or not.
+fn redact_raw(raw: &str) -> String {
+    match Email::parse(raw) {
+        Ok(e) => e.redacted(),
+        Err(_) => "<invalid>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_with_an_id_segment_match_one_non_empty_segment() {
+        assert_eq!(
+            resolve("DELETE", "/auth/sessions/abc").unwrap(),
+            (Route::RevokeSession, Some("abc"))
+        );
+        assert_eq!(
+            resolve("GET", "/auth/sessions").unwrap(),
+            (Route::ListSessions, None)
+        );
+        assert!(matches!(
+            resolve("DELETE", "/auth/sessions/"),
+            Err(AppError::NotFound)
+        ));
+        assert!(matches!(
+            resolve("DELETE", "/auth/sessions/a/b"),
+            Err(AppError::NotFound)
+        ));
+        match resolve("GET", "/auth/sessions/abc") {
+            Err(AppError::MethodNotAllowed(allow)) => assert_eq!(allow, vec!["DELETE"]),
+            other => panic!("{other:?}"),
+        }
+        match resolve("PUT", "/auth/me") {
+            Err(AppError::MethodNotAllowed(allow)) => assert_eq!(allow, vec!["GET", "DELETE"]),
+            other => panic!("{other:?}"),
+        }
+    }
+}

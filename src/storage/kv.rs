@@ -1,0 +1,68 @@
+//! The circuit breaker's state in Workers KV, with a one-second isolate-local cache.
+
+use std::cell::Cell;
+
+use worker::KvStore;
+
+use super::store_err;
+use crate::breaker::BreakerState;
+use crate::store::{BreakerStore, StoreError};
+
+/// The KV key holding the breaker's state.
+pub const BREAKER_KEY: &str = "breaker:d1";
+
+/// How long an isolate reuses the breaker state it last read or wrote before reading KV again.
+/// KV itself takes up to ~60 s to propagate, so one second of local reuse changes nothing for
+/// other locations and saves a KV read on almost every request under load.
+const BREAKER_CACHE_MS: i64 = 1_000;
+
+thread_local! {
+    static BREAKER_CACHE: Cell<Option<(i64, Option<BreakerState>)>> = const { Cell::new(None) };
+}
+
+/// The breaker's state in Workers KV. A missing binding behaves like a failing KV.
+pub struct KvBreaker {
+    pub kv: Option<KvStore>,
+    /// The request's clock, for the isolate-local cache.
+    pub now_ms: i64,
+}
+
+impl KvBreaker {
+    fn kv(&self) -> Result<&KvStore, StoreError> {
+        self.kv
+            .as_ref()
+            .ok_or_else(|| store_err("KV binding missing"))
+    }
+
+    fn remember(&self, state: Option<BreakerState>) {
+        BREAKER_CACHE.with(|c| c.set(Some((self.now_ms, state))));
+    }
+}
+
+impl BreakerStore for KvBreaker {
+    async fn load(&self) -> Result<Option<BreakerState>, StoreError> {
+        let kv = self.kv()?;
+        if let Some((at, state)) = BREAKER_CACHE.with(Cell::get) {
+            if (0..BREAKER_CACHE_MS).contains(&(self.now_ms - at)) {
+                return Ok(state);
+            }
+        }
+        let text = kv.get(BREAKER_KEY).text().await.map_err(store_err)?;
+        // An unreadable value is treated like an absent one: closed, and rewritten later.
+        let state = text.and_then(|t| serde_json::from_str(&t).ok());
+        self.remember(state);
+        Ok(state)
+    }
+
+    async fn save(&self, state: &BreakerState) -> Result<(), StoreError> {
+        let json = serde_json::to_string(state).map_err(store_err)?;
+        self.kv()?
+            .put(BREAKER_KEY, json)
+            .map_err(store_err)?
+            .execute()
+            .await
+            .map_err(store_err)?;
+        self.remember(Some(*state));
+        Ok(())
+    }
+}

@@ -1,0 +1,243 @@
+//! `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
+
+use serde::Deserialize;
+use worker::query;
+
+use super::{all_rows, batch, first_row, rows_of, D1Store, IdRow};
+use crate::domain::{User, UserId};
+use crate::store::{NewSession, Rotation, SessionInfo, SessionStore, StoreError, UserRow};
+
+#[derive(Deserialize)]
+struct RotatedRow {
+    session_id: String,
+    #[serde(flatten)]
+    user: UserRow,
+}
+
+#[derive(Deserialize)]
+struct TokenStateRow {
+    session_id: String,
+    spent_at: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    id: String,
+    created_at: String,
+    last_used_at: Option<f64>,
+    expires_at: f64,
+    user_agent: Option<String>,
+}
+
+impl D1Store {
+    /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
+    /// spent one.
+    async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
+        first_row(query!(
+            &self.0,
+            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
+             UNION ALL \
+             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
+             LIMIT 1",
+            token_hash,
+        ))
+        .await
+    }
+}
+
+impl SessionStore for D1Store {
+    async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
+        // Only while the password hash is still the one the login checked: a login that raced
+        // a password change (or an account deletion) opens nothing.
+        let row: Option<IdRow> = first_row(query!(
+            &self.0,
+            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?7) \
+             RETURNING id",
+            &s.id,
+            &s.user_id.to_string(),
+            &s.refresh_hash,
+            &s.created_at,
+            &s.expires_at_ms,
+            &s.user_agent,
+            &s.password_hash,
+        ))
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
+        // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
+        // rotations of one token, exactly one finds it current. The spend is recorded first,
+        // then the session's current hash is swapped, both under the same condition.
+        let record_spend = query!(
+            &self.0,
+            "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
+             SELECT refresh_hash, id, ?2 FROM sessions \
+             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            old,
+            &now_ms,
+        );
+        let swap = query!(
+            &self.0,
+            "UPDATE sessions SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
+             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3",
+            old,
+            new,
+            &now_ms,
+        );
+        let read_back = query!(
+            &self.0,
+            "SELECT s.id AS session_id, u.id, u.email, u.password_hash, u.created_at, \
+                    u.email_verified \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1",
+            new,
+        );
+        let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
+        if let Some(row) = rows_of::<RotatedRow>(&results, 2)?.into_iter().next() {
+            return Ok(Rotation::Rotated {
+                session_id: row.session_id,
+                user: row.user.decode()?,
+            });
+        }
+        // Not rotated: find out why, for reuse detection.
+        Ok(match self.token_state(old).await? {
+            None => Rotation::Unknown,
+            Some(TokenStateRow { spent_at: None, .. }) => Rotation::Inactive,
+            Some(TokenStateRow {
+                session_id,
+                spent_at: Some(at),
+            }) => Rotation::Spent {
+                session_id,
+                spent_at_ms: at as i64,
+            },
+        })
+    }
+
+    async fn revoke(
+        &self,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let row: Option<IdRow> = first_row(query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+             WHERE id = ?1 AND revoked_at IS NULL RETURNING id",
+            session_id,
+            &now_ms,
+            reason,
+        ))
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // One statement: the session whose current or spent token this is, if still active.
+        let row: Option<IdRow> = first_row(query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+             WHERE revoked_at IS NULL AND id IN ( \
+               SELECT id FROM sessions WHERE refresh_hash = ?1 \
+               UNION SELECT session_id FROM spent_refresh_tokens WHERE token_hash = ?1) \
+             RETURNING id",
+            token_hash,
+            &now_ms,
+            reason,
+        ))
+        .await?;
+        Ok(row.map(|r| r.id))
+    }
+
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = first_row(query!(
+            &self.0,
+            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3",
+            session_id,
+            &user_id.to_string(),
+            &now_ms,
+        ))
+        .await?;
+        row.map(UserRow::decode).transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows: Vec<SessionRow> = all_rows(query!(
+            &self.0,
+            "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+             ORDER BY created_at DESC, id DESC",
+            &user_id.to_string(),
+            &now_ms,
+        ))
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionInfo {
+                id: r.id,
+                created_at: r.created_at,
+                last_used_at_ms: r.last_used_at.map(|t| t as i64),
+                expires_at_ms: r.expires_at as i64,
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    async fn revoke_user_session(
+        &self,
+        user_id: &UserId,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let row: Option<IdRow> = first_row(query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+             WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
+             RETURNING id",
+            session_id,
+            &user_id.to_string(),
+            &now_ms,
+            reason,
+        ))
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user_id: &UserId,
+        keep: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<IdRow> = all_rows(query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+             WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
+            &user_id.to_string(),
+            keep,
+            &now_ms,
+            reason,
+        ))
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+}

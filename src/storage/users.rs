@@ -1,0 +1,174 @@
+//! `UserStore` on D1: the `users` table, and the login throttle's `login_attempts`.
+
+use serde::Deserialize;
+use worker::query;
+
+use super::{batch, first_row, rows_of, store_err, D1Store, IdRow};
+use crate::domain::{Email, User, UserId};
+use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
+use crate::throttle::Attempts;
+
+#[derive(Deserialize)]
+struct AttemptsRow {
+    failures: f64,
+    window_start_ms: f64,
+}
+
+impl UserStore for D1Store {
+    async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
+        // The unique index on email decides, atomically: a losing concurrent insert returns no
+        // row instead of failing, so it becomes `409`, never a 500.
+        let inserted: Option<IdRow> = first_row(query!(
+            &self.0,
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at, email_verified) \
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (email) DO NOTHING RETURNING id",
+            &user.id.to_string(),
+            user.email.as_ref(),
+            &user.password_hash,
+            &user.created_at,
+            &i32::from(user.email_verified),
+        ))
+        .await?;
+        Ok(inserted.is_some())
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        phc: &str,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        query!(
+            &self.0,
+            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            phc,
+            updated_at,
+            &id.to_string(),
+        )
+        .map_err(store_err)?
+        .run()
+        .await
+        .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn begin_login(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<LoginLookup, StoreError> {
+        // One round trip: the atomic reservation (the same rule as `throttle::after_failure`),
+        // then the account. D1 runs a batch as one transaction, and writes one at a time, so
+        // concurrent attempts each get their own count.
+        let reserve = query!(
+            &self.0,
+            "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 1, ?2) \
+             ON CONFLICT (email) DO UPDATE SET \
+               failures = CASE WHEN ?2 < window_start_ms + ?3 THEN failures + 1 ELSE 1 END, \
+               window_start_ms = CASE WHEN ?2 < window_start_ms + ?3 THEN window_start_ms ELSE ?2 END \
+             RETURNING failures, window_start_ms",
+            email.as_ref(),
+            &now_ms,
+            &window_ms,
+        );
+        let account = query!(
+            &self.0,
+            "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = ?1",
+            email.as_ref(),
+        );
+        let results = batch(&self.0, vec![reserve, account]).await?;
+        let attempts = rows_of::<AttemptsRow>(&results, 0)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| store_err("the reservation returned no row"))?;
+        // A user row that does not decode is reported, not raised: the login fails like a wrong
+        // password, and bad data never counts as an outage.
+        let user = match rows_of::<UserRow>(&results, 1) {
+            Ok(rows) => rows
+                .into_iter()
+                .next()
+                .map(|row| row.decode().map_err(|e| e.to_string())),
+            Err(e) => Some(Err(e.to_string())),
+        };
+        Ok(LoginLookup {
+            user,
+            attempts: Attempts {
+                failures: attempts.failures as u32,
+                window_start_ms: attempts.window_start_ms as i64,
+            },
+        })
+    }
+
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
+        query!(
+            &self.0,
+            "DELETE FROM login_attempts WHERE email = ?1",
+            email.as_ref()
+        )
+        .map_err(store_err)?
+        .run()
+        .await
+        .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn replace_password(&self, c: &PasswordChange<'_>) -> Result<Vec<String>, StoreError> {
+        // One transaction: a refresh of another session either ran before (and that session is
+        // revoked here) or runs after (and finds it revoked).
+        let user_id = c.user_id.to_string();
+        let update = query!(
+            &self.0,
+            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            c.phc,
+            c.updated_at,
+            &user_id,
+        );
+        let revoke = query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND id != ?4 RETURNING id",
+            &user_id,
+            &c.now_ms,
+            c.reason,
+            c.keep_session.unwrap_or(""),
+        );
+        let results = batch(&self.0, vec![update, revoke]).await?;
+        Ok(rows_of::<IdRow>(&results, 1)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect())
+    }
+
+    async fn delete_user(&self, id: &UserId, email: &Email) -> Result<bool, StoreError> {
+        // One transaction, so nothing is left half-deleted.
+        let id = id.to_string();
+        let statements = vec![
+            query!(
+                &self.0,
+                "DELETE FROM spent_refresh_tokens \
+                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
+                &id,
+            ),
+            query!(&self.0, "DELETE FROM sessions WHERE user_id = ?1", &id),
+            query!(&self.0, "DELETE FROM email_tokens WHERE user_id = ?1", &id),
+            query!(
+                &self.0,
+                "DELETE FROM login_attempts WHERE email = ?1",
+                email.as_ref()
+            ),
+            query!(&self.0, "DELETE FROM users WHERE id = ?1 RETURNING id", &id),
+        ];
+        let results = batch(&self.0, statements).await?;
+        Ok(!rows_of::<IdRow>(&results, 4)?.is_empty())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        // Touches the users table, so a database without the schema counts as failing.
+        let _: Option<serde_json::Value> = query!(&self.0, "SELECT 1 AS ok FROM users LIMIT 1")
+            .first(None)
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! The storage seams of the core: small traits the handlers use, the rows they exchange, and
+//! (in `memory`) the in-memory twins that serve the native tests. The D1/KV implementations live
+//! in `storage`.
+
+use crate::breaker::BreakerState;
+use crate::domain::{Email, User, UserId};
+use crate::throttle::Attempts;
+
+pub mod memory;
+
+pub use memory::{MemoryBreaker, MemoryDb, MemoryEmailToken};
+
+/// A storage call went wrong. The message is for logs only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be reached or the query failed: an outage, which the circuit
+    /// breaker counts.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The store answered, but a row it returned does not decode (a bad id, an invalid email):
+    /// bad data, not an outage, so it is never counted toward the breaker.
+    #[error("unreadable row: {0}")]
+    Corrupt(String),
+}
+
+/// A user row as stored, before it is checked. Both the D1 store and the in-memory twin decode
+/// users through [`UserRow::decode`], so a bad row fails the same way in both.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: String,
+    /// SQLite has no booleans: 0 or 1 (a number, as D1 returns it).
+    #[serde(default)]
+    pub email_verified: f64,
+}
+
+impl UserRow {
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the id is not a UUID or the email does not parse.
+    pub fn decode(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: UserId::parse(&self.id)
+                .map_err(|_| StoreError::Corrupt("users.id is not a UUID".into()))?,
+            email: Email::parse(&self.email)
+                .map_err(|_| StoreError::Corrupt("users.email is invalid".into()))?,
+            password_hash: self.password_hash,
+            created_at: self.created_at,
+            email_verified: self.email_verified != 0.0,
+        })
+    }
+
+    pub fn encode(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_ref().to_owned(),
+            password_hash: user.password_hash.clone(),
+            created_at: user.created_at.clone(),
+            email_verified: if user.email_verified { 1.0 } else { 0.0 },
+        }
+    }
+}
+
+/// What a login (or a re-authentication) starts from, read in one round trip together with the
+/// reservation of the attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginLookup {
+    /// The account, if the email has one; `Err` when its row does not decode (the login then
+    /// fails like a wrong password, and the reason is logged).
+    pub user: Option<Result<User, String>>,
+    /// The attempts of this email in the current window, *including* the one just reserved.
+    pub attempts: Attempts,
+}
+
+/// Users, keyed by id and by normalized email.
+#[allow(async_fn_in_trait)]
+pub trait UserStore {
+    /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
+    /// Returns `false` when the email was taken.
+    async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
+    async fn update_password_hash(
+        &self,
+        id: &UserId,
+        phc: &str,
+        updated_at: &str,
+    ) -> Result<(), StoreError>;
+    /// A cheap round trip that proves the database answers (for `/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Reserves one attempt for this normalized email *before* any password is hashed (an
+    /// atomic increment that returns the count, the window restarting once it has passed; the
+    /// same rule as [`crate::throttle::after_failure`]), and reads the account, in one round
+    /// trip. Concurrent attempts each get their own count, so no more than the limit is ever
+    /// hashed. A success clears the count ([`Self::clear_failures`]).
+    async fn begin_login(
+        &self,
+        email: &Email,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<LoginLookup, StoreError>;
+    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
+    /// Replaces the password hash and revokes every active session of the user except `keep`,
+    /// in one transaction. Returns the revoked session ids.
+    async fn replace_password(
+        &self,
+        change: &PasswordChange<'_>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
+    /// tokens, the throttle row of its email) in one transaction. `false` when it was gone.
+    async fn delete_user(&self, id: &UserId, email: &Email) -> Result<bool, StoreError>;
+}
+
+/// A password replacement: the new hash, and the one session that survives it (the caller's on
+/// a change, none on a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordChange<'a> {
+    pub user_id: &'a UserId,
+    pub phc: &'a str,
+    pub updated_at: &'a str,
+    pub keep_session: Option<&'a str>,
+    pub reason: &'a str,
+    pub now_ms: i64,
+}
+
+/// A session as created at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: UserId,
+    /// Hex SHA-256 of the first refresh token.
+    pub refresh_hash: String,
+    pub created_at: String,
+    pub expires_at_ms: i64,
+    /// The login request's `User-Agent`, at most 256 characters.
+    pub user_agent: Option<String>,
+    /// The password hash the login was checked against: the session is created only if it is
+    /// still the stored one, so a login that raced a password change or an account deletion
+    /// opens nothing.
+    pub password_hash: String,
+}
+
+/// An active session as `GET /auth/sessions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    pub last_used_at_ms: Option<i64>,
+    pub expires_at_ms: i64,
+    pub user_agent: Option<String>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was the current token of an active session: it is now spent and `new` is current.
+    Rotated { session_id: String, user: User },
+    /// It was already spent at `spent_at_ms` (a replay, or a lost race).
+    Spent {
+        session_id: String,
+        spent_at_ms: i64,
+    },
+    /// The current token of a revoked or expired session.
+    Inactive,
+    /// Never issued (or its session is gone).
+    Unknown,
+}
+
+/// Sessions and their refresh tokens, by hash only.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// Creates the session unless the user's password hash changed (or the user was deleted)
+    /// since it was read; `false` then.
+    async fn create_session(&self, session: &NewSession) -> Result<bool, StoreError>;
+    /// Atomically spends `old_hash` and makes `new_hash` current, only if `old_hash` is the
+    /// current token of an active (unrevoked, unexpired at `now_ms`) session. Concurrent calls
+    /// with one `old_hash`: exactly one gets `Rotated`.
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now_ms: i64,
+    ) -> Result<Rotation, StoreError>;
+    /// Revokes a session; `false` when it was already revoked or does not exist.
+    async fn revoke(&self, session_id: &str, reason: &str, now_ms: i64)
+        -> Result<bool, StoreError>;
+    /// Revokes the active session that a refresh token (current or spent) belongs to; returns its
+    /// id, or `None` when the token is unknown or its session was already revoked.
+    async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// The user behind access-token claims `sub` + `sid`, if that session is active at `now_ms`.
+    async fn active_session_user(
+        &self,
+        session_id: &str,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
+    /// The user's active sessions at `now_ms`, newest first.
+    async fn list_sessions(
+        &self,
+        user_id: &UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Revokes one active session of this user; `false` when it is not one (another user's,
+    /// unknown, already ended).
+    async fn revoke_user_session(
+        &self,
+        user_id: &UserId,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every active session of the user except `keep`; returns the revoked ids.
+    async fn revoke_other_sessions(
+        &self,
+        user_id: &UserId,
+        keep: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
+}
+
+/// The scheduled cleanup's deletions, each of at most `limit` rows; each returns how many rows
+/// it removed.
+#[allow(async_fn_in_trait)]
+pub trait CleanupStore {
+    /// Spent refresh tokens whose session has ended (revoked, or expired at `now_ms`).
+    async fn delete_spent_of_ended_sessions(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+    /// Throttle rows whose window started before `before_ms` (so it has passed).
+    async fn delete_attempts_before(&self, before_ms: i64, limit: u32) -> Result<u32, StoreError>;
+    /// Sessions that expired or were revoked before `before_ms` (now minus the retention).
+    async fn delete_sessions_ended_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+    /// Email tokens that expired or were used before `now_ms`.
+    async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError>;
+}
+
+/// Where the circuit breaker's state lives (Workers KV in production).
+#[allow(async_fn_in_trait)]
+pub trait BreakerStore {
+    async fn load(&self) -> Result<Option<BreakerState>, StoreError>;
+    async fn save(&self, state: &BreakerState) -> Result<(), StoreError>;
+}
