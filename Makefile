@@ -66,11 +66,12 @@ worker: .tools/rust .tools/npm assets
 
 # Static assets served by the Workers assets binding: Swagger UI for /docs, from the pinned npm
 # package (no CDN), plus its start-up script.
-assets: .tools/npm js/docs-init.js
+assets: .tools/npm js/docs-init.js js/headers
 	@mkdir -p build-assets/docs
 	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	  node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt build-assets/docs/
 	@cp js/docs-init.js build-assets/docs/init.js
+	@cp js/headers build-assets/_headers
 
 # The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
 worker-test: .tools/rust .tools/npm

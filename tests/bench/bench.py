@@ -4,13 +4,17 @@
 - PBKDF2-HMAC-SHA256 at the configured count inside the Worker vs OpenSSL (Node's pbkdf2Sync);
 - GET /auth/me requests/s, p50 and p99 vs an empty Worker on the same workerd;
 - login p50 vs one bare hash in the Worker;
-- login latency for an unknown email vs a wrong password (medians, 60 samples each).
+- login latency for an unknown email vs a wrong password, and vs a wrong password on an account
+  whose hash is stored with fewer iterations than configured (medians, 60 samples each).
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import os
 import json
 import statistics
 import subprocess
@@ -94,7 +98,16 @@ def main() -> None:
             rows.append(("login p50 (20 sequential)", f"{login_p50:.0f} ms"))
             rows.append(("login p50 / bare hash in the Worker", f"{login_p50 / worker_hash:.2f}x"))
 
-            wrong, unknown = [], []
+            # An account whose hash was stored with 1,000 iterations (before a raise of the count,
+            # or by an older deployment): a wrong password does not rehash it, so it stays low.
+            low_email = f"bench-low-{uuid.uuid4().hex[:8]}@example.com"
+            salt = os.urandom(16)
+            enc = lambda b: base64.b64encode(b).rstrip(b"=").decode()  # noqa: E731
+            dk = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt, 1000)
+            prod.d1("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES "
+                    f"('{uuid.uuid4()}', '{low_email}', '$pbkdf2-sha256$i=1000,l=32${enc(salt)}${enc(dk)}', "
+                    "'2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z')")
+            wrong, unknown, low = [], [], []
 
             def sample(into: list, *args) -> None:
                 t0 = time.perf_counter()
@@ -105,10 +118,13 @@ def main() -> None:
             for i in range(60):
                 sample(wrong, "not the password")
                 sample(unknown, PASSWORD, f"ghost-{i}@example.com")
-            mw, mu = statistics.median(wrong), statistics.median(unknown)
+                sample(low, "not the password", low_email)
+            mw, mu, ml = (statistics.median(x) for x in (wrong, unknown, low))
             rows.append(("login wrong password, median of 60", f"{mw:.1f} ms"))
             rows.append(("login unknown email, median of 60", f"{mu:.1f} ms"))
             rows.append(("unknown / wrong", f"{mu / mw:.3f}x"))
+            rows.append(("login wrong password, 1,000-it. stored hash, median of 60", f"{ml:.1f} ms"))
+            rows.append(("unknown / wrong on the low-count hash", f"{mu / ml:.3f}x"))
 
             me = f"{prod.base}/auth/me"
             load(me, 300, 8, f"authorization=Bearer {token}")

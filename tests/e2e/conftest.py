@@ -122,7 +122,7 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [WRANGLER, "dev", *serve_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
-         "--env-file", str(env_file), "--show-interactive-dev-session=false"],
+         "--env-file", str(env_file), "--show-interactive-dev-session=false", "--test-scheduled"],
         cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
