@@ -26,6 +26,8 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
+
+.PHONY: deploy-check
 .PHONY: help tools dev test consumer assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
@@ -95,7 +97,7 @@ deploy: worker
 	$(WRANGLER) deploy
 
 # ---- tests -----------------------------------------------------------------------------------
-test: tools lint test-native test-wasm test-fuzz test-e2e
+test: tools lint test-native test-wasm test-fuzz test-e2e deploy-check
 
 lint: .tools/rust
 	cargo fmt --all --check
@@ -110,6 +112,15 @@ test-wasm: .tools/rust .tools/npm
 
 test-e2e: tools worker worker-test consumer dev-vars
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# The bundle `wrangler deploy` would upload, built offline (--dry-run), and its compressed size
+# checked against the Workers limit (3 MiB gzip on the Free plan, 10 MiB on Paid).
+BUNDLE_LIMIT_KIB ?= 3072
+deploy-check: worker
+	@rm -rf .e2e/dry-run && $(WRANGLER) deploy --dry-run --outdir .e2e/dry-run > .e2e/dry-run.log 2>&1 || { cat .e2e/dry-run.log; exit 1; }
+	@size=$$(grep -oE 'gzip: [0-9.]+ KiB' .e2e/dry-run.log | grep -oE '[0-9.]+'); \
+	  echo "deploy --dry-run: $$(grep -oE 'Total Upload: .*' .e2e/dry-run.log) (limit $(BUNDLE_LIMIT_KIB) KiB gzip)"; \
+	  awk -v s="$$size" -v l=$(BUNDLE_LIMIT_KIB) 'BEGIN { exit !(s > 0 && s <= l) }'
 
 # Coverage-guided fuzzing of the request parsers (cargo fuzz, libFuzzer, nightly). `make fuzz`
 # runs each target for FUZZ_SECONDS, then schemathesis with SCHEMATHESIS_FUZZ_EXAMPLES examples per

@@ -17,9 +17,11 @@ use crate::storage::{D1Store, KvBreaker};
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
 thread_local! {
-    /// The parsed configuration, kept while the vars and the key secret are unchanged, so key
-    /// parsing is not repeated on every request of a warm isolate.
-    static CONFIG: RefCell<Option<(String, Rc<Config>)>> = const { RefCell::new(None) };
+    /// The parsed configuration, once per isolate: vars and secrets cannot change under a
+    /// running isolate (a new secret or var is a new deployment, which starts new isolates), so
+    /// nothing is re-read or compared per request. A configuration that fails to parse is not
+    /// kept, so every request answers `500` and logs why.
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
 }
 
 /// A var or a secret: both are plain string bindings, which `Env::var` reads.
@@ -28,21 +30,12 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 }
 
 fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
-    let fingerprint: String = names::SETTINGS
-        .iter()
-        .map(|n| lookup(env, n).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\u{0}");
-    CONFIG.with(|cell| {
-        if let Some((fp, cfg)) = cell.borrow().as_ref() {
-            if *fp == fingerprint {
-                return Ok(cfg.clone());
-            }
-        }
-        let cfg = Rc::new(Config::from_lookup(|n| lookup(env, n)).map_err(|e| e.to_string())?);
-        *cell.borrow_mut() = Some((fingerprint, cfg.clone()));
-        Ok(cfg)
-    })
+    if let Some(cfg) = CONFIG.with(|cell| cell.borrow().clone()) {
+        return Ok(cfg);
+    }
+    let cfg = Rc::new(Config::from_lookup(|n| lookup(env, n)).map_err(|e| e.to_string())?);
+    CONFIG.with(|cell| *cell.borrow_mut() = Some(cfg.clone()));
+    Ok(cfg)
 }
 
 /// Keeps at most `MAX_BODY_BYTES`: a larger body is refused without being buffered or parsed.
