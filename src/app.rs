@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::domain::{Email, Password, User, UserId};
 use crate::error::{AppError, FieldError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::oauth;
 use crate::password::{self, PasswordHash};
 use crate::store::{BreakerStore, NewSession, Rotation, SessionStore, StoreError, UserStore};
 use crate::throttle;
@@ -140,8 +141,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         match route {
             Route::Register => self.register(req, ctx, guard).await,
-            Route::Login => self.login(req, ctx, guard).await,
-            Route::Refresh => self.refresh(req, ctx, guard).await,
+            Route::Login => {
+                oauth::token_endpoint(self.login(req, ctx, guard).await, &ctx.request_id)
+            }
+            Route::Refresh => {
+                oauth::token_endpoint(self.refresh(req, ctx, guard).await, &ctx.request_id)
+            }
             Route::Logout => self.logout(req, ctx, guard).await,
             Route::Me => self.me(req, ctx, guard).await,
             Route::Verify => self.verify(req, ctx, guard).await,
@@ -216,6 +221,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let body = http::body_object(req, true)?;
+        oauth::check_grant_type(&body, oauth::PASSWORD_GRANT)?;
         let is_form = body.contains_key("username") && !body.contains_key("email");
         let email_field = if is_form { "username" } else { "email" };
         let raw_email = http::string_field(&body, email_field);
@@ -386,7 +392,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let presented = Self::refresh_token_field(req)?;
+        let presented = oauth::refresh_grant(req)?;
         let reject = |reason: &str, sid: Option<&str>| {
             ctx.log(
                 "info",

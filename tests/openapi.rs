@@ -82,6 +82,7 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
         AppError::InvalidCredentials,
         AppError::InvalidToken(TokenRejection::Expired),
         AppError::InvalidGrant,
+        AppError::UnsupportedGrantType("password"),
         AppError::EmailTaken,
         AppError::NotFound,
         AppError::MethodNotAllowed(&["GET"]),
