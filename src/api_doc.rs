@@ -52,17 +52,21 @@ pub struct LoginRequest {
 }
 
 /// `POST /auth/login` as the OAuth2 password form (RFC 6749 §4.3.2: what Swagger UI's
-/// "Authorize", authlib's `fetch_token` and other OAuth2 clients send).
+/// "Authorize", authlib's `fetch_token` and other OAuth2 clients send). A form cannot say
+/// `null`, so its optional members are not nullable.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LoginForm {
     /// The email.
     pub username: String,
     pub password: String,
     /// Optional; `password` when sent.
+    #[schema(nullable = false)]
     pub grant_type: Option<PasswordGrantType>,
     /// Ignored (there are no scopes).
+    #[schema(nullable = false)]
     pub scope: Option<String>,
     /// Ignored (clients are not registered; no client authentication).
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
 }
 
@@ -86,12 +90,15 @@ pub struct LogoutRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RefreshForm {
     /// Optional; `refresh_token` when sent.
+    #[schema(nullable = false)]
     pub grant_type: Option<RefreshGrantType>,
     /// The opaque refresh token from login or the last refresh.
     pub refresh_token: String,
     /// Ignored (there are no scopes).
+    #[schema(nullable = false)]
     pub scope: Option<String>,
     /// Ignored (clients are not registered; no client authentication).
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
 }
 
