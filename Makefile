@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer ts-check assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
+.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -99,7 +99,7 @@ deploy: worker
 	$(WRANGLER) deploy
 
 # ---- tests -----------------------------------------------------------------------------------
-test: tools lint test-native test-wasm test-fuzz test-e2e
+test: tools lint test-native test-ts test-wasm test-fuzz test-e2e
 
 lint: .tools/rust ts-check
 	cargo fmt --all --check
@@ -112,6 +112,13 @@ ts-check: .tools/ts-consumer
 
 test-native: .tools/npm
 	cargo test --quiet --workspace
+
+# Unit tests of the TypeScript consumer's pure decisions, with Node's test runner (esbuild, pinned
+# in the root package.json, strips the types; jose stays an import so the tests share its classes).
+test-ts: .tools/ts-consumer .tools/npm
+	@cd examples/ts-consumer && ../../node_modules/.bin/esbuild src/policy.ts --format=esm \
+	  --outfile=.build/policy.mjs --log-level=warning
+	cd examples/ts-consumer && node --test test/
 
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm

@@ -46,6 +46,15 @@ def requests_to(w, path: str) -> int:
     return sum(1 for l in w.logs() if l["event"] == "request" and l.get("path") == path)
 
 
+def verify_calls_reach(w, n: int, timeout: float = 15) -> None:
+    """Waits until the auth Worker's log shows `n` verify calls. The log is one ordered stream, so
+    every line of an earlier request is in by then too."""
+    deadline = time.monotonic() + timeout
+    while requests_to(w, "/auth/verify") < n:
+        assert time.monotonic() < deadline, f"fewer than {n} verify calls logged"
+        time.sleep(0.1)
+
+
 def test_both_ways_accept_a_good_token(ts_consumer):
     pair = session(ts_consumer)
     payload = json.loads(b64decode(pair["access_token"].split(".")[1]))
@@ -107,16 +116,20 @@ def test_only_the_binding_refuses_a_token_whose_session_logged_out(ts_consumer):
 
 def test_the_local_way_calls_nothing_per_request_once_the_jwks_is_cached(ts_consumer):
     pair = session(ts_consumer)
-    assert call(ts_consumer, LOCAL_READ, pair["access_token"]).status == 200  # warms the cache
-    time.sleep(0.5)  # let the log lines of that request land
-    jwks, verify = requests_to(ts_consumer, "/.well-known/jwks.json"), requests_to(ts_consumer, "/auth/verify")
-    assert jwks >= 1, "the JWKS came through the binding from the auth Worker"
+    token = pair["access_token"]
+    assert call(ts_consumer, LOCAL_READ, token).status == 200  # fetches the JWKS if not cached yet
+    # A binding call as a marker: once its verify line is logged, so is everything before it.
+    verify = requests_to(ts_consumer, "/auth/verify")
+    assert call(ts_consumer, BINDING_READ, token).status == 200
+    verify_calls_reach(ts_consumer, verify + 1)
+    jwks = requests_to(ts_consumer, "/.well-known/jwks.json")
+
     for _ in range(5):
-        assert call(ts_consumer, LOCAL_READ, pair["access_token"]).status == 200
-    assert call(ts_consumer, BINDING_READ, pair["access_token"]).status == 200  # the control: one call
-    time.sleep(0.5)
-    assert requests_to(ts_consumer, "/.well-known/jwks.json") == jwks
-    assert requests_to(ts_consumer, "/auth/verify") == verify + 1
+        assert call(ts_consumer, LOCAL_READ, token).status == 200
+    assert call(ts_consumer, BINDING_READ, token).status == 200  # the next marker
+    verify_calls_reach(ts_consumer, verify + 2)
+    assert requests_to(ts_consumer, "/.well-known/jwks.json") == jwks, "no JWKS fetch per request"
+    assert requests_to(ts_consumer, "/auth/verify") == verify + 2, "no verify call from way (b)"
 
 
 def test_an_unchecked_answer_fails_closed_on_the_sensitive_route_and_passes_on_reads(ts_consumer_degraded):

@@ -11,7 +11,8 @@
 // Every other path is passed to the auth Worker unchanged, so this Worker can also front it.
 
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from "jose";
-import type { ActiveToken, VerifyRequest, VerifyResponse } from "./verify-types";
+import { admit, keysUnavailable, type Admission, type WhenUnchecked } from "./policy";
+import type { VerifyRequest, VerifyResponse } from "./verify-types";
 
 export interface Env {
   /** Service binding to the edge-auth Worker. */
@@ -19,38 +20,6 @@ export interface Env {
   /** Must equal edge-auth's `JWT_ISSUER` and `JWT_AUDIENCE`. */
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
-}
-
-/**
- * What a route does when `/auth/verify` could not check revocation (`revocation_checked:
- * false`, edge-auth's database unreachable): refuse with 503 where acting for a logged-out
- * session would be costly, or accept where serving a read is fine.
- */
-export type WhenUnchecked = "fail-closed" | "accept";
-
-export type Admission =
-  | { allow: true; token: ActiveToken }
-  | { allow: false; status: 401 | 503; code: string; detail: string };
-
-/** The whole decision of way (a), kept pure so that it reads (and tests) on its own. */
-export function admit(answer: VerifyResponse, whenUnchecked: WhenUnchecked): Admission {
-  if (!answer.active) {
-    return {
-      allow: false,
-      status: 401,
-      code: "invalid_token",
-      detail: "The access token is invalid, expired or revoked.",
-    };
-  }
-  if (!answer.revocation_checked && whenUnchecked === "fail-closed") {
-    return {
-      allow: false,
-      status: 503,
-      code: "revocation_unchecked",
-      detail: "The auth service cannot confirm the session right now; retry later.",
-    };
-  }
-  return { allow: true, token: answer };
 }
 
 /** The claims of an edge-auth access token (what way (b) reads). */
@@ -101,19 +70,23 @@ async function viaBinding(
   whenUnchecked: WhenUnchecked,
 ): Promise<Admission | Response> {
   const body: VerifyRequest = { token };
-  const answer = await env.AUTH.fetch(VERIFY_URL, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (answer.status !== 200) {
-    return problem(503, "auth_unavailable", "The auth service did not answer.");
+  const unavailable = () => problem(503, "auth_unavailable", "The auth service did not answer.");
+  let answer: Response;
+  try {
+    answer = await env.AUTH.fetch(VERIFY_URL, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    return unavailable();
   }
+  if (answer.status !== 200) return unavailable();
   return admit((await answer.json()) as VerifyResponse, whenUnchecked);
 }
 
 /** Way (b): checks the signature and claims here; the algorithm, issuer and audience are pinned. */
-async function locally(token: string, env: Env): Promise<AccessClaims | null> {
+async function locally(token: string, env: Env): Promise<AccessClaims | null | "unavailable"> {
   try {
     const { payload } = await jwtVerify<AccessClaims>(token, jwksOf(env), {
       algorithms: ["EdDSA"],
@@ -124,7 +97,8 @@ async function locally(token: string, env: Env): Promise<AccessClaims | null> {
     });
     // edge-auth signs access tokens only today; pin the type as it does.
     return payload.typ === "access" ? payload : null;
-  } catch {
+  } catch (err) {
+    if (keysUnavailable(err)) return "unavailable";
     // Bad signature, unknown kid, wrong alg/iss/aud, expired...: the client learns only 401.
     return null;
   }
@@ -156,6 +130,9 @@ export default {
 
     if (route.way === "local") {
       const claims = await locally(token, env);
+      if (claims === "unavailable") {
+        return problem(503, "auth_unavailable", "The signing keys could not be fetched.");
+      }
       if (!claims) return problem(401, "invalid_token", "The access token is invalid or expired.");
       return Response.json({ way: "local", sub: claims.sub, email: claims.email, sid: claims.sid });
     }
