@@ -26,9 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-
-.PHONY: deploy-check
-.PHONY: help tools dev test consumer assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test
+.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -36,7 +34,7 @@ help:
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
-tools: .tools/rust .tools/npm .tools/venv
+tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
 
 .tools/rust: Cargo.lock
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -48,6 +46,11 @@ tools: .tools/rust .tools/npm .tools/venv
 
 .tools/npm: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p .tools && touch $@
+
+# The TypeScript consumer example keeps its own pinned dependencies (jose, and tsc for `make lint`).
+.tools/ts-consumer: examples/ts-consumer/package.json examples/ts-consumer/package-lock.json
+	@npm ci --prefix examples/ts-consumer --no-audit --no-fund --loglevel=error
 	@mkdir -p .tools && touch $@
 
 .tools/fuzz:
@@ -97,15 +100,26 @@ deploy: worker
 	$(WRANGLER) deploy
 
 # ---- tests -----------------------------------------------------------------------------------
-test: tools lint test-native test-wasm test-fuzz test-e2e deploy-check
+test: tools lint test-native test-ts test-wasm test-fuzz test-e2e deploy-check
 
-lint: .tools/rust
+lint: .tools/rust ts-check
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --workspace --lib --target wasm32-unknown-unknown -- -D warnings
 
+# Type-checks the TypeScript consumer (wrangler's esbuild bundles it without checking types).
+ts-check: .tools/ts-consumer
+	cd examples/ts-consumer && node_modules/.bin/tsc --noEmit -p .
+
 test-native: .tools/npm
-	cargo test --quiet
+	cargo test --quiet --workspace
+
+# Unit tests of the TypeScript consumer's pure decisions, with Node's test runner (esbuild, pinned
+# in the root package.json, strips the types; jose stays an import so the tests share its classes).
+test-ts: .tools/ts-consumer .tools/npm
+	@cd examples/ts-consumer && ../../node_modules/.bin/esbuild src/policy.ts --format=esm \
+	  --outfile=.build/policy.mjs --log-level=warning
+	cd examples/ts-consumer && node --test test/
 
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm

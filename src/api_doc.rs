@@ -25,29 +25,81 @@ pub struct RegisterRequest {
     pub password: String,
 }
 
+/// The one `grant_type` `/auth/login` accepts (RFC 6749 §4.3); any other is
+/// `400 unsupported_grant_type`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub enum PasswordGrantType {
+    #[serde(rename = "password")]
+    Password,
+}
+
+/// The one `grant_type` `/auth/refresh` accepts (RFC 6749 §6); any other is
+/// `400 unsupported_grant_type`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub enum RefreshGrantType {
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+}
+
 /// `POST /auth/login` JSON body.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "alice@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// Optional; `password` when sent.
+    pub grant_type: Option<PasswordGrantType>,
 }
 
-/// `POST /auth/login` as the OAuth2 password form (what Swagger UI's "Authorize" sends).
+/// `POST /auth/login` as the OAuth2 password form (RFC 6749 §4.3.2: what Swagger UI's
+/// "Authorize", authlib's `fetch_token` and other OAuth2 clients send). A form cannot say
+/// `null`, so its optional members are not nullable.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LoginForm {
     /// The email.
     pub username: String,
     pub password: String,
-    /// Ignored; `password` when sent.
-    pub grant_type: Option<String>,
+    /// Optional; `password` when sent.
+    #[schema(nullable = false)]
+    pub grant_type: Option<PasswordGrantType>,
+    /// Ignored (there are no scopes).
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// Ignored (clients are not registered; no client authentication).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
 }
 
-/// `POST /auth/refresh` and `POST /auth/logout` body.
+/// `POST /auth/refresh` JSON body.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The opaque refresh token from login or the last refresh.
     pub refresh_token: String,
+    /// Optional; `refresh_token` when sent.
+    pub grant_type: Option<RefreshGrantType>,
+}
+
+/// `POST /auth/logout` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogoutRequest {
+    /// The refresh token of the session to end.
+    pub refresh_token: String,
+}
+
+/// `POST /auth/refresh` as the OAuth2 refresh form (RFC 6749 §6).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefreshForm {
+    /// Optional; `refresh_token` when sent.
+    #[schema(nullable = false)]
+    pub grant_type: Option<RefreshGrantType>,
+    /// The opaque refresh token from login or the last refresh.
+    pub refresh_token: String,
+    /// Ignored (there are no scopes).
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// Ignored (clients are not registered; no client authentication).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
 }
 
 /// `POST /auth/verify` body.
@@ -195,6 +247,7 @@ pub enum ErrorCode {
     InvalidCredentials,
     InvalidToken,
     InvalidGrant,
+    UnsupportedGrantType,
     NotFound,
     MethodNotAllowed,
     EmailTaken,
@@ -232,6 +285,41 @@ pub struct Problem {
     pub errors: Option<Vec<FieldProblem>>,
 }
 
+/// The RFC 6749 §5.2 error codes that the token endpoints add to their problem details.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+}
+
+/// The problem details of a token endpoint's (`/auth/login`, `/auth/refresh`) client error: the
+/// same members as [`Problem`] plus RFC 6749 §5.2 `error` and `error_description`, so that OAuth2
+/// clients recognise them. `invalid_request`: unreadable body or a missing field (`400`, `413`,
+/// `422`); `invalid_grant`: wrong credentials, an unusable refresh token, or a throttled login
+/// (`401`, `429`); `unsupported_grant_type`: another `grant_type` (`400`). Server errors (`5xx`)
+/// are plain [`Problem`]s.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenProblem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub code: ErrorCode,
+    pub detail: String,
+    /// Equals the response's `X-Request-Id`.
+    pub request_id: String,
+    /// Validation failures only: one item per broken rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+    /// RFC 6749 §5.2 error code.
+    pub error: OAuthErrorCode,
+    /// Human-readable, printable ASCII without `"` or `\`.
+    pub error_description: String,
+}
+
 const PROBLEM: &str = "application/problem+json";
 
 #[utoipa::path(post, path = "/auth/register", tag = "auth",
@@ -255,32 +343,45 @@ fn register() {}
     )),
     responses(
         (status = 200, description = "Logged in: a new session.", body = TokenPair),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_credentials` (unknown email and wrong password alike)",
-         body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "`malformed_request` (`error`: `invalid_request`) or \
+         `unsupported_grant_type` (`error`: `unsupported_grant_type`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_credentials` (unknown email and wrong password alike; \
+         `error`: `invalid_grant`)", body = TokenProblem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large` (`error`: `invalid_request`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (`error`: `invalid_request`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts` (`error`: `invalid_grant`)",
+         body = TokenProblem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn login() {}
 
 #[utoipa::path(post, path = "/auth/refresh", tag = "sessions",
-    request_body(content = RefreshRequest, content_type = "application/json"),
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshForm = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "A new pair; the presented token is spent.", body = TokenPair),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_grant`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "`malformed_request` (`error`: `invalid_request`) or \
+         `unsupported_grant_type` (`error`: `unsupported_grant_type`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_grant` (`error`: `invalid_grant`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large` (`error`: `invalid_request`)",
+         body = TokenProblem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (`error`: `invalid_request`)",
+         body = TokenProblem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn refresh() {}
 
 #[utoipa::path(post, path = "/auth/logout", tag = "sessions",
-    request_body(content = RefreshRequest, content_type = "application/json"),
+    request_body(content = LogoutRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "The session is revoked (also for unknown tokens)."),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),

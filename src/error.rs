@@ -71,6 +71,9 @@ pub enum AppError {
     InvalidToken(TokenRejection),
     #[error("invalid grant")]
     InvalidGrant,
+    /// A token request whose `grant_type` is not the endpoint's (which is given).
+    #[error("unsupported grant type")]
+    UnsupportedGrantType(&'static str),
     #[error("email taken")]
     EmailTaken,
     #[error("not found")]
@@ -138,6 +141,12 @@ impl AppError {
                 "Unauthorized",
                 "invalid_grant",
                 "The refresh token is invalid, expired or revoked.".into(),
+            ),
+            Self::UnsupportedGrantType(expected) => (
+                400,
+                "Bad Request",
+                "unsupported_grant_type",
+                format!("This endpoint accepts only grant_type={expected}."),
             ),
             Self::EmailTaken => (
                 409,

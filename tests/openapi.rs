@@ -82,6 +82,7 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
         AppError::InvalidCredentials,
         AppError::InvalidToken(TokenRejection::Expired),
         AppError::InvalidGrant,
+        AppError::UnsupportedGrantType("password"),
         AppError::EmailTaken,
         AppError::NotFound,
         AppError::MethodNotAllowed(vec!["GET"]),
@@ -114,4 +115,45 @@ fn openapi_json_and_docs_are_served() {
     let html = String::from_utf8(r.body.clone()).unwrap();
     assert!(html.contains("/docs/swagger-ui-bundle.js") && html.contains("/docs/init.js"));
     assert!(r.get_header("content-security-policy").is_some());
+}
+
+#[test]
+fn the_token_endpoints_document_their_forms_and_oauth_errors() {
+    let doc = edge_auth::api_doc::document();
+    let schemas = &doc["components"]["schemas"];
+    for (path, form) in [
+        ("/auth/login", "LoginForm"),
+        ("/auth/refresh", "RefreshForm"),
+    ] {
+        let op = &doc["paths"][path]["post"];
+        assert_eq!(
+            op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"],
+            format!("#/components/schemas/{form}")
+        );
+        // A form cannot say `null`: no optional member of a form schema is nullable.
+        let text = schemas[form].to_string();
+        assert!(!text.contains("\"null\""), "{form}: {text}");
+        for status in ["400", "401", "413", "422"] {
+            assert_eq!(
+                op["responses"][status]["content"]["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/TokenProblem",
+                "{path} {status}"
+            );
+        }
+        assert_eq!(
+            op["responses"]["503"]["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+    }
+    let required = &schemas["TokenProblem"]["required"];
+    for member in ["error", "error_description", "code", "request_id"] {
+        assert!(
+            required.as_array().unwrap().iter().any(|m| m == member),
+            "{member}"
+        );
+    }
+    assert_eq!(
+        schemas["OAuthErrorCode"]["enum"],
+        serde_json::json!(["invalid_request", "invalid_grant", "unsupported_grant_type"])
+    );
 }

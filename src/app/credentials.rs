@@ -9,6 +9,7 @@ use crate::api_doc::TokenPair;
 use crate::domain::{Email, Password, User, UserId};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::oauth;
 use crate::password::{self, PasswordHash};
 use crate::store::{BreakerStore, LoginLookup, NewSession, SessionStore, UserStore};
 use crate::throttle;
@@ -90,6 +91,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let body = http::body_object(req, true)?;
+        oauth::check_grant_type(&body, oauth::PASSWORD_GRANT)?;
         let is_form = body.contains_key("username") && !body.contains_key("email");
         let email_field = if is_form { "username" } else { "email" };
         let raw_email = http::string_field(&body, email_field);

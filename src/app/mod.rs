@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::domain::{Email, User};
 use crate::error::{AppError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::oauth;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 use guard::Guard;
@@ -170,8 +171,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         match route {
             Route::Register => self.register(req, ctx, guard).await,
-            Route::Login => self.login(req, ctx, guard).await,
-            Route::Refresh => self.refresh(req, ctx, guard).await,
+            Route::Login => {
+                oauth::token_endpoint(self.login(req, ctx, guard).await, &ctx.request_id)
+            }
+            Route::Refresh => {
+                oauth::token_endpoint(self.refresh(req, ctx, guard).await, &ctx.request_id)
+            }
             Route::Logout => self.logout(req, ctx, guard).await,
             Route::Me => self.me(req, ctx, guard).await,
             Route::DeleteAccount => self.delete_account(req, ctx, guard).await,

@@ -8,6 +8,7 @@ use super::{rfc3339, to_json, App};
 use crate::api_doc::{SessionList, SessionView};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::oauth;
 use crate::store::{BreakerStore, Rotation, SessionStore, UserStore};
 use crate::tokens;
 
@@ -29,7 +30,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let presented = Self::refresh_token_field(req)?;
+        let presented = oauth::refresh_grant(req)?;
         let reject = |reason: &str, sid: Option<&str>| {
             ctx.log(
                 "info",

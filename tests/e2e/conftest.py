@@ -28,6 +28,7 @@ WRANGLER = str(ROOT / "node_modules" / ".bin" / "wrangler")
 TEST_CONFIG = ROOT / "tests" / "e2e" / "wrangler.test.toml"
 NO_KV_CONFIG = ROOT / "tests" / "e2e" / "wrangler.nokv.toml"
 CONSUMER_CONFIG = ROOT / "examples" / "consumer" / "wrangler.toml"
+TS_CONSUMER_CONFIG = ROOT / "examples" / "ts-consumer" / "wrangler.toml"
 START_TIMEOUT_S = 180
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -50,6 +51,11 @@ class SigningKey:
             raw = self.private.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
             jwk["d"] = b64url(raw)
         return jwk
+
+    @classmethod
+    def from_jwk(cls, jwk: dict) -> "SigningKey":
+        d = base64.urlsafe_b64decode(jwk["d"] + "=" * (-len(jwk["d"]) % 4))
+        return cls(kid=jwk["kid"], private=Ed25519PrivateKey.from_private_bytes(d))
 
     def sign(self, header: dict, claims: dict) -> str:
         signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
@@ -198,6 +204,16 @@ def no_kv_worker(e2e_dir):
     stop(w.proc)
 
 
+def dev_vars_key() -> SigningKey:
+    """The signing key in the repository's `.dev.vars`: the one an auth Worker run behind a
+    consumer uses (see `consumer`), so that tests can mint its tokens."""
+    path = ROOT / ".dev.vars"
+    if not path.exists():
+        pytest.fail(".dev.vars is missing: run the e2e tier through `make test` (or `make dev-vars`)")
+    m = re.search(r"^JWT_SIGNING_KEYS='(.*)'$", path.read_text(), re.M)
+    return SigningKey.from_jwk(json.loads(m.group(1))[0])
+
+
 @pytest.fixture(scope="module")
 def consumer(e2e_dir):
     """The example consumer Worker in front, bound to the auth Worker (production build) over a
@@ -208,5 +224,44 @@ def consumer(e2e_dir):
         pytest.fail(".dev.vars is missing: run the e2e tier through `make test` (or `make dev-vars`)")
     w = start_worker(e2e_dir / "consumer", SigningKey(kid="e2e-consumer"),
                      configs=[CONSUMER_CONFIG, ROOT / "wrangler.toml"])
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def consumer_degraded(e2e_dir):
+    """The Rust consumer in front of an auth Worker whose D1 has no schema: every session lookup
+    fails, so `/auth/verify` answers from the signature alone (`revocation_checked: false`).
+    The worker's `key` is the auth Worker's, from `.dev.vars`, to mint valid tokens."""
+    w = start_worker(e2e_dir / "consumer-degraded", dev_vars_key(),
+                     configs=[CONSUMER_CONFIG, ROOT / "wrangler.toml"], migrate=False)
+    yield w
+    stop(w.proc)
+
+
+def _require_ts_deps():
+    if not (ROOT / "examples" / "ts-consumer" / "node_modules" / "jose").exists():
+        pytest.fail("examples/ts-consumer has no node_modules: run the e2e tier through `make test`")
+
+
+@pytest.fixture(scope="module")
+def ts_consumer(e2e_dir):
+    """The TypeScript consumer (examples/ts-consumer, bundled by wrangler's esbuild) in front of
+    the auth Worker (production build), in one `wrangler dev` session, as `consumer` is. The
+    worker's `key` is the auth Worker's signing key, from `.dev.vars`."""
+    _require_ts_deps()
+    w = start_worker(e2e_dir / "ts-consumer", dev_vars_key(),
+                     configs=[TS_CONSUMER_CONFIG, ROOT / "wrangler.toml"])
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def ts_consumer_degraded(e2e_dir):
+    """The TypeScript consumer in front of an auth Worker whose D1 has no schema (see
+    `consumer_degraded`)."""
+    _require_ts_deps()
+    w = start_worker(e2e_dir / "ts-consumer-degraded", dev_vars_key(),
+                     configs=[TS_CONSUMER_CONFIG, ROOT / "wrangler.toml"], migrate=False)
     yield w
     stop(w.proc)

@@ -1,6 +1,8 @@
-//! An example Worker that protects `GET /protected` with edge-auth, called through the `AUTH`
-//! service binding (no public network hop, no shared secret). Every other path is passed to the
-//! auth Worker unchanged, so this Worker can also front it as a gateway.
+//! An example Worker that protects routes with edge-auth, called through the `AUTH` service
+//! binding (no public network hop, no shared secret): `GET /protected` stands for a sensitive
+//! action and fails closed when edge-auth could not check revocation; `GET /profile` stands for
+//! a read and accepts that answer. Every other path is passed to the auth Worker unchanged, so
+//! this Worker can also front it as a gateway.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -10,27 +12,71 @@ use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Respons
 const AUTH: &str = "AUTH";
 
 /// What `POST /auth/verify` answers (fields this Worker uses).
-#[derive(Deserialize)]
-struct Verified {
-    active: bool,
-    sub: Option<String>,
-    email: Option<String>,
+#[derive(Debug, Deserialize)]
+pub struct Verified {
+    pub active: bool,
+    pub sub: Option<String>,
+    pub email: Option<String>,
     /// `false` when edge-auth could not check revocation (its database unreachable): the token's
-    /// signature and claims are valid, but a logout may not be seen yet. Callers choose.
-    revocation_checked: Option<bool>,
+    /// signature and claims are valid, but a logout may not be seen yet. Each route chooses.
+    pub revocation_checked: Option<bool>,
+}
+
+/// What a route does with an answer whose revocation could not be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenUnchecked {
+    /// Sensitive routes: acting for a session that was logged out would be costly, so `503`.
+    FailClosed,
+    /// Reads: serving a token that is validly signed and unexpired is acceptable.
+    Accept,
+}
+
+/// The decision about one request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    Allow {
+        revocation_checked: bool,
+    },
+    /// `401 invalid_token`.
+    Refuse,
+    /// `503 revocation_unchecked`: retry later.
+    Unavailable,
+}
+
+/// The whole decision, pure: an inactive token is refused; an active one is allowed when its
+/// session was checked, and otherwise as the route says. An answer without
+/// `revocation_checked` (an older edge-auth) counts as unchecked.
+pub fn admit(verified: &Verified, when_unchecked: WhenUnchecked) -> Admission {
+    if !verified.active {
+        return Admission::Refuse;
+    }
+    match (verified.revocation_checked, when_unchecked) {
+        (Some(true), _) => Admission::Allow {
+            revocation_checked: true,
+        },
+        (_, WhenUnchecked::Accept) => Admission::Allow {
+            revocation_checked: false,
+        },
+        (_, WhenUnchecked::FailClosed) => Admission::Unavailable,
+    }
 }
 
 fn problem(status: u16, code: &str, detail: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/problem+json")?;
-    headers.set("www-authenticate", "Bearer")?;
+    match status {
+        401 => headers.set("www-authenticate", "Bearer error=\"invalid_token\"")?,
+        503 => headers.set("retry-after", "5")?,
+        _ => {}
+    }
     let body = json!({"type": "about:blank", "status": status, "code": code, "detail": detail});
     Ok(Response::from_json(&body)?
         .with_status(status)
         .with_headers(headers))
 }
 
-async fn protected(req: &Request, env: &Env) -> Result<Response> {
+/// Asks edge-auth about the request's bearer token, then applies the route's choice.
+async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Result<Response> {
     let bearer = req.headers().get("authorization")?.unwrap_or_default();
     let Some(token) = bearer
         .strip_prefix("Bearer ")
@@ -51,19 +97,24 @@ async fn protected(req: &Request, env: &Env) -> Result<Response> {
         return problem(503, "auth_unavailable", "The auth service did not answer.");
     }
     let verified: Verified = answer.json().await?;
-    if !verified.active {
-        return problem(
+    match admit(&verified, when_unchecked) {
+        Admission::Refuse => problem(
             401,
             "invalid_token",
             "The access token is invalid or revoked.",
-        );
+        ),
+        Admission::Unavailable => problem(
+            503,
+            "revocation_unchecked",
+            "The auth service cannot confirm the session right now; retry later.",
+        ),
+        Admission::Allow { revocation_checked } => Response::from_json(&json!({
+            "message": "hello from a protected route",
+            "sub": verified.sub,
+            "email": verified.email,
+            "revocation_checked": revocation_checked,
+        })),
     }
-    Response::from_json(&json!({
-        "message": "hello from a protected route",
-        "sub": verified.sub,
-        "email": verified.email,
-        "revocation_checked": verified.revocation_checked,
-    }))
 }
 
 #[event(start)]
@@ -73,11 +124,72 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    if req.path() == "/protected" {
-        if req.method() != Method::Get {
-            return problem(405, "method_not_allowed", "Use GET.");
-        }
-        return protected(&req, &env).await;
+    let when_unchecked = match req.path().as_str() {
+        "/protected" => WhenUnchecked::FailClosed,
+        "/profile" => WhenUnchecked::Accept,
+        _ => return env.service(AUTH)?.fetch_request(req).await,
+    };
+    if req.method() != Method::Get {
+        return problem(405, "method_not_allowed", "Use GET.");
     }
-    env.service(AUTH)?.fetch_request(req).await
+    guarded(&req, &env, when_unchecked).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(active: bool, revocation_checked: Option<bool>) -> Verified {
+        Verified {
+            active,
+            sub: active.then(|| "user".to_owned()),
+            email: None,
+            revocation_checked,
+        }
+    }
+
+    #[test]
+    fn an_inactive_token_is_refused_on_every_route() {
+        for route in [WhenUnchecked::FailClosed, WhenUnchecked::Accept] {
+            assert_eq!(admit(&answer(false, None), route), Admission::Refuse);
+        }
+    }
+
+    #[test]
+    fn a_checked_token_is_allowed_on_every_route() {
+        for route in [WhenUnchecked::FailClosed, WhenUnchecked::Accept] {
+            assert_eq!(
+                admit(&answer(true, Some(true)), route),
+                Admission::Allow {
+                    revocation_checked: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn an_unchecked_token_fails_closed_on_sensitive_routes_and_passes_on_reads() {
+        for unchecked in [Some(false), None] {
+            let v = answer(true, unchecked);
+            assert_eq!(admit(&v, WhenUnchecked::FailClosed), Admission::Unavailable);
+            assert_eq!(
+                admit(&v, WhenUnchecked::Accept),
+                Admission::Allow {
+                    revocation_checked: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_verify_answer_deserializes_as_edge_auth_sends_it() {
+        let v: Verified = serde_json::from_str(
+            r#"{"active":true,"sub":"u","email":"a@b.co","sid":"s","exp":2,"iat":1,
+                "iss":"edge-auth","aud":"edge-auth","revocation_checked":false}"#,
+        )
+        .unwrap();
+        assert_eq!(admit(&v, WhenUnchecked::FailClosed), Admission::Unavailable);
+        let v: Verified = serde_json::from_str(r#"{"active":false}"#).unwrap();
+        assert_eq!(admit(&v, WhenUnchecked::Accept), Admission::Refuse);
+    }
 }

@@ -1,0 +1,166 @@
+//! OAuth 2.0 token-endpoint conventions (RFC 6749) for `/auth/login` and `/auth/refresh`: the
+//! `grant_type` check, the refresh-token form of §6, and the §5.2 `error` / `error_description`
+//! members added to the problem details of their errors, so that stock OAuth2 clients (authlib,
+//! requests-oauthlib, mobile SDKs) work unchanged.
+
+use serde_json::{Map, Value};
+
+use crate::error::AppError;
+use crate::http::{self, ApiRequest, ApiResponse};
+
+/// The `grant_type` that `/auth/login` accepts (RFC 6749 §4.3, resource owner password).
+pub const PASSWORD_GRANT: &str = "password";
+/// The `grant_type` that `/auth/refresh` accepts (RFC 6749 §6).
+pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
+
+/// Checks the optional `grant_type` member of a token request. Absent (or JSON `null`) is fine:
+/// the endpoint implies its grant. Other members (`scope`, `client_id`) are ignored.
+///
+/// # Errors
+/// `400 unsupported_grant_type` for any other string, `422 validation_failed` when it is not a
+/// string.
+pub fn check_grant_type(body: &Map<String, Value>, expected: &'static str) -> Result<(), AppError> {
+    match body.get("grant_type") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(g)) if g == expected => Ok(()),
+        Some(Value::String(_)) => Err(AppError::UnsupportedGrantType(expected)),
+        Some(_) => Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "grant_type",
+            "invalid_type",
+            "grant_type must be a string.",
+        )])),
+    }
+}
+
+/// The refresh token presented to `/auth/refresh`: the JSON body `{"refresh_token": "..."}` or
+/// the RFC 6749 §6 form `grant_type=refresh_token&refresh_token=...`.
+///
+/// # Errors
+/// As [`http::body_object`] and [`check_grant_type`]; `422` when `refresh_token` is missing or
+/// not a string.
+pub fn refresh_grant(req: &ApiRequest) -> Result<String, AppError> {
+    let body = http::body_object(req, true)?;
+    check_grant_type(&body, REFRESH_TOKEN_GRANT)?;
+    http::string_field(&body, "refresh_token")
+        .map(str::to_owned)
+        .map_err(|e| AppError::Validation(vec![e]))
+}
+
+/// The RFC 6749 §5.2 `error` of a token endpoint's failure, or `None` for a server-side one
+/// (`5xx`: §5.2 defines no code for them, and clients treat them as transport errors).
+///
+/// The mapping, one decision per error, with no catch-all so that a new variant must choose:
+/// - `invalid_request`: the request could not be read or misses a field (`400`, `413`, `422`);
+/// - `invalid_grant`: the password credentials or the refresh token were refused (`401`), and a
+///   throttled login (`429`, with `Retry-After`): the credentials cannot be used right now, and
+///   §5.2 has no rate-limit code;
+/// - `unsupported_grant_type`: a `grant_type` other than the endpoint's.
+pub fn error_code(err: &AppError) -> Option<&'static str> {
+    match err {
+        AppError::MalformedRequest(_) | AppError::Validation(_) | AppError::PayloadTooLarge => {
+            Some("invalid_request")
+        }
+        AppError::InvalidCredentials
+        | AppError::InvalidGrant
+        | AppError::TooManyAttempts { .. } => Some("invalid_grant"),
+        AppError::UnsupportedGrantType(_) => Some("unsupported_grant_type"),
+        // Never raised by the token endpoints' handlers; the routing errors come before them.
+        AppError::InvalidToken(_)
+        | AppError::EmailTaken
+        | AppError::NotFound
+        | AppError::MethodNotAllowed(_) => Some("invalid_request"),
+        AppError::ServiceUnavailable { .. } | AppError::Internal(_) => None,
+    }
+}
+
+/// A token endpoint's result with its client errors rendered as problem details that also
+/// carry `error` and `error_description`. Server errors stay errors, for the common handling
+/// (logging the cause of a `500`).
+///
+/// # Errors
+/// The `5xx` errors it was given.
+pub fn token_endpoint(
+    result: Result<ApiResponse, AppError>,
+    request_id: &str,
+) -> Result<ApiResponse, AppError> {
+    let err = match result {
+        Ok(resp) => return Ok(resp),
+        Err(err) => err,
+    };
+    let Some(code) = error_code(&err) else {
+        return Err(err);
+    };
+    let mut resp = http::problem_response(&err, request_id);
+    let mut body = resp.body_json();
+    body["error"] = code.into();
+    body["error_description"] = description(&err).into();
+    resp.body = body.to_string().into_bytes();
+    Ok(resp)
+}
+
+/// The problem's detail, plus each broken rule of a `422`, restricted to the characters
+/// RFC 6749 §5.2 allows in `error_description` (printable ASCII but `"` and `\`).
+fn description(err: &AppError) -> String {
+    let mut text = err.problem().detail;
+    if let AppError::Validation(errors) = err {
+        for e in errors {
+            text.push(' ');
+            text.push_str(&e.message);
+        }
+    }
+    text.chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn grant_type_may_be_absent_or_the_expected_one_only() {
+        assert!(check_grant_type(&object(json!({})), PASSWORD_GRANT).is_ok());
+        assert!(check_grant_type(&object(json!({"grant_type": null})), PASSWORD_GRANT).is_ok());
+        assert!(
+            check_grant_type(&object(json!({"grant_type": "password"})), PASSWORD_GRANT).is_ok()
+        );
+        for other in ["refresh_token", "client_credentials", "Password", ""] {
+            assert!(matches!(
+                check_grant_type(&object(json!({ "grant_type": other })), PASSWORD_GRANT),
+                Err(AppError::UnsupportedGrantType(PASSWORD_GRANT))
+            ));
+        }
+        assert!(matches!(
+            check_grant_type(&object(json!({"grant_type": 1})), PASSWORD_GRANT),
+            Err(AppError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn server_errors_carry_no_oauth_code_and_stay_errors() {
+        for err in [
+            AppError::ServiceUnavailable { retry_after: 3 },
+            AppError::Internal("boom".into()),
+        ] {
+            assert_eq!(error_code(&err), None);
+            assert!(token_endpoint(Err(err), "rid").is_err());
+        }
+    }
+
+    #[test]
+    fn a_description_has_only_the_characters_rfc_6749_allows() {
+        let err = AppError::Validation(vec![crate::error::FieldError::new(
+            "password",
+            "required",
+            "pass\"word\\ is ré\nquired.",
+        )]);
+        let d = description(&err);
+        assert!(d.starts_with("The request has invalid fields. "));
+        assert!(d.ends_with("password is rquired."), "{d}");
+    }
+}
