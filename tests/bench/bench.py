@@ -19,6 +19,7 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 import uuid
@@ -126,7 +127,49 @@ def main() -> None:
             rows.append(("login wrong password, 1,000-it. stored hash, median of 60", f"{ml:.1f} ms"))
             rows.append(("unknown / wrong on the low-count hash", f"{mu / ml:.3f}x"))
 
+            # The isolate is shared: /auth/me alone, then while two clients log in back to back
+            # (a hash yields between slices, so the reads run in between); and the two clients'
+            # login p50 with and without that read load beside them.
             me = f"{prod.base}/auth/me"
+            auth_header = f"authorization=Bearer {token}"
+
+            def two_clients_logging_in(stop: threading.Event, into: list) -> list:
+                def run() -> None:
+                    while not stop.is_set():
+                        into.append(timed(login))
+                threads = [threading.Thread(target=run) for _ in range(2)]
+                for t in threads:
+                    t.start()
+                return threads
+
+            load(me, 300, 4, auth_header)
+            alone = load(me, 2000, 4, auth_header)
+            logins_alone: list[float] = []
+            stop = threading.Event()
+            threads = two_clients_logging_in(stop, logins_alone)
+            time.sleep(8)
+            stop.set()
+            for t in threads:
+                t.join()
+            logins_busy: list[float] = []
+            stop = threading.Event()
+            threads = two_clients_logging_in(stop, logins_busy)
+            time.sleep(1.0)
+            busy = load(me, 2000, 4, auth_header)
+            stop.set()
+            for t in threads:
+                t.join()
+            rows.append(("GET /auth/me alone, 2000 req, 4 conc.",
+                         f"p50 {alone['p50_ms']:.1f} ms, p99 {alone['p99_ms']:.1f} ms, {alone['rps']:.0f} req/s"))
+            rows.append(("same, while 2 clients log in continuously",
+                         f"p50 {busy['p50_ms']:.1f} ms, p99 {busy['p99_ms']:.1f} ms, {busy['rps']:.0f} req/s "
+                         f"({busy['errors']} errors)"))
+            rows.append(("p99 under logins / p99 alone (goal <= 3x)", f"{busy['p99_ms'] / alone['p99_ms']:.2f}x"))
+            la, lb = statistics.median(logins_alone), statistics.median(logins_busy)
+            rows.append(("2 clients' login p50: alone / beside the reads (goal <= 1.10x)",
+                         f"{la:.0f} ms ({len(logins_alone)}) / {lb:.0f} ms ({len(logins_busy)}) = {lb / la:.2f}x"))
+
+
             load(me, 300, 8, f"authorization=Bearer {token}")
             load(f"{empty.base}/", 300, 8)
             m = load(me, 3000, 8, f"authorization=Bearer {token}")
