@@ -2,6 +2,9 @@
 //! per-request context (id, clock, log lines), body decoding and problem rendering.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
@@ -114,6 +117,11 @@ impl ApiResponse {
     }
 }
 
+/// A way to give the event loop a turn: long CPU work (a password hash) awaits it between
+/// slices so that other requests sharing the isolate run in between. The Worker passes a
+/// zero-delay timer; without one (native tests) a pause is a no-op.
+pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+
 /// Per-request context: the request id, the clock reading and the structured log lines.
 pub struct Ctx {
     pub request_id: String,
@@ -121,6 +129,7 @@ pub struct Ctx {
     pub now_ms: i64,
     lines: RefCell<Vec<Value>>,
     db_calls: Cell<u32>,
+    pause: Option<Pause>,
 }
 
 impl Ctx {
@@ -130,6 +139,21 @@ impl Ctx {
             now_ms,
             lines: RefCell::new(Vec::new()),
             db_calls: Cell::new(0),
+            pause: None,
+        }
+    }
+
+    /// The same context, with the event-loop pause that long CPU work awaits.
+    pub fn with_pause(mut self, pause: Pause) -> Self {
+        self.pause = Some(pause);
+        self
+    }
+
+    /// Gives the event loop a turn (a no-op without a pause).
+    pub fn pause(&self) -> Pin<Box<dyn Future<Output = ()>>> {
+        match &self.pause {
+            Some(pause) => pause(),
+            None => Box::pin(std::future::ready(())),
         }
     }
 
