@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod password;
+pub mod pbkdf2_sliced;
 pub mod random;
 pub mod store;
 pub mod throttle;
