@@ -51,6 +51,7 @@ fn signing_keys_parse_and_sign_in_wasm() {
         aud: "a".into(),
         sub: "s".into(),
         email: "e@example.com".into(),
+        email_verified: true,
         sid: "sid".into(),
         jti: "j".into(),
         typ: "access".into(),
