@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod oauth;
 pub mod password;
+pub mod pbkdf2_sliced;
 pub mod random;
 pub mod store;
 pub mod throttle;

@@ -133,6 +133,12 @@ pub fn iterations_run() -> u64 {
     ITERATIONS_RUN.with(std::cell::Cell::get)
 }
 
+/// Adds `n` iterations run elsewhere (the sliced derivation in [`crate::pbkdf2_sliced`]) to
+/// this thread's count, so [`iterations_run`] covers every hash whichever path computed it.
+pub(crate) fn record_iterations(n: u64) {
+    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
+}
+
 /// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
 /// every failed login cost at least the configured count.
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {

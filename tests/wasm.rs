@@ -6,6 +6,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use edge_auth::password::PasswordHash;
 use edge_auth::tokens::{AccessClaims, KeySet};
+use js_sys::wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
@@ -51,6 +52,7 @@ fn signing_keys_parse_and_sign_in_wasm() {
         aud: "a".into(),
         sub: "s".into(),
         email: "e@example.com".into(),
+        email_verified: true,
         sid: "sid".into(),
         jti: "j".into(),
         typ: "access".into(),
@@ -66,4 +68,96 @@ fn signing_keys_parse_and_sign_in_wasm() {
 fn blocklist_is_embedded_in_the_wasm() {
     assert!(edge_auth::blocklist::is_common("password1"));
     assert!(edge_auth::blocklist::len() > 2_000);
+}
+
+/// A promise that a JS timer of 0 ms resolves: a macrotask, so whatever else is queued on the
+/// event loop (another request, a timer) runs before it.
+fn zero_timer() -> js_sys::Promise {
+    let set_timeout = js_sys::Function::from(
+        js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap(),
+    );
+    js_sys::Promise::new(&mut |resolve, _reject| {
+        set_timeout
+            .call2(&JsValue::UNDEFINED, &resolve, &0.into())
+            .unwrap();
+    })
+}
+
+fn ticks(counter: &js_sys::Object) -> f64 {
+    js_sys::Reflect::get(counter, &"n".into())
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0)
+}
+
+/// Sliced PBKDF2 with `pause` while a JS interval counts its own callbacks; returns the hash
+/// and the interval's count before and after each pause.
+async fn sliced_beside_an_interval<F, Fut>(
+    iterations: u32,
+    slice: u32,
+    mut pause: F,
+) -> ([u8; 32], Vec<(f64, f64)>)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let global = js_sys::global();
+    let get =
+        |name: &str| js_sys::Function::from(js_sys::Reflect::get(&global, &name.into()).unwrap());
+    let counter = js_sys::Object::new();
+    let tick = js_sys::Function::new_with_args("c", "c.n = (c.n || 0) + 1");
+    let interval = get("setInterval")
+        .call3(&JsValue::UNDEFINED, &tick, &0.into(), &counter)
+        .unwrap();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let out = edge_auth::pbkdf2_sliced::derive(
+        b"correct horse battery",
+        b"0123456789abcdef",
+        iterations,
+        std::num::NonZeroU32::new(slice).unwrap(),
+        || {
+            let before = ticks(&counter);
+            let paused = pause();
+            let (counter, seen) = (&counter, &seen);
+            async move {
+                paused.await;
+                seen.borrow_mut().push((before, ticks(counter)));
+            }
+        },
+    )
+    .await;
+    get("clearInterval")
+        .call1(&JsValue::UNDEFINED, &interval)
+        .unwrap();
+    (out, seen.into_inner())
+}
+
+#[wasm_bindgen_test]
+async fn sliced_pbkdf2_lets_other_work_run_between_slices_in_wasm() {
+    let (iterations, slice) = (20_000, 2_000);
+    let mut expected = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        b"correct horse battery",
+        b"0123456789abcdef",
+        iterations,
+        &mut expected,
+    );
+
+    let (out, pauses) = sliced_beside_an_interval(iterations, slice, || async {
+        js_sys::futures::JsFuture::from(zero_timer()).await.unwrap();
+    })
+    .await;
+    assert_eq!(out, expected);
+    assert_eq!(pauses.len(), 9);
+    // The interval's callback ran during every pause: the event loop got the isolate back.
+    for (before, after) in &pauses {
+        assert!(after > before, "no other work ran in a pause: {pauses:?}");
+    }
+
+    // The control: a pause that does not reach the event loop lets nothing else run.
+    let (out, pauses) = sliced_beside_an_interval(iterations, slice, || async {}).await;
+    assert_eq!(out, expected);
+    assert_eq!(pauses.len(), 9);
+    assert!(pauses.iter().all(|(before, after)| before == after));
+    assert_eq!(pauses.first().unwrap().0, pauses.last().unwrap().1);
 }

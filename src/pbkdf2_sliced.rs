@@ -1,0 +1,291 @@
+//! PBKDF2-HMAC-SHA256 with a 32-byte output, run in slices that await a caller-supplied pause
+//! between them, so a hash of hundreds of milliseconds shares a single-threaded isolate with
+//! other requests instead of stalling them. The result is exactly `pbkdf2::pbkdf2_hmac::<Sha256>`;
+//! the tests keep that crate as the reference. Nothing here knows about `worker::`: the caller
+//! decides what a pause is (a zero `worker::Delay`, a JS timer, or nothing at all in native tests).
+
+use std::future::Future;
+use std::num::NonZeroU32;
+
+use hmac::digest::{FixedOutput, KeyInit, Update};
+use hmac::{Hmac, HmacCore};
+use sha2::Sha256;
+
+/// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
+pub const OUTPUT_LEN: usize = 32;
+
+/// Iterations between two pauses when the caller has no better figure.
+///
+/// Aimed at about 4 ms of hashing per slice in the Worker. Measured natively (release, this
+/// machine kind), one iteration of the `Hmac<Sha256>` loop costs about 0.2 µs, some 5,000
+/// iterations per millisecond; wasm runs it about 2x slower, which agrees with the 600,000
+/// iterations in about 262 ms measured in the Worker (`TOOLCHAIN.md`): about 2,300 per
+/// millisecond. 8,192 iterations are then about 3.5 ms in wasm: short enough that a request
+/// arriving during a login waits a few milliseconds rather than the whole hash, and long
+/// enough that the 73 pauses of a 600,000-iteration hash cost little when nothing else waits
+/// (each pause costs what the caller's yield costs, typically well under 0.1 ms for a
+/// zero-delay timer).
+pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(8_192).unwrap();
+
+/// Derives `PBKDF2-HMAC-SHA256(password, salt, iterations)` with a 32-byte output, awaiting
+/// `pause()` after every `slice` iterations while work remains.
+///
+/// The HMAC is keyed with `password` once; each `U_i` starts from a clone of that keyed state
+/// (the `HmacCore` of an `Hmac<Sha256>`, see [`Block`]'s `prf`).
+///
+/// Precisely: with `c = max(iterations, 1)` iterations run, `pause` is called and awaited
+/// `ceil(c / slice) - 1` times, once between each pair of consecutive slices, never before the
+/// first or after the last. `iterations == 0` is not valid PBKDF2; like the `pbkdf2` crate it
+/// computes `U_1` alone, so it gives the result of `iterations == 1`.
+///
+/// Each slice adds its iterations to [`crate::password::iterations_run`] as it finishes, so a
+/// derivation dropped half-way counts the work it did.
+pub async fn derive<F, Fut>(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    slice: NonZeroU32,
+    mut pause: F,
+) -> [u8; OUTPUT_LEN]
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut block = Block::new(password, salt);
+    let mut left = iterations.max(1);
+    loop {
+        let n = left.min(slice.get());
+        block.run(n);
+        crate::password::record_iterations(u64::from(n));
+        left -= n;
+        if left == 0 {
+            return block.t;
+        }
+        pause().await;
+    }
+}
+
+/// The state of one PBKDF2 block between slices: `T = U_1 ^ ... ^ U_done`.
+struct Block<'s> {
+    /// The keyed state of an `Hmac<Sha256>` (its inner and outer SHA-256 states after the
+    /// padded key), cloned for every `U_i` and never re-keyed. The core alone, without the
+    /// wrapper's empty 64-byte input buffer. Measured natively (release): cloning the whole
+    /// `Hmac<Sha256>` per iteration went through a `memcpy` call and stalled on the loads
+    /// after it, 20 % slower than the `pbkdf2` crate; cloning the core is within 2-3 % of it.
+    prf: HmacCore<Sha256>,
+    salt: &'s [u8],
+    /// `U_done`, the input of the next iteration.
+    u: [u8; OUTPUT_LEN],
+    t: [u8; OUTPUT_LEN],
+    done: u32,
+}
+
+impl<'s> Block<'s> {
+    fn new(password: &[u8], salt: &'s [u8]) -> Self {
+        let (prf, _) = Hmac::<Sha256>::new_from_slice(password)
+            .expect("HMAC takes a key of any length")
+            .decompose();
+        Self {
+            prf,
+            salt,
+            u: [0; OUTPUT_LEN],
+            t: [0; OUTPUT_LEN],
+            done: 0,
+        }
+    }
+
+    /// Runs the next `n` iterations; the first one ever is `U_1 = PRF(P, S || INT(1))`.
+    // Out of line, so the hot loop compiles the same whatever async caller it sits in.
+    #[inline(never)]
+    fn run(&mut self, mut n: u32) {
+        if self.done == 0 && n > 0 {
+            let mut mac = Hmac::<Sha256>::from_core(self.prf.clone());
+            mac.update(self.salt);
+            mac.update(&1u32.to_be_bytes());
+            self.u = mac.finalize_fixed().into();
+            self.t = self.u;
+            self.done = 1;
+            n -= 1;
+        }
+        let prf = &self.prf;
+        let mut u = hmac::digest::Output::<Hmac<Sha256>>::from(self.u);
+        let mut t = self.t;
+        for _ in 0..n {
+            let mut mac = Hmac::<Sha256>::from_core(prf.clone());
+            mac.update(&u);
+            u = mac.finalize_fixed();
+            for (t, u) in t.iter_mut().zip(u.iter()) {
+                *t ^= u;
+            }
+        }
+        (self.u, self.t) = (u.into(), t);
+        self.done += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Drives a future whose pauses are always ready: it must finish in one poll.
+    fn run_ready<F: Future>(f: F) -> F::Output {
+        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a ready pause left the derivation pending"),
+        }
+    }
+
+    fn slice(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).unwrap()
+    }
+
+    fn sliced(password: &[u8], salt: &[u8], iterations: u32, every: u32) -> [u8; OUTPUT_LEN] {
+        run_ready(derive(password, salt, iterations, slice(every), || async {}))
+    }
+
+    fn reference(password: &[u8], salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
+        let mut out = [0; OUTPUT_LEN];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
+        out
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_rfc_7914_vectors() {
+        // RFC 7914 §11 gives dkLen = 64; the first 32 bytes are T_1, which is all we derive.
+        let passwd = hex(
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc\
+             49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783",
+        );
+        assert_eq!(sliced(b"passwd", b"salt", 1, 1), passwd[..OUTPUT_LEN]);
+        let nacl = hex(
+            "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56\
+             a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d",
+        );
+        let out = sliced(b"Password", b"NaCl", 80_000, DEFAULT_SLICE.get());
+        assert_eq!(out, nacl[..OUTPUT_LEN]);
+        assert_eq!(out, reference(b"Password", b"NaCl", 80_000));
+    }
+
+    #[test]
+    fn matches_the_published_password_salt_vectors() {
+        for (iterations, expected) in [
+            (
+                1,
+                "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b",
+            ),
+            (
+                2,
+                "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43",
+            ),
+            (
+                4096,
+                "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a",
+            ),
+        ] {
+            let out = sliced(b"password", b"salt", iterations, 1_000);
+            assert_eq!(out.to_vec(), hex(expected), "c = {iterations}");
+            assert_eq!(out, reference(b"password", b"salt", iterations));
+        }
+    }
+
+    #[test]
+    fn pauses_once_between_consecutive_slices() {
+        // (iterations, slice, pauses = ceil(max(iterations, 1) / slice) - 1)
+        for (iterations, every, pauses) in [
+            (0, 1, 0),
+            (1, 1, 0),
+            (2, 1, 1),
+            (5, 1, 4),
+            (1, 10, 0),
+            (9, 10, 0),
+            (10, 10, 0),
+            (11, 10, 1),
+            (20, 10, 1),
+            (21, 10, 2),
+            (4096, 1000, 4),
+            (3 * DEFAULT_SLICE.get(), DEFAULT_SLICE.get(), 2),
+            (3 * DEFAULT_SLICE.get() + 1, DEFAULT_SLICE.get(), 3),
+            (4096, u32::MAX, 0),
+        ] {
+            let calls = Cell::new(0u32);
+            run_ready(derive(b"pw", b"salt", iterations, slice(every), || {
+                calls.set(calls.get() + 1);
+                async {}
+            }));
+            assert_eq!(calls.get(), pauses, "c = {iterations}, slice = {every}");
+        }
+    }
+
+    #[test]
+    fn every_pause_is_awaited_before_the_next_slice_runs() {
+        // Each pause is pending once: the derivation must stop there and resume on the next
+        // poll, one slice per poll, rather than call `pause` without awaiting it.
+        let pending = Cell::new(0u32);
+        let polls_pending = &pending;
+        let future = derive(b"pw", b"salt", 25, slice(10), || {
+            let mut first = true;
+            std::future::poll_fn(move |_| {
+                if std::mem::take(&mut first) {
+                    polls_pending.set(polls_pending.get() + 1);
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+        });
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        let before = crate::password::iterations_run();
+        let mut polls = 0u64;
+        let out = loop {
+            polls += 1;
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                break out;
+            }
+            // Slices done so far: 10, then 20; the counter moves one slice at a time.
+            assert_eq!(crate::password::iterations_run() - before, 10 * polls);
+        };
+        assert_eq!(polls, 3);
+        assert_eq!(pending.get(), 2);
+        assert_eq!(out, reference(b"pw", b"salt", 25));
+    }
+
+    #[test]
+    fn result_does_not_depend_on_the_slice_size() {
+        let expected = reference(b"correct horse", b"0123456789abcdef", 1_000);
+        for every in [1, 2, 3, 7, 999, 1_000, 1_001, u32::MAX] {
+            let out = sliced(b"correct horse", b"0123456789abcdef", 1_000, every);
+            assert_eq!(out, expected, "slice = {every}");
+        }
+    }
+
+    #[test]
+    fn zero_iterations_behave_like_the_reference() {
+        assert_eq!(sliced(b"pw", b"salt", 0, 1), reference(b"pw", b"salt", 0));
+        assert_eq!(sliced(b"pw", b"salt", 0, 1), sliced(b"pw", b"salt", 1, 1));
+    }
+
+    #[test]
+    fn long_passwords_are_hashed_into_the_key_like_the_reference() {
+        // Keys longer than SHA-256's 64-byte block are hashed first (RFC 2104).
+        let long = [0xa5u8; 200];
+        assert_eq!(sliced(&long, b"salt", 3, 2), reference(&long, b"salt", 3));
+    }
+
+    #[test]
+    fn counts_every_iteration_in_the_shared_counter() {
+        let before = crate::password::iterations_run();
+        sliced(b"pw", b"salt", 2_500, 1_000);
+        assert_eq!(crate::password::iterations_run() - before, 2_500);
+    }
+}
