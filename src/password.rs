@@ -1,6 +1,8 @@
 //! Password hashing: PBKDF2-HMAC-SHA256 (RustCrypto `pbkdf2` + `sha2`) stored as a PHC string
 //! `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>` (unpadded standard base64, as PHC says).
 
+use std::future::Future;
+
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -111,6 +113,38 @@ impl PasswordHash {
         candidate.ct_eq(&self.hash).into()
     }
 
+    /// [`Self::create`], hashing in slices that await `pause` in between.
+    ///
+    /// # Errors
+    /// When no randomness is available.
+    pub async fn create_yielding<F, Fut>(
+        password: &str,
+        iterations: u32,
+        pause: F,
+    ) -> Result<Self, getrandom::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let salt = crate::random::bytes::<SALT_LEN>()?.to_vec();
+        let hash = derive_yielding(password, &salt, iterations, pause).await;
+        Ok(Self {
+            iterations,
+            salt,
+            hash,
+        })
+    }
+
+    /// [`Self::verify`], hashing in slices that await `pause` in between.
+    pub async fn verify_yielding<F, Fut>(&self, password: &str, pause: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let candidate = derive_yielding(password, &self.salt, self.iterations, pause).await;
+        candidate.ct_eq(&self.hash).into()
+    }
+
     pub fn to_phc(&self) -> String {
         format!(
             "${ALGORITHM}$i={},l={OUTPUT_LEN}${}${}",
@@ -146,6 +180,29 @@ pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] 
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
     ITERATIONS_RUN.with(|n| n.set(n.get() + u64::from(iterations)));
     out
+}
+
+/// [`derive`] in slices of [`crate::pbkdf2_sliced::DEFAULT_SLICE`] iterations that await
+/// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
+/// runs. Every hash on the request path goes through this.
+pub async fn derive_yielding<F, Fut>(
+    password: &str,
+    salt: &[u8],
+    iterations: u32,
+    pause: F,
+) -> [u8; OUTPUT_LEN]
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    crate::pbkdf2_sliced::derive(
+        password.as_bytes(),
+        salt,
+        iterations,
+        crate::pbkdf2_sliced::DEFAULT_SLICE,
+        pause,
+    )
+    .await
 }
 
 fn parse_decimal(v: &str) -> Result<u32, PhcError> {

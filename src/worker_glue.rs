@@ -10,7 +10,7 @@ use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 use crate::app::App;
 use crate::config::{names, Config};
 use crate::error::AppError;
-use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, MAX_BODY_BYTES};
+use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
 use crate::storage::{D1Store, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
@@ -36,6 +36,12 @@ fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
     let cfg = Rc::new(Config::from_lookup(|n| lookup(env, n)).map_err(|e| e.to_string())?);
     CONFIG.with(|cell| *cell.borrow_mut() = Some(cfg.clone()));
     Ok(cfg)
+}
+
+/// A zero-delay timer: awaiting it lets the isolate run other requests' callbacks, which a
+/// password hash does between its slices.
+fn pause() -> Pause {
+    Rc::new(|| Box::pin(worker::Delay::from(std::time::Duration::ZERO)))
 }
 
 /// Keeps at most `MAX_BODY_BYTES`: a larger body is refused without being buffered or parsed.
@@ -92,7 +98,7 @@ fn to_worker(resp: ApiResponse) -> Result<Response> {
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let incoming_id = req.headers().get("x-request-id").ok().flatten();
-    let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started);
+    let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started).with_pause(pause());
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
     let method = req.inner().method();

@@ -388,3 +388,52 @@ fn a_failing_cleanup_logs_and_stops() {
     assert!(report.incomplete);
     assert_eq!(h_events_of(&ctx, "cleanup_failed").len(), 1);
 }
+
+/// Every hash on the request path yields to the event loop between slices, so other requests
+/// sharing the isolate run while it hashes.
+#[test]
+fn every_hash_on_the_request_path_pauses_between_slices() {
+    use edge_auth::app::App;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let mut h = Harness::new();
+    // 20,000 iterations: three slices of at most 8,192, so two pauses per hash.
+    h.config.pbkdf2_iterations = 20_000;
+    let pauses = Rc::new(Cell::new(0u32));
+    let send = |req: ApiRequest| {
+        let counter = pauses.clone();
+        let ctx = Ctx::new("p".into(), NOW_MS).with_pause(Rc::new(move || {
+            counter.set(counter.get() + 1);
+            Box::pin(std::future::ready(()))
+        }));
+        let app = App {
+            config: &h.config,
+            users: &*h.users,
+            sessions: &*h.sessions,
+            breaker_store: &h.breaker,
+        };
+        block_on(app.handle(req, &ctx))
+    };
+    let body = |email: &str, password: &str| json!({"email": email, "password": password});
+    let mut counts = Vec::new();
+    for (path, payload) in [
+        ("/auth/register", body("alice@example.com", PASSWORD)),
+        ("/auth/login", body("alice@example.com", PASSWORD)),
+        ("/auth/login", body("alice@example.com", "wrong password!")),
+        ("/auth/login", body("ghost@example.com", PASSWORD)),
+    ] {
+        pauses.set(0);
+        let status = send(ApiRequest::new("POST", path).json(&payload)).status;
+        counts.push((path, status, pauses.get()));
+    }
+    assert_eq!(
+        counts,
+        vec![
+            ("/auth/register", 201, 2),
+            ("/auth/login", 200, 2),
+            ("/auth/login", 401, 2),
+            ("/auth/login", 401, 2),
+        ]
+    );
+}

@@ -79,7 +79,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         self.reauthenticate(&user, current, "password_change", ctx, guard)
             .await?;
-        let fresh = PasswordHash::create(new.expose(), self.config.pbkdf2_iterations)
+        let fresh =
+            PasswordHash::create_yielding(new.expose(), self.config.pbkdf2_iterations, || {
+                ctx.pause()
+            })
+            .await
             .map_err(AppError::internal)?;
         let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
         let change = PasswordChange {

@@ -59,7 +59,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::Validation(errors));
         };
 
-        let hash = PasswordHash::create(password.expose(), self.config.pbkdf2_iterations)
+        let hash =
+            PasswordHash::create_yielding(password.expose(), self.config.pbkdf2_iterations, || {
+                ctx.pause()
+            })
+            .await
             .map_err(AppError::internal)?;
         let user = User {
             id: UserId::new_random().map_err(AppError::internal)?,
@@ -111,7 +115,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
         let mut current_phc = user.password_hash.clone();
         if stored.iterations < self.config.pbkdf2_iterations {
-            let fresh = PasswordHash::create(raw_password, self.config.pbkdf2_iterations)
+            let fresh =
+                PasswordHash::create_yielding(raw_password, self.config.pbkdf2_iterations, || {
+                    ctx.pause()
+                })
+                .await
                 .map_err(AppError::internal)?;
             let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
             guard
@@ -215,7 +223,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             None => (None, None),
         };
         let work_before = password::iterations_run();
-        match self.check_password(user, password, ctx) {
+        match self.check_password(user, password, ctx).await {
             Ok((user, stored)) => {
                 if let Some(email) = email {
                     guard.call(|| self.users.clear_failures(email)).await?;
@@ -244,26 +252,26 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// it as dummy work, and a wrong password on a hash stored with fewer iterations is topped up
     /// to it, so no failure reason answers faster than another (a count above the configured
     /// one costs what it costs). The reason is for logs only.
-    fn check_password(
+    async fn check_password(
         &self,
         user: Option<Result<User, String>>,
         password: &str,
         ctx: &Ctx,
     ) -> Result<(User, PasswordHash), &'static str> {
         let configured = self.config.pbkdf2_iterations;
-        let dummy = |iterations: u32| {
+        let dummy = |iterations: u32| async move {
             if iterations > 0 {
-                password::derive(password, DUMMY_SALT, iterations);
+                password::derive_yielding(password, DUMMY_SALT, iterations, || ctx.pause()).await;
             }
         };
         let user = match user {
             None => {
-                dummy(configured);
+                dummy(configured).await;
                 return Err("unknown_email");
             }
             Some(Err(why)) => {
                 ctx.log("error", "stored_row_invalid", json!({ "cause": why }));
-                dummy(configured);
+                dummy(configured).await;
                 return Err("stored_row_invalid");
             }
             Some(Ok(user)) => user,
@@ -277,14 +285,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         "stored_hash_refused",
                         json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
                     );
-                    dummy(configured);
+                    dummy(configured).await;
                     return Err("stored_hash_refused");
                 }
             };
-        if stored.verify(password) {
+        if stored.verify_yielding(password, || ctx.pause()).await {
             Ok((user, stored))
         } else {
-            dummy(configured.saturating_sub(stored.iterations));
+            dummy(configured.saturating_sub(stored.iterations)).await;
             Err("wrong_password")
         }
     }
