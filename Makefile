@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check
+.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check openapi
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -126,6 +126,11 @@ test-wasm: .tools/rust .tools/npm
 
 test-e2e: tools worker worker-test consumer dev-vars
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+# The OpenAPI document the Worker serves, generated natively from the API types in
+# src/api_doc.rs (tests/openapi.rs fails when it is stale).
+openapi:
+	UPDATE_OPENAPI=1 cargo test --quiet --test openapi the_served_document_is_the_generated_one
 
 # The bundle `wrangler deploy` would upload, built offline (--dry-run), and its compressed size
 # checked against the Workers limit (3 MiB gzip on the Free plan, 10 MiB on Paid).

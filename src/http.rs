@@ -86,6 +86,15 @@ impl ApiResponse {
         }
     }
 
+    /// A JSON body that is already text (a document generated at build time).
+    pub fn json_text(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn empty(status: u16) -> Self {
         Self {
             status,

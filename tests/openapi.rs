@@ -157,3 +157,21 @@ fn the_token_endpoints_document_their_forms_and_oauth_errors() {
         serde_json::json!(["invalid_request", "invalid_grant", "unsupported_grant_type"])
     );
 }
+
+/// The Worker serves `src/openapi.json`, generated from the types; it must be the document they
+/// describe today. `make openapi` (this test with `UPDATE_OPENAPI=1`) rewrites it.
+#[test]
+fn the_served_document_is_the_generated_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/openapi.json");
+    let generated = edge_auth::api_doc::document();
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+        std::fs::write(path, text).unwrap();
+    }
+    let served: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        served == generated,
+        "src/openapi.json is stale: run `make openapi`"
+    );
+}
