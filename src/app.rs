@@ -277,7 +277,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             guard.call(|| self.users.clear_failures(email)).await?;
         }
 
-        if stored.iterations < self.config.pbkdf2_iterations {
+        if stored.needs_rehash(self.config.pbkdf2_iterations) {
             let fresh = PasswordHash::create(raw_password, self.config.pbkdf2_iterations)
                 .map_err(AppError::internal)?;
             let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
@@ -289,7 +289,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 "password_rehashed",
                 json!({
                     "user_id": user.id.to_string(),
-                    "from_iterations": stored.iterations,
+                    "from": stored.algorithm(),
+                    "from_iterations": stored.iterations(),
                     "to_iterations": self.config.pbkdf2_iterations,
                 }),
             );
@@ -318,22 +319,23 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.token_pair(&user, &session_id, refresh_token, ctx)
     }
 
-    /// Checks a password against a user's stored hash. Every path runs exactly one full PBKDF2 at
-    /// the configured cost (a dummy one when there is no usable hash), so the failure reasons take
-    /// the same time. The reason is for logs only.
+    /// Checks a password against a user's stored hash. Every failure costs the same work,
+    /// `login_failure_iterations` of PBKDF2 (a dummy hash when there is no usable one, padding
+    /// after a wrong password on a cheaper one), so the failure reasons take the same time.
+    /// The reason is for logs only.
     fn check_password(
         &self,
         user: Option<User>,
         password: &str,
         ctx: &Ctx,
-    ) -> Result<(User, PasswordHash), &'static str> {
-        let dummy = || password::derive(password, DUMMY_SALT, self.config.pbkdf2_iterations);
+    ) -> Result<(User, password::StoredHash), &'static str> {
+        let dummy = || password::derive(password, DUMMY_SALT, self.config.login_failure_iterations);
         let Some(user) = user else {
             dummy();
             return Err("unknown_email");
         };
         let stored =
-            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
+            match password::StoredHash::parse(&user.password_hash, &self.config.hash_bounds()) {
                 Ok(h) => h,
                 Err(e) => {
                     ctx.log(
@@ -348,6 +350,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if stored.verify(password) {
             Ok((user, stored))
         } else {
+            let floor = self.config.login_failure_iterations;
+            password::pad_failure(password, stored.work_iterations(), floor);
             Err("wrong_password")
         }
     }

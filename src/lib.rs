@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod legacy_hash;
 pub mod password;
 pub mod random;
 pub mod store;
