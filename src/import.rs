@@ -583,6 +583,8 @@ mod tests {
         bad_hash.hash = Some("$2b$31$".to_owned() + &BCRYPT[7..]);
         let mut plain = row(5, "e@x.io");
         plain.hash = Some("hunter2".into());
+        let mut undated = row(8, "f@x.io");
+        undated.created_at = Some("last tuesday".into());
         let rows = vec![
             row(1, "a@x.io"),
             row(2, "not-an-email"),
@@ -591,6 +593,7 @@ mod tests {
             plain,
             row(6, "Dup@x.io"),
             row(7, "dup@X.io "),
+            undated,
         ];
         let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
         assert_eq!(p.users.len(), 1);
@@ -601,7 +604,7 @@ mod tests {
             .iter()
             .map(|r| (r.row, r.reason.as_str()))
             .collect();
-        assert_eq!(reasons.len(), 6);
+        assert_eq!(reasons.len(), 7);
         assert!(reasons[0].0 == 2 && reasons[0].1.starts_with("invalid email"));
         assert_eq!(reasons[1], (3, "inactive account"));
         assert_eq!(
@@ -614,6 +617,10 @@ mod tests {
         assert!(reasons[3].0 == 5 && reasons[3].1.starts_with("unsupported"));
         assert_eq!(reasons[4], (6, "duplicate email (also rows 7)"));
         assert_eq!(reasons[5], (7, "duplicate email (also rows 6)"));
+        assert_eq!(
+            reasons[6],
+            (8, "created_at \"last tuesday\" is not a date and time")
+        );
     }
 
     #[test]

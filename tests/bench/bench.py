@@ -9,7 +9,10 @@
   PBKDF2 600k/1M): each one's verification time inside the Worker, the work model it implies, and
   wrong password vs unknown email for each, without and with `LOGIN_FAILURE_ITERATIONS`.
 
-`BENCH_ONLY=legacy` runs the last part alone.
+- `make import` of a generated 100,000-user JSON Lines file into a fresh local D1, then again
+  (every row already present).
+
+`BENCH_ONLY=legacy` or `BENCH_ONLY=import` runs that part alone.
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
@@ -171,11 +174,34 @@ def legacy_rows(tmp: Path) -> list[tuple[str, str]]:
     return rows
 
 
+IMPORT_USERS = 100_000
+
+
+def import_rows(tmp: Path) -> list[tuple[str, str]]:
+    """Wall time of `make import` for IMPORT_USERS generated users into a fresh local D1."""
+    from conftest import apply_migrations, wrangler_env
+
+    src, state = tmp / "users-100k.jsonl", tmp / "import-state"
+    subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "gen_users.py"), str(IMPORT_USERS), str(src)],
+                   check=True)
+    apply_migrations(state, [])
+    rows = []
+    for run in ("first run", "second run"):
+        t0 = time.perf_counter()
+        out = subprocess.run(["make", "-s", "import", f"SRC={src}", f"WRANGLER_ARGS=--persist-to {state}"],
+                             cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, check=True)
+        secs = time.perf_counter() - t0
+        rows.append((f"make import, {IMPORT_USERS:,} JSONL users, local D1, {run}",
+                     f"{secs:.1f} s ({out.stdout.strip().splitlines()[-1]})"))
+    return rows
+
+
 def main() -> None:
     rows: list[tuple[str, str]] = []
-    if os.environ.get("BENCH_ONLY") == "legacy":
+    only = os.environ.get("BENCH_ONLY")
+    if only in ("legacy", "import"):
         with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
-            print_rows(legacy_rows(Path(tmp)))
+            print_rows((legacy_rows if only == "legacy" else import_rows)(Path(tmp)))
         return
     wasm = (ROOT / "build" / "index_bg.wasm").read_bytes()
     rows.append(("wasm size (no wasm-opt)", f"{len(wasm) / 1024:.0f} KiB raw, "
@@ -244,6 +270,7 @@ def main() -> None:
             for w in (prod, test, empty):
                 stop(w.proc)
         rows += legacy_rows(tmp)
+        rows += import_rows(tmp)
     print_rows(rows)
 
 
