@@ -26,11 +26,12 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check openapi
+.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check openapi import
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
 	@echo "make test   - install what is missing, then lint + native + wasm + end-to-end tests"
+	@echo "make import SRC=<file> [TARGET=remote] - move users in (FastAPI / fastapi-users SQLite, JSON Lines)"
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
@@ -94,6 +95,15 @@ dev-vars: .tools/npm
 dev: .tools/rust .tools/npm dev-vars worker
 	@$(WRANGLER) d1 migrations apply DB --local
 	$(WRANGLER) dev --ip 127.0.0.1 --port 8787 --show-interactive-dev-session=false
+
+# Users from the FastAPI service, fastapi-users or JSON Lines into the local D1 that `make dev`
+# serves (TARGET=remote: the deployed one). WRANGLER_ARGS go to `wrangler d1 execute` as they are
+# (e.g. `--persist-to DIR -c other.toml`). See README, "Migrating from FastAPI / fastapi-users".
+import: .tools/npm
+	@[ -n "$(SRC)" ] || { echo "usage: make import SRC=<file> [TARGET=remote] [WRANGLER_ARGS=...]"; exit 2; }
+	@[ "$(TARGET)" = remote ] || $(WRANGLER) d1 migrations apply DB --local $(WRANGLER_ARGS) >/dev/null
+	@cargo build --quiet --bin import
+	@target/debug/import "$(SRC)" $(if $(filter remote,$(TARGET)),--remote) -- $(WRANGLER_ARGS)
 
 deploy: worker
 	$(WRANGLER) d1 migrations apply DB --remote

@@ -23,6 +23,8 @@ pub mod names {
     pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
     pub const LOGIN_WINDOW: &str = "LOGIN_WINDOW";
     pub const SESSION_RETENTION: &str = "SESSION_RETENTION";
+    pub const BCRYPT_MAX_COST: &str = "BCRYPT_MAX_COST";
+    pub const LOGIN_FAILURE_ITERATIONS: &str = "LOGIN_FAILURE_ITERATIONS";
 
     /// Every var and secret the configuration reads.
     pub const SETTINGS: &[&str] = &[
@@ -41,6 +43,8 @@ pub mod names {
         LOGIN_MAX_FAILURES,
         LOGIN_WINDOW,
         SESSION_RETENTION,
+        BCRYPT_MAX_COST,
+        LOGIN_FAILURE_ITERATIONS,
     ];
 }
 
@@ -69,6 +73,12 @@ pub struct Config {
     pub access_token_ttl_secs: i64,
     pub pbkdf2_iterations: u32,
     pub pbkdf2_max_iterations: u32,
+    /// Ceiling for the cost of bcrypt hashes moved in from other services.
+    pub bcrypt_max_cost: u32,
+    /// Every failed login costs at least this many PBKDF2 iterations (or their equivalent in the
+    /// stored hash's own algorithm), never less than `pbkdf2_iterations`: set to the slowest
+    /// imported hash, a wrong password on it is not told apart from an unknown email.
+    pub login_failure_iterations: u32,
     pub breaker: BreakerConfig,
     pub jwks_max_age_secs: u32,
     pub refresh_token_ttl_secs: i64,
@@ -96,6 +106,7 @@ pub const DEFAULT_AUDIENCE: &str = "edge-auth";
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 900;
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 pub const DEFAULT_PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+pub const DEFAULT_BCRYPT_MAX_COST: u32 = 13;
 pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
@@ -127,6 +138,13 @@ impl Config {
             DEFAULT_PBKDF2_ITERATIONS,
             crate::password::MIN_ITERATIONS..=pbkdf2_max_iterations,
         )?;
+        let login_failure_iterations = number(
+            &get,
+            names::LOGIN_FAILURE_ITERATIONS,
+            pbkdf2_iterations,
+            crate::password::MIN_ITERATIONS..=pbkdf2_max_iterations,
+        )?
+        .max(pbkdf2_iterations);
         Ok(Self {
             issuer: text(&get, names::ISSUER, DEFAULT_ISSUER),
             audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
@@ -138,6 +156,13 @@ impl Config {
             )?,
             pbkdf2_iterations,
             pbkdf2_max_iterations,
+            bcrypt_max_cost: number(
+                &get,
+                names::BCRYPT_MAX_COST,
+                DEFAULT_BCRYPT_MAX_COST,
+                crate::legacy_hash::BCRYPT_MIN_COST..=crate::legacy_hash::BCRYPT_MAX_COST_LIMIT,
+            )?,
+            login_failure_iterations,
             breaker: BreakerConfig {
                 threshold: number(&get, names::BREAKER_THRESHOLD, 5, 1..=1_000)?,
                 window_secs: number(&get, names::BREAKER_WINDOW, 60, 1..=86_400)?,
@@ -170,6 +195,16 @@ impl Config {
             )?,
             keys,
         })
+    }
+}
+
+impl Config {
+    /// The bounds every stored hash is checked against before any work.
+    pub fn hash_bounds(&self) -> crate::password::HashBounds {
+        crate::password::HashBounds {
+            pbkdf2_max_iterations: self.pbkdf2_max_iterations,
+            bcrypt_max_cost: self.bcrypt_max_cost,
+        }
     }
 }
 
@@ -233,6 +268,34 @@ mod tests {
         assert_eq!(c.session_retention_secs, 7 * 24 * 3600);
         assert_eq!(c.breaker, BreakerConfig::default());
         assert_eq!(c.throttle, ThrottleConfig::default());
+        assert_eq!(c.bcrypt_max_cost, 13);
+        assert_eq!(c.login_failure_iterations, 600_000);
+    }
+
+    #[test]
+    fn legacy_bounds_and_the_failure_floor_are_read() {
+        let c = with(&[
+            (names::BCRYPT_MAX_COST, "12"),
+            (names::LOGIN_FAILURE_ITERATIONS, "2400000"),
+        ])
+        .unwrap();
+        assert_eq!(c.hash_bounds().bcrypt_max_cost, 12);
+        assert_eq!(c.login_failure_iterations, 2_400_000);
+        // Never below the cost of our own hash, or a wrong password would be the slower failure.
+        let c = with(&[(names::LOGIN_FAILURE_ITERATIONS, "1000")]).unwrap();
+        assert_eq!(c.login_failure_iterations, 600_000);
+        for v in ["3", "32"] {
+            assert_eq!(
+                with(&[(names::BCRYPT_MAX_COST, v)]).unwrap_err().name,
+                names::BCRYPT_MAX_COST
+            );
+        }
+        assert_eq!(
+            with(&[(names::LOGIN_FAILURE_ITERATIONS, "20000000")])
+                .unwrap_err()
+                .name,
+            names::LOGIN_FAILURE_ITERATIONS
+        );
     }
 
     #[test]

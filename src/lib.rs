@@ -10,6 +10,9 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
+pub mod legacy_hash;
 pub mod oauth;
 pub mod password;
 pub mod pbkdf2_sliced;

@@ -1,11 +1,15 @@
 //! Password hashing: PBKDF2-HMAC-SHA256 (RustCrypto `pbkdf2` + `sha2`) stored as a PHC string
 //! `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>` (unpadded standard base64, as PHC says).
+//! [`StoredHash`] also accepts the hashes of the services users move in from
+//! ([`crate::legacy_hash`]), which a successful login replaces by ours.
 
 use std::future::Future;
 
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
 
 pub const ALGORITHM: &str = "pbkdf2-sha256";
 pub const SALT_LEN: usize = 16;
@@ -155,6 +159,115 @@ impl PasswordHash {
     }
 }
 
+/// What a `users.password_hash` may hold: ours, or a hash moved in from another service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredHash {
+    Pbkdf2(PasswordHash),
+    Legacy(LegacyHash),
+}
+
+/// Why a stored hash was refused without computing anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoredHashError {
+    #[error(transparent)]
+    Phc(#[from] PhcError),
+    #[error(transparent)]
+    Legacy(#[from] LegacyError),
+}
+
+impl StoredHash {
+    /// Parses a stored hash of any accepted format, checking its bounds before any work.
+    ///
+    /// # Errors
+    /// The format's own error naming the first part that is wrong or out of bounds; a string of
+    /// no known format is reported by the PHC parser.
+    pub fn parse(raw: &str, bounds: &HashBounds) -> Result<Self, StoredHashError> {
+        if LegacyHash::is_legacy_format(raw) {
+            Ok(Self::Legacy(LegacyHash::parse(raw, bounds)?))
+        } else {
+            Ok(Self::Pbkdf2(PasswordHash::parse(
+                raw,
+                bounds.pbkdf2_max_iterations,
+            )?))
+        }
+    }
+
+    /// Recomputes the hash of `password` and compares in constant time.
+    pub fn verify(&self, password: &str) -> bool {
+        match self {
+            Self::Pbkdf2(h) => h.verify(password),
+            Self::Legacy(h) => h.verify(password),
+        }
+    }
+
+    /// [`Self::verify`], with our PBKDF2 run in slices that await `pause` in between. The
+    /// bcrypt and Argon2 crates offer no steps: a legacy hash is verified in one piece (once
+    /// per migrated account: a successful login replaces it).
+    pub async fn verify_yielding<F, Fut>(&self, password: &str, pause: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        match self {
+            Self::Pbkdf2(h) => h.verify_yielding(password, pause).await,
+            Self::Legacy(h) => h.verify(password),
+        }
+    }
+
+    /// `pbkdf2-sha256`, `bcrypt`, `argon2id` or `django-pbkdf2-sha256`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::Pbkdf2(_) => ALGORITHM,
+            Self::Legacy(h) => h.algorithm(),
+        }
+    }
+
+    /// The PBKDF2 iteration count, for the formats that have one.
+    pub fn iterations(&self) -> Option<u32> {
+        match self {
+            Self::Pbkdf2(h) => Some(h.iterations),
+            Self::Legacy(h) => h.iterations(),
+        }
+    }
+
+    /// Whether a login that proved the password should store a fresh hash: always for a
+    /// legacy hash, and for ours when its count is below the configured one.
+    pub fn needs_rehash(&self, configured_iterations: u32) -> bool {
+        match self {
+            Self::Pbkdf2(h) => h.iterations < configured_iterations,
+            Self::Legacy(_) => true,
+        }
+    }
+
+    /// What one [`Self::verify`] costs, in PBKDF2-HMAC-SHA256 iterations.
+    pub fn work_iterations(&self) -> u64 {
+        match self {
+            Self::Pbkdf2(h) => u64::from(h.iterations),
+            Self::Legacy(h) => h.work_iterations(),
+        }
+    }
+}
+
+/// A fixed salt for padding work (its result is thrown away).
+const PAD_SALT: &[u8; SALT_LEN] = b"edge-auth-pad!!!";
+
+/// Tops a failed login up with dummy PBKDF2 so that it costs at least `floor` iterations in all,
+/// whatever the stored hash already cost (`spent`): a wrong password on a cheap hash, an unknown
+/// email (`spent` 0) and a wrong password on the slowest imported hash then take the same time.
+/// The padding runs in slices that await `pause` in between. Returns the iterations run.
+pub async fn pad_failure<F, Fut>(password: &str, spent: u64, floor: u32, pause: F) -> u32
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let missing = u64::from(floor).saturating_sub(spent);
+    let missing = u32::try_from(missing).unwrap_or(floor);
+    if missing > 0 {
+        derive_yielding(password, PAD_SALT, missing, pause).await;
+    }
+    missing
+}
+
 thread_local! {
     /// PBKDF2 iterations run by this thread (an isolate runs one request at a time), so the
     /// audit log can say how much work a failed login cost.
@@ -245,6 +358,49 @@ mod tests {
         let a = PasswordHash::create("same", 1_000).unwrap();
         let b = PasswordHash::create("same", 1_000).unwrap();
         assert_ne!(a.to_phc(), b.to_phc());
+    }
+
+    const BOUNDS: HashBounds = HashBounds {
+        pbkdf2_max_iterations: MAX,
+        bcrypt_max_cost: 13,
+    };
+
+    #[test]
+    fn stored_hash_reads_ours_and_legacy_formats() {
+        let ours = PasswordHash::create("pw", 1_000).unwrap().to_phc();
+        let h = StoredHash::parse(&ours, &BOUNDS).unwrap();
+        assert_eq!(h.algorithm(), "pbkdf2-sha256");
+        assert!(h.verify("pw"));
+        assert!(!h.needs_rehash(1_000));
+        assert!(h.needs_rehash(1_001));
+        let bcrypt = "$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC";
+        let h = StoredHash::parse(bcrypt, &BOUNDS).unwrap();
+        assert_eq!(h.algorithm(), "bcrypt");
+        assert!(h.verify("correct horse battery"));
+        assert!(h.needs_rehash(1_000));
+        assert_eq!(
+            StoredHash::parse("$2b$31$", &BOUNDS),
+            Err(StoredHashError::Legacy(LegacyError::Format))
+        );
+        assert_eq!(
+            StoredHash::parse("$scrypt$ln=16,r=8,p=1$c2FsdA$aGFzaA", &BOUNDS),
+            Err(StoredHashError::Phc(PhcError::Algorithm))
+        );
+        assert_eq!(
+            StoredHash::parse("plain text", &BOUNDS),
+            Err(StoredHashError::Phc(PhcError::Format))
+        );
+    }
+
+    async fn ready() {}
+
+    #[test]
+    fn padding_tops_up_to_the_floor_and_never_below_zero() {
+        use futures::executor::block_on;
+        assert_eq!(block_on(pad_failure("pw", 0, 2_000, ready)), 2_000);
+        assert_eq!(block_on(pad_failure("pw", 1_500, 2_000, ready)), 500);
+        assert_eq!(block_on(pad_failure("pw", 2_000, 2_000, ready)), 0);
+        assert_eq!(block_on(pad_failure("pw", u64::MAX, 2_000, ready)), 0);
     }
 
     #[test]

@@ -228,6 +228,94 @@ fn login_rehashes_a_hash_with_fewer_iterations() {
 }
 
 #[test]
+fn a_login_replaces_each_legacy_hash_and_logs_its_algorithm() {
+    // Written by Python's bcrypt (cost 4), argon2-cffi (m=1024,t=1,p=1) and Django's algorithm.
+    let legacy = [
+        (
+            "$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC",
+            "bcrypt",
+        ),
+        (
+            "$argon2id$v=19$m=1024,t=1,p=1$1P7VkxKiDYdAosPFgdn8EQ$MHUQXJJuWmChsn0LFgfdReEEbDYdYZk/DKEaV50Jeug",
+            "argon2id",
+        ),
+        (
+            "pbkdf2_sha256$1000$Nq8aPwgDjhMx5Rb0Jx3vXy$uP6t036DzJrUpiXQa5mW91eJg0F0gwBgqXcOUCKuYqA=",
+            "django-pbkdf2-sha256",
+        ),
+    ];
+    let h = Harness::new();
+    for (i, (hash, _)) in legacy.iter().enumerate() {
+        h.users.put_raw(User {
+            id: UserId::new_random().unwrap(),
+            email: Email::parse(&format!("legacy{i}@example.com")).unwrap(),
+            password_hash: (*hash).to_owned(),
+            created_at: "2020-01-01T00:00:00.000Z".into(),
+            email_verified: false,
+        });
+    }
+    for (i, (hash, algorithm)) in legacy.iter().enumerate() {
+        let email = format!("legacy{i}@example.com");
+        assert_problem(
+            &h.login(&email, "correct horse batterY"),
+            401,
+            "invalid_credentials",
+        );
+        assert_eq!(h.users.get(&email).unwrap().password_hash, *hash);
+        assert_eq!(h.login(&email, PASSWORD).status, 200);
+        let new = h.users.get(&email).unwrap().password_hash;
+        assert!(new.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{new}");
+        let rehashed = h.events("password_rehashed");
+        assert_eq!(rehashed.len(), i + 1);
+        assert_eq!(rehashed[i]["from"], *algorithm);
+        assert_eq!(h.login(&email, PASSWORD).status, 200);
+        assert_eq!(h.events("password_rehashed").len(), i + 1);
+    }
+}
+
+#[test]
+fn a_legacy_hash_out_of_bounds_is_refused_not_computed() {
+    let h = Harness::with_config(config_with(&[("BCRYPT_MAX_COST", "10")]));
+    for (email, hash) in [
+        // Cost 31 would run for days; 12 is above this deployment's BCRYPT_MAX_COST.
+        (
+            "b31@example.com",
+            "$2b$31$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC",
+        ),
+        (
+            "b12@example.com",
+            "$2b$12$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC",
+        ),
+        (
+            "a1g@example.com",
+            "$argon2id$v=19$m=1048576,t=1,p=1$1P7VkxKiDYdAosPFgdn8EQ$MHUQXJJuWmChsn0LFgfdReEEbDYdYZk/DKEaV50Jeug",
+        ),
+    ] {
+        h.users.put_raw(User {
+            id: UserId::new_random().unwrap(),
+            email: Email::parse(email).unwrap(),
+            password_hash: hash.to_owned(),
+            created_at: "2020-01-01T00:00:00.000Z".into(),
+            email_verified: false,
+        });
+        assert_problem(&h.login(email, PASSWORD), 401, "invalid_credentials");
+    }
+    let reasons: Vec<Value> = h
+        .events("stored_hash_refused")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "bcrypt cost out of bounds",
+            "bcrypt cost out of bounds",
+            "argon2 parameters out of bounds"
+        ]
+    );
+}
+
+#[test]
 fn a_stored_hash_beyond_the_ceiling_is_refused_not_computed() {
     let h = Harness::new();
     let hash = PasswordHash::create(PASSWORD, 1_000).unwrap().to_phc();

@@ -123,7 +123,9 @@ fn an_unreadable_row_behind_a_session_is_a_500_that_never_counts_toward_the_brea
 #[test]
 fn every_failed_login_costs_at_least_the_configured_count() {
     let mut h = Harness::new();
+    // As if PBKDF2_ITERATIONS were raised (LOGIN_FAILURE_ITERATIONS follows it by default).
     h.config.pbkdf2_iterations = 3 * ITERATIONS;
+    h.config.login_failure_iterations = 3 * ITERATIONS;
     // A row stored with fewer iterations than configured, as before a raise of the count.
     let weak = PasswordHash::create(PASSWORD, ITERATIONS).unwrap().to_phc();
     h.users.put_raw(stored_user("weak@example.com", weak));
@@ -400,6 +402,7 @@ fn every_hash_on_the_request_path_pauses_between_slices() {
     let mut h = Harness::new();
     // 20,000 iterations: three slices of at most 8,192, so two pauses per hash.
     h.config.pbkdf2_iterations = 20_000;
+    h.config.login_failure_iterations = 20_000;
     let pauses = Rc::new(Cell::new(0u32));
     let send = |req: ApiRequest| {
         let counter = pauses.clone();

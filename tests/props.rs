@@ -3,7 +3,7 @@
 
 use edge_auth::domain::{Email, Password, EMAIL_MAX_CHARS};
 use edge_auth::http::{parse_form, request_id};
-use edge_auth::password::PasswordHash;
+use edge_auth::password::{HashBounds, LegacyHash, PasswordHash, StoredHash};
 use edge_auth::tokens::KeySet;
 use proptest::prelude::*;
 
@@ -13,6 +13,11 @@ fn keys() -> KeySet {
     )
     .unwrap()
 }
+
+const BOUNDS: HashBounds = HashBounds {
+    pbkdf2_max_iterations: 10_000_000,
+    bcrypt_max_cost: 13,
+};
 
 proptest! {
     #[test]
@@ -62,6 +67,30 @@ proptest! {
     #[test]
     fn phc_parse_never_panics(raw in "\\PC{0,300}") {
         let _ = PasswordHash::parse(&raw, 10_000_000);
+    }
+
+    #[test]
+    fn stored_hash_parse_never_panics(raw in "\\PC{0,300}", prefix in prop::sample::select(
+        vec!["", "$2b$", "$2a$13$", "$argon2id$v=19$", "$argon2id$v=19$m=65536,t=3,p=4$", "pbkdf2_sha256$"],
+    )) {
+        let _ = StoredHash::parse(&format!("{prefix}{raw}"), &BOUNDS);
+    }
+
+    #[test]
+    fn bcrypt_cost_is_accepted_exactly_within_its_bounds(cost in 0u32..100, max in 4u32..=31) {
+        // A well-formed string (Python's bcrypt, cost 4) with only the cost changed.
+        let raw = format!("$2b${cost:02}$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC");
+        let bounds = HashBounds { bcrypt_max_cost: max, ..BOUNDS };
+        prop_assert_eq!(LegacyHash::parse(&raw, &bounds).is_ok(), (4..=max).contains(&cost));
+    }
+
+    #[test]
+    fn argon2_parameters_are_accepted_exactly_within_their_bounds(
+        m in 1u32..200_000, t in 0u32..20, p in 0u32..16,
+    ) {
+        let raw = format!("$argon2id$v=19$m={m},t={t},p={p}$1P7VkxKiDYdAosPFgdn8EQ$MHUQXJJuWmChsn0LFgfdReEEbDYdYZk/DKEaV50Jeug");
+        let ok = (1..=8).contains(&p) && (1..=10).contains(&t) && (8 * p..=65_536).contains(&m);
+        prop_assert_eq!(LegacyHash::parse(&raw, &BOUNDS).is_ok(), ok);
     }
 
     #[test]

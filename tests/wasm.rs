@@ -161,3 +161,49 @@ async fn sliced_pbkdf2_lets_other_work_run_between_slices_in_wasm() {
     assert!(pauses.iter().all(|(before, after)| before == after));
     assert_eq!(pauses.first().unwrap().0, pauses.last().unwrap().1);
 }
+
+/// A hash pwdlib wrote with its defaults (fastapi-users' Argon2id: m=65536 KiB, t=3, p=4).
+const PWDLIB_DEFAULT_ARGON2: &str = "$argon2id$v=19$m=65536,t=3,p=4$Q8ejsXjS1Q7OEc7/VE9U9Q$fmSeUH9XFuRCTDOYWfM8tI362GmqsD+FqLFkq6fzk74";
+
+#[wasm_bindgen_test]
+fn argon2id_at_64_mib_fits_the_workers_memory() {
+    use edge_auth::password::{HashBounds, StoredHash};
+    let bounds = HashBounds {
+        pbkdf2_max_iterations: 10_000_000,
+        bcrypt_max_cost: 13,
+    };
+    let page = 65_536usize;
+    let before = core::arch::wasm32::memory_size::<0>() * page;
+    let h = StoredHash::parse(PWDLIB_DEFAULT_ARGON2, &bounds).unwrap();
+    assert!(h.verify("Argon2 pass phrase"));
+    // Linear memory only grows: its size now is the peak of everything so far.
+    let after = core::arch::wasm32::memory_size::<0>() * page;
+    assert!(!h.verify("Argon2 pass phrasE"));
+    let again = core::arch::wasm32::memory_size::<0>() * page;
+    wasm_bindgen_test::console_log!(
+        "argon2id m=65536,t=3,p=4: wasm linear memory {} KiB before, {} KiB at peak, {} KiB after a second verify",
+        before / 1024,
+        after / 1024,
+        again / 1024
+    );
+    // The Worker's isolate has 128 MB for everything: the 64 MiB of blocks must fit with room.
+    assert!(after < 100 * 1024 * 1024, "{after}");
+    // The blocks are freed and reused: a second verification does not grow memory again.
+    assert_eq!(again, after);
+}
+
+#[wasm_bindgen_test]
+fn bcrypt_verifies_in_wasm() {
+    use edge_auth::password::{HashBounds, StoredHash};
+    let bounds = HashBounds {
+        pbkdf2_max_iterations: 10_000_000,
+        bcrypt_max_cost: 13,
+    };
+    let h = StoredHash::parse(
+        "$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC",
+        &bounds,
+    )
+    .unwrap();
+    assert!(h.verify("correct horse battery"));
+    assert!(!h.verify("correct horse batterY"));
+}

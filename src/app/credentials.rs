@@ -10,7 +10,7 @@ use crate::domain::{Email, Password, User, UserId};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::oauth;
-use crate::password::{self, PasswordHash};
+use crate::password::{self, PasswordHash, StoredHash};
 use crate::store::{BreakerStore, LoginLookup, NewSession, SessionStore, UserStore};
 use crate::throttle;
 use crate::tokens::{self, AccessClaims, ACCESS_TYPE};
@@ -23,7 +23,7 @@ const USER_AGENT_MAX_CHARS: usize = 256;
 /// A password check that passed: the account and its stored hash.
 pub(super) struct Authenticated {
     pub user: User,
-    pub stored: PasswordHash,
+    pub stored: StoredHash,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -114,7 +114,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await?;
 
         let mut current_phc = user.password_hash.clone();
-        if stored.iterations < self.config.pbkdf2_iterations {
+        if stored.needs_rehash(self.config.pbkdf2_iterations) {
             let fresh =
                 PasswordHash::create_yielding(raw_password, self.config.pbkdf2_iterations, || {
                     ctx.pause()
@@ -130,7 +130,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 "password_rehashed",
                 json!({
                     "user_id": user.id.to_string(),
-                    "from_iterations": stored.iterations,
+                    "from": stored.algorithm(),
+                    "from_iterations": stored.iterations(),
                     "to_iterations": self.config.pbkdf2_iterations,
                 }),
             );
@@ -247,18 +248,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
     }
 
-    /// Checks a password against a user's stored hash. Every failure costs at least one full
-    /// PBKDF2 at the configured count: an unknown email, an unreadable row or a refused hash run
-    /// it as dummy work, and a wrong password on a hash stored with fewer iterations is topped up
-    /// to it, so no failure reason answers faster than another (a count above the configured
-    /// one costs what it costs). The reason is for logs only.
+    /// Checks a password against a user's stored hash (ours, or one moved in from another
+    /// service). Every failure costs at least `LOGIN_FAILURE_ITERATIONS` of PBKDF2 (by default the
+    /// configured count): an unknown email, an unreadable row or a refused hash run it as dummy
+    /// work, and a wrong password on a cheaper stored hash (fewer iterations, or an imported
+    /// bcrypt/Argon2/Django hash) is topped up to it, so no failure reason answers faster than
+    /// another. The reason is for logs only.
     async fn check_password(
         &self,
         user: Option<Result<User, String>>,
         password: &str,
         ctx: &Ctx,
-    ) -> Result<(User, PasswordHash), &'static str> {
-        let configured = self.config.pbkdf2_iterations;
+    ) -> Result<(User, StoredHash), &'static str> {
+        let floor = self.config.login_failure_iterations;
         let dummy = |iterations: u32| async move {
             if iterations > 0 {
                 password::derive_yielding(password, DUMMY_SALT, iterations, || ctx.pause()).await;
@@ -266,33 +268,32 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         let user = match user {
             None => {
-                dummy(configured).await;
+                dummy(floor).await;
                 return Err("unknown_email");
             }
             Some(Err(why)) => {
                 ctx.log("error", "stored_row_invalid", json!({ "cause": why }));
-                dummy(configured).await;
+                dummy(floor).await;
                 return Err("stored_row_invalid");
             }
             Some(Ok(user)) => user,
         };
-        let stored =
-            match PasswordHash::parse(&user.password_hash, self.config.pbkdf2_max_iterations) {
-                Ok(h) => h,
-                Err(e) => {
-                    ctx.log(
-                        "error",
-                        "stored_hash_refused",
-                        json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
-                    );
-                    dummy(configured).await;
-                    return Err("stored_hash_refused");
-                }
-            };
+        let stored = match StoredHash::parse(&user.password_hash, &self.config.hash_bounds()) {
+            Ok(h) => h,
+            Err(e) => {
+                ctx.log(
+                    "error",
+                    "stored_hash_refused",
+                    json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
+                );
+                dummy(floor).await;
+                return Err("stored_hash_refused");
+            }
+        };
         if stored.verify_yielding(password, || ctx.pause()).await {
             Ok((user, stored))
         } else {
-            dummy(configured.saturating_sub(stored.iterations)).await;
+            password::pad_failure(password, stored.work_iterations(), floor, || ctx.pause()).await;
             Err("wrong_password")
         }
     }

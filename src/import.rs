@@ -1,0 +1,721 @@
+//! `make import`: moves users in from the FastAPI service (SQLite table `users`), from
+//! fastapi-users (SQLite table `user`) or from JSON Lines, validating every row with the same
+//! [`Email`] and [`StoredHash`] parsers the Worker uses, and turning the accepted rows into D1
+//! SQL files. Native only: it runs on the operator's machine (src/bin/import.rs applies the
+//! files with `wrangler d1 execute`).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use crate::domain::{Email, UserId};
+use crate::password::{HashBounds, StoredHash};
+
+/// D1 refuses statements over 100,000 bytes; stay well below.
+pub const MAX_STATEMENT_BYTES: usize = 90_000;
+/// Rows per `wrangler d1 execute --file` run: one file is one transaction-sized unit of work
+/// that stays far below D1's 30 s query limit and its 5 GB file-import limit.
+pub const ROWS_PER_FILE: usize = 5_000;
+
+/// Where the rows came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// fastapi-users' SQLAlchemy table `user`.
+    FastApiUsers,
+    /// The FastAPI service's table `users`.
+    FastApi,
+    JsonLines,
+}
+
+impl SourceKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::FastApiUsers => "fastapi-users SQLite (table \"user\")",
+            Self::FastApi => "FastAPI SQLite (table \"users\")",
+            Self::JsonLines => "JSON Lines",
+        }
+    }
+}
+
+/// One row of the source, as read: nothing is validated yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceRow {
+    /// 1-based position in the source (the line number for JSON Lines).
+    pub row: usize,
+    pub email: Option<String>,
+    pub hash: Option<String>,
+    pub id: Option<String>,
+    pub is_active: Option<bool>,
+    pub email_verified: bool,
+    pub created_at: Option<String>,
+    /// Set when the row could not even be read (bad JSON, wrong types).
+    pub unreadable: Option<String>,
+}
+
+/// A row that passed every check, ready for D1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportUser {
+    pub row: usize,
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: String,
+    pub email_verified: bool,
+    pub algorithm: &'static str,
+    /// What verifying the hash costs, in PBKDF2 iterations (for `LOGIN_FAILURE_ITERATIONS`).
+    pub work_iterations: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// The outcome of validating a source: rows to insert, rows refused, ids newly mapped.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub users: Vec<ImportUser>,
+    pub refused: Vec<Refusal>,
+    /// `old id → new UUID` pairs made in this run (ids that are not UUIDs).
+    pub new_mappings: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Source(String),
+}
+
+/// Reads every row of `path`: a SQLite database (by its header) or else JSON Lines.
+///
+/// # Errors
+/// When the file cannot be read, or a SQLite file has neither a `user` nor a `users` table
+/// with `email` and `hashed_password` columns.
+pub fn read_source(path: &Path) -> Result<(SourceKind, Vec<SourceRow>), ImportError> {
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Io(path.to_owned(), e))?;
+    if bytes.starts_with(b"SQLite format 3\0") {
+        read_sqlite(path)
+    } else {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ImportError::Source(format!("{} is not UTF-8", path.display())))?;
+        Ok((SourceKind::JsonLines, read_json_lines(&text)))
+    }
+}
+
+/// Parses JSON Lines: `{"email", "password_hash"}` plus optional `id`, `email_verified`,
+/// `created_at` (and `is_active`). Blank lines are skipped; other bad lines become unreadable rows.
+pub fn read_json_lines(text: &str) -> Vec<SourceRow> {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut row = SourceRow {
+            row: i + 1,
+            ..SourceRow::default()
+        };
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(obj)) => {
+                let text_field = |name: &str| -> Result<Option<String>, String> {
+                    match obj.get(name) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) => Ok(Some(s.clone())),
+                        Some(Value::Number(n)) if name == "id" => Ok(Some(n.to_string())),
+                        Some(_) => Err(format!("\"{name}\" is not a string")),
+                    }
+                };
+                let bool_field = |name: &str| -> Result<Option<bool>, String> {
+                    match obj.get(name) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::Bool(b)) => Ok(Some(*b)),
+                        Some(_) => Err(format!("\"{name}\" is not a boolean")),
+                    }
+                };
+                let read = (|| -> Result<(), String> {
+                    row.email = text_field("email")?;
+                    row.hash = text_field("password_hash")?;
+                    row.id = text_field("id")?;
+                    row.created_at = text_field("created_at")?;
+                    row.email_verified = bool_field("email_verified")?.unwrap_or(false);
+                    row.is_active = bool_field("is_active")?;
+                    Ok(())
+                })();
+                if let Err(why) = read {
+                    row.unreadable = Some(why);
+                }
+            }
+            Ok(_) => row.unreadable = Some("not a JSON object".into()),
+            Err(e) => row.unreadable = Some(format!("not JSON ({e})")),
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+fn read_sqlite(path: &Path) -> Result<(SourceKind, Vec<SourceRow>), ImportError> {
+    use rusqlite::{types::Value as Sql, Connection, OpenFlags};
+
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let columns = |table: &str| -> Result<HashSet<String>, rusqlite::Error> {
+        let mut stmt = db.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+        names.collect()
+    };
+    let (kind, table, cols) = {
+        let user = columns("user")?;
+        let users = columns("users")?;
+        let usable = |c: &HashSet<String>| c.contains("email") && c.contains("hashed_password");
+        if usable(&user) {
+            (SourceKind::FastApiUsers, "user", user)
+        } else if usable(&users) {
+            (SourceKind::FastApi, "users", users)
+        } else {
+            return Err(ImportError::Source(format!(
+                "{}: no table \"user\" (fastapi-users) or \"users\" (FastAPI) with email and \
+                 hashed_password columns",
+                path.display()
+            )));
+        }
+    };
+    let optional = |name: &str| {
+        if cols.contains(name) {
+            format!("\"{name}\"")
+        } else {
+            "NULL".to_owned()
+        }
+    };
+    let sql = format!(
+        "SELECT email, hashed_password, {}, {}, {}, {} FROM \"{table}\" ORDER BY rowid",
+        optional("id"),
+        optional("is_active"),
+        optional("is_verified"),
+        optional("created_at"),
+    );
+    let text = |v: Sql| -> Option<String> {
+        match v {
+            Sql::Text(s) => Some(s),
+            Sql::Integer(i) => Some(i.to_string()),
+            Sql::Real(f) => Some(f.to_string()),
+            Sql::Blob(b) if b.len() == 16 => uuid::Uuid::from_slice(&b).ok().map(|u| u.to_string()),
+            _ => None,
+        }
+    };
+    let flag = |v: Sql| -> Option<bool> {
+        match v {
+            Sql::Integer(i) => Some(i != 0),
+            Sql::Text(s) => match s.to_ascii_lowercase().as_str() {
+                "1" | "true" | "t" => Some(true),
+                "0" | "false" | "f" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    let mut stmt = db.prepare(&sql)?;
+    let mut out = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let v = |i: usize| r.get::<_, Sql>(i);
+        out.push(SourceRow {
+            row: out.len() + 1,
+            email: text(v(0)?),
+            hash: text(v(1)?),
+            id: text(v(2)?),
+            is_active: flag(v(3)?),
+            email_verified: flag(v(4)?).unwrap_or(false),
+            created_at: text(v(5)?),
+            unreadable: None,
+        });
+    }
+    Ok((kind, out))
+}
+
+/// Old (non-UUID) id → new UUID, kept in a CSV beside the source so that a re-run maps the
+/// same old ids to the same new ones.
+#[derive(Debug, Default)]
+pub struct IdMap(HashMap<String, String>);
+
+impl IdMap {
+    /// Reads `old,new` lines (a header line is skipped); a missing file is an empty map.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub fn load(path: &Path) -> Result<Self, ImportError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(ImportError::Io(path.to_owned(), e)),
+        };
+        let map = text
+            .lines()
+            .filter_map(|l| l.split_once(','))
+            .filter(|(_, new)| UserId::parse(new).is_ok())
+            .map(|(old, new)| (old.to_owned(), new.to_owned()))
+            .collect();
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, old: &str) -> Option<&String> {
+        self.0.get(old)
+    }
+
+    pub fn insert(&mut self, old: String, new: String) {
+        self.0.insert(old, new);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The map as CSV, sorted by old id (numerically when both are numbers).
+    pub fn to_csv(&self) -> String {
+        let mut pairs: Vec<_> = self.0.iter().collect();
+        pairs.sort_by(|a, b| match (a.0.parse::<i64>(), b.0.parse::<i64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => a.0.cmp(b.0),
+        });
+        let mut out = String::from("old_id,new_id\n");
+        for (old, new) in pairs {
+            let _ = writeln!(out, "{old},{new}");
+        }
+        out
+    }
+}
+
+/// The CSV of id pairs for a source: `<SRC>.id-map.csv`, beside it.
+pub fn id_map_path(src: &Path) -> PathBuf {
+    let mut name = src.file_name().unwrap_or_default().to_os_string();
+    name.push(".id-map.csv");
+    src.with_file_name(name)
+}
+
+/// Validates every row. Refused: unreadable rows, a missing or invalid email, a missing,
+/// unsupported or out-of-bounds hash, `is_active` false, an unreadable `created_at`, and every
+/// row of an email (or UUID id) that appears more than once, since it cannot be known which of
+/// them is the account. `new_uuid` makes the ids for rows whose id is not a UUID.
+pub fn plan(
+    rows: &[SourceRow],
+    bounds: &HashBounds,
+    ids: &mut IdMap,
+    now: &str,
+    mut new_uuid: impl FnMut() -> String,
+) -> Plan {
+    let mut plan = Plan::default();
+    // First pass: who shares an email or a UUID with another row.
+    let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_uuid: HashMap<String, Vec<usize>> = HashMap::new();
+    for r in rows {
+        if let Some(email) = r.email.as_deref().and_then(|e| Email::parse(e).ok()) {
+            by_email
+                .entry(email.as_ref().to_owned())
+                .or_default()
+                .push(r.row);
+        }
+        if let Some(id) = r.id.as_deref().and_then(|i| UserId::parse(i).ok()) {
+            by_uuid.entry(id.to_string()).or_default().push(r.row);
+        }
+    }
+    let others = |all: &[usize], me: usize| {
+        all.iter()
+            .filter(|&&n| n != me)
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for r in rows {
+        let refuse = |reason: String| Refusal { row: r.row, reason };
+        if let Some(why) = &r.unreadable {
+            plan.refused.push(refuse(format!("unreadable row: {why}")));
+            continue;
+        }
+        let Some(raw_email) = r.email.as_deref() else {
+            plan.refused.push(refuse("no email".into()));
+            continue;
+        };
+        let email = match Email::parse(raw_email) {
+            Ok(e) => e,
+            Err(e) => {
+                plan.refused
+                    .push(refuse(format!("invalid email ({}): {}", e.code, e.message)));
+                continue;
+            }
+        };
+        let same_email = &by_email[email.as_ref()];
+        if same_email.len() > 1 {
+            plan.refused.push(refuse(format!(
+                "duplicate email (also rows {})",
+                others(same_email, r.row)
+            )));
+            continue;
+        }
+        if r.is_active == Some(false) {
+            plan.refused.push(refuse("inactive account".into()));
+            continue;
+        }
+        let Some(raw_hash) = r.hash.as_deref() else {
+            plan.refused.push(refuse("no password hash".into()));
+            continue;
+        };
+        let hash = match StoredHash::parse(raw_hash, bounds) {
+            Ok(h) => h,
+            Err(e) => {
+                plan.refused
+                    .push(refuse(format!("unsupported or out-of-bounds hash: {e}")));
+                continue;
+            }
+        };
+        let created_at = match r.created_at.as_deref() {
+            None => now.to_owned(),
+            Some(raw) => match to_rfc3339(raw) {
+                Some(t) => t,
+                None => {
+                    plan.refused
+                        .push(refuse(format!("created_at {raw:?} is not a date and time")));
+                    continue;
+                }
+            },
+        };
+        let id = match r.id.as_deref() {
+            Some(raw) => match UserId::parse(raw) {
+                Ok(uuid) => {
+                    let same_id = &by_uuid[&uuid.to_string()];
+                    if same_id.len() > 1 {
+                        plan.refused.push(refuse(format!(
+                            "duplicate id (also rows {})",
+                            others(same_id, r.row)
+                        )));
+                        continue;
+                    }
+                    uuid.to_string()
+                }
+                Err(_) => match ids.get(raw) {
+                    Some(mapped) => mapped.clone(),
+                    None => {
+                        let fresh = new_uuid();
+                        ids.insert(raw.to_owned(), fresh.clone());
+                        plan.new_mappings.push((raw.to_owned(), fresh.clone()));
+                        fresh
+                    }
+                },
+            },
+            None => new_uuid(),
+        };
+        plan.users.push(ImportUser {
+            row: r.row,
+            id,
+            email: email.as_ref().to_owned(),
+            password_hash: raw_hash.to_owned(),
+            created_at,
+            email_verified: r.email_verified,
+            algorithm: hash.algorithm(),
+            work_iterations: hash.work_iterations(),
+        });
+    }
+    plan
+}
+
+/// A source's date and time as RFC 3339 UTC with milliseconds (the form the Worker writes).
+/// Accepts RFC 3339 and SQLAlchemy's SQLite form `YYYY-MM-DD HH:MM:SS[.ffffff]` (naive: UTC).
+pub fn to_rfc3339(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let utc: DateTime<Utc> = if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        t.with_timezone(&Utc)
+    } else if let Ok(t) = DateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        t.with_timezone(&Utc)
+    } else {
+        let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())?;
+        naive.and_utc()
+    };
+    Some(utc.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// A SQL string literal. The values are already validated (emails have no control characters,
+/// hashes are ASCII), and a quote is doubled, so nothing can end the literal early.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+const INSERT_HEAD: &str = "INSERT INTO users (id, email, password_hash, created_at, updated_at, \
+                           email_verified) VALUES\n";
+/// `ON CONFLICT DO NOTHING` covers both the id and the email: re-running an import, or a row
+/// whose email registered meanwhile, changes nothing. `RETURNING` tells which rows went in.
+const INSERT_TAIL: &str = "\nON CONFLICT DO NOTHING RETURNING id;\n";
+
+/// The users as SQL files of at most `rows_per_file` rows, each file made of multi-row INSERTs
+/// of at most `max_statement_bytes` bytes.
+pub fn sql_files(
+    users: &[ImportUser],
+    max_statement_bytes: usize,
+    rows_per_file: usize,
+) -> Vec<String> {
+    users
+        .chunks(rows_per_file.max(1))
+        .map(|chunk| {
+            let mut file = String::new();
+            let mut stmt = String::new();
+            for u in chunk {
+                let tuple = format!(
+                    "({}, {}, {}, {}, {}, {})",
+                    literal(&u.id),
+                    literal(&u.email),
+                    literal(&u.password_hash),
+                    literal(&u.created_at),
+                    literal(&u.created_at),
+                    u8::from(u.email_verified),
+                );
+                let grown = stmt.len() + 2 + tuple.len() + INSERT_TAIL.len();
+                if !stmt.is_empty() && grown > max_statement_bytes {
+                    file.push_str(&stmt);
+                    file.push_str(INSERT_TAIL);
+                    stmt.clear();
+                }
+                if stmt.is_empty() {
+                    stmt.push_str(INSERT_HEAD);
+                } else {
+                    stmt.push_str(",\n");
+                }
+                stmt.push_str(&tuple);
+            }
+            if !stmt.is_empty() {
+                file.push_str(&stmt);
+                file.push_str(INSERT_TAIL);
+            }
+            file
+        })
+        .collect()
+}
+
+/// The ids a `wrangler d1 execute --json` run reports as inserted (the `RETURNING id` rows).
+///
+/// # Errors
+/// When the output is not wrangler's JSON array of statement results, or a statement failed.
+pub fn inserted_ids(wrangler_json: &str) -> Result<Vec<String>, ImportError> {
+    let bad = |why: &str| ImportError::Source(format!("unexpected wrangler output: {why}"));
+    let v: Value = serde_json::from_str(wrangler_json).map_err(|_| bad("not JSON"))?;
+    let statements = v.as_array().ok_or_else(|| bad("not an array"))?;
+    let mut ids = Vec::new();
+    for s in statements {
+        if s.get("success") != Some(&Value::Bool(true)) {
+            return Err(bad("a statement failed"));
+        }
+        let results = s
+            .get("results")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no results"))?;
+        ids.extend(
+            results
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned)),
+        );
+    }
+    Ok(ids)
+}
+
+/// The one-line summary the contract asks for, printed last.
+pub fn summary(read: usize, imported: usize, present: usize, refused: usize) -> String {
+    format!("read {read}, imported {imported}, already present {present}, refused {refused}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOUNDS: HashBounds = HashBounds {
+        pbkdf2_max_iterations: 10_000_000,
+        bcrypt_max_cost: 13,
+    };
+    const BCRYPT: &str = "$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC";
+    const NOW: &str = "2026-11-26T12:00:00.000Z";
+
+    fn counter() -> impl FnMut() -> String {
+        let mut n = 0u32;
+        move || {
+            n += 1;
+            format!("00000000-0000-4000-8000-{n:012}")
+        }
+    }
+
+    fn row(n: usize, email: &str) -> SourceRow {
+        SourceRow {
+            row: n,
+            email: Some(email.into()),
+            hash: Some(BCRYPT.into()),
+            ..SourceRow::default()
+        }
+    }
+
+    #[test]
+    fn json_lines_are_read_with_their_line_numbers() {
+        let text = "{\"email\":\"A@x.io\",\"password_hash\":\"h\",\"id\":7,\"email_verified\":true}\n\
+                    \n\
+                    [1]\n\
+                    {\"email\":5}\n\
+                    {\"email\":\"b@x.io\",\"password_hash\":\"h\",\"created_at\":\"2024-01-02T03:04:05Z\"}\n";
+        let rows = read_json_lines(text);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].id.as_deref(), Some("7"));
+        assert!(rows[0].email_verified);
+        assert_eq!(rows[1].row, 3);
+        assert_eq!(rows[1].unreadable.as_deref(), Some("not a JSON object"));
+        assert_eq!(
+            rows[2].unreadable.as_deref(),
+            Some("\"email\" is not a string")
+        );
+        assert_eq!(rows[3].row, 5);
+        assert_eq!(rows[3].created_at.as_deref(), Some("2024-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn every_bad_row_is_refused_with_its_reason() {
+        let mut inactive = row(3, "c@x.io");
+        inactive.is_active = Some(false);
+        let mut bad_hash = row(4, "d@x.io");
+        bad_hash.hash = Some("$2b$31$".to_owned() + &BCRYPT[7..]);
+        let mut plain = row(5, "e@x.io");
+        plain.hash = Some("hunter2".into());
+        let mut undated = row(8, "f@x.io");
+        undated.created_at = Some("last tuesday".into());
+        let rows = vec![
+            row(1, "a@x.io"),
+            row(2, "not-an-email"),
+            inactive,
+            bad_hash,
+            plain,
+            row(6, "Dup@x.io"),
+            row(7, "dup@X.io "),
+            undated,
+        ];
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        assert_eq!(p.users.len(), 1);
+        assert_eq!(p.users[0].email, "a@x.io");
+        assert_eq!(p.users[0].created_at, NOW);
+        let reasons: Vec<(usize, &str)> = p
+            .refused
+            .iter()
+            .map(|r| (r.row, r.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 7);
+        assert!(reasons[0].0 == 2 && reasons[0].1.starts_with("invalid email"));
+        assert_eq!(reasons[1], (3, "inactive account"));
+        assert_eq!(
+            reasons[2],
+            (
+                4,
+                "unsupported or out-of-bounds hash: bcrypt cost out of bounds"
+            )
+        );
+        assert!(reasons[3].0 == 5 && reasons[3].1.starts_with("unsupported"));
+        assert_eq!(reasons[4], (6, "duplicate email (also rows 7)"));
+        assert_eq!(reasons[5], (7, "duplicate email (also rows 6)"));
+        assert_eq!(
+            reasons[6],
+            (8, "created_at \"last tuesday\" is not a date and time")
+        );
+    }
+
+    #[test]
+    fn uuids_are_kept_and_other_ids_mapped_the_same_way_on_every_run() {
+        let mut a = row(1, "a@x.io");
+        a.id = Some("5F0E7D52-0D3B-4C44-9F0B-2C1E7A1B9D11".into());
+        let mut b = row(2, "b@x.io");
+        b.id = Some("42".into());
+        let rows = vec![a, b];
+        let mut ids = IdMap::default();
+        let first = plan(&rows, &BOUNDS, &mut ids, NOW, counter());
+        assert_eq!(first.users[0].id, "5f0e7d52-0d3b-4c44-9f0b-2c1e7a1b9d11");
+        assert_eq!(first.users[1].id, "00000000-0000-4000-8000-000000000001");
+        assert_eq!(first.new_mappings.len(), 1);
+        let csv = ids.to_csv();
+        assert_eq!(
+            csv,
+            "old_id,new_id\n42,00000000-0000-4000-8000-000000000001\n"
+        );
+        let dir = std::env::temp_dir().join(format!("edge-auth-idmap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("map.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut again = IdMap::load(&path).unwrap();
+        let second = plan(&rows, &BOUNDS, &mut again, NOW, || "never".into());
+        assert_eq!(second.users[1].id, first.users[1].id);
+        assert!(second.new_mappings.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn dates_become_rfc3339_utc_with_milliseconds() {
+        assert_eq!(
+            to_rfc3339("2024-05-01 10:00:00.123456").as_deref(),
+            Some("2024-05-01T10:00:00.123Z")
+        );
+        assert_eq!(
+            to_rfc3339("2024-05-01T12:00:00+02:00").as_deref(),
+            Some("2024-05-01T10:00:00.000Z")
+        );
+        assert_eq!(to_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn sql_statements_stay_under_the_size_limit_and_quote_safely() {
+        let users: Vec<ImportUser> = (0..1000)
+            .map(|i| ImportUser {
+                row: i,
+                id: format!("00000000-0000-4000-8000-{i:012}"),
+                email: format!("o'brien{i}@x.io"),
+                password_hash: BCRYPT.into(),
+                created_at: NOW.into(),
+                email_verified: i % 2 == 0,
+                algorithm: "bcrypt",
+                work_iterations: 1,
+            })
+            .collect();
+        let files = sql_files(&users, 10_000, 400);
+        assert_eq!(files.len(), 3);
+        let statements: Vec<&str> = files
+            .iter()
+            .flat_map(|f| f.split_inclusive("RETURNING id;\n"))
+            .collect();
+        assert!(statements.iter().all(|s| s.len() <= 10_000));
+        let rows: usize = statements
+            .iter()
+            .map(|s| s.matches("'o''brien").count())
+            .sum();
+        assert_eq!(rows, 1000);
+        // Loaded into SQLite, every row arrives intact.
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch(
+            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT UNIQUE, password_hash TEXT, \
+             created_at TEXT, updated_at TEXT, email_verified INTEGER)",
+        )
+        .unwrap();
+        for f in &files {
+            db.execute_batch(f).unwrap();
+        }
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM users WHERE email LIKE 'o''brien%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1000);
+    }
+
+    #[test]
+    fn wrangler_output_gives_the_inserted_ids() {
+        let out = r#"[{"results":[{"id":"a"},{"id":"b"}],"success":true,"meta":{}},
+                      {"results":[],"success":true,"meta":{}}]"#;
+        assert_eq!(inserted_ids(out).unwrap(), ["a", "b"]);
+        assert!(inserted_ids(r#"[{"results":[],"success":false}]"#).is_err());
+        assert!(inserted_ids("Error").is_err());
+    }
+}

@@ -1,0 +1,266 @@
+"""`make import` end to end: sources made by the real Python libraries, imported into the local D1
+of the running Worker, then every original password logs in over HTTP.
+
+- fastapi-users' own SQLAlchemy `user` table, its users created through its `UserManager` with
+  pwdlib's Argon2id (default parameters) and bcrypt (default cost 12);
+- a FastAPI-service `users` table (integer ids) hashed by passlib's bcrypt;
+- Django-format JSON Lines (`pbkdf2_sha256$…`, Django's algorithm through hashlib).
+
+Few users on purpose: bcrypt and Argon2id run in wasm, ~0.5–1 s each. Nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from client import request
+from conftest import ROOT, wrangler_env
+
+SUMMARY_PREFIX = "read "
+
+
+def run_import(worker, src: Path) -> list[str]:
+    """`make import` into the running Worker's local D1; returns the printed lines."""
+    out = subprocess.run(
+        ["make", "-s", "import", f"SRC={src}", f"WRANGLER_ARGS=--persist-to {worker.state_dir}"],
+        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].startswith(SUMMARY_PREFIX), lines
+    return lines
+
+
+def summary(lines: list[str]) -> dict[str, int]:
+    parts = dict(p.rsplit(" ", 1) for p in lines[-1].split(", "))
+    return {k: int(v) for k, v in parts.items()}
+
+
+def refusals(lines: list[str]) -> dict[int, str]:
+    out = {}
+    for line in lines:
+        if line.startswith("refused row "):
+            head, reason = line[len("refused row "):].split(": ", 1)
+            out[int(head)] = reason
+    return out
+
+
+def login(worker, email: str, password: str):
+    return request(worker.base, "POST", "/auth/login", json={"email": email, "password": password})
+
+
+def stored(worker, email: str) -> dict:
+    rows = worker.d1(f"SELECT id, password_hash, email_verified, created_at FROM users WHERE email = '{email}'")
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def rehashed_from(worker, user_id: str) -> list[str]:
+    time.sleep(0.5)  # wrangler relays the Worker's log lines asynchronously
+    return [l.get("from") for l in worker.logs()
+            if l["event"] == "password_rehashed" and l.get("user_id") == user_id]
+
+
+def assert_migrates(worker, email: str, password: str, algorithm: str, prefix: str) -> str:
+    """Wrong password refused (hash untouched), right one logs in and the hash becomes ours."""
+    before = stored(worker, email)
+    assert before["password_hash"].startswith(prefix), before
+    r = login(worker, email, password + "!")
+    assert r.status == 401 and r.json()["code"] == "invalid_credentials", r.body
+    assert stored(worker, email)["password_hash"] == before["password_hash"]
+    r = login(worker, email, password)
+    assert r.status == 200, r.body
+    after = stored(worker, email)
+    assert after["password_hash"].startswith("$pbkdf2-sha256$i=600000,l=32$"), after
+    assert rehashed_from(worker, after["id"]) == [algorithm]
+    # The new hash works, and the old password is still the password.
+    assert login(worker, email, password).status == 200
+    return after["id"]
+
+
+# ---- fastapi-users, built by fastapi-users itself ---------------------------------------------
+
+def build_fastapi_users_db(path: Path, users: list[tuple]) -> dict[str, str]:
+    """Creates fastapi-users' SQLAlchemy `user` table and its users through its UserManager;
+    returns email -> id (UUID) as fastapi-users stored them."""
+    from fastapi_users import BaseUserManager, UUIDIDMixin, schemas
+    from fastapi_users.password import PasswordHelper
+    from fastapi_users_db_sqlalchemy import SQLAlchemyBaseUserTableUUID, SQLAlchemyUserDatabase
+    from pwdlib import PasswordHash
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    class User(SQLAlchemyBaseUserTableUUID, Base):
+        pass
+
+    class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
+        reset_password_token_secret = "unused"
+        verification_token_secret = "unused"
+
+    async def build() -> dict[str, str]:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        ids = {}
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            db = SQLAlchemyUserDatabase(session, User)
+            for email, password, hasher, verified, active in users:
+                manager = UserManager(db, PasswordHelper(PasswordHash((hasher,))))
+                user = await manager.create(
+                    schemas.BaseUserCreate(email=email, password=password, is_verified=verified,
+                                           is_active=active),
+                    safe=False,
+                )
+                ids[email] = str(user.id)
+        await engine.dispose()
+        return ids
+
+    return asyncio.run(build())
+
+
+def test_fastapi_users_database_moves_in(worker, tmp_path):
+    from pwdlib.hashers.argon2 import Argon2Hasher
+    from pwdlib.hashers.bcrypt import BcryptHasher
+
+    tag = uuid.uuid4().hex[:6]
+    argon, bcrypt_ = Argon2Hasher(), BcryptHasher()  # pwdlib's defaults: m=65536,t=3,p=4; cost 12
+    users = [
+        (f"argon-{tag}@example.com", "Argon2 pass phrase", argon, True, True),
+        (f"bcrypt-{tag}@example.com", "bcrypt pass phrase", bcrypt_, False, True),
+        (f"gone-{tag}@example.com", "inactive pass phrase", bcrypt_, True, False),
+    ]
+    src = tmp_path / "fastapi_users.db"
+    ids = build_fastapi_users_db(src, users)
+    rows = sqlite3.connect(src).execute('SELECT email, hashed_password FROM "user" ORDER BY rowid').fetchall()
+    assert rows[0][1].startswith("$argon2id$v=19$m=65536,t=3,p=4$"), rows[0]
+    assert rows[1][1].startswith("$2b$12$"), rows[1]
+
+    lines = run_import(worker, src)
+    assert summary(lines) == {"read": 3, "imported": 2, "already present": 0, "refused": 1}, lines
+    assert refusals(lines) == {3: "inactive account"}
+    # bcrypt cost 12 is the slower of the two in wasm (README): the floor to set is its cost.
+    assert any(l.startswith("slowest hash imported: bcrypt (row 2)") for l in lines), lines
+
+    argon_email, bcrypt_email = users[0][0], users[1][0]
+    # UUIDs kept (so `sub` of old tokens names the same user), is_verified carried over.
+    assert stored(worker, argon_email)["id"] == ids[argon_email]
+    assert stored(worker, argon_email)["email_verified"] == 1
+    assert stored(worker, bcrypt_email)["email_verified"] == 0
+    assert not (tmp_path / "fastapi_users.db.id-map.csv").exists()  # every id was a UUID
+    assert not (tmp_path / "fastapi_users.db.d1-sql").exists()  # SQL files hold hashes: removed
+
+    uid = assert_migrates(worker, argon_email, "Argon2 pass phrase", "argon2id", "$argon2id$")
+    assert uid == ids[argon_email]
+    assert_migrates(worker, bcrypt_email, "bcrypt pass phrase", "bcrypt", "$2b$12$")
+    r = login(worker, users[2][0], "inactive pass phrase")
+    assert r.status == 401 and r.json()["code"] == "invalid_credentials"
+
+    again = run_import(worker, src)
+    assert summary(again) == {"read": 3, "imported": 0, "already present": 2, "refused": 1}, again
+    # Re-running did not bring the old hash back.
+    assert stored(worker, argon_email)["password_hash"].startswith("$pbkdf2-sha256$")
+
+
+# ---- the FastAPI service's `users` table, passlib bcrypt --------------------------------------
+
+def test_fastapi_service_users_table_moves_in(worker, tmp_path):
+    from passlib.context import CryptContext
+
+    ctx = CryptContext(schemes=["bcrypt"], deprecated="auto")  # as the FastAPI tutorial does
+    tag = uuid.uuid4().hex[:6]
+    src = tmp_path / "app.db"
+    db = sqlite3.connect(src)
+    db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR UNIQUE, "
+               "hashed_password VARCHAR, is_active BOOLEAN, created_at DATETIME)")
+    rows = [
+        (1, f"Carol-{tag}@Example.com", ctx.hash("carol's password"), 1, "2023-04-05 06:07:08.123456"),
+        (2, "not an email", ctx.hash("whatever password"), 1, None),
+        (3, f"dave-{tag}@example.com", "$2b$31$" + ctx.hash("x")[7:], 1, None),  # cost 31: refused
+        (4, f"erin-{tag}@example.com", "plain text password", 1, None),
+        (5, f"dup-{tag}@example.com", ctx.hash("first password"), 1, None),
+        (6, f"DUP-{tag}@example.com", ctx.hash("second password"), 1, None),
+    ]
+    db.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+
+    lines = run_import(worker, src)
+    assert summary(lines) == {"read": 6, "imported": 1, "already present": 0, "refused": 5}, lines
+    why = refusals(lines)
+    assert why[2].startswith("invalid email"), why
+    assert why[3] == "unsupported or out-of-bounds hash: bcrypt cost out of bounds", why
+    assert why[4].startswith("unsupported or out-of-bounds hash"), why
+    assert why[5] == "duplicate email (also rows 6)" and why[6] == "duplicate email (also rows 5)", why
+
+    email = f"carol-{tag}@example.com"  # normalized as at registration
+    row = stored(worker, email)
+    assert row["created_at"] == "2023-04-05T06:07:08.123Z"
+    mapping = (tmp_path / "app.db.id-map.csv").read_text().splitlines()
+    assert mapping == ["old_id,new_id", f"1,{row['id']}"], mapping
+    assert_migrates(worker, email, "carol's password", "bcrypt", "$2b$12$")
+
+    again = run_import(worker, src)
+    assert summary(again) == {"read": 6, "imported": 0, "already present": 1, "refused": 5}, again
+    assert (tmp_path / "app.db.id-map.csv").read_text().splitlines() == mapping
+
+
+# ---- Django-format JSON Lines -----------------------------------------------------------------
+
+def django_hash(password: str, iterations: int) -> str:
+    """Django's PBKDF2PasswordHasher.encode, through hashlib as Django itself does."""
+    salt = base64.b64encode(os.urandom(16)).decode()[:22].replace("+", "a").replace("/", "b")
+    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(dk).decode()}"
+
+
+def test_django_json_lines_move_in(worker, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    kept_id = str(uuid.uuid4())
+    lines_in = [
+        {"email": f"frank-{tag}@example.com", "password_hash": django_hash("frank's password", 1_000_000),
+         "id": kept_id, "email_verified": True, "created_at": "2022-02-03T04:05:06+01:00"},
+        {"email": f"grace-{tag}@example.com", "password_hash": django_hash("grace's password", 600_000),
+         "id": 991},
+        {"email": f"heidi-{tag}@example.com", "password_hash": django_hash("x", 20_000_000)},
+        {"email": f"ivan-{tag}@example.com",
+         "password_hash": "$argon2id$v=19$m=1048576,t=3,p=4$c2FsdHNhbHRzYWx0$" + "A" * 43},
+        {"email": f"judy-{tag}@example.com", "password_hash": django_hash("judy's password", 1000),
+         "email_verified": "yes"},
+    ]
+    src = tmp_path / "django.jsonl"
+    src.write_text("\n".join(json.dumps(l) for l in lines_in) + "\nnot json\n")
+
+    lines = run_import(worker, src)
+    assert summary(lines) == {"read": 6, "imported": 2, "already present": 0, "refused": 4}, lines
+    why = refusals(lines)
+    assert why == {
+        3: "unsupported or out-of-bounds hash: iterations out of bounds",
+        4: "unsupported or out-of-bounds hash: argon2 parameters out of bounds",
+        5: 'unreadable row: "email_verified" is not a boolean',
+        6: why.get(6, ""),
+    }, why
+    assert why[6].startswith("unreadable row: not JSON"), why
+
+    frank = stored(worker, f"frank-{tag}@example.com")
+    assert frank["id"] == kept_id and frank["email_verified"] == 1
+    assert frank["created_at"] == "2022-02-03T03:05:06.000Z"
+    assert_migrates(worker, f"frank-{tag}@example.com", "frank's password", "django-pbkdf2-sha256",
+                    "pbkdf2_sha256$1000000$")
+    assert_migrates(worker, f"grace-{tag}@example.com", "grace's password", "django-pbkdf2-sha256",
+                    "pbkdf2_sha256$600000$")
+
+    again = run_import(worker, src)
+    assert summary(again) == {"read": 6, "imported": 0, "already present": 2, "refused": 4}, again
