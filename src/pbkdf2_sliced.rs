@@ -14,18 +14,20 @@ use sha2::Sha256;
 /// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
 pub const OUTPUT_LEN: usize = 32;
 
-/// Iterations between two pauses when the caller has no better figure.
+/// Iterations between two pauses when the caller has no better figure: about 4 ms of hashing
+/// in the Worker.
 ///
-/// Aimed at about 4 ms of hashing per slice in the Worker. Measured natively (release, this
-/// machine kind), one iteration of the `Hmac<Sha256>` loop costs about 0.2 µs, some 5,000
-/// iterations per millisecond; wasm runs it about 2x slower, which agrees with the 600,000
-/// iterations in about 262 ms measured in the Worker (`TOOLCHAIN.md`): about 2,300 per
-/// millisecond. 8,192 iterations are then about 3.5 ms in wasm: short enough that a request
-/// arriving during a login waits a few milliseconds rather than the whole hash, and long
-/// enough that the 73 pauses of a 600,000-iteration hash cost little when nothing else waits
-/// (each pause costs what the caller's yield costs, typically well under 0.1 ms for a
-/// zero-delay timer).
-pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(8_192).unwrap();
+/// Figures behind it (this machine kind, 2026-11): natively (release) the loop runs about
+/// 10,000 iterations per ms, but that is with the CPU's SHA extensions, which wasm lacks, so
+/// "wasm is about 2x slower" does not hold here; in the Worker 600,000 iterations took about
+/// 262 ms (`TOOLCHAIN.md`), some 2,300 per ms, and about 190 ms in issue 10's measurement.
+/// 10,000 iterations are then 3-4.5 ms in the Worker (2 ms even if wasm were only 2x slower than
+/// native): a request that arrives during a login waits at most that long instead of the
+/// whole hash. A 600,000-iteration hash pauses 59 times; a zero-delay `setTimeout` under
+/// `wrangler dev`'s workerd cost about 0.01-0.03 ms each, so with nothing else waiting the
+/// pauses add under 1 %. Node clamps such a timer to 1 ms, so under Node the same pauses
+/// would add about 60 ms: the choice of pause matters as much as the slice.
+pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(10_000).unwrap();
 
 /// Derives `PBKDF2-HMAC-SHA256(password, salt, iterations)` with a 32-byte output, awaiting
 /// `pause()` after every `slice` iterations while work remains.

@@ -1,6 +1,7 @@
 //! Wasm tier: what only behaves like production when compiled to wasm32 and run on a JS engine
-//! (randomness from the `wasm_js` backend, PBKDF2 and Ed25519 in wasm). Runs under Node with
-//! `wasm-bindgen-test-runner` (`make test-wasm`).
+//! (randomness from the `wasm_js` backend, PBKDF2 and Ed25519 in wasm, the sliced PBKDF2 giving
+//! the JS event loop its turn between slices). Runs under Node with `wasm-bindgen-test-runner`
+//! (`make test-wasm`).
 #![cfg(target_arch = "wasm32")]
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
