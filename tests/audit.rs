@@ -400,9 +400,9 @@ fn every_hash_on_the_request_path_pauses_between_slices() {
     use std::rc::Rc;
 
     let mut h = Harness::new();
-    // 20,000 iterations: three slices of at most 8,192, so two pauses per hash.
-    h.config.pbkdf2_iterations = 20_000;
-    h.config.login_failure_iterations = 20_000;
+    // 25,000 iterations: three slices of at most 10,000, so two pauses per hash.
+    h.config.pbkdf2_iterations = 25_000;
+    h.config.login_failure_iterations = 25_000;
     let pauses = Rc::new(Cell::new(0u32));
     let send = |req: ApiRequest| {
         let counter = pauses.clone();
