@@ -66,8 +66,12 @@ tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
 	@mkdir -p .tools && touch $@
 
 # ---- build -----------------------------------------------------------------------------------
+# wasm-opt is binaryen's, from npm (a Node program, works offline); the wasm carries
+# exception-handling tags, hence --all-features.
+WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-exception-handling --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue
 worker: .tools/rust .tools/npm assets
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
+	@$(WASM_OPT) build/index_bg.wasm -o build/index_bg.wasm
 	@cp js/entry.mjs build/entry.mjs
 
 # Static assets served by the Workers assets binding: Swagger UI for /docs, from the pinned npm
@@ -82,6 +86,7 @@ assets: .tools/npm js/docs-init.js js/headers
 # The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
 worker-test: .tools/rust .tools/npm
 	@worker-build --release --out-dir build-test --features test-hooks >/dev/null 2>build-test.log || { cat build-test.log; exit 1; }
+	@$(WASM_OPT) build-test/index_bg.wasm -o build-test/index_bg.wasm
 	@cp js/entry.mjs build-test/entry.mjs
 
 # The example consumer Worker (examples/consumer), which calls the auth Worker over a service binding.
