@@ -13,7 +13,7 @@
 - `make import` of a generated 100,000-user JSON Lines file into a fresh local D1, then again
   (every row already present).
 
-`BENCH_ONLY=legacy` or `BENCH_ONLY=import` runs that part alone.
+`BENCH_ONLY=legacy` or `BENCH_ONLY=import` runs that part alone; `BENCH_ONLY=core` all but them.
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
@@ -206,7 +206,7 @@ def main() -> None:
             print_rows((legacy_rows if only == "legacy" else import_rows)(Path(tmp)))
         return
     wasm = (ROOT / "build" / "index_bg.wasm").read_bytes()
-    rows.append(("wasm size (no wasm-opt)", f"{len(wasm) / 1024:.0f} KiB raw, "
+    rows.append(("wasm size (wasm-opt -Oz)", f"{len(wasm) / 1024:.0f} KiB raw, "
                  f"{len(gzip.compress(wasm, 9)) / 1024:.0f} KiB gzipped"))
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
@@ -325,8 +325,9 @@ def main() -> None:
         finally:
             for w in (prod, test, empty):
                 stop(w.proc)
-        rows += legacy_rows(tmp)
-        rows += import_rows(tmp)
+        if only != "core":
+            rows += legacy_rows(tmp)
+            rows += import_rows(tmp)
     print_rows(rows)
 
 
