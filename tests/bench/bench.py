@@ -285,18 +285,18 @@ def main() -> None:
             load(me, 300, 4, auth_header)
             alone = load(me, 2000, 4, auth_header)
             logins_alone: list[float] = []
-            stop = threading.Event()
-            threads = two_clients_logging_in(stop, logins_alone)
+            halt = threading.Event()
+            threads = two_clients_logging_in(halt, logins_alone)
             time.sleep(8)
-            stop.set()
+            halt.set()
             for t in threads:
                 t.join()
             logins_busy: list[float] = []
-            stop = threading.Event()
-            threads = two_clients_logging_in(stop, logins_busy)
+            halt = threading.Event()
+            threads = two_clients_logging_in(halt, logins_busy)
             time.sleep(1.0)
             busy = load(me, 2000, 4, auth_header)
-            stop.set()
+            halt.set()
             for t in threads:
                 t.join()
             rows.append(("GET /auth/me alone, 2000 req, 4 conc.",
