@@ -76,6 +76,14 @@ pub enum AppError {
     UnsupportedGrantType(&'static str),
     #[error("email taken")]
     EmailTaken,
+    /// A reset or verification token that is unknown, malformed, expired or already used.
+    #[error("invalid email token")]
+    InvalidEmailToken,
+    /// A correct login of an unverified account while verification is required.
+    #[error("email not verified")]
+    EmailNotVerified,
+    #[error("email already verified")]
+    EmailAlreadyVerified,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -153,6 +161,24 @@ impl AppError {
                 "Conflict",
                 "email_taken",
                 "An account with this email already exists.".into(),
+            ),
+            Self::InvalidEmailToken => (
+                400,
+                "Bad Request",
+                "invalid_email_token",
+                "The link is invalid, expired or already used; ask for a new one.".into(),
+            ),
+            Self::EmailNotVerified => (
+                403,
+                "Forbidden",
+                "email_not_verified",
+                "Verify your email address before logging in.".into(),
+            ),
+            Self::EmailAlreadyVerified => (
+                409,
+                "Conflict",
+                "email_already_verified",
+                "This email address is already verified.".into(),
             ),
             Self::NotFound => (404, "Not Found", "not_found", "No such resource.".into()),
             Self::MethodNotAllowed(_) => (

@@ -64,9 +64,14 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         | AppError::InvalidGrant
         | AppError::TooManyAttempts { .. } => Some("invalid_grant"),
         AppError::UnsupportedGrantType(_) => Some("unsupported_grant_type"),
+        // A login whose password was right but whose address must be verified first: the
+        // grant cannot be used until it is (§5.2 has no closer code).
+        AppError::EmailNotVerified => Some("invalid_grant"),
         // Never raised by the token endpoints' handlers; the routing errors come before them.
         AppError::InvalidToken(_)
         | AppError::EmailTaken
+        | AppError::InvalidEmailToken
+        | AppError::EmailAlreadyVerified
         | AppError::NotFound
         | AppError::MethodNotAllowed(_) => Some("invalid_request"),
         AppError::ServiceUnavailable { .. } | AppError::Internal(_) => None,

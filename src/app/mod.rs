@@ -4,7 +4,8 @@
 //! The handlers live in one module per area of the API, each an `impl App` block:
 //! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
-//! `/auth/verify`), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
+//! `/auth/verify`), `email` (password forgot/reset, address verification), `discovery` (JWKS,
+//! health, OpenAPI, docs); `guard` runs database calls
 //! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
 
 mod access;
@@ -12,6 +13,7 @@ mod account;
 pub mod cleanup;
 mod credentials;
 mod discovery;
+mod email;
 mod guard;
 mod sessions;
 
@@ -23,6 +25,7 @@ use crate::config::Config;
 use crate::domain::{Email, User};
 use crate::error::{AppError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::mail::Outbox;
 use crate::oauth;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
@@ -37,6 +40,10 @@ enum Route {
     Me,
     DeleteAccount,
     ChangePassword,
+    ForgotPassword,
+    ResetPassword,
+    RequestVerification,
+    VerifyEmail,
     ListSessions,
     RevokeOtherSessions,
     RevokeSession,
@@ -59,6 +66,13 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
         &[("GET", Route::Me), ("DELETE", Route::DeleteAccount)],
     ),
     ("/auth/password/change", &[("POST", Route::ChangePassword)]),
+    ("/auth/password/forgot", &[("POST", Route::ForgotPassword)]),
+    ("/auth/password/reset", &[("POST", Route::ResetPassword)]),
+    (
+        "/auth/email/verification",
+        &[("POST", Route::RequestVerification)],
+    ),
+    ("/auth/email/verify", &[("POST", Route::VerifyEmail)]),
     (
         "/auth/sessions",
         &[
@@ -110,6 +124,8 @@ pub struct App<'a, U, S, B> {
     pub users: &'a U,
     pub sessions: &'a S,
     pub breaker_store: &'a B,
+    /// The emails this request asks for; the caller sends them to the queue after the response.
+    pub outbox: &'a Outbox,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -181,6 +197,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Me => self.me(req, ctx, guard).await,
             Route::DeleteAccount => self.delete_account(req, ctx, guard).await,
             Route::ChangePassword => self.change_password(req, ctx, guard).await,
+            Route::ForgotPassword => self.forgot_password(req, ctx, guard).await,
+            Route::ResetPassword => self.reset_password(req, ctx, guard).await,
+            Route::RequestVerification => self.request_verification(req, ctx, guard).await,
+            Route::VerifyEmail => self.verify_email(req, ctx, guard).await,
             Route::ListSessions => self.list_sessions(req, ctx, guard).await,
             Route::RevokeOtherSessions => self.revoke_other_sessions(req, ctx, guard).await,
             Route::RevokeSession => {
