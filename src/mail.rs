@@ -64,12 +64,17 @@ impl MailJob {
             .filter(|t| !t.is_empty())
     }
 
-    /// `text` with the job's token blanked out (for error messages that might echo the mail).
+    /// `text` with the job's token blanked out and its address redacted (for error messages
+    /// that might echo the mail).
     pub fn scrub(&self, text: &str) -> String {
-        match self.secret() {
+        let text = match self.secret() {
             Some(secret) => text.replace(secret, "[redacted]"),
             None => text.to_owned(),
+        };
+        if self.to.is_empty() {
+            return text;
         }
+        text.replace(&self.to, &self.redacted_to())
     }
 }
 
@@ -374,6 +379,9 @@ mod tests {
             MailKind::EmailVerification,
             Some("https://a/verify-email?token=s3cr3t"),
         );
-        assert_eq!(j.scrub("failed for s3cr3t!"), "failed for [redacted]!");
+        assert_eq!(
+            j.scrub("failed for s3cr3t! (alice@example.com)"),
+            "failed for [redacted]! (a***@example.com)"
+        );
     }
 }
