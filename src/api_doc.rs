@@ -146,7 +146,10 @@ pub struct DeleteAccountRequest {
 #[schema(example = json!({"email": "alice@example.com"}))]
 pub struct ForgotPasswordRequest {
     /// Normalized like at registration. Known and unknown addresses get the same answer.
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+$"
+    )]
     pub email: String,
 }
 
@@ -155,6 +158,7 @@ pub struct ForgotPasswordRequest {
 #[schema(example = json!({"token": "Qm9ndXMgZXhhbXBsZSB0b2tlbiBvZiA0MyBjaGFyYWN0ZXJz", "new_password": "a brand new passphrase"}))]
 pub struct ResetPasswordRequest {
     /// The `token` of the emailed link (43 base64url characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
     /// The registration rules: 8–128 code points, not a common password, not the email.
     #[schema(min_length = 8, max_length = 128)]
@@ -165,6 +169,7 @@ pub struct ResetPasswordRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {
     /// The `token` of the emailed link (43 base64url characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
 }
 
@@ -514,7 +519,7 @@ fn reset_password() {}
 #[utoipa::path(post, path = "/auth/email/verification", tag = "account",
     security(("bearer" = []), ("oauth2" = [])),
     request_body(content = Option<EmptyRequest>, content_type = "application/json",
-                 description = "Optional; when sent, a JSON object (its members are ignored)."),
+                 description = "Optional: nothing, `null`, or a JSON object (its members are ignored)."),
     responses(
         (status = 202, description = "A new verification email (older links stop working) is \
          queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",

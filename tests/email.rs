@@ -356,6 +356,10 @@ fn asking_for_verification_needs_a_bearer_and_at_most_an_empty_object() {
     let with = |req: ApiRequest| h.send(req.header("authorization", &format!("Bearer {access}")));
     let r = with(ApiRequest::new("POST", "/auth/email/verification").json(&json!({})));
     assert_eq!(r.status, 202);
+    let r = with(ApiRequest::new("POST", "/auth/email/verification").json(&json!(null)));
+    assert_eq!(r.status, 202);
+    let r = with(ApiRequest::new("POST", "/auth/email/verification").json(&json!([])));
+    assert_problem(&r, 400, "malformed_request");
     let r = with(ApiRequest::new("POST", "/auth/email/verification").body("nope"));
     assert_problem(&r, 400, "malformed_request");
     let r = h.send(ApiRequest::new("POST", "/auth/email/verify").json(&json!({})));

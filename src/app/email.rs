@@ -41,10 +41,19 @@ fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldE
     })
 }
 
-/// A body that may be absent; when sent it must be a JSON object (its members are ignored).
+/// A body that may be absent (or JSON `null`); when sent it must be a JSON object (its members
+/// are ignored).
 fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
     match &req.body {
         Ok(bytes) if bytes.is_empty() => Ok(()),
+        Ok(bytes) if bytes.trim_ascii() == b"null" => http::body_object(
+            &ApiRequest {
+                body: Ok(b"{}".to_vec()),
+                ..req.clone()
+            },
+            false,
+        )
+        .map(drop),
         _ => http::body_object(req, false).map(drop),
     }
 }
@@ -124,7 +133,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(ApiResponse::empty(204))
     }
 
-    /// `POST /auth/email/verification` (Bearer): a new verification email.
+    /// `POST /auth/email/verification` (Bearer): a new verification email. Its body is
+    /// optional: nothing, JSON `null` or a JSON object.
     pub(super) async fn request_verification(
         &self,
         req: &ApiRequest,
