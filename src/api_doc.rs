@@ -299,6 +299,7 @@ pub enum ErrorCode {
     PayloadTooLarge,
     ValidationFailed,
     TooManyAttempts,
+    TooManyRequests,
     InternalError,
     ServiceUnavailable,
 }
@@ -376,6 +377,8 @@ const PROBLEM: &str = "application/problem+json";
         (status = 409, description = "`email_taken`", body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
@@ -400,8 +403,9 @@ fn register() {}
         (status = 403, description = "`email_not_verified` (`error`: `invalid_grant`): the password is \
          right but the address is not verified and `REQUIRE_EMAIL_VERIFICATION` is on",
          body = TokenProblem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts` (`error`: `invalid_grant`)",
-         body = TokenProblem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts`: this account is throttled, or \
+         `too_many_requests`: too many from this client IP (`RATE_LIMIT_BY_IP`) (`error`: \
+         `invalid_grant` for both)", body = TokenProblem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
@@ -496,6 +500,8 @@ fn change_password() {}
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (field `email`)", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]

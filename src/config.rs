@@ -31,6 +31,8 @@ pub mod names {
     pub const EMAIL_VERIFICATION_TTL: &str = "EMAIL_VERIFICATION_TTL";
     pub const EMAIL_MAX_PER_HOUR: &str = "EMAIL_MAX_PER_HOUR";
     pub const REQUIRE_EMAIL_VERIFICATION: &str = "REQUIRE_EMAIL_VERIFICATION";
+    pub const RATE_LIMIT_BY_IP: &str = "RATE_LIMIT_BY_IP";
+    pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
 
     /// Every var and secret the configuration reads.
     pub const SETTINGS: &[&str] = &[
@@ -55,6 +57,7 @@ pub mod names {
         EMAIL_VERIFICATION_TTL,
         EMAIL_MAX_PER_HOUR,
         REQUIRE_EMAIL_VERIFICATION,
+        RATE_LIMIT_BY_IP,
     ];
 }
 
@@ -94,6 +97,8 @@ pub struct Config {
     /// deletes it.
     pub session_retention_secs: i64,
     pub email: EmailConfig,
+    /// Register, login and forgot are limited per client IP through the Rate Limiting binding.
+    pub rate_limit_by_ip: bool,
     pub keys: KeySet,
 }
 
@@ -226,6 +231,7 @@ impl Config {
                 )?,
                 require_verification: flag(&get, names::REQUIRE_EMAIL_VERIFICATION, false)?,
             },
+            rate_limit_by_ip: flag(&get, names::RATE_LIMIT_BY_IP, true)?,
             keys,
         })
     }
@@ -330,6 +336,7 @@ mod tests {
         assert_eq!(c.email.verification_ttl_secs, 86_400);
         assert_eq!(c.email.max_per_hour, 5);
         assert!(!c.email.require_verification);
+        assert!(c.rate_limit_by_ip);
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub enum AppError {
     MethodNotAllowed(Vec<&'static str>),
     #[error("too many attempts")]
     TooManyAttempts { retry_after: u64 },
+    /// Too many requests from one client IP (`RATE_LIMIT_BY_IP`).
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("service unavailable")]
@@ -198,6 +201,12 @@ impl AppError {
                 "Too Many Requests",
                 "too_many_attempts",
                 "Too many failed login attempts for this account; retry later.".into(),
+            ),
+            Self::TooManyRequests { .. } => (
+                429,
+                "Too Many Requests",
+                "too_many_requests",
+                "Too many requests from this client; retry later.".into(),
             ),
             Self::ServiceUnavailable { .. } => (
                 503,

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod oauth;
 pub mod password;
 pub mod random;
+pub mod ratelimit;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

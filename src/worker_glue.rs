@@ -16,6 +16,7 @@ use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, MAX_BODY_BYTES};
 use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox, Outcome};
+use crate::ratelimit::{IpRateLimiter, Verdict};
 use crate::storage::{D1Store, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
@@ -122,6 +123,24 @@ impl Mailer for EmailBinding {
     }
 }
 
+/// The Rate Limiting binding (`[[ratelimits]]`), or why it is missing.
+struct IpLimiterBinding(std::result::Result<worker::RateLimiter, String>);
+
+impl IpRateLimiter for IpLimiterBinding {
+    fn allow<'a>(&'a self, key: &'a str) -> Verdict<'a> {
+        Box::pin(async move {
+            match &self.0 {
+                Ok(limiter) => limiter
+                    .limit(key.to_owned())
+                    .await
+                    .map(|outcome| outcome.success)
+                    .map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            }
+        })
+    }
+}
+
 /// Sends a request's mail jobs to the queue once the response is on its way (`waitUntil`), so
 /// neither the queue's latency nor whether there was a job shows in the response time.
 fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
@@ -181,12 +200,17 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
                 kv: env.kv(names::KV).ok(),
                 now_ms: started,
             };
+            let ip_limiter = IpLimiterBinding(
+                env.rate_limiter(names::IP_RATE_LIMITER)
+                    .map_err(|e| e.to_string()),
+            );
             let app = App {
                 config: &cfg,
                 users: &db,
                 sessions: &db,
                 breaker_store: &breaker_store,
                 outbox: &outbox,
+                ip_limiter: &ip_limiter,
             };
             app.handle(api_req, &ctx).await
         }

@@ -463,3 +463,67 @@ fn a_queue_failure_never_fails_the_request() {
     assert_eq!(h.events("email_queue_failed").len(), 1);
     assert_eq!(subjects(&h, ALICE), ["Verify your email address"]);
 }
+
+#[test]
+fn register_login_and_forgot_are_limited_per_client_ip() {
+    let h = registered();
+    h.ip_limiter.limit.set(2);
+    let from = |ip: &str, path: &str, body: Value| {
+        h.send(
+            ApiRequest::new("POST", path)
+                .header("cf-connecting-ip", ip)
+                .json(&body),
+        )
+    };
+    let forgot_from = |ip: &str| from(ip, "/auth/password/forgot", json!({ "email": ALICE }));
+    assert_eq!(forgot_from("203.0.113.7").status, 202);
+    assert_eq!(forgot_from("203.0.113.7").status, 202);
+    let r = forgot_from("203.0.113.7");
+    assert_problem(&r, 429, "too_many_requests");
+    assert_eq!(r.get_header("retry-after"), Some("60"));
+    // Another client, and another endpoint of the same client, count apart.
+    assert_eq!(forgot_from("198.51.100.1").status, 202);
+    let login = json!({"email": ALICE, "password": PASSWORD});
+    for _ in 0..2 {
+        assert_eq!(
+            from("203.0.113.7", "/auth/login", login.clone()).status,
+            200
+        );
+    }
+    let r = from("203.0.113.7", "/auth/login", login.clone());
+    assert_problem(&r, 429, "too_many_requests");
+    assert_eq!(r.body_json()["error"], "invalid_grant");
+    for i in 0..2 {
+        let body = json!({"email": format!("u{i}@example.com"), "password": PASSWORD});
+        assert_eq!(from("203.0.113.7", "/auth/register", body).status, 201);
+    }
+    let body = json!({"email": "u9@example.com", "password": PASSWORD});
+    assert_problem(
+        &from("203.0.113.7", "/auth/register", body),
+        429,
+        "too_many_requests",
+    );
+    // Other endpoints are not counted; nor is a request without a client IP (a service binding).
+    assert_eq!(forgot(&h, ALICE).status, 202);
+    assert_eq!(h.events("ip_rate_limited").len(), 3);
+}
+
+#[test]
+fn the_ip_limit_can_be_switched_off_and_fails_open() {
+    let h = Harness::with_config(config_with(&[("RATE_LIMIT_BY_IP", "false")]));
+    h.ip_limiter.limit.set(0);
+    let forgot_from = |h: &Harness| {
+        h.send(
+            ApiRequest::new("POST", "/auth/password/forgot")
+                .header("cf-connecting-ip", "203.0.113.7")
+                .json(&json!({ "email": ALICE })),
+        )
+    };
+    assert_eq!(forgot_from(&h).status, 202);
+    let h = Harness::new();
+    h.ip_limiter.limit.set(0);
+    assert_problem(&forgot_from(&h), 429, "too_many_requests");
+    h.ip_limiter.fail.set(true);
+    assert_eq!(forgot_from(&h).status, 202);
+    assert_eq!(h.events("ip_rate_limiter_unavailable").len(), 1);
+}

@@ -95,6 +95,7 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
         AppError::NotFound,
         AppError::MethodNotAllowed(vec!["GET"]),
         AppError::TooManyAttempts { retry_after: 1 },
+        AppError::TooManyRequests { retry_after: 1 },
         AppError::PayloadTooLarge,
         AppError::ServiceUnavailable { retry_after: 1 },
         AppError::Internal("x".into()),

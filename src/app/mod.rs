@@ -4,10 +4,11 @@
 //! The handlers live in one module per area of the API, each an `impl App` block:
 //! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
-//! `/auth/verify`), `email` (password forgot/reset, address verification), `discovery` (JWKS,
+//! `/auth/verify`), `abuse` (the per-client-IP limit), `email` (password forgot/reset, address verification), `discovery` (JWKS,
 //! health, OpenAPI, docs); `guard` runs database calls
 //! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
 
+mod abuse;
 mod access;
 mod account;
 pub mod cleanup;
@@ -27,6 +28,7 @@ use crate::error::{AppError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::Outbox;
 use crate::oauth;
+use crate::ratelimit::IpRateLimiter;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 use guard::Guard;
@@ -126,6 +128,8 @@ pub struct App<'a, U, S, B> {
     pub breaker_store: &'a B,
     /// The emails this request asks for; the caller sends them to the queue after the response.
     pub outbox: &'a Outbox,
+    /// Counts register, login and forgot per client IP (`RATE_LIMIT_BY_IP`).
+    pub ip_limiter: &'a dyn IpRateLimiter,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -185,6 +189,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
+        if let Err(e) = self.limit_ip(route, req, ctx).await {
+            return match route {
+                Route::Login => oauth::token_endpoint(Err(e), &ctx.request_id),
+                _ => Err(e),
+            };
+        }
         match route {
             Route::Register => self.register(req, ctx, guard).await,
             Route::Login => {

@@ -8,6 +8,7 @@ use edge_auth::app::App;
 use edge_auth::config::Config;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
+use edge_auth::ratelimit::MemoryRateLimiter;
 use edge_auth::store::{MemoryBreaker, MemoryDb};
 use futures::executor::block_on;
 use serde_json::{json, Value};
@@ -47,6 +48,8 @@ pub struct Harness {
     /// Jobs handed to the queue, and the mail its consumer sent (the inbox).
     pub queue: MemoryQueue,
     pub mailer: MemoryMailer,
+    /// Per-IP counts (no limit unless a test sets one).
+    pub ip_limiter: MemoryRateLimiter,
 }
 
 /// The origin the Worker would see (links point here unless `APP_URL` is set).
@@ -67,6 +70,7 @@ impl Harness {
             logs: Default::default(),
             queue: MemoryQueue::default(),
             mailer: MemoryMailer::default(),
+            ip_limiter: MemoryRateLimiter::default(),
         }
     }
 
@@ -78,6 +82,7 @@ impl Harness {
             sessions: &*self.sessions,
             breaker_store: &self.breaker,
             outbox: &outbox,
+            ip_limiter: &self.ip_limiter,
         };
         let ctx = Ctx::new(
             edge_auth::http::request_id(req.get_header("x-request-id")),

@@ -263,6 +263,31 @@ def test_no_token_appears_in_any_log_line(worker):
 
 
 @pytest.fixture(scope="module")
+def limited_worker(e2e_dir):
+    """The production build as deployed: RATE_LIMIT_BY_IP on (100 a minute per endpoint and IP)."""
+    w = start_worker(e2e_dir / "limited", SigningKey(kid="e2e-limited"))
+    yield w
+    stop(w.proc)
+
+
+def test_a_flood_from_one_ip_is_refused_with_429_and_retry_after(limited_worker):
+    w = limited_worker
+    email = unique_email("flood")
+    assert register(w, email).status == 201
+    statuses = [forgot(w, email).status for _ in range(130)]
+    assert statuses[:90] == [202] * 90, "an honest number of requests always passes"
+    assert 429 in statuses, statuses
+    first = statuses.index(429)
+    assert first >= 100, first
+    r = forgot(w, email)
+    assert_problem(r, 429, "too_many_requests")
+    assert r.header("retry-after") == "60"
+    # The other endpoints count apart: this client can still log in.
+    assert login(w, email).status == 200
+    assert any(l["event"] == "ip_rate_limited" and l["route"] == "forgot" for l in w.logs())
+
+
+@pytest.fixture(scope="module")
 def verifying_worker(e2e_dir):
     """The production build with REQUIRE_EMAIL_VERIFICATION=true."""
     w = start_worker(e2e_dir / "verifying", SigningKey(kid="e2e-verifying"),
