@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools chromium dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check
+.PHONY: help tools chromium dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -165,3 +165,7 @@ test-fuzz: .tools/fuzz .tools/npm
 
 bench: tools worker worker-test
 	$(VENV)/bin/python tests/bench/bench.py
+
+# Only the forgot timing of `make bench` (known vs unknown address), on the production build.
+bench-forgot: tools worker
+	$(VENV)/bin/python tests/bench/bench.py forgot
