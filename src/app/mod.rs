@@ -4,8 +4,8 @@
 //! The handlers live in one module per area of the API, each an `impl App` block:
 //! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
-//! `/auth/verify`), `abuse` (the per-client-IP limit), `email` (password forgot/reset, address verification), `discovery` (JWKS,
-//! health, OpenAPI, docs); `guard` runs database calls
+//! `/auth/verify`), `email` (password forgot/reset, address verification), `abuse` (the
+//! per-client-IP limit), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
 //! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
 
 mod abuse;

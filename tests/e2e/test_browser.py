@@ -153,3 +153,21 @@ def test_swagger_ui_authorize_then_try_it_out_on_me(worker, page, tmp_path):
     expect(live.locator(".response-col_description")).to_contain_text(email.lower())
     live.scroll_into_view_if_needed()
     shot(page, tmp_path, "docs-me", full_page=False)
+
+
+def test_the_pages_and_their_files_carry_their_security_headers(worker):
+    for path in ("/reset-password", "/verify-email"):
+        r = request(worker.base, "GET", path + "?token=abc")
+        assert r.status == 200, path
+        assert r.header("content-type").startswith("text/html"), path
+        csp = r.header("content-security-policy") or ""
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp, (path, csp)
+        assert "frame-ancestors 'none'" in csp, path
+        assert r.header("referrer-policy") == "no-referrer", path
+        assert r.header("cache-control") == "no-store", path
+        assert r.header("x-content-type-options") == "nosniff", path
+        assert b"<script>" not in r.body and b"style=" not in r.body, path
+    for asset in ("/pages/token.js", "/pages/reset-password.js", "/pages/verify-email.js", "/pages/pages.css"):
+        r = request(worker.base, "GET", asset)
+        assert r.status == 200, asset
+        assert r.header("x-content-type-options") == "nosniff", asset
