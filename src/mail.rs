@@ -95,6 +95,17 @@ impl Outbox {
         }
     }
 
+    /// The outbox of a request to `url`: its links default to the URL's `scheme://host[:port]`.
+    /// (Plain string work: the Worker's request URL is already normalized by the runtime, and a
+    /// URL parser would bring its IDNA tables into the wasm.)
+    pub fn for_url(url: &str) -> Self {
+        let authority_start = url.find("://").map_or(0, |i| i + 3);
+        let end = url[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| authority_start + i);
+        Self::new(&url[..end])
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -371,6 +382,24 @@ mod tests {
         assert!(!m.text.contains("http"));
         assert_eq!(minutes(86_400), "24 hours");
         assert_eq!(minutes(3600), "1 hour");
+    }
+
+    #[test]
+    fn the_links_origin_is_the_request_urls_scheme_and_authority() {
+        for (url, origin) in [
+            (
+                "https://auth.example.com/auth/password/forgot",
+                "https://auth.example.com",
+            ),
+            (
+                "http://127.0.0.1:8787/auth/register?x=1",
+                "http://127.0.0.1:8787",
+            ),
+            ("https://a.example", "https://a.example"),
+            ("https://a.example?q", "https://a.example"),
+        ] {
+            assert_eq!(Outbox::for_url(url).origin(), origin);
+        }
     }
 
     #[test]

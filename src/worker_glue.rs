@@ -192,7 +192,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     };
 
     // Links in emails point here unless APP_URL is set.
-    let outbox = Outbox::new(req.url().map(|u| u.origin().ascii_serialization())?);
+    let outbox = Outbox::for_url(&req.inner().url());
     let resp = match config(&env) {
         Ok(cfg) => {
             let db = D1Store(env.d1(names::DB)?);
