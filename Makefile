@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench dev-vars deploy worker-test deploy-check openapi import
+.PHONY: help tools chromium dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -60,6 +60,13 @@ tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
 	  cargo install --quiet cargo-fuzz --version $(CARGO_FUZZ_V) --locked --force
 	@mkdir -p .tools && touch $@
 
+# The browser tier drives Debian's chromium with Playwright for Python (Playwright's own browser
+# download is not reachable from here). Installed system-wide once when missing (about a minute);
+# the package index is refreshed only when the install cannot find the package.
+chromium:
+	@[ -x /usr/bin/chromium ] || apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 .tools/venv: tests/e2e/requirements.txt
 	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
@@ -75,13 +82,17 @@ worker: .tools/rust .tools/npm assets
 	@cp js/entry.mjs build/entry.mjs
 
 # Static assets served by the Workers assets binding: Swagger UI for /docs, from the pinned npm
-# package (no CDN), plus its start-up script.
-assets: .tools/npm js/docs-init.js js/headers
+# package (no CDN), plus its start-up script; the password-reset and email-verification pages the
+# emailed links open (served at /reset-password and /verify-email).
+assets: .tools/npm js/docs-init.js js/headers $(wildcard js/pages/*)
 	@mkdir -p build-assets/docs
 	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	  node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt build-assets/docs/
 	@cp js/docs-init.js build-assets/docs/init.js
 	@cp js/headers build-assets/_headers
+	@mkdir -p build-assets/pages
+	@cp js/pages/*.js js/pages/*.css build-assets/pages/
+	@cp js/pages/reset-password.html js/pages/verify-email.html build-assets/
 
 # The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
 worker-test: .tools/rust .tools/npm
@@ -139,7 +150,7 @@ test-ts: .tools/ts-consumer .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
-test-e2e: tools worker worker-test consumer dev-vars
+test-e2e: tools chromium worker worker-test consumer dev-vars
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 # The OpenAPI document the Worker serves, generated natively from the API types in
@@ -174,3 +185,7 @@ test-fuzz: .tools/fuzz .tools/npm
 
 bench: tools worker worker-test
 	$(VENV)/bin/python tests/bench/bench.py
+
+# Only the forgot timing of `make bench` (known vs unknown address), on the production build.
+bench-forgot: tools worker
+	$(VENV)/bin/python tests/bench/bench.py forgot

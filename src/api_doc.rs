@@ -141,6 +141,48 @@ pub struct DeleteAccountRequest {
     pub password: String,
 }
 
+/// `POST /auth/password/forgot` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "alice@example.com"}))]
+pub struct ForgotPasswordRequest {
+    /// Normalized like at registration. Known and unknown addresses get the same answer.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+$"
+    )]
+    pub email: String,
+}
+
+/// `POST /auth/password/reset` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "Qm9ndXMgZXhhbXBsZSB0b2tlbiBvZiA0MyBjaGFyYWN0ZXJz", "new_password": "a brand new passphrase"}))]
+pub struct ResetPasswordRequest {
+    /// The `token` of the emailed link (43 base64url characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
+    pub token: String,
+    /// The registration rules: 8–128 code points, not a common password, not the email.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// `POST /auth/email/verify` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The `token` of the emailed link (43 base64url characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
+    pub token: String,
+}
+
+/// `POST /auth/email/verification` body: optional, and when sent an empty JSON object.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EmptyRequest {}
+
+/// A `202`: the request was taken; any email goes out shortly, through a queue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    pub message: String,
+}
+
 /// One active session (a device), as `GET /auth/sessions` lists it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
@@ -251,9 +293,13 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     EmailTaken,
+    InvalidEmailToken,
+    EmailNotVerified,
+    EmailAlreadyVerified,
     PayloadTooLarge,
     ValidationFailed,
     TooManyAttempts,
+    TooManyRequests,
     InternalError,
     ServiceUnavailable,
 }
@@ -331,6 +377,8 @@ const PROBLEM: &str = "application/problem+json";
         (status = 409, description = "`email_taken`", body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
@@ -352,8 +400,12 @@ fn register() {}
          body = TokenProblem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (`error`: `invalid_request`)",
          body = TokenProblem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts` (`error`: `invalid_grant`)",
+        (status = 403, description = "`email_not_verified` (`error`: `invalid_grant`): the password is \
+         right but the address is not verified and `REQUIRE_EMAIL_VERIFICATION` is on",
          body = TokenProblem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts`: this account is throttled, or \
+         `too_many_requests`: too many from this client IP (`RATE_LIMIT_BY_IP`) (`error`: \
+         `invalid_grant` for both)", body = TokenProblem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
@@ -436,6 +488,69 @@ fn delete_account() {}
     ))]
 #[allow(dead_code)]
 fn change_password() {}
+
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "account",
+    request_body(content = ForgotPasswordRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "The same answer, body and (within noise) time for every \
+         well-formed email, known or not. For a known account a reset email with a link to \
+         `<APP_URL>/reset-password?token=…` (valid `PASSWORD_RESET_TTL` s, default 1800) is \
+         queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
+         body = Accepted),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (field `email`)", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn forgot_password() {}
+
+#[utoipa::path(post, path = "/auth/password/reset", tag = "account",
+    request_body(content = ResetPasswordRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password is replaced, every session is revoked, the \
+         failed-login count is cleared, the address counts as verified and the token is spent."),
+        (status = 400, description = "`malformed_request`, or `invalid_email_token`: unknown, \
+         malformed, expired or already used", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (fields `token`, `new_password`)",
+         body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn reset_password() {}
+
+#[utoipa::path(post, path = "/auth/email/verification", tag = "account",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = Option<EmptyRequest>, content_type = "application/json",
+                 description = "Optional: nothing, `null`, or a JSON object (its members are ignored)."),
+    responses(
+        (status = 202, description = "A new verification email (older links stop working) is \
+         queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
+         body = Accepted),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "`email_already_verified`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn request_verification() {}
+
+#[utoipa::path(post, path = "/auth/email/verify", tag = "account",
+    request_body(content = VerifyEmailRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The address is verified; the user view.", body = UserView),
+        (status = 400, description = "`malformed_request`, or `invalid_email_token`: unknown, \
+         malformed, expired or already used", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (field `token`)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn verify_email() {}
 
 #[utoipa::path(get, path = "/auth/sessions", tag = "account",
     security(("bearer" = []), ("oauth2" = [])),
@@ -571,12 +686,13 @@ impl Modify for Extras {
                        problem details with a stable `code`.",
         license(name = "Proprietary")
     ),
-    paths(register, login, refresh, logout, me, delete_account, change_password, list_sessions,
+    paths(register, login, refresh, logout, me, delete_account, change_password, forgot_password,
+          reset_password, request_verification, verify_email, list_sessions,
           revoke_other_sessions, revoke_session, verify, jwks, health, openapi, docs),
     modifiers(&Extras),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
-        (name = "account", description = "The signed-in account: password, devices, deletion"),
+        (name = "account", description = "The account: password change and reset, address verification, devices, deletion"),
         (name = "sessions", description = "Refresh, logout and verification for other services"),
         (name = "keys", description = "Public keys"),
         (name = "operations", description = "Health and documentation"),

@@ -25,6 +25,16 @@ pub mod names {
     pub const SESSION_RETENTION: &str = "SESSION_RETENTION";
     pub const BCRYPT_MAX_COST: &str = "BCRYPT_MAX_COST";
     pub const LOGIN_FAILURE_ITERATIONS: &str = "LOGIN_FAILURE_ITERATIONS";
+    pub const EMAIL_QUEUE: &str = "EMAIL_QUEUE";
+    pub const EMAIL: &str = "EMAIL";
+    pub const APP_URL: &str = "APP_URL";
+    pub const EMAIL_FROM: &str = "EMAIL_FROM";
+    pub const PASSWORD_RESET_TTL: &str = "PASSWORD_RESET_TTL";
+    pub const EMAIL_VERIFICATION_TTL: &str = "EMAIL_VERIFICATION_TTL";
+    pub const EMAIL_MAX_PER_HOUR: &str = "EMAIL_MAX_PER_HOUR";
+    pub const REQUIRE_EMAIL_VERIFICATION: &str = "REQUIRE_EMAIL_VERIFICATION";
+    pub const RATE_LIMIT_BY_IP: &str = "RATE_LIMIT_BY_IP";
+    pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
 
     /// Every var and secret the configuration reads.
     pub const SETTINGS: &[&str] = &[
@@ -45,6 +55,13 @@ pub mod names {
         SESSION_RETENTION,
         BCRYPT_MAX_COST,
         LOGIN_FAILURE_ITERATIONS,
+        APP_URL,
+        EMAIL_FROM,
+        PASSWORD_RESET_TTL,
+        EMAIL_VERIFICATION_TTL,
+        EMAIL_MAX_PER_HOUR,
+        REQUIRE_EMAIL_VERIFICATION,
+        RATE_LIMIT_BY_IP,
     ];
 }
 
@@ -89,7 +106,26 @@ pub struct Config {
     /// How long an ended (expired or revoked) session is kept before the scheduled cleanup
     /// deletes it.
     pub session_retention_secs: i64,
+    pub email: EmailConfig,
+    /// Register, login and forgot are limited per client IP through the Rate Limiting binding.
+    pub rate_limit_by_ip: bool,
     pub keys: KeySet,
+}
+
+/// Password reset and address verification by email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    /// Where the emailed links point (`<app_url>/reset-password?token=…`), without a trailing
+    /// slash; `None`: the Worker's own origin, which then serves the two pages itself.
+    pub app_url: Option<String>,
+    pub from: String,
+    pub reset_ttl_secs: i64,
+    pub verification_ttl_secs: i64,
+    /// Emails of one kind per account per hour; past it the request is answered the same and
+    /// nothing is sent.
+    pub max_per_hour: u32,
+    /// A correct login of an unverified account is `403 email_not_verified`.
+    pub require_verification: bool,
 }
 
 /// A setting that is present but unusable. The Worker answers `500` and logs this; it never
@@ -111,6 +147,10 @@ pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
 pub const DEFAULT_SESSION_RETENTION: i64 = 7 * 24 * 3600;
+pub const DEFAULT_EMAIL_FROM: &str = "noreply@example.com";
+pub const DEFAULT_PASSWORD_RESET_TTL: i64 = 1800;
+pub const DEFAULT_EMAIL_VERIFICATION_TTL: i64 = 86_400;
+pub const DEFAULT_EMAIL_MAX_PER_HOUR: u32 = 5;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -193,6 +233,30 @@ impl Config {
                 DEFAULT_SESSION_RETENTION,
                 0..=366 * 24 * 3600,
             )?,
+            email: EmailConfig {
+                app_url: app_url(&get)?,
+                from: text(&get, names::EMAIL_FROM, DEFAULT_EMAIL_FROM),
+                reset_ttl_secs: number(
+                    &get,
+                    names::PASSWORD_RESET_TTL,
+                    DEFAULT_PASSWORD_RESET_TTL,
+                    60..=86_400,
+                )?,
+                verification_ttl_secs: number(
+                    &get,
+                    names::EMAIL_VERIFICATION_TTL,
+                    DEFAULT_EMAIL_VERIFICATION_TTL,
+                    60..=30 * 86_400,
+                )?,
+                max_per_hour: number(
+                    &get,
+                    names::EMAIL_MAX_PER_HOUR,
+                    DEFAULT_EMAIL_MAX_PER_HOUR,
+                    1..=1_000,
+                )?,
+                require_verification: flag(&get, names::REQUIRE_EMAIL_VERIFICATION, false)?,
+            },
+            rate_limit_by_ip: flag(&get, names::RATE_LIMIT_BY_IP, true)?,
             keys,
         })
     }
@@ -205,6 +269,40 @@ impl Config {
             pbkdf2_max_iterations: self.pbkdf2_max_iterations,
             bcrypt_max_cost: self.bcrypt_max_cost,
         }
+    }
+}
+
+/// `APP_URL`: an `http(s)://` origin (optionally with a path), kept without a trailing slash.
+fn app_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = get(names::APP_URL).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !url.contains(['?', '#', ' ']) => Ok(Some(url.into())),
+        _ => Err(ConfigError {
+            name: names::APP_URL,
+            why: format!("{raw:?} is not an http(s) URL without query or fragment"),
+        }),
+    }
+}
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            why: format!("{other:?} is not true or false"),
+        }),
     }
 }
 
@@ -270,6 +368,12 @@ mod tests {
         assert_eq!(c.throttle, ThrottleConfig::default());
         assert_eq!(c.bcrypt_max_cost, 13);
         assert_eq!(c.login_failure_iterations, 600_000);
+        assert_eq!(c.email.app_url, None);
+        assert_eq!(c.email.reset_ttl_secs, 1800);
+        assert_eq!(c.email.verification_ttl_secs, 86_400);
+        assert_eq!(c.email.max_per_hour, 5);
+        assert!(!c.email.require_verification);
+        assert!(c.rate_limit_by_ip);
     }
 
     #[test]
@@ -299,6 +403,22 @@ mod tests {
     }
 
     #[test]
+    fn the_app_url_loses_its_trailing_slash_and_must_be_http() {
+        let c = with(&[(names::APP_URL, "https://app.example.com/")]).unwrap();
+        assert_eq!(c.email.app_url.as_deref(), Some("https://app.example.com"));
+        for bad in ["app.example.com", "ftp://x", "https://", "https://a?b=1"] {
+            assert_eq!(
+                with(&[(names::APP_URL, bad)]).unwrap_err().name,
+                names::APP_URL
+            );
+        }
+        let c = with(&[(names::REQUIRE_EMAIL_VERIFICATION, "TRUE")]).unwrap();
+        assert!(c.email.require_verification);
+        let err = with(&[(names::REQUIRE_EMAIL_VERIFICATION, "yes")]).unwrap_err();
+        assert_eq!(err.name, names::REQUIRE_EMAIL_VERIFICATION);
+    }
+
+    #[test]
     fn bad_values_are_refused_not_replaced() {
         for (name, value) in [
             (names::PBKDF2_ITERATIONS, "999"),
@@ -307,6 +427,8 @@ mod tests {
             (names::BREAKER_THRESHOLD, "0"),
             (names::REFRESH_REUSE_GRACE, "-1"),
             (names::LOGIN_MAX_FAILURES, "0"),
+            (names::EMAIL_MAX_PER_HOUR, "0"),
+            (names::PASSWORD_RESET_TTL, "5"),
         ] {
             let err = with(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name);

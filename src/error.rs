@@ -76,12 +76,23 @@ pub enum AppError {
     UnsupportedGrantType(&'static str),
     #[error("email taken")]
     EmailTaken,
+    /// A reset or verification token that is unknown, malformed, expired or already used.
+    #[error("invalid email token")]
+    InvalidEmailToken,
+    /// A correct login of an unverified account while verification is required.
+    #[error("email not verified")]
+    EmailNotVerified,
+    #[error("email already verified")]
+    EmailAlreadyVerified,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed(Vec<&'static str>),
     #[error("too many attempts")]
     TooManyAttempts { retry_after: u64 },
+    /// Too many requests from one client IP (`RATE_LIMIT_BY_IP`).
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("service unavailable")]
@@ -154,6 +165,24 @@ impl AppError {
                 "email_taken",
                 "An account with this email already exists.".into(),
             ),
+            Self::InvalidEmailToken => (
+                400,
+                "Bad Request",
+                "invalid_email_token",
+                "The link is invalid, expired or already used; ask for a new one.".into(),
+            ),
+            Self::EmailNotVerified => (
+                403,
+                "Forbidden",
+                "email_not_verified",
+                "Verify your email address before logging in.".into(),
+            ),
+            Self::EmailAlreadyVerified => (
+                409,
+                "Conflict",
+                "email_already_verified",
+                "This email address is already verified.".into(),
+            ),
             Self::NotFound => (404, "Not Found", "not_found", "No such resource.".into()),
             Self::MethodNotAllowed(_) => (
                 405,
@@ -172,6 +201,12 @@ impl AppError {
                 "Too Many Requests",
                 "too_many_attempts",
                 "Too many failed login attempts for this account; retry later.".into(),
+            ),
+            Self::TooManyRequests { .. } => (
+                429,
+                "Too Many Requests",
+                "too_many_requests",
+                "Too many requests from this client; retry later.".into(),
             ),
             Self::ServiceUnavailable { .. } => (
                 503,

@@ -240,7 +240,8 @@ pub fn problem_response(err: &AppError, request_id: &str) -> ApiResponse {
     match err {
         AppError::MethodNotAllowed(allow) => resp.set_header("allow", allow.join(", ")),
         AppError::ServiceUnavailable { retry_after }
-        | AppError::TooManyAttempts { retry_after } => {
+        | AppError::TooManyAttempts { retry_after }
+        | AppError::TooManyRequests { retry_after } => {
             resp.set_header("retry-after", retry_after.to_string());
         }
         AppError::InvalidToken(TokenRejection::Missing) => {

@@ -13,10 +13,12 @@ pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod legacy_hash;
+pub mod mail;
 pub mod oauth;
 pub mod password;
 pub mod pbkdf2_sliced;
 pub mod random;
+pub mod ratelimit;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
@@ -28,7 +30,10 @@ mod worker_glue;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+    use worker::{
+        event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext,
+        ScheduledEvent,
+    };
 
     #[event(start)]
     fn start() {
@@ -36,8 +41,19 @@ mod entry {
     }
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-        crate::worker_glue::handle(req, env).await
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+        crate::worker_glue::handle(req, env, ctx).await
+    }
+
+    /// The mail queue's consumer (the same Worker produces and consumes).
+    #[event(queue)]
+    async fn consume(
+        batch: MessageBatch<serde_json::Value>,
+        env: Env,
+        _ctx: Context,
+    ) -> Result<()> {
+        crate::worker_glue::consume(batch, env).await;
+        Ok(())
     }
 
     #[event(scheduled)]

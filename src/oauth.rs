@@ -63,10 +63,18 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         AppError::InvalidCredentials
         | AppError::InvalidGrant
         | AppError::TooManyAttempts { .. } => Some("invalid_grant"),
+        // A client over its per-IP limit: as for a throttled login, the grant cannot be used
+        // from here right now, and §5.2 has no rate-limit code.
+        AppError::TooManyRequests { .. } => Some("invalid_grant"),
         AppError::UnsupportedGrantType(_) => Some("unsupported_grant_type"),
+        // A login whose password was right but whose address must be verified first: the
+        // grant cannot be used until it is (§5.2 has no closer code).
+        AppError::EmailNotVerified => Some("invalid_grant"),
         // Never raised by the token endpoints' handlers; the routing errors come before them.
         AppError::InvalidToken(_)
         | AppError::EmailTaken
+        | AppError::InvalidEmailToken
+        | AppError::EmailAlreadyVerified
         | AppError::NotFound
         | AppError::MethodNotAllowed(_) => Some("invalid_request"),
         AppError::ServiceUnavailable { .. } | AppError::Internal(_) => None,

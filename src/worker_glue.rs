@@ -1,16 +1,22 @@
-//! Translation between `worker::Request`/`Response` and the core's HTTP types, and the
-//! construction of the D1/KV stores from the Worker's bindings.
+//! Translation between `worker::Request`/`Response` and the core's HTTP types, the
+//! construction of the D1/KV stores from the Worker's bindings, and the mail bindings: the
+//! Queue that carries the core's mail jobs and the `send_email` binding its consumer sends with.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::json;
-use worker::{console_log, Date, Env, Headers, Request, Response, Result};
+use worker::{
+    console_log, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Request, Response,
+    Result, SendEmail, SendEmailBuilder,
+};
 
 use crate::app::App;
 use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
+use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox, Outcome};
+use crate::ratelimit::{IpRateLimiter, Verdict};
 use crate::storage::{D1Store, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
@@ -95,7 +101,80 @@ fn to_worker(resp: ApiResponse) -> Result<Response> {
     Ok(response.with_status(resp.status).with_headers(headers))
 }
 
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+/// The producer side of the `EMAIL_QUEUE` Queue.
+struct QueueProducer(Queue);
+
+impl MailQueue for QueueProducer {
+    async fn enqueue(&self, jobs: &[MailJob]) -> std::result::Result<(), String> {
+        self.0
+            .send_batch(jobs.to_vec())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The `send_email` binding, in its `{from, to, subject, text, html}` builder form.
+struct EmailBinding(SendEmail);
+
+impl Mailer for EmailBinding {
+    async fn send(&self, m: &Mail) -> std::result::Result<String, String> {
+        let message = SendEmailBuilder::builder(&m.from, &m.to, &m.subject)
+            .text(&m.text)
+            .html(&m.html)
+            .build();
+        match self.0.send_with_builder(&message).await {
+            Ok(sent) => Ok(sent.message_id()),
+            Err(e) => Err(String::from(e.message())),
+        }
+    }
+}
+
+/// The Rate Limiting binding (`[[ratelimits]]`), or why it is missing.
+struct IpLimiterBinding(std::result::Result<worker::RateLimiter, String>);
+
+impl IpRateLimiter for IpLimiterBinding {
+    fn allow<'a>(&'a self, key: &'a str) -> Verdict<'a> {
+        Box::pin(async move {
+            match &self.0 {
+                Ok(limiter) => limiter
+                    .limit(key.to_owned())
+                    .await
+                    .map(|outcome| outcome.success)
+                    .map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            }
+        })
+    }
+}
+
+/// Sends a request's mail jobs to the queue once the response is on its way (`waitUntil`), so
+/// neither the queue's latency nor whether there was a job shows in the response time.
+fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
+    if jobs.is_empty() {
+        return;
+    }
+    let producer = match env.queue(names::EMAIL_QUEUE) {
+        Ok(q) => QueueProducer(q),
+        Err(e) => {
+            ctx.log(
+                "error",
+                "email_queue_failed",
+                json!({ "jobs": jobs.len(), "cause": e.to_string() }),
+            );
+            return;
+        }
+    };
+    let (request_id, now_ms) = (ctx.request_id.clone(), ctx.now_ms);
+    wctx.wait_until(async move {
+        let ctx = Ctx::new(request_id, now_ms);
+        mail::flush(&producer, &jobs, &ctx).await;
+        for line in ctx.take_lines() {
+            console_log!("{line}");
+        }
+    });
+}
+
+pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let incoming_id = req.headers().get("x-request-id").ok().flatten();
     let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started).with_pause(pause());
@@ -118,6 +197,8 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         body,
     };
 
+    // Links in emails point here unless APP_URL is set.
+    let outbox = Outbox::for_url(&req.inner().url());
     let resp = match config(&env) {
         Ok(cfg) => {
             let db = D1Store(env.d1(names::DB)?);
@@ -125,11 +206,17 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
                 kv: env.kv(names::KV).ok(),
                 now_ms: started,
             };
+            let ip_limiter = IpLimiterBinding(
+                env.rate_limiter(names::IP_RATE_LIMITER)
+                    .map_err(|e| e.to_string()),
+            );
             let app = App {
                 config: &cfg,
                 users: &db,
                 sessions: &db,
                 breaker_store: &breaker_store,
+                outbox: &outbox,
+                ip_limiter: &ip_limiter,
             };
             app.handle(api_req, &ctx).await
         }
@@ -160,10 +247,63 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
             },
         }),
     );
+    dispatch_mail(outbox.take(), &env, &wctx, &ctx);
     for line in ctx.take_lines() {
         console_log!("{line}");
     }
     to_worker(resp)
+}
+
+/// The `EMAIL_QUEUE` consumer: sends each job, acknowledging what was sent and retrying what
+/// failed (after `max_retries` the queue moves it to the dead-letter queue). A body that is not
+/// a job is dropped with a log line: retrying cannot fix it. Never fails as a whole, so one bad
+/// message never makes the others retry.
+pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
+    let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
+    let setup = config(&env).and_then(|cfg| {
+        let mailer = env.send_email(names::EMAIL).map_err(|e| e.to_string())?;
+        Ok((cfg, EmailBinding(mailer)))
+    });
+    for message in batch.iter() {
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.log("error", "email_dropped", json!({ "cause": e.to_string() }));
+                continue;
+            }
+        };
+        let (cfg, mailer) = match &setup {
+            Ok(s) => s,
+            Err(why) => {
+                ctx.log(
+                    "error",
+                    "email_failed",
+                    json!({ "queue_message_id": message.id(), "cause": why, "retry": true }),
+                );
+                message.retry();
+                continue;
+            }
+        };
+        match serde_json::from_value::<MailJob>(message.body().clone()) {
+            Ok(job) => {
+                match mail::deliver(mailer, &cfg.email.from, &job, &message.id(), &ctx).await {
+                    Outcome::Sent => message.ack(),
+                    Outcome::Retry => message.retry(),
+                }
+            }
+            Err(e) => {
+                ctx.log(
+                    "error",
+                    "email_dropped",
+                    json!({ "queue_message_id": message.id(), "cause": e.to_string() }),
+                );
+                message.ack();
+            }
+        }
+    }
+    for line in ctx.take_lines() {
+        console_log!("{line}");
+    }
 }
 
 /// The Cron Trigger: the scheduled cleanup of rows that can no longer matter.

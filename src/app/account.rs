@@ -104,6 +104,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 "sessions_revoked": revoked.len(),
             }),
         );
+        self.notify_password_changed(&user.email, ctx);
         Ok(ApiResponse::empty(204))
     }
 

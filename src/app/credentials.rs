@@ -85,6 +85,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             "user_registered",
             json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
         );
+        self.send_welcome_verification(&user, ctx, guard).await;
         Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
     }
 
@@ -112,6 +113,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let Authenticated { user, stored } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", ctx, guard)
             .await?;
+        self.require_verified(&user, ctx)?;
 
         let mut current_phc = user.password_hash.clone();
         if stored.needs_rehash(self.config.pbkdf2_iterations) {

@@ -4,14 +4,17 @@
 //! The handlers live in one module per area of the API, each an `impl App` block:
 //! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
-//! `/auth/verify`), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
+//! `/auth/verify`), `email` (password forgot/reset, address verification), `abuse` (the
+//! per-client-IP limit), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
 //! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
 
+mod abuse;
 mod access;
 mod account;
 pub mod cleanup;
 mod credentials;
 mod discovery;
+mod email;
 mod guard;
 mod sessions;
 
@@ -23,7 +26,9 @@ use crate::config::Config;
 use crate::domain::{Email, User};
 use crate::error::{AppError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::mail::Outbox;
 use crate::oauth;
+use crate::ratelimit::IpRateLimiter;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 use guard::Guard;
@@ -37,6 +42,10 @@ enum Route {
     Me,
     DeleteAccount,
     ChangePassword,
+    ForgotPassword,
+    ResetPassword,
+    RequestVerification,
+    VerifyEmail,
     ListSessions,
     RevokeOtherSessions,
     RevokeSession,
@@ -59,6 +68,13 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
         &[("GET", Route::Me), ("DELETE", Route::DeleteAccount)],
     ),
     ("/auth/password/change", &[("POST", Route::ChangePassword)]),
+    ("/auth/password/forgot", &[("POST", Route::ForgotPassword)]),
+    ("/auth/password/reset", &[("POST", Route::ResetPassword)]),
+    (
+        "/auth/email/verification",
+        &[("POST", Route::RequestVerification)],
+    ),
+    ("/auth/email/verify", &[("POST", Route::VerifyEmail)]),
     (
         "/auth/sessions",
         &[
@@ -110,6 +126,10 @@ pub struct App<'a, U, S, B> {
     pub users: &'a U,
     pub sessions: &'a S,
     pub breaker_store: &'a B,
+    /// The emails this request asks for; the caller sends them to the queue after the response.
+    pub outbox: &'a Outbox,
+    /// Counts register, login and forgot per client IP (`RATE_LIMIT_BY_IP`).
+    pub ip_limiter: &'a dyn IpRateLimiter,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -169,6 +189,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
+        if let Err(e) = self.limit_ip(route, req, ctx).await {
+            return match route {
+                Route::Login => oauth::token_endpoint(Err(e), &ctx.request_id),
+                _ => Err(e),
+            };
+        }
         match route {
             Route::Register => self.register(req, ctx, guard).await,
             Route::Login => {
@@ -181,6 +207,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Me => self.me(req, ctx, guard).await,
             Route::DeleteAccount => self.delete_account(req, ctx, guard).await,
             Route::ChangePassword => self.change_password(req, ctx, guard).await,
+            Route::ForgotPassword => self.forgot_password(req, ctx, guard).await,
+            Route::ResetPassword => self.reset_password(req, ctx, guard).await,
+            Route::RequestVerification => self.request_verification(req, ctx, guard).await,
+            Route::VerifyEmail => self.verify_email(req, ctx, guard).await,
             Route::ListSessions => self.list_sessions(req, ctx, guard).await,
             Route::RevokeOtherSessions => self.revoke_other_sessions(req, ctx, guard).await,
             Route::RevokeSession => {

@@ -3,9 +3,10 @@
 //! same [`UserRow::decode`](crate::store::UserRow::decode) as the in-memory twin's.
 //!
 //! One [`D1Store`] implements every D1-backed trait, one file per trait: `users`, `sessions`,
-//! `cleanup`; `kv` holds the breaker's state.
+//! `email`, `cleanup`; `kv` holds the breaker's state.
 
 mod cleanup;
+mod email;
 mod kv;
 mod sessions;
 mod users;

@@ -73,9 +73,10 @@ pub struct LoginLookup {
     pub attempts: Attempts,
 }
 
-/// Users, keyed by id and by normalized email.
+/// Users, keyed by id and by normalized email. Every user store also keeps the users' email
+/// tokens, so that every handler can send mail.
 #[allow(async_fn_in_trait)]
-pub trait UserStore {
+pub trait UserStore: EmailTokenStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
     /// Returns `false` when the email was taken.
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
@@ -120,6 +121,82 @@ pub struct PasswordChange<'a> {
     pub keep_session: Option<&'a str>,
     pub reason: &'a str,
     pub now_ms: i64,
+}
+
+/// What an emailed token is for (`email_tokens.purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmailPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl EmailPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+        }
+    }
+}
+
+/// One hour, the window of the per-account email cap.
+pub const EMAIL_CAP_WINDOW_MS: i64 = 3_600_000;
+
+/// A token about to be emailed to the account of `email`, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmailToken<'a> {
+    pub email: &'a Email,
+    pub purpose: EmailPurpose,
+    /// Hex SHA-256 of the token; the token itself is never stored.
+    pub token_hash: &'a str,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+    /// Emails of this purpose per account per [`EMAIL_CAP_WINDOW_MS`].
+    pub max_per_hour: u32,
+}
+
+/// What issuing an email token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    /// The token is stored (the account's older unused tokens of the purpose are gone): send it.
+    Issued { user_id: String },
+    /// The account has had its emails of this purpose for the hour: nothing was stored.
+    Capped { user_id: String },
+    /// No account has this email.
+    NoAccount,
+}
+
+/// Single-use tokens sent by email (`email_tokens`), and the per-account count of emails sent
+/// (`email_sends`). A token is usable while unused and unexpired; spending it is atomic.
+#[allow(async_fn_in_trait)]
+pub trait EmailTokenStore {
+    /// Counts one email of `purpose` for the account of `t.email` (a fixed one-hour window from
+    /// its first email) and, unless that goes past `t.max_per_hour`, deletes the account's
+    /// unused tokens of the purpose and stores the new one, in one transaction. An unknown email
+    /// makes the same round trip and changes nothing.
+    async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError>;
+    /// The user whose usable token of `purpose` has this hash, if any.
+    async fn email_token_user(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
+    /// Spends a usable reset token of `change.user_id` and, in the same transaction and only if
+    /// it was usable: replaces the password, revokes every session (but `keep_session`, `None`
+    /// on a reset), clears the throttle row of `email` and marks the address verified.
+    /// `None` when the token was not usable (spent by a concurrent reset, expired, gone):
+    /// concurrent resets with one token, exactly one gets `Some` (the revoked session ids).
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        email: &Email,
+        change: &PasswordChange<'_>,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+    /// Spends a usable verification token and marks its user's address verified, atomically.
+    /// Returns the (now verified) user, or `None` when the token was not usable.
+    async fn verify_email(&self, token_hash: &str, now_ms: i64)
+        -> Result<Option<User>, StoreError>;
 }
 
 /// A session as created at login.

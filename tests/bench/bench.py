@@ -5,7 +5,9 @@
 - GET /auth/me requests/s, p50 and p99 vs an empty Worker on the same workerd;
 - login p50 vs one bare hash in the Worker;
 - login latency for an unknown email vs a wrong password, and vs a wrong password on an account
-  whose hash is stored with fewer iterations than configured (medians, 60 samples each).
+  whose hash is stored with fewer iterations than configured (medians, 60 samples each);
+- POST /auth/password/forgot for a known vs an unknown address (medians of 40 interleaved
+  requests each, and their ratio). `bench.py forgot` measures only this.
 - legacy hashes moved in by `make import` (bcrypt 12/13, Argon2id as pwdlib writes it, Django
   PBKDF2 600k/1M): each one's verification time inside the Worker, the work model it implies, and
   wrong password vs unknown email for each, without and with `LOGIN_FAILURE_ITERATIONS`.
@@ -198,6 +200,54 @@ def import_rows(tmp: Path) -> list[tuple[str, str]]:
     return rows
 
 
+PROD_VARS = {
+    # Throttling off (1,000 failures) so that the wrong-password samples stay real hashes; the
+    # email cap raised so that every known forgot really issues a token and queues a mail; the
+    # per-IP limit off (every sample comes from 127.0.0.1).
+    "LOGIN_MAX_FAILURES": "1000", "EMAIL_MAX_PER_HOUR": "1000", "RATE_LIMIT_BY_IP": "false",
+}
+FORGOT_SAMPLES = 40
+
+
+def forgot_rows(prod) -> list[tuple[str, str]]:
+    """forgot for a known and an unknown address, interleaved, after a warm-up."""
+    email = f"bench-forgot-{uuid.uuid4().hex[:8]}@example.com"
+    assert request(prod.base, "POST", "/auth/register",
+                   json={"email": email, "password": PASSWORD}).status == 201
+    known, unknown = [], []
+
+    def sample(into: list | None, address: str) -> None:
+        t0 = time.perf_counter()
+        r = request(prod.base, "POST", "/auth/password/forgot", json={"email": address})
+        if into is not None:
+            into.append((time.perf_counter() - t0) * 1000)
+        assert r.status == 202, r.status
+
+    for i in range(5):
+        sample(None, email)
+        sample(None, f"ghost-warm-{i}@example.com")
+    for i in range(FORGOT_SAMPLES):
+        # Alternate which goes first, so neither always follows the other's queued mail.
+        pair = [(known, email), (unknown, f"ghost-forgot-{i}@example.com")]
+        for into, address in (pair if i % 2 == 0 else pair[::-1]):
+            sample(into, address)
+    mk, mu = statistics.median(known), statistics.median(unknown)
+    return [
+        (f"forgot known address, median of {FORGOT_SAMPLES}", f"{mk:.1f} ms"),
+        (f"forgot unknown address, median of {FORGOT_SAMPLES}", f"{mu:.1f} ms"),
+        ("forgot unknown / known", f"{mu / mk:.3f}x"),
+    ]
+
+
+def forgot_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
+        try:
+            print_rows(forgot_rows(prod))
+        finally:
+            stop(prod.proc)
+
+
 def main() -> None:
     rows: list[tuple[str, str]] = []
     only = os.environ.get("BENCH_ONLY")
@@ -211,8 +261,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         tmp = Path(tmp)
-        # Throttling off (1,000 failures) so that the wrong-password samples stay real hashes.
-        prod = start_worker(tmp / "prod", SigningKey("bench"), extra_vars={"LOGIN_MAX_FAILURES": "1000"})
+        prod = start_worker(tmp / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
         test = start_worker(tmp / "test", SigningKey("bench"), config=TEST_CONFIG)
         empty = start_worker(tmp / "empty", SigningKey("bench"),
                              config=str(ROOT / "tests" / "bench" / "wrangler.empty.toml"), migrate=False)
@@ -266,6 +315,7 @@ def main() -> None:
             rows.append(("unknown / wrong", f"{mu / mw:.3f}x"))
             rows.append(("login wrong password, 1,000-it. stored hash, median of 60", f"{ml:.1f} ms"))
             rows.append(("unknown / wrong on the low-count hash", f"{mu / ml:.3f}x"))
+            rows.extend(forgot_rows(prod))
 
             # The isolate is shared: /auth/me alone, then while two clients log in back to back
             # (a hash yields between slices, so the reads run in between); and the two clients'
@@ -340,4 +390,4 @@ def print_rows(rows: list[tuple[str, str]]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    forgot_only() if sys.argv[1:] == ["forgot"] else main()

@@ -7,6 +7,8 @@ use ed25519_compact::{KeyPair, Seed};
 use edge_auth::app::App;
 use edge_auth::config::Config;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
+use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
+use edge_auth::ratelimit::MemoryRateLimiter;
 use edge_auth::store::{MemoryBreaker, MemoryDb};
 use futures::executor::block_on;
 use serde_json::{json, Value};
@@ -43,7 +45,15 @@ pub struct Harness {
     pub sessions: Rc<MemoryDb>,
     pub breaker: MemoryBreaker,
     pub logs: std::cell::RefCell<Vec<Value>>,
+    /// Jobs handed to the queue, and the mail its consumer sent (the inbox).
+    pub queue: MemoryQueue,
+    pub mailer: MemoryMailer,
+    /// Per-IP counts (no limit unless a test sets one).
+    pub ip_limiter: MemoryRateLimiter,
 }
+
+/// The origin the Worker would see (links point here unless `APP_URL` is set).
+pub const ORIGIN: &str = "https://auth.example.test";
 
 impl Harness {
     pub fn new() -> Self {
@@ -58,21 +68,45 @@ impl Harness {
             users: db,
             breaker: MemoryBreaker::default(),
             logs: Default::default(),
+            queue: MemoryQueue::default(),
+            mailer: MemoryMailer::default(),
+            ip_limiter: MemoryRateLimiter::default(),
         }
     }
 
     pub fn send_at(&self, req: ApiRequest, now_ms: i64) -> ApiResponse {
+        let ctx = Ctx::new(
+            edge_auth::http::request_id(req.get_header("x-request-id")),
+            now_ms,
+        );
+        self.send_with(req, ctx)
+    }
+
+    /// Sends a request with a context of the test's own (a pause hook, say).
+    pub fn send_with(&self, req: ApiRequest, ctx: Ctx) -> ApiResponse {
+        let outbox = Outbox::new(ORIGIN);
         let app = App {
             config: &self.config,
             users: &*self.users,
             sessions: &*self.sessions,
             breaker_store: &self.breaker,
+            outbox: &outbox,
+            ip_limiter: &self.ip_limiter,
         };
-        let ctx = Ctx::new(
-            edge_auth::http::request_id(req.get_header("x-request-id")),
-            now_ms,
-        );
         let resp = block_on(app.handle(req, &ctx));
+        // As the Worker does once the response is built: the jobs go to the queue, and (here at
+        // once) its consumer sends them.
+        block_on(mail::flush(&self.queue, &outbox.take(), &ctx));
+        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
+        for job in jobs {
+            block_on(mail::deliver(
+                &self.mailer,
+                &self.config.email.from,
+                &job,
+                "qm",
+                &ctx,
+            ));
+        }
         for line in ctx.take_lines() {
             self.logs
                 .borrow_mut()
@@ -110,6 +144,17 @@ impl Harness {
             ApiRequest::new("GET", "/auth/me").header("authorization", &format!("Bearer {token}")),
             now_ms,
         )
+    }
+
+    /// The mail sent to `to` so far, oldest first.
+    pub fn inbox(&self, to: &str) -> Vec<Mail> {
+        self.mailer
+            .sent
+            .borrow()
+            .iter()
+            .filter(|m| m.to == to)
+            .cloned()
+            .collect()
     }
 
     pub fn events(&self, name: &str) -> Vec<Value> {

@@ -1,0 +1,62 @@
+//! The per-client-IP limit in front of register, login and forgot (`RATE_LIMIT_BY_IP`).
+
+use serde_json::json;
+
+use super::{App, Route};
+use crate::error::AppError;
+use crate::http::{ApiRequest, Ctx};
+use crate::ratelimit::RETRY_AFTER_SECS;
+use crate::store::{BreakerStore, SessionStore, UserStore};
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    /// Counts the request against its client IP (`CF-Connecting-IP`, which Cloudflare sets on
+    /// every request from the internet) for the routes an abuser would flood.
+    ///
+    /// A request without that header (a service binding from another Worker) is not counted,
+    /// and a limiter that cannot be asked lets the request through (logged): it guards against
+    /// floods, and must not lock every user out on its own.
+    ///
+    /// # Errors
+    /// `429 too_many_requests` with `Retry-After` when the client is over the limit.
+    pub(super) async fn limit_ip(
+        &self,
+        route: Route,
+        req: &ApiRequest,
+        ctx: &Ctx,
+    ) -> Result<(), AppError> {
+        let scope = match route {
+            Route::Register => "register",
+            Route::Login => "login",
+            Route::ForgotPassword => "forgot",
+            _ => return Ok(()),
+        };
+        if !self.config.rate_limit_by_ip {
+            return Ok(());
+        }
+        let Some(ip) = req
+            .get_header("cf-connecting-ip")
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty())
+        else {
+            return Ok(());
+        };
+        let key = format!("{scope}:{ip}");
+        match self.ip_limiter.allow(&key).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                ctx.log("warn", "ip_rate_limited", json!({ "route": scope }));
+                Err(AppError::TooManyRequests {
+                    retry_after: RETRY_AFTER_SECS,
+                })
+            }
+            Err(cause) => {
+                ctx.log(
+                    "warn",
+                    "ip_rate_limiter_unavailable",
+                    json!({ "route": scope, "cause": cause }),
+                );
+                Ok(())
+            }
+        }
+    }
+}

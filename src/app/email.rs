@@ -1,0 +1,297 @@
+//! The mailbox as a second factor: password forgot/reset, address verification, and the
+//! "your password was changed" notice. Tokens are 256 random bits (base64url), stored only as
+//! their SHA-256, single-use and short-lived; a newer one voids the older ones of its kind.
+//! Mail is never sent here: jobs go to the request's outbox (see [`crate::mail`]).
+
+use serde_json::json;
+
+use super::guard::Guard;
+use super::{rfc3339, to_json, user_json, App};
+use crate::api_doc::Accepted;
+use crate::domain::{Email, Password, User};
+use crate::error::{AppError, FieldError};
+use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::mail::{MailJob, MailKind};
+use crate::password::PasswordHash;
+use crate::store::{
+    BreakerStore, EmailPurpose, Issued, NewEmailToken, PasswordChange, SessionStore, UserStore,
+};
+use crate::tokens;
+
+/// The page paths the links point to, under `APP_URL` or the Worker's own origin.
+pub const RESET_PAGE: &str = "/reset-password";
+pub const VERIFY_PAGE: &str = "/verify-email";
+
+fn accepted(message: &str) -> ApiResponse {
+    ApiResponse::json(
+        202,
+        &to_json(&Accepted {
+            message: message.to_owned(),
+        }),
+    )
+}
+
+/// `new_password`'s rules, reported under that field.
+fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldError>> {
+    Password::parse(raw, email).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| FieldError::new("new_password", e.code, e.message))
+            .collect()
+    })
+}
+
+/// A body that may be absent (or JSON `null`); when sent it must be a JSON object (its members
+/// are ignored).
+fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
+    match &req.body {
+        Ok(bytes) if bytes.is_empty() => Ok(()),
+        Ok(bytes) if bytes.trim_ascii() == b"null" => http::body_object(
+            &ApiRequest {
+                body: Ok(b"{}".to_vec()),
+                ..req.clone()
+            },
+            false,
+        )
+        .map(drop),
+        _ => http::body_object(req, false).map(drop),
+    }
+}
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    /// `POST /auth/password/forgot`: the same `202` for every well-formed email. Nothing here
+    /// depends on whether the account exists but the job put in the outbox (sent after the
+    /// response): the same token is made and the same single database round trip runs.
+    pub(super) async fn forgot_password(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let email = http::string_field(&body, "email")
+            .and_then(Email::parse)
+            .map_err(|e| AppError::Validation(vec![e]))?;
+        self.send_token(&email, EmailPurpose::PasswordReset, ctx, guard)
+            .await?;
+        Ok(accepted(
+            "If an account has this address, an email with a reset link is on its way.",
+        ))
+    }
+
+    /// `POST /auth/password/reset`: spends the token, replaces the password and signs out every
+    /// session, in one transaction.
+    pub(super) async fn reset_password(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let token = http::string_field(&body, "token");
+        let raw = http::string_field(&body, "new_password").map_err(|e| vec![e]);
+        let (token, raw) = match (token, raw.and_then(|r| new_password(r, None).map(|_| r))) {
+            (Ok(t), Ok(r)) => (t, r),
+            (t, r) => {
+                let mut errors: Vec<FieldError> = t.err().into_iter().collect();
+                errors.extend(r.err().unwrap_or_default());
+                return Err(AppError::Validation(errors));
+            }
+        };
+        let hash = self.token_hash(token, "password_reset", ctx)?;
+        let user = guard
+            .call(|| {
+                self.users
+                    .email_token_user(&hash, EmailPurpose::PasswordReset, ctx.now_ms)
+            })
+            .await?
+            .ok_or_else(|| self.token_refused("password_reset", "unusable", ctx))?;
+        // Now that the account is known, the rule that the password is not the email.
+        let password = new_password(raw, Some(&user.email)).map_err(AppError::Validation)?;
+        let fresh = PasswordHash::create(password.expose(), self.config.pbkdf2_iterations)
+            .map_err(AppError::internal)?;
+        let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+        let change = PasswordChange {
+            user_id: &user.id,
+            phc: &phc,
+            updated_at: &updated_at,
+            keep_session: None,
+            reason: "password_reset",
+            now_ms: ctx.now_ms,
+        };
+        let revoked = guard
+            .call(|| self.users.reset_password(&hash, &user.email, &change))
+            .await?
+            // Spent by a concurrent reset between the lookup and here.
+            .ok_or_else(|| self.token_refused("password_reset", "spent_concurrently", ctx))?;
+        ctx.log(
+            "info",
+            "password_reset",
+            json!({ "user_id": user.id.to_string(), "sessions_revoked": revoked.len() }),
+        );
+        self.notify_password_changed(&user.email, ctx);
+        Ok(ApiResponse::empty(204))
+    }
+
+    /// `POST /auth/email/verification` (Bearer): a new verification email. Its body is
+    /// optional: nothing, JSON `null` or a JSON object.
+    pub(super) async fn request_verification(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let (_, user) = self.bearer_user(req, ctx, guard).await?;
+        optional_body(req)?;
+        if user.email_verified {
+            return Err(AppError::EmailAlreadyVerified);
+        }
+        self.send_token(&user.email, EmailPurpose::EmailVerification, ctx, guard)
+            .await?;
+        Ok(accepted("A verification email is on its way."))
+    }
+
+    /// `POST /auth/email/verify`: spends a verification token; no bearer needed (the link may
+    /// be opened on another device).
+    pub(super) async fn verify_email(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let body = http::body_object(req, false)?;
+        let token =
+            http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
+        let hash = self.token_hash(token, "email_verification", ctx)?;
+        let user = guard
+            .call(|| self.users.verify_email(&hash, ctx.now_ms))
+            .await?
+            .ok_or_else(|| self.token_refused("email_verification", "unusable", ctx))?;
+        ctx.log(
+            "info",
+            "email_verified",
+            json!({ "user_id": user.id.to_string() }),
+        );
+        Ok(ApiResponse::json(200, &user_json(&user)))
+    }
+
+    /// The verification email of a new account. The account exists whatever happens here, so
+    /// a failure is logged and the user can ask again (`POST /auth/email/verification`).
+    pub(super) async fn send_welcome_verification(
+        &self,
+        user: &User,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) {
+        let sent = self
+            .send_token(&user.email, EmailPurpose::EmailVerification, ctx, guard)
+            .await;
+        if let Err(e) = sent {
+            ctx.log(
+                "error",
+                "verification_email_not_queued",
+                json!({ "user_id": user.id.to_string(), "cause": e.to_string() }),
+            );
+        }
+    }
+
+    /// The "your password was changed" notice (after a change or a reset).
+    pub(super) fn notify_password_changed(&self, email: &Email, ctx: &Ctx) {
+        self.outbox.push(MailJob {
+            kind: MailKind::PasswordChanged,
+            to: email.as_ref().to_owned(),
+            link: None,
+            valid_for_secs: None,
+            request_id: ctx.request_id.clone(),
+        });
+    }
+
+    /// Refuses the login of an unverified account while `REQUIRE_EMAIL_VERIFICATION` is on
+    /// (called only once the password was found right).
+    pub(super) fn require_verified(&self, user: &User, ctx: &Ctx) -> Result<(), AppError> {
+        if self.config.email.require_verification && !user.email_verified {
+            ctx.log(
+                "info",
+                "login_refused",
+                json!({ "reason": "email_not_verified", "user_id": user.id.to_string() }),
+            );
+            return Err(AppError::EmailNotVerified);
+        }
+        Ok(())
+    }
+
+    /// Makes a token, stores its hash (within the hourly cap) and queues the email.
+    async fn send_token(
+        &self,
+        email: &Email,
+        purpose: EmailPurpose,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<(), AppError> {
+        let (token, hash) = tokens::new_refresh_token().map_err(AppError::internal)?;
+        let cfg = &self.config.email;
+        let (kind, page, ttl) = match purpose {
+            EmailPurpose::PasswordReset => {
+                (MailKind::PasswordReset, RESET_PAGE, cfg.reset_ttl_secs)
+            }
+            EmailPurpose::EmailVerification => (
+                MailKind::EmailVerification,
+                VERIFY_PAGE,
+                cfg.verification_ttl_secs,
+            ),
+        };
+        let new = NewEmailToken {
+            email,
+            purpose,
+            token_hash: &hash,
+            now_ms: ctx.now_ms,
+            expires_at_ms: ctx.now_ms + ttl * 1000,
+            max_per_hour: cfg.max_per_hour,
+        };
+        let issued = guard.call(|| self.users.issue_email_token(&new)).await?;
+        let purpose = purpose.as_str();
+        match issued {
+            Issued::Issued { user_id } => {
+                let base = cfg.app_url.as_deref().unwrap_or(self.outbox.origin());
+                self.outbox.push(MailJob {
+                    kind,
+                    to: email.as_ref().to_owned(),
+                    link: Some(format!("{base}{page}?token={token}")),
+                    valid_for_secs: Some(ttl),
+                    request_id: ctx.request_id.clone(),
+                });
+                ctx.log(
+                    "info",
+                    "email_token_issued",
+                    json!({ "purpose": purpose, "user_id": user_id }),
+                );
+            }
+            Issued::Capped { user_id } => ctx.log(
+                "warn",
+                "email_capped",
+                json!({ "purpose": purpose, "user_id": user_id, "max_per_hour": cfg.max_per_hour }),
+            ),
+            Issued::NoAccount => ctx.log(
+                "info",
+                "email_token_not_issued",
+                json!({ "purpose": purpose, "reason": "unknown_email", "email": email.redacted() }),
+            ),
+        }
+        Ok(())
+    }
+
+    /// The stored form of a presented token; a malformed one is refused without a lookup.
+    fn token_hash(&self, token: &str, purpose: &str, ctx: &Ctx) -> Result<String, AppError> {
+        tokens::refresh_token_hash(token)
+            .ok_or_else(|| self.token_refused(purpose, "malformed", ctx))
+    }
+
+    fn token_refused(&self, purpose: &str, reason: &str, ctx: &Ctx) -> AppError {
+        ctx.log(
+            "info",
+            "email_token_refused",
+            json!({ "purpose": purpose, "reason": reason }),
+        );
+        AppError::InvalidEmailToken
+    }
+}

@@ -1,0 +1,202 @@
+//! `EmailTokenStore` on D1: `email_tokens` (single-use tokens, by hash only) and `email_sends`
+//! (the per-account hourly cap). Every decision that must be atomic is one batch, and so one
+//! transaction: D1 runs a batch's statements in order with no other write in between.
+
+use serde::Deserialize;
+use worker::query;
+
+use super::{batch, first_row, rows_of, D1Store};
+use crate::domain::{Email, User};
+use crate::store::{
+    EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
+    EMAIL_CAP_WINDOW_MS,
+};
+
+#[derive(Deserialize)]
+struct UserIdRow {
+    user_id: String,
+}
+
+impl EmailTokenStore for D1Store {
+    async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
+        // One round trip whether or not the email has an account: each statement finds the
+        // account through the email, so for an unknown one they all change nothing.
+        let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
+        let count = query!(
+            &self.0,
+            "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms) \
+             SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
+             ON CONFLICT (user_id, purpose) DO UPDATE SET \
+               sent = CASE WHEN ?3 < window_start_ms + ?4 THEN sent + 1 ELSE 1 END, \
+               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END \
+             RETURNING user_id",
+            email,
+            purpose,
+            &t.now_ms,
+            &EMAIL_CAP_WINDOW_MS,
+        );
+        let void_older = query!(
+            &self.0,
+            "DELETE FROM email_tokens WHERE purpose = ?2 AND used_at IS NULL AND user_id = ( \
+               SELECT s.user_id FROM email_sends s JOIN users u ON u.id = s.user_id \
+               WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?3)",
+            email,
+            purpose,
+            &t.max_per_hour,
+        );
+        let insert = query!(
+            &self.0,
+            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
+             SELECT ?3, s.user_id, ?2, ?4, ?5 FROM email_sends s JOIN users u ON u.id = s.user_id \
+             WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?6 \
+             RETURNING user_id",
+            email,
+            purpose,
+            t.token_hash,
+            &t.now_ms,
+            &t.expires_at_ms,
+            &t.max_per_hour,
+        );
+        let results = batch(&self.0, vec![count, void_older, insert]).await?;
+        if let Some(row) = rows_of::<UserIdRow>(&results, 2)?.into_iter().next() {
+            return Ok(Issued::Issued {
+                user_id: row.user_id,
+            });
+        }
+        Ok(
+            match rows_of::<UserIdRow>(&results, 0)?.into_iter().next() {
+                Some(row) => Issued::Capped {
+                    user_id: row.user_id,
+                },
+                None => Issued::NoAccount,
+            },
+        )
+    }
+
+    async fn email_token_user(
+        &self,
+        token_hash: &str,
+        purpose: EmailPurpose,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row: Option<UserRow> = first_row(query!(
+            &self.0,
+            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+             FROM email_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3",
+            token_hash,
+            purpose.as_str(),
+            &now_ms,
+        ))
+        .await?;
+        row.map(UserRow::decode).transpose()
+    }
+
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        email: &Email,
+        c: &PasswordChange<'_>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        // Every statement is conditional on the token still being usable, and the last one
+        // spends it: of concurrent resets with one token, the first batch does it all and the
+        // others change nothing.
+        let user_id = c.user_id.to_string();
+        let purpose = EmailPurpose::PasswordReset.as_str();
+        let update = query!(
+            &self.0,
+            "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1 \
+             WHERE id = ?2 AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
+               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?6)",
+            token_hash,
+            &user_id,
+            purpose,
+            c.phc,
+            c.updated_at,
+            &c.now_ms,
+        );
+        let revoke = query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?4, revoked_reason = ?5 \
+             WHERE user_id = ?2 AND revoked_at IS NULL AND id != ?6 \
+               AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
+               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4) \
+             RETURNING id",
+            token_hash,
+            &user_id,
+            purpose,
+            &c.now_ms,
+            c.reason,
+            c.keep_session.unwrap_or(""),
+        );
+        let clear = query!(
+            &self.0,
+            "DELETE FROM login_attempts WHERE email = ?5 \
+               AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
+               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4)",
+            token_hash,
+            &user_id,
+            purpose,
+            &c.now_ms,
+            email.as_ref(),
+        );
+        let spend = query!(
+            &self.0,
+            "UPDATE email_tokens SET used_at = ?4 WHERE token_hash = ?1 AND user_id = ?2 \
+               AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4 RETURNING user_id",
+            token_hash,
+            &user_id,
+            purpose,
+            &c.now_ms,
+        );
+        let results = batch(&self.0, vec![update, revoke, clear, spend]).await?;
+        if rows_of::<UserIdRow>(&results, 3)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows_of::<super::IdRow>(&results, 1)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        ))
+    }
+
+    async fn verify_email(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let purpose = EmailPurpose::EmailVerification.as_str();
+        let verify = query!(
+            &self.0,
+            "UPDATE users SET email_verified = 1 WHERE id = (SELECT user_id FROM email_tokens \
+               WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3)",
+            token_hash,
+            purpose,
+            &now_ms,
+        );
+        let spend = query!(
+            &self.0,
+            "UPDATE email_tokens SET used_at = ?3 WHERE token_hash = ?1 AND purpose = ?2 \
+               AND used_at IS NULL AND expires_at > ?3 RETURNING user_id",
+            token_hash,
+            purpose,
+            &now_ms,
+        );
+        let user = query!(
+            &self.0,
+            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+             FROM users u JOIN email_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1",
+            token_hash,
+        );
+        let results = batch(&self.0, vec![verify, spend, user]).await?;
+        if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
+            return Ok(None);
+        }
+        rows_of::<UserRow>(&results, 2)?
+            .into_iter()
+            .next()
+            .map(UserRow::decode)
+            .transpose()
+    }
+}
