@@ -6,13 +6,14 @@
 //! - throttle rows whose window has passed (the next attempt would start a new count anyway);
 //! - sessions that expired or were revoked more than `SESSION_RETENTION` ago (kept that long so
 //!   the audit of "where was I signed in" outlives the session a little);
-//! - email tokens that expired or were used.
+//! - email tokens that expired or were used, and forgot/verification request rows whose hour
+//!   has passed.
 
 use serde_json::json;
 
 use crate::config::Config;
 use crate::http::Ctx;
-use crate::store::{CleanupStore, StoreError};
+use crate::store::{CleanupStore, StoreError, EMAIL_CAP_WINDOW_MS};
 
 /// Rows per DELETE statement.
 pub const BATCH: u32 = 500;
@@ -27,6 +28,7 @@ pub struct CleanupReport {
     pub spent_refresh_tokens: u32,
     pub login_attempts: u32,
     pub email_tokens: u32,
+    pub email_requests: u32,
     /// A table still had more to delete when its batches ran out, or a statement failed.
     pub incomplete: bool,
 }
@@ -77,6 +79,11 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
             &mut incomplete,
         )
         .await?;
+        r.email_requests = drain(
+            || store.delete_email_requests_before(now - EMAIL_CAP_WINDOW_MS, BATCH),
+            &mut incomplete,
+        )
+        .await?;
         Ok(())
     }
     .await;
@@ -86,6 +93,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "spent_refresh_tokens": r.spent_refresh_tokens,
         "login_attempts": r.login_attempts,
         "email_tokens": r.email_tokens,
+        "email_requests": r.email_requests,
         "incomplete": r.incomplete,
     });
     match result {

@@ -108,7 +108,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .ok_or_else(|| self.token_refused("password_reset", "unusable", ctx))?;
         // Now that the account is known, the rule that the password is not the email.
         let password = new_password(raw, Some(&user.email)).map_err(AppError::Validation)?;
-        let fresh = PasswordHash::create(password.expose(), self.config.pbkdf2_iterations)
+        let fresh =
+            PasswordHash::create_yielding(password.expose(), self.config.pbkdf2_iterations, || {
+                ctx.pause()
+            })
+            .await
             .map_err(AppError::internal)?;
         let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
         let change = PasswordChange {

@@ -54,6 +54,21 @@ impl CleanupStore for D1Store {
         .await
     }
 
+    async fn delete_email_requests_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        changes(query!(
+            &self.0,
+            "DELETE FROM email_requests WHERE rowid IN ( \
+               SELECT rowid FROM email_requests WHERE window_start_ms < ?1 LIMIT ?2)",
+            &before_ms,
+            &limit,
+        ))
+        .await
+    }
+
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
         changes(query!(
             &self.0,

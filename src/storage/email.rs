@@ -22,6 +22,20 @@ impl EmailTokenStore for D1Store {
         // One round trip whether or not the email has an account: each statement finds the
         // account through the email, so for an unknown one they all change nothing.
         let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
+        // Written for every address, known or not: both answers commit a write (see
+        // migrations/0007_email_requests.sql).
+        let record = query!(
+            &self.0,
+            "INSERT INTO email_requests (email, purpose, requests, window_start_ms) \
+             VALUES (?1, ?2, 1, ?3) \
+             ON CONFLICT (email, purpose) DO UPDATE SET \
+               requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
+               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END",
+            email,
+            purpose,
+            &t.now_ms,
+            &EMAIL_CAP_WINDOW_MS,
+        );
         let count = query!(
             &self.0,
             "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms) \
@@ -57,14 +71,14 @@ impl EmailTokenStore for D1Store {
             &t.expires_at_ms,
             &t.max_per_hour,
         );
-        let results = batch(&self.0, vec![count, void_older, insert]).await?;
-        if let Some(row) = rows_of::<UserIdRow>(&results, 2)?.into_iter().next() {
+        let results = batch(&self.0, vec![record, count, void_older, insert]).await?;
+        if let Some(row) = rows_of::<UserIdRow>(&results, 3)?.into_iter().next() {
             return Ok(Issued::Issued {
                 user_id: row.user_id,
             });
         }
         Ok(
-            match rows_of::<UserIdRow>(&results, 0)?.into_iter().next() {
+            match rows_of::<UserIdRow>(&results, 1)?.into_iter().next() {
                 Some(row) => Issued::Capped {
                     user_id: row.user_id,
                 },

@@ -157,10 +157,15 @@ impl UserStore for D1Store {
                 "DELETE FROM login_attempts WHERE email = ?1",
                 email.as_ref()
             ),
+            query!(
+                &self.0,
+                "DELETE FROM email_requests WHERE email = ?1",
+                email.as_ref()
+            ),
             query!(&self.0, "DELETE FROM users WHERE id = ?1 RETURNING id", &id),
         ];
         let results = batch(&self.0, statements).await?;
-        Ok(!rows_of::<IdRow>(&results, 4)?.is_empty())
+        Ok(!rows_of::<IdRow>(&results, 5)?.is_empty())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

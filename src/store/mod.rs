@@ -320,6 +320,12 @@ pub trait CleanupStore {
     ) -> Result<u32, StoreError>;
     /// Email tokens that expired or were used before `now_ms`.
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError>;
+    /// Forgot/verification request rows whose window started before `before_ms`.
+    async fn delete_email_requests_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).

@@ -126,6 +126,8 @@ def test_deleting_the_account_leaves_nothing_behind_and_frees_the_email(worker):
     assert refresh(worker, second).status == 200  # a spent token row
     worker.d1("INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES "
               f"('pending-{uid}', '{uid}', 'email_verification', 0, 9999999999999)")
+    # A forgot request leaves a request row keyed by the address.
+    assert request(worker.base, "POST", "/auth/password/forgot", json={"email": email}).status == 202
     r = request(worker.base, "DELETE", "/auth/me", headers=auth(first["access_token"]),
                 json={"password": "not my password"})
     assert_problem(r, 401, "invalid_credentials")
@@ -140,8 +142,11 @@ def test_deleting_the_account_leaves_nothing_behind_and_frees_the_email(worker):
         "(SELECT COUNT(*) FROM spent_refresh_tokens WHERE session_id IN "
         f"  ('{claims(first['access_token'])['sid']}', '{claims(second['access_token'])['sid']}')) AS spent, "
         f"(SELECT COUNT(*) FROM email_tokens WHERE user_id = '{uid}') AS email_tokens, "
-        f"(SELECT COUNT(*) FROM login_attempts WHERE email = '{email.lower()}') AS attempts")
-    assert counts == [{"users": 0, "sessions": 0, "spent": 0, "email_tokens": 0, "attempts": 0}]
+        f"(SELECT COUNT(*) FROM login_attempts WHERE email = '{email.lower()}') AS attempts, "
+        f"(SELECT COUNT(*) FROM email_requests WHERE email = '{email.lower()}') AS requests, "
+        f"(SELECT COUNT(*) FROM email_sends WHERE user_id = '{uid}') AS sends")
+    assert counts == [{"users": 0, "sessions": 0, "spent": 0, "email_tokens": 0, "attempts": 0,
+                       "requests": 0, "sends": 0}]
     assert any(l["event"] == "account_deleted" and l.get("user_id") == uid for l in worker.logs())
     again = register(worker, email)
     assert again.status == 201 and again.json()["id"] != uid

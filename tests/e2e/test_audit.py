@@ -160,6 +160,9 @@ def test_the_scheduled_cleanup_deletes_dead_rows_in_d1_and_keeps_live_ones(worke
               f"('dead-{tag}', '{uid}', 'password_reset', {now - day}, {now - 1}, NULL), "
               f"('used-{tag}', '{uid}', 'password_reset', {now - day}, {now + day}, {now - 5}), "
               f"('live-{tag}', '{uid}', 'password_reset', {now - day}, {now + day}, NULL)")
+    worker.d1("INSERT INTO email_requests (email, purpose, requests, window_start_ms) VALUES "
+              f"('old-{tag}@example.com', 'password_reset', 2, {now - 2 * 3600 * 1000}), "
+              f"('new-{tag}@example.com', 'password_reset', 2, {now})")
 
     r = request(worker.base, "GET", "/__scheduled?cron=17+*+*+*+*")
     assert r.status == 200, r.body
@@ -174,9 +177,12 @@ def test_the_scheduled_cleanup_deletes_dead_rows_in_d1_and_keeps_live_ones(worke
     # (The registration's own verification token is live too, and stays.)
     assert ids(f"SELECT token_hash FROM email_tokens WHERE user_id = '{uid}' "
                "AND purpose = 'password_reset'") == [f"live-{tag}"]
+    assert ids(f"SELECT email FROM email_requests WHERE email LIKE '%-{tag}@example.com'") == [
+        f"new-{tag}@example.com"]
     line = [l for l in worker.logs() if l["event"] == "cleanup"][-1]
     assert line["sessions"] >= 2 and line["spent_refresh_tokens"] >= 1
     assert line["login_attempts"] >= 1 and line["email_tokens"] >= 2 and line["incomplete"] is False
+    assert line["email_requests"] >= 1
 
 
 @pytest.mark.parametrize("chunked", [False, True])

@@ -68,6 +68,19 @@ impl CleanupStore for MemoryDb {
         Ok(removed)
     }
 
+    async fn delete_email_requests_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        self.enter()?;
+        Ok(remove_limited(
+            &mut self.email_requests.borrow_mut(),
+            limit,
+            |_, (_, start)| *start < before_ms,
+        ))
+    }
+
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
         self.enter()?;
         Ok(remove_limited(

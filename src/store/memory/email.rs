@@ -38,6 +38,15 @@ impl MemoryDb {
 impl EmailTokenStore for MemoryDb {
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
         self.enter()?;
+        {
+            let mut requests = self.email_requests.borrow_mut();
+            let key = (t.email.as_ref().to_owned(), t.purpose.as_str());
+            let next = match requests.get(&key) {
+                Some(&(n, start)) if t.now_ms < start + EMAIL_CAP_WINDOW_MS => (n + 1, start),
+                _ => (1, t.now_ms),
+            };
+            requests.insert(key, next);
+        }
         let Some(user_id) = self
             .users
             .borrow()

@@ -52,6 +52,8 @@ pub struct MemoryDb {
     pub email_tokens: RefCell<HashMap<String, MemoryEmailToken>>,
     /// `email_sends`, by (user id, purpose).
     email_sends: RefCell<HashMap<(String, &'static str), EmailSends>>,
+    /// `email_requests`, by (email, purpose): (requests, window start).
+    email_requests: RefCell<HashMap<(String, &'static str), EmailSends>>,
     pub fail: Cell<bool>,
     pub calls: Cell<u32>,
 }
@@ -124,6 +126,11 @@ impl MemoryDb {
             self.spent.borrow().len(),
             self.email_tokens.borrow().len(),
         ]
+    }
+
+    /// Rows of `email_requests`, for assertions.
+    pub fn email_requests(&self) -> usize {
+        self.email_requests.borrow().len()
     }
 
     /// Moves a session's expiry, as time passing would.
@@ -236,6 +243,9 @@ impl UserStore for MemoryDb {
             .borrow_mut()
             .retain(|_, t| t.user_id != id);
         self.attempts.borrow_mut().remove(email.as_ref());
+        self.email_requests
+            .borrow_mut()
+            .retain(|(e, _), _| e != email.as_ref());
         let mut users = self.users.borrow_mut();
         let before = users.len();
         users.retain(|_, u| u.id != id);
