@@ -8,7 +8,6 @@ use super::{rfc3339, user_json, App};
 use crate::domain::{Password, User};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
-use crate::password::PasswordHash;
 use crate::store::{BreakerStore, PasswordChange, SessionStore, UserStore};
 use crate::tokens::VerifiedToken;
 
@@ -79,13 +78,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         self.reauthenticate(&user, current, "password_change", ctx, guard)
             .await?;
-        let fresh =
-            PasswordHash::create_yielding(new.expose(), self.config.pbkdf2_iterations, || {
-                ctx.pause()
-            })
-            .await
-            .map_err(AppError::internal)?;
-        let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+        let phc = self.new_password_hash(new.expose(), ctx).await?;
+        let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
             user_id: &user.id,
             phc: &phc,

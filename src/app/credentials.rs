@@ -59,16 +59,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::Validation(errors));
         };
 
-        let hash =
-            PasswordHash::create_yielding(password.expose(), self.config.pbkdf2_iterations, || {
-                ctx.pause()
-            })
-            .await
-            .map_err(AppError::internal)?;
+        let phc = self.new_password_hash(password.expose(), ctx).await?;
         let user = User {
             id: UserId::new_random().map_err(AppError::internal)?,
             email,
-            password_hash: hash.to_phc(),
+            password_hash: phc,
             created_at: rfc3339(ctx.now_ms),
             email_verified: false,
         };
@@ -117,13 +112,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
         let mut current_phc = user.password_hash.clone();
         if stored.needs_rehash(self.config.pbkdf2_iterations) {
-            let fresh =
-                PasswordHash::create_yielding(raw_password, self.config.pbkdf2_iterations, || {
-                    ctx.pause()
-                })
-                .await
-                .map_err(AppError::internal)?;
-            let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+            let phc = self.new_password_hash(raw_password, ctx).await?;
+            let updated_at = rfc3339(ctx.now_ms);
             guard
                 .call(|| self.users.update_password_hash(&user.id, &phc, &updated_at))
                 .await?;
@@ -298,6 +288,20 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             password::pad_failure(password, stored.work_iterations(), floor, || ctx.pause()).await;
             Err("wrong_password")
         }
+    }
+
+    /// A fresh hash of `password` at the configured count, as stored (the PHC string): what
+    /// register, the login rehash, a password change and a reset all store.
+    pub(super) async fn new_password_hash(
+        &self,
+        password: &str,
+        ctx: &Ctx,
+    ) -> Result<String, AppError> {
+        let hash =
+            PasswordHash::create_yielding(password, self.config.pbkdf2_iterations, || ctx.pause())
+                .await
+                .map_err(AppError::internal)?;
+        Ok(hash.to_phc())
     }
 
     /// The login/refresh response: a new access token for `sid` and the given refresh token.

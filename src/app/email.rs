@@ -12,7 +12,6 @@ use crate::domain::{Email, Password, User};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::{MailJob, MailKind};
-use crate::password::PasswordHash;
 use crate::store::{
     BreakerStore, EmailPurpose, Issued, NewEmailToken, PasswordChange, SessionStore, UserStore,
 };
@@ -108,13 +107,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .ok_or_else(|| self.token_refused("password_reset", "unusable", ctx))?;
         // Now that the account is known, the rule that the password is not the email.
         let password = new_password(raw, Some(&user.email)).map_err(AppError::Validation)?;
-        let fresh =
-            PasswordHash::create_yielding(password.expose(), self.config.pbkdf2_iterations, || {
-                ctx.pause()
-            })
-            .await
-            .map_err(AppError::internal)?;
-        let (phc, updated_at) = (fresh.to_phc(), rfc3339(ctx.now_ms));
+        let phc = self.new_password_hash(password.expose(), ctx).await?;
+        let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
             user_id: &user.id,
             phc: &phc,
