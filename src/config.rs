@@ -35,34 +35,6 @@ pub mod names {
     pub const REQUIRE_EMAIL_VERIFICATION: &str = "REQUIRE_EMAIL_VERIFICATION";
     pub const RATE_LIMIT_BY_IP: &str = "RATE_LIMIT_BY_IP";
     pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
-
-    /// Every var and secret the configuration reads.
-    pub const SETTINGS: &[&str] = &[
-        SIGNING_KEYS,
-        ISSUER,
-        AUDIENCE,
-        ACCESS_TOKEN_TTL,
-        PBKDF2_ITERATIONS,
-        PBKDF2_MAX_ITERATIONS,
-        BREAKER_THRESHOLD,
-        BREAKER_WINDOW,
-        BREAKER_COOLDOWN,
-        JWKS_MAX_AGE,
-        REFRESH_TOKEN_TTL,
-        REFRESH_REUSE_GRACE,
-        LOGIN_MAX_FAILURES,
-        LOGIN_WINDOW,
-        SESSION_RETENTION,
-        BCRYPT_MAX_COST,
-        LOGIN_FAILURE_ITERATIONS,
-        APP_URL,
-        EMAIL_FROM,
-        PASSWORD_RESET_TTL,
-        EMAIL_VERIFICATION_TTL,
-        EMAIL_MAX_PER_HOUR,
-        REQUIRE_EMAIL_VERIFICATION,
-        RATE_LIMIT_BY_IP,
-    ];
 }
 
 /// Circuit-breaker limits, in seconds and counts.

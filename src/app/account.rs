@@ -9,7 +9,6 @@ use crate::domain::{Password, User};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::store::{BreakerStore, PasswordChange, SessionStore, UserStore};
-use crate::tokens::VerifiedToken;
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) async fn me(
@@ -109,7 +108,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (token, user): (VerifiedToken, User) = self.bearer_user(req, ctx, guard).await?;
+        let (token, user) = self.bearer_user(req, ctx, guard).await?;
         let body = http::body_object(req, false)?;
         let password =
             http::string_field(&body, "password").map_err(|e| AppError::Validation(vec![e]))?;

@@ -29,6 +29,26 @@ struct SessionRow {
     user_agent: Option<String>,
 }
 
+/// Revokes every active session of a user except `keep` (`""` keeps none), returning the revoked
+/// ids: the one statement behind the list of devices' "all others" and a password change.
+pub(super) fn revoke_others(
+    db: &worker::D1Database,
+    user_id: &str,
+    keep: &str,
+    reason: &str,
+    now_ms: i64,
+) -> worker::Result<worker::D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+         WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
+        user_id,
+        keep,
+        &now_ms,
+        reason,
+    )
+}
+
 impl D1Store {
     /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
     /// spent one.
@@ -228,14 +248,12 @@ impl SessionStore for D1Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<IdRow> = all_rows(query!(
+        let rows: Vec<IdRow> = all_rows(revoke_others(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-             WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
             &user_id.to_string(),
             keep,
-            &now_ms,
             reason,
+            now_ms,
         ))
         .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())

@@ -124,14 +124,12 @@ impl UserStore for D1Store {
             c.updated_at,
             &user_id,
         );
-        let revoke = query!(
+        let revoke = super::sessions::revoke_others(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
-             WHERE user_id = ?1 AND revoked_at IS NULL AND id != ?4 RETURNING id",
             &user_id,
-            &c.now_ms,
-            c.reason,
             c.keep_session.unwrap_or(""),
+            c.reason,
+            c.now_ms,
         );
         let results = batch(&self.0, vec![update, revoke]).await?;
         Ok(rows_of::<IdRow>(&results, 1)?
