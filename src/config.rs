@@ -35,6 +35,8 @@ pub mod names {
     pub const REQUIRE_EMAIL_VERIFICATION: &str = "REQUIRE_EMAIL_VERIFICATION";
     pub const RATE_LIMIT_BY_IP: &str = "RATE_LIMIT_BY_IP";
     pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
+    pub const SESSION_CACHE_TTL: &str = "SESSION_CACHE_TTL";
+    pub const SESSION_MEMORY_TTL: &str = "SESSION_MEMORY_TTL";
 }
 
 /// Circuit-breaker limits, in seconds and counts.
@@ -81,6 +83,12 @@ pub struct Config {
     pub email: EmailConfig,
     /// Register, login and forgot are limited per client IP through the Rate Limiting binding.
     pub rate_limit_by_ip: bool,
+    /// How old (s) a cached session state may be when `/auth/me` and `/auth/verify` use it; 0
+    /// reads D1's primary on every check.
+    pub session_cache_ttl_secs: i64,
+    /// How long (s) an isolate keeps a session state in its own memory, never more than
+    /// `session_cache_ttl_secs`.
+    pub session_memory_ttl_secs: i64,
     pub keys: KeySet,
 }
 
@@ -123,6 +131,8 @@ pub const DEFAULT_EMAIL_FROM: &str = "noreply@example.com";
 pub const DEFAULT_PASSWORD_RESET_TTL: i64 = 1800;
 pub const DEFAULT_EMAIL_VERIFICATION_TTL: i64 = 86_400;
 pub const DEFAULT_EMAIL_MAX_PER_HOUR: u32 = 5;
+pub const DEFAULT_SESSION_CACHE_TTL: i64 = 30;
+pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -157,6 +167,19 @@ impl Config {
             crate::password::MIN_ITERATIONS..=pbkdf2_max_iterations,
         )?
         .max(pbkdf2_iterations);
+        let session_cache_ttl_secs = number(
+            &get,
+            names::SESSION_CACHE_TTL,
+            DEFAULT_SESSION_CACHE_TTL,
+            0..=3_600,
+        )?;
+        let session_memory_ttl_secs = number(
+            &get,
+            names::SESSION_MEMORY_TTL,
+            DEFAULT_SESSION_MEMORY_TTL,
+            0..=3_600,
+        )?
+        .min(session_cache_ttl_secs);
         Ok(Self {
             issuer: text(&get, names::ISSUER, DEFAULT_ISSUER),
             audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
@@ -229,6 +252,8 @@ impl Config {
                 require_verification: flag(&get, names::REQUIRE_EMAIL_VERIFICATION, false)?,
             },
             rate_limit_by_ip: flag(&get, names::RATE_LIMIT_BY_IP, true)?,
+            session_cache_ttl_secs,
+            session_memory_ttl_secs,
             keys,
         })
     }

@@ -138,6 +138,7 @@ pub struct Ctx {
     pub now_ms: i64,
     lines: RefCell<Vec<Value>>,
     db_calls: Cell<u32>,
+    session_cache: Cell<Option<&'static str>>,
     pause: Option<Pause>,
 }
 
@@ -148,6 +149,7 @@ impl Ctx {
             now_ms,
             lines: RefCell::new(Vec::new()),
             db_calls: Cell::new(0),
+            session_cache: Cell::new(None),
             pause: None,
         }
     }
@@ -174,6 +176,16 @@ impl Ctx {
     /// Database round trips made so far by this request.
     pub fn db_calls(&self) -> u32 {
         self.db_calls.get()
+    }
+
+    /// Where this request's session check was answered from (`memory`, `location` or `miss`),
+    /// reported on the request's log line.
+    pub fn note_session_cache(&self, source: &'static str) {
+        self.session_cache.set(Some(source));
+    }
+
+    pub fn session_cache(&self) -> Option<&'static str> {
+        self.session_cache.get()
     }
 
     pub fn now_secs(&self) -> i64 {

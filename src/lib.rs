@@ -19,6 +19,7 @@ pub mod password;
 pub mod pbkdf2_sliced;
 pub mod random;
 pub mod ratelimit;
+pub mod session_cache;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use serde_json::json;
 use worker::{
-    console_log, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Request, Response,
-    Result, SendEmail, SendEmailBuilder,
+    console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Request,
+    Response, Result, SendEmail, SendEmailBuilder,
 };
 
 use crate::app::App;
@@ -17,12 +17,23 @@ use crate::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
 use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox, Outcome};
 use crate::ratelimit::{IpRateLimiter, Verdict};
+use crate::session_cache::{CacheCall, LocationCache, SessionCache, SessionMemory};
 use crate::storage::{D1Store, KvBreaker};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;
 
+/// The location tier of the session cache: a named Workers Cache API cache, keyed by a URL
+/// that only this Worker uses.
+const SESSION_CACHE_NAME: &str = "edge-auth-sessions";
+const SESSION_CACHE_KEY: &str = "https://session-cache.edge-auth.internal/";
+
 thread_local! {
+    /// The isolate tier of the session cache (see `session_cache`).
+    static SESSION_MEMORY: Rc<SessionMemory> = Rc::new(SessionMemory::default());
+    /// The opened Cache API cache, once per isolate.
+    static LOCATION_CACHE: RefCell<Option<Rc<Cache>>> = const { RefCell::new(None) };
+
     /// The parsed configuration, once per isolate: vars and secrets cannot change under a
     /// running isolate (a new secret or var is a new deployment, which starts new isolates), so
     /// nothing is re-read or compared per request. A configuration that fails to parse is not
@@ -99,6 +110,66 @@ fn to_worker(resp: ApiResponse) -> Result<Response> {
         Response::from_bytes(resp.body)?
     };
     Ok(response.with_status(resp.status).with_headers(headers))
+}
+
+/// The session cache's location tier on the Workers Cache API (per Cloudflare location). The
+/// cache is opened at the first lookup that misses the isolate's memory, then kept.
+struct CacheApiTier;
+
+impl CacheApiTier {
+    async fn cache() -> Rc<Cache> {
+        if let Some(cache) = LOCATION_CACHE.with(|c| c.borrow().clone()) {
+            return cache;
+        }
+        let cache = Rc::new(Cache::open(SESSION_CACHE_NAME.to_owned()).await);
+        LOCATION_CACHE.with(|c| *c.borrow_mut() = Some(cache.clone()));
+        cache
+    }
+
+    fn key(session_id: &str) -> String {
+        format!("{SESSION_CACHE_KEY}{session_id}")
+    }
+}
+
+impl LocationCache for CacheApiTier {
+    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
+        Box::pin(async move {
+            let cache = Self::cache().await;
+            match cache.get(Self::key(session_id), false).await {
+                Ok(Some(mut resp)) => resp.text().await.map(Some).map_err(|e| e.to_string()),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    fn put<'a>(&'a self, session_id: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()> {
+        Box::pin(async move {
+            let cache = Self::cache().await;
+            let headers = Headers::new();
+            headers
+                .set("cache-control", &format!("max-age={ttl_secs}"))
+                .map_err(|e| e.to_string())?;
+            let resp = Response::ok(value)
+                .map_err(|e| e.to_string())?
+                .with_headers(headers);
+            cache
+                .put(Self::key(session_id), resp)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn delete<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, ()> {
+        Box::pin(async move {
+            let cache = Self::cache().await;
+            cache
+                .delete(Self::key(session_id), false)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// The producer side of the `EMAIL_QUEUE` Queue.
@@ -210,6 +281,13 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
                 env.rate_limiter(names::IP_RATE_LIMITER)
                     .map_err(|e| e.to_string()),
             );
+            let memory = SESSION_MEMORY.with(Rc::clone);
+            let session_cache = SessionCache {
+                memory: &memory,
+                location: &CacheApiTier,
+                ttl_ms: cfg.session_cache_ttl_secs * 1000,
+                memory_ttl_ms: cfg.session_memory_ttl_secs * 1000,
+            };
             let app = App {
                 config: &cfg,
                 users: &db,
@@ -217,6 +295,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
                 breaker_store: &breaker_store,
                 outbox: &outbox,
                 ip_limiter: &ip_limiter,
+                session_cache: &session_cache,
             };
             app.handle(api_req, &ctx).await
         }
@@ -231,21 +310,25 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
 
     let status = resp.status;
     let duration_ms = Date::now().as_millis() as i64 - started;
+    let mut line = json!({
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "db_calls": ctx.db_calls(),
+        "outcome": match status {
+            200..=399 => "success",
+            400..=499 => "client_error",
+            _ => "server_error",
+        },
+    });
+    if let Some(source) = ctx.session_cache() {
+        line["session_cache"] = source.into();
+    }
     ctx.log(
         if status >= 500 { "error" } else { "info" },
         "request",
-        json!({
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "db_calls": ctx.db_calls(),
-            "outcome": match status {
-                200..=399 => "success",
-                400..=499 => "client_error",
-                _ => "server_error",
-            },
-        }),
+        line,
     );
     dispatch_mail(outbox.take(), &env, &wctx, &ctx);
     for line in ctx.take_lines() {

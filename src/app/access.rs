@@ -9,7 +9,8 @@ use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
 use crate::error::{AppError, TokenRejection};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
-use crate::store::{BreakerStore, SessionStore, UserStore};
+use crate::session_cache::CachedSession;
+use crate::store::{ActiveSession, BreakerStore, Read, SessionStore, UserStore};
 use crate::tokens::VerifiedToken;
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -38,33 +39,105 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<(VerifiedToken, User), AppError> {
-        let raw = http::bearer_token(req).map_err(|e| match e {
-            AppError::InvalidToken(reason) => reject_token(ctx, reason),
-            other => other,
-        })?;
-        let token = self.verify_token(raw, ctx)?;
+        let token = self.bearer_token(req, ctx)?;
         let user = self.session_user(&token, ctx, guard).await?;
         Ok((token, user))
     }
 
+    /// The request's bearer token, its signature and claims checked (no database).
+    pub(super) fn bearer_token(
+        &self,
+        req: &ApiRequest,
+        ctx: &Ctx,
+    ) -> Result<VerifiedToken, AppError> {
+        let raw = http::bearer_token(req).map_err(|e| match e {
+            AppError::InvalidToken(reason) => reject_token(ctx, reason),
+            other => other,
+        })?;
+        self.verify_token(raw, ctx)
+    }
+
     /// The user of a verified access token, if its session is still active (logout, reuse
     /// detection, a password change and the list of devices revoke access tokens at once, by
-    /// `sid`).
+    /// `sid`), read from D1's primary: what the endpoints that change the account start with.
     async fn session_user(
         &self,
         token: &VerifiedToken,
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<User, AppError> {
-        let revoked = || reject_token(ctx, TokenRejection::SessionRevoked);
-        let id = UserId::parse(&token.claims.sub).map_err(|_| revoked())?;
+        let id = UserId::parse(&token.claims.sub)
+            .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
+        let found = self
+            .read_session(&token.claims.sid, &id, Read::Primary, ctx, guard)
+            .await?;
+        Ok(found.user)
+    }
+
+    async fn read_session(
+        &self,
+        sid: &str,
+        id: &UserId,
+        read: Read,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ActiveSession, AppError> {
         guard
-            .call(|| {
-                self.sessions
-                    .active_session_user(&token.claims.sid, &id, ctx.now_ms)
-            })
+            .call(|| self.sessions.active_session(sid, id, ctx.now_ms, read))
             .await?
-            .ok_or_else(revoked)
+            .ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))
+    }
+
+    /// The state of a verified access token's session, for `/auth/me` and `/auth/verify`:
+    /// through the session cache (isolate memory, then the location's cache), else from D1,
+    /// where a read replica may answer; a session the replica does not know (yet) is asked of
+    /// the primary before it is refused.
+    pub(super) async fn session_state(
+        &self,
+        token: &VerifiedToken,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<CachedSession, AppError> {
+        let cache = self.session_cache;
+        let sid = &token.claims.sid;
+        if cache.enabled() {
+            let lookup = cache.lookup(sid, &token.claims.sub, ctx.now_ms).await;
+            if let Some(e) = lookup.location_error {
+                ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+            }
+            if let Some((state, tier)) = lookup.hit {
+                ctx.note_session_cache(tier.as_str());
+                return Ok(state);
+            }
+            ctx.note_session_cache("miss");
+        }
+        let id = UserId::parse(&token.claims.sub)
+            .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
+        let found = if cache.enabled() {
+            match self.read_session(sid, &id, Read::Nearest, ctx, guard).await {
+                Err(AppError::InvalidToken(_)) => {
+                    self.read_session(sid, &id, Read::Primary, ctx, guard)
+                        .await?
+                }
+                other => other?,
+            }
+        } else {
+            self.read_session(sid, &id, Read::Primary, ctx, guard)
+                .await?
+        };
+        let state = CachedSession::new(&found.user, found.expires_at_ms, ctx.now_ms);
+        if let Some(e) = cache.store(sid, &state, ctx.now_ms).await {
+            ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+        }
+        Ok(state)
+    }
+
+    /// Purges revoked (or changed) sessions from the session cache of this location, before the
+    /// request that revoked them answers.
+    pub(super) async fn purge_sessions(&self, session_ids: &[String], ctx: &Ctx) {
+        for e in self.session_cache.purge(session_ids, ctx.now_ms).await {
+            ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+        }
     }
 
     /// Token introspection for other services: `{"active": false}` for anything `/auth/me` would
@@ -82,20 +155,20 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let Ok(token) = self.verify_token(raw, ctx) else {
             return Ok(inactive());
         };
-        let (revocation_checked, email_verified) = match self.session_user(&token, ctx, guard).await
-        {
-            Ok(user) => (true, user.email_verified),
-            Err(AppError::InvalidToken(_)) => return Ok(inactive()),
-            Err(AppError::ServiceUnavailable { .. }) => {
-                ctx.log(
-                    "warn",
-                    "verify_degraded",
-                    json!({ "sid": token.claims.sid }),
-                );
-                (false, token.claims.email_verified)
-            }
-            Err(e) => return Err(e),
-        };
+        let (revocation_checked, email_verified) =
+            match self.session_state(&token, ctx, guard).await {
+                Ok(state) => (true, state.email_verified),
+                Err(AppError::InvalidToken(_)) => return Ok(inactive()),
+                Err(AppError::ServiceUnavailable { .. }) => {
+                    ctx.log(
+                        "warn",
+                        "verify_degraded",
+                        json!({ "sid": token.claims.sid }),
+                    );
+                    (false, token.claims.email_verified)
+                }
+                Err(e) => return Err(e),
+            };
         let c = token.claims;
         Ok(ApiResponse::json(
             200,

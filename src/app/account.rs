@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::guard::Guard;
-use super::{rfc3339, user_json, App};
+use super::{rfc3339, to_json, App};
 use crate::domain::{Password, User};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
@@ -17,8 +17,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (_, user) = self.bearer_user(req, ctx, guard).await?;
-        Ok(ApiResponse::json(200, &user_json(&user)))
+        let token = self.bearer_token(req, ctx)?;
+        let state = self.session_state(&token, ctx, guard).await?;
+        Ok(ApiResponse::json(200, &to_json(&state.view())))
     }
 
     /// Re-authenticates the bearer's user with `password`, as a login of that account would.
@@ -88,6 +89,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             now_ms: ctx.now_ms,
         };
         let revoked = guard.call(|| self.users.replace_password(&change)).await?;
+        self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",
             "password_changed",
@@ -117,6 +119,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let deleted = guard
             .call(|| self.users.delete_user(&user.id, &user.email))
             .await?;
+        if let Some(session_ids) = &deleted {
+            self.purge_sessions(session_ids, ctx).await;
+        }
+        let deleted = deleted.is_some();
         ctx.log(
             "info",
             "account_deleted",

@@ -122,6 +122,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await?
             // Spent by a concurrent reset between the lookup and here.
             .ok_or_else(|| self.token_refused("password_reset", "spent_concurrently", ctx))?;
+        self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",
             "password_reset",
@@ -165,6 +166,24 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .call(|| self.users.verify_email(&hash, ctx.now_ms))
             .await?
             .ok_or_else(|| self.token_refused("email_verification", "unusable", ctx))?;
+        // The cached state of the user's sessions says "not verified": drop it in this
+        // location. The address is verified either way, so a failure here is only logged.
+        if self.session_cache.enabled() {
+            match guard
+                .call(|| self.sessions.list_sessions(&user.id, ctx.now_ms))
+                .await
+            {
+                Ok(sessions) => {
+                    let ids: Vec<String> = sessions.into_iter().map(|s| s.id).collect();
+                    self.purge_sessions(&ids, ctx).await;
+                }
+                Err(_) => ctx.log(
+                    "warn",
+                    "session_cache_failed",
+                    json!({ "cause": "sessions of a verified user not listed" }),
+                ),
+            }
+        }
         ctx.log(
             "info",
             "email_verified",

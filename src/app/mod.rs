@@ -29,6 +29,7 @@ use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::Outbox;
 use crate::oauth;
 use crate::ratelimit::IpRateLimiter;
+use crate::session_cache::SessionCache;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 use guard::Guard;
@@ -130,6 +131,8 @@ pub struct App<'a, U, S, B> {
     pub outbox: &'a Outbox,
     /// Counts register, login and forgot per client IP (`RATE_LIMIT_BY_IP`).
     pub ip_limiter: &'a dyn IpRateLimiter,
+    /// The session state behind `/auth/me` and `/auth/verify` (`SESSION_CACHE_TTL`).
+    pub session_cache: &'a SessionCache<'a>,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {

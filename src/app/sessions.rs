@@ -75,6 +75,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                             .revoke(&session_id, "reuse_detected", ctx.now_ms)
                     })
                     .await?;
+                self.purge_sessions(std::slice::from_ref(&session_id), ctx)
+                    .await;
                 ctx.log(
                     "warn",
                     "refresh_reuse_detected",
@@ -100,6 +102,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .call(|| self.sessions.revoke_by_token(&hash, "logout", ctx.now_ms))
                 .await?;
             if let Some(sid) = revoked {
+                self.purge_sessions(std::slice::from_ref(&sid), ctx).await;
                 ctx.log("info", "logout", json!({ "sid": sid }));
             }
         }
@@ -150,6 +153,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // Another user's session looks exactly like one that does not exist.
             return Err(AppError::NotFound);
         }
+        self.purge_sessions(&[session_id.to_owned()], ctx).await;
         ctx.log(
             "info",
             "session_revoked",
@@ -176,6 +180,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 )
             })
             .await?;
+        self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",
             "other_sessions_revoked",

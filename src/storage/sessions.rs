@@ -4,12 +4,21 @@ use serde::Deserialize;
 use worker::query;
 
 use super::{all_rows, batch, first_row, rows_of, D1Store, IdRow};
-use crate::domain::{User, UserId};
-use crate::store::{NewSession, Rotation, SessionInfo, SessionStore, StoreError, UserRow};
+use crate::domain::UserId;
+use crate::store::{
+    ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
+};
 
 #[derive(Deserialize)]
 struct RotatedRow {
     session_id: String,
+    #[serde(flatten)]
+    user: UserRow,
+}
+
+#[derive(Deserialize)]
+struct ActiveSessionRow {
+    session_expires_at: f64,
     #[serde(flatten)]
     user: UserRow,
 }
@@ -175,23 +184,41 @@ impl SessionStore for D1Store {
         Ok(row.map(|r| r.id))
     }
 
-    async fn active_session_user(
+    async fn active_session(
         &self,
         session_id: &str,
         user_id: &UserId,
         now_ms: i64,
-    ) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = first_row(query!(
-            &self.0,
-            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+        read: Read,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        const SQL: &str = "SELECT s.expires_at AS session_expires_at, \
+                    u.id, u.email, u.password_hash, u.created_at, u.email_verified \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3",
-            session_id,
-            &user_id.to_string(),
-            &now_ms,
-        ))
-        .await?;
-        row.map(UserRow::decode).transpose()
+             WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
+        let user_id = user_id.to_string();
+        let stmt = match read {
+            Read::Primary => query!(&self.0, SQL, session_id, &user_id, &now_ms),
+            // A Sessions API session that starts anywhere: a read replica near this location
+            // may answer (on a database without replicas, the primary does).
+            Read::Nearest => self
+                .0
+                .with_session(Some("first-unconstrained"))
+                .and_then(|session| {
+                    session.prepare(SQL).bind(&[
+                        session_id.into(),
+                        user_id.as_str().into(),
+                        (now_ms as f64).into(),
+                    ])
+                }),
+        };
+        let row: Option<ActiveSessionRow> = first_row(stmt).await?;
+        row.map(|r| {
+            Ok(ActiveSession {
+                expires_at_ms: r.session_expires_at as i64,
+                user: r.user.decode()?,
+            })
+        })
+        .transpose()
     }
 
     async fn list_sessions(

@@ -138,7 +138,11 @@ impl UserStore for D1Store {
             .collect())
     }
 
-    async fn delete_user(&self, id: &UserId, email: &Email) -> Result<bool, StoreError> {
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        email: &Email,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         // One transaction, so nothing is left half-deleted.
         let id = id.to_string();
         let statements = vec![
@@ -148,7 +152,11 @@ impl UserStore for D1Store {
                  WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
                 &id,
             ),
-            query!(&self.0, "DELETE FROM sessions WHERE user_id = ?1", &id),
+            query!(
+                &self.0,
+                "DELETE FROM sessions WHERE user_id = ?1 RETURNING id",
+                &id
+            ),
             query!(&self.0, "DELETE FROM email_tokens WHERE user_id = ?1", &id),
             query!(
                 &self.0,
@@ -163,7 +171,15 @@ impl UserStore for D1Store {
             query!(&self.0, "DELETE FROM users WHERE id = ?1 RETURNING id", &id),
         ];
         let results = batch(&self.0, statements).await?;
-        Ok(!rows_of::<IdRow>(&results, 5)?.is_empty())
+        if rows_of::<IdRow>(&results, 5)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows_of::<IdRow>(&results, 1)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -107,8 +107,13 @@ pub trait UserStore: EmailTokenStore {
         change: &PasswordChange<'_>,
     ) -> Result<Vec<String>, StoreError>;
     /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
-    /// tokens, the throttle row of its email) in one transaction. `false` when it was gone.
-    async fn delete_user(&self, id: &UserId, email: &Email) -> Result<bool, StoreError>;
+    /// tokens, the throttle row of its email) in one transaction. Returns the ids of the sessions
+    /// it deleted, or `None` when the user was gone.
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        email: &Email,
+    ) -> Result<Option<Vec<String>>, StoreError>;
 }
 
 /// A password replacement: the new hash, and the one session that survives it (the caller's on
@@ -226,6 +231,22 @@ pub struct SessionInfo {
     pub user_agent: Option<String>,
 }
 
+/// Where a read may be served from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// The primary database: sees every committed write.
+    Primary,
+    /// The nearest copy (a D1 read replica), which may lag behind the primary.
+    Nearest,
+}
+
+/// An active session and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    pub user: User,
+    pub expires_at_ms: i64,
+}
+
 /// What presenting a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
@@ -268,13 +289,15 @@ pub trait SessionStore {
         reason: &str,
         now_ms: i64,
     ) -> Result<Option<String>, StoreError>;
-    /// The user behind access-token claims `sub` + `sid`, if that session is active at `now_ms`.
-    async fn active_session_user(
+    /// The session behind access-token claims `sub` + `sid` and its user, if that session is
+    /// active at `now_ms`, read from the primary or from the nearest copy (`read`).
+    async fn active_session(
         &self,
         session_id: &str,
         user_id: &UserId,
         now_ms: i64,
-    ) -> Result<Option<User>, StoreError>;
+        read: Read,
+    ) -> Result<Option<ActiveSession>, StoreError>;
     /// The user's active sessions at `now_ms`, newest first.
     async fn list_sessions(
         &self,

@@ -9,6 +9,7 @@ use edge_auth::config::Config;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
 use edge_auth::ratelimit::MemoryRateLimiter;
+use edge_auth::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
 use edge_auth::store::{MemoryBreaker, MemoryDb};
 use futures::executor::block_on;
 use serde_json::{json, Value};
@@ -50,6 +51,9 @@ pub struct Harness {
     pub mailer: MemoryMailer,
     /// Per-IP counts (no limit unless a test sets one).
     pub ip_limiter: MemoryRateLimiter,
+    /// The session cache's tiers: this isolate's memory and the location's cache.
+    pub session_memory: SessionMemory,
+    pub location_cache: MemoryLocationCache,
 }
 
 /// The origin the Worker would see (links point here unless `APP_URL` is set).
@@ -61,7 +65,15 @@ impl Harness {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let db = Rc::new(MemoryDb::default());
+        Self::on_db(config, Rc::new(MemoryDb::default()))
+    }
+
+    /// The service in another Cloudflare location: the same database, its own caches.
+    pub fn elsewhere(&self, config: Config) -> Self {
+        Self::on_db(config, self.users.clone())
+    }
+
+    fn on_db(config: Config, db: Rc<MemoryDb>) -> Self {
         Self {
             config,
             sessions: db.clone(),
@@ -71,6 +83,8 @@ impl Harness {
             queue: MemoryQueue::default(),
             mailer: MemoryMailer::default(),
             ip_limiter: MemoryRateLimiter::default(),
+            session_memory: SessionMemory::default(),
+            location_cache: MemoryLocationCache::default(),
         }
     }
 
@@ -85,6 +99,12 @@ impl Harness {
     /// Sends a request with a context of the test's own (a pause hook, say).
     pub fn send_with(&self, req: ApiRequest, ctx: Ctx) -> ApiResponse {
         let outbox = Outbox::new(ORIGIN);
+        let session_cache = SessionCache {
+            memory: &self.session_memory,
+            location: &self.location_cache,
+            ttl_ms: self.config.session_cache_ttl_secs * 1000,
+            memory_ttl_ms: self.config.session_memory_ttl_secs * 1000,
+        };
         let app = App {
             config: &self.config,
             users: &*self.users,
@@ -92,6 +112,7 @@ impl Harness {
             breaker_store: &self.breaker,
             outbox: &outbox,
             ip_limiter: &self.ip_limiter,
+            session_cache: &session_cache,
         };
         let resp = block_on(app.handle(req, &ctx));
         // As the Worker does once the response is built: the jobs go to the queue, and (here at

@@ -231,10 +231,19 @@ impl UserStore for MemoryDb {
         }))
     }
 
-    async fn delete_user(&self, id: &UserId, email: &Email) -> Result<bool, StoreError> {
+    async fn delete_user(
+        &self,
+        id: &UserId,
+        email: &Email,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         let id = id.to_string();
         let mut sessions = self.sessions.borrow_mut();
+        let session_ids: Vec<String> = sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == id)
+            .map(|(sid, _)| sid.clone())
+            .collect();
         sessions.retain(|_, s| s.user_id != id);
         self.spent
             .borrow_mut()
@@ -249,7 +258,7 @@ impl UserStore for MemoryDb {
         let mut users = self.users.borrow_mut();
         let before = users.len();
         users.retain(|_, u| u.id != id);
-        Ok(users.len() < before)
+        Ok((users.len() < before).then_some(session_ids))
     }
 }
 

@@ -2,8 +2,10 @@
 
 use super::{MemoryDb, MemorySession};
 
-use crate::domain::{User, UserId};
-use crate::store::{NewSession, Rotation, SessionInfo, SessionStore, StoreError, UserRow};
+use crate::domain::UserId;
+use crate::store::{
+    ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
+};
 
 impl SessionStore for MemoryDb {
     async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
@@ -98,21 +100,29 @@ impl SessionStore for MemoryDb {
             .next())
     }
 
-    async fn active_session_user(
+    async fn active_session(
         &self,
         session_id: &str,
         user_id: &UserId,
         now_ms: i64,
-    ) -> Result<Option<User>, StoreError> {
+        _read: Read,
+    ) -> Result<Option<ActiveSession>, StoreError> {
         self.enter()?;
         let user_id = user_id.to_string();
-        let active = self.sessions.borrow().get(session_id).is_some_and(|s| {
-            s.user_id == user_id && s.revoked.is_none() && s.expires_at_ms > now_ms
-        });
-        if !active {
+        let Some(expires_at_ms) = self
+            .sessions
+            .borrow()
+            .get(session_id)
+            .filter(|s| s.user_id == user_id && s.revoked.is_none() && s.expires_at_ms > now_ms)
+            .map(|s| s.expires_at_ms)
+        else {
             return Ok(None);
-        }
-        self.user_by_id(&user_id).map(UserRow::decode).transpose()
+        };
+        let user = self.user_by_id(&user_id).map(UserRow::decode).transpose()?;
+        Ok(user.map(|user| ActiveSession {
+            user,
+            expires_at_ms,
+        }))
     }
 
     async fn list_sessions(

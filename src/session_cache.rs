@@ -1,0 +1,478 @@
+//! The session state behind `GET /auth/me` and `POST /auth/verify`, cached so that the hot path
+//! makes no database trip in steady state.
+//!
+//! Three tiers, nearest first:
+//! 1. the isolate's memory ([`SessionMemory`]), for at most `SESSION_MEMORY_TTL` seconds;
+//! 2. the location's cache ([`LocationCache`], the Workers Cache API: one per Cloudflare
+//!    location, shared by its isolates);
+//! 3. D1, read through a Sessions API session that a read replica may serve.
+//!
+//! Every entry carries the time its D1 read was made, and is never used once that is
+//! `SESSION_CACHE_TTL` seconds old, whichever tier it comes from: that is the bound on how
+//! stale an answer can be (plus the replica's lag, see the README). A revocation in this
+//! location (logout, reuse detection, password change or reset, a session revoked, the account
+//! deleted, the address verified) purges the session's entry from this isolate's memory and
+//! from the location's cache before it answers. `SESSION_CACHE_TTL=0` turns every tier off:
+//! each check reads D1's primary, as v1 did.
+//!
+//! Only the user view is cached (id, email, creation time, whether the address is verified) and
+//! the session's expiry: never a password hash. An entry is only used for the `sub` it was
+//! read for, and never past its session's own expiry.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api_doc::UserView;
+use crate::domain::User;
+
+/// What a location cache call resolves to; `Err` carries a message for the logs only.
+pub type CacheCall<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + 'a>>;
+
+/// The per-location tier: the Workers Cache API in the Worker, a map in native tests.
+pub trait LocationCache {
+    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>>;
+    fn put<'a>(&'a self, session_id: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()>;
+    fn delete<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, ()>;
+}
+
+/// One session's state as `/auth/me` and `/auth/verify` need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedSession {
+    pub user_id: String,
+    pub email: String,
+    pub created_at: String,
+    pub email_verified: bool,
+    /// The session's absolute expiry (ms since the epoch).
+    pub session_expires_ms: i64,
+    /// When D1 was read (ms since the epoch): the entry is dead `SESSION_CACHE_TTL` later.
+    pub read_ms: i64,
+}
+
+impl CachedSession {
+    pub fn new(user: &User, session_expires_ms: i64, read_ms: i64) -> Self {
+        Self {
+            user_id: user.id.to_string(),
+            email: user.email.as_ref().to_owned(),
+            created_at: user.created_at.clone(),
+            email_verified: user.email_verified,
+            session_expires_ms,
+            read_ms,
+        }
+    }
+
+    /// The user view `/auth/me` answers with.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.user_id.clone(),
+            email: self.email.clone(),
+            created_at: self.created_at.clone(),
+            email_verified: self.email_verified,
+        }
+    }
+
+    /// Whether this entry may answer for `user_id` at `now_ms`.
+    fn usable(&self, user_id: &str, now_ms: i64, ttl_ms: i64) -> bool {
+        self.user_id == user_id
+            && now_ms < self.session_expires_ms
+            && now_ms >= self.read_ms
+            && now_ms - self.read_ms < ttl_ms
+    }
+}
+
+/// Which tier answered a lookup (logged as `session_cache` on the request line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Memory,
+    Location,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Memory => "memory",
+            Tier::Location => "location",
+        }
+    }
+}
+
+/// Entries kept per isolate at most; past that, dead entries are dropped, and if none is dead
+/// the whole map (a miss only costs a lookup in the next tier).
+pub const MEMORY_CAPACITY: usize = 10_000;
+
+/// What the location cache holds for a purged session until `SESSION_CACHE_TTL` has passed: a
+/// check that read D1 before the purge then finds it and does not put its (stale) state back.
+pub const PURGED: &str = "purged";
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Live(CachedSession),
+    /// Purged here: nothing is cached for this session until the slot expires.
+    Purged,
+}
+
+/// The isolate's tier: one per isolate (the Worker keeps it in a thread local), entries kept
+/// for at most `memory_ttl_ms` after they were put here, purge marks for `ttl_ms`.
+#[derive(Debug, Default)]
+pub struct SessionMemory {
+    slots: RefCell<HashMap<String, (Slot, i64)>>,
+}
+
+impl SessionMemory {
+    fn get(&self, session_id: &str, now_ms: i64) -> Option<Slot> {
+        let slots = self.slots.borrow();
+        let (slot, until_ms) = slots.get(session_id)?;
+        (now_ms < *until_ms).then(|| slot.clone())
+    }
+
+    fn put(&self, session_id: &str, slot: Slot, until_ms: i64, now_ms: i64) {
+        let mut slots = self.slots.borrow_mut();
+        if slots.len() >= MEMORY_CAPACITY && !slots.contains_key(session_id) {
+            slots.retain(|_, (_, until)| now_ms < *until);
+            if slots.len() >= MEMORY_CAPACITY {
+                slots.clear();
+            }
+        }
+        slots.insert(session_id.to_owned(), (slot, until_ms));
+    }
+
+    fn is_purged(&self, session_id: &str, now_ms: i64) -> bool {
+        matches!(self.get(session_id, now_ms), Some(Slot::Purged))
+    }
+
+    /// Live entries and purge marks held.
+    pub fn len(&self) -> usize {
+        self.slots.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The tiers and their bounds, for one request.
+pub struct SessionCache<'a> {
+    pub memory: &'a SessionMemory,
+    pub location: &'a dyn LocationCache,
+    /// `SESSION_CACHE_TTL` in ms; 0 turns the cache off.
+    pub ttl_ms: i64,
+    /// `SESSION_MEMORY_TTL` in ms (never more than `ttl_ms`).
+    pub memory_ttl_ms: i64,
+}
+
+/// What a lookup found, and what went wrong on the way (for the logs; a failing location cache
+/// is a miss, never an error).
+pub struct Lookup {
+    pub hit: Option<(CachedSession, Tier)>,
+    pub location_error: Option<String>,
+}
+
+impl SessionCache<'_> {
+    pub fn enabled(&self) -> bool {
+        self.ttl_ms > 0
+    }
+
+    /// The cached state of `session_id` for `user_id`, nearest tier first. A location hit is
+    /// copied into the isolate's memory.
+    pub async fn lookup(&self, session_id: &str, user_id: &str, now_ms: i64) -> Lookup {
+        let mut out = Lookup {
+            hit: None,
+            location_error: None,
+        };
+        if !self.enabled() {
+            return out;
+        }
+        match self.memory.get(session_id, now_ms) {
+            Some(Slot::Live(entry)) if entry.usable(user_id, now_ms, self.ttl_ms) => {
+                out.hit = Some((entry, Tier::Memory));
+                return out;
+            }
+            Some(Slot::Purged) => return out,
+            _ => {}
+        }
+        match self.location.get(session_id).await {
+            Ok(Some(raw)) => {
+                if raw == PURGED {
+                    self.mark_purged(session_id, now_ms);
+                } else if let Ok(entry) = serde_json::from_str::<CachedSession>(&raw) {
+                    if entry.usable(user_id, now_ms, self.ttl_ms) {
+                        self.remember(session_id, &entry, now_ms);
+                        out.hit = Some((entry, Tier::Location));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => out.location_error = Some(e),
+        }
+        out
+    }
+
+    fn remember(&self, session_id: &str, entry: &CachedSession, now_ms: i64) {
+        let until = (now_ms + self.memory_ttl_ms).min(entry.read_ms + self.ttl_ms);
+        if until > now_ms {
+            self.memory
+                .put(session_id, Slot::Live(entry.clone()), until, now_ms);
+        }
+    }
+
+    fn mark_purged(&self, session_id: &str, now_ms: i64) {
+        self.memory
+            .put(session_id, Slot::Purged, now_ms + self.ttl_ms, now_ms);
+    }
+
+    fn ttl_secs(&self) -> u32 {
+        u32::try_from((self.ttl_ms + 999) / 1000).unwrap_or(u32::MAX)
+    }
+
+    /// Keeps a state just read from D1 in both tiers, unless the session was purged in this
+    /// location since (a revocation that raced this check). Returns the location cache's error,
+    /// if any (the answer stands either way).
+    pub async fn store(
+        &self,
+        session_id: &str,
+        entry: &CachedSession,
+        now_ms: i64,
+    ) -> Option<String> {
+        if !self.enabled() || self.memory.is_purged(session_id, now_ms) {
+            return None;
+        }
+        // Another isolate of this location may have purged it: its mark is in the location
+        // cache. (Between this read and the put below, a purge elsewhere can still slip in; the
+        // README gives that window.)
+        match self.location.get(session_id).await {
+            Ok(Some(raw)) if raw == PURGED => {
+                self.mark_purged(session_id, now_ms);
+                return None;
+            }
+            Ok(_) => {}
+            Err(e) => return Some(e),
+        }
+        if self.memory.is_purged(session_id, now_ms) {
+            return None;
+        }
+        self.remember(session_id, entry, now_ms);
+        let value = serde_json::to_string(entry).unwrap_or_default();
+        self.location
+            .put(session_id, value, self.ttl_secs())
+            .await
+            .err()
+    }
+
+    /// Purges these sessions in this location: this isolate's memory and the location's cache
+    /// hold a purge mark instead of their state for `SESSION_CACHE_TTL`, so neither answers for
+    /// them, and a check that read D1 before the purge cannot put them back. Returns the
+    /// location cache's errors, if any, for the logs.
+    pub async fn purge(&self, session_ids: &[String], now_ms: i64) -> Vec<String> {
+        let mut errors = Vec::new();
+        if !self.enabled() {
+            return errors;
+        }
+        for id in session_ids {
+            self.mark_purged(id, now_ms);
+            if let Err(e) = self
+                .location
+                .put(id, PURGED.to_owned(), self.ttl_secs())
+                .await
+            {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+}
+
+/// The location tier for native tests: a map, with the number of calls of each kind, and a
+/// switch that makes every call fail.
+#[derive(Debug, Default)]
+pub struct MemoryLocationCache {
+    pub entries: RefCell<HashMap<String, String>>,
+    pub gets: std::cell::Cell<u32>,
+    pub puts: std::cell::Cell<u32>,
+    pub deletes: std::cell::Cell<u32>,
+    pub fail: std::cell::Cell<bool>,
+}
+
+impl MemoryLocationCache {
+    fn check(&self) -> Result<(), String> {
+        if self.fail.get() {
+            Err("location cache unavailable".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl LocationCache for MemoryLocationCache {
+    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
+        Box::pin(async move {
+            self.gets.set(self.gets.get() + 1);
+            self.check()?;
+            Ok(self.entries.borrow().get(session_id).cloned())
+        })
+    }
+
+    fn put<'a>(&'a self, session_id: &'a str, value: String, _ttl_secs: u32) -> CacheCall<'a, ()> {
+        Box::pin(async move {
+            self.puts.set(self.puts.get() + 1);
+            self.check()?;
+            self.entries
+                .borrow_mut()
+                .insert(session_id.to_owned(), value);
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, ()> {
+        Box::pin(async move {
+            self.deletes.set(self.deletes.get() + 1);
+            self.check()?;
+            self.entries.borrow_mut().remove(session_id);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(read_ms: i64) -> CachedSession {
+        CachedSession {
+            user_id: "u1".into(),
+            email: "a@example.com".into(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            email_verified: false,
+            session_expires_ms: 100_000,
+            read_ms,
+        }
+    }
+
+    fn cache<'a>(memory: &'a SessionMemory, location: &'a MemoryLocationCache) -> SessionCache<'a> {
+        SessionCache {
+            memory,
+            location,
+            ttl_ms: 30_000,
+            memory_ttl_ms: 1_000,
+        }
+    }
+
+    /// Every future here is ready at once (no real I/O), so polling once is enough.
+    fn block_on<F: Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut cx = Context::from_waker(Waker::noop());
+        match std::pin::pin!(f).poll(&mut cx) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("a cache call was not ready"),
+        }
+    }
+
+    #[test]
+    fn a_stored_entry_answers_from_memory_then_from_the_location_after_the_memory_bound() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        assert!(block_on(c.store("s1", &entry(0), 0)).is_none());
+        let gets = location.gets.get();
+        let hit = block_on(c.lookup("s1", "u1", 500)).hit.unwrap();
+        assert_eq!(hit.1, Tier::Memory);
+        assert_eq!(location.gets.get(), gets);
+        let hit = block_on(c.lookup("s1", "u1", 1_500)).hit.unwrap();
+        assert_eq!(hit.1, Tier::Location);
+        assert_eq!(location.gets.get(), gets + 1);
+        // Copied back into memory.
+        assert_eq!(
+            block_on(c.lookup("s1", "u1", 1_600)).hit.unwrap().1,
+            Tier::Memory
+        );
+    }
+
+    #[test]
+    fn no_tier_answers_once_the_read_is_ttl_old_or_past_the_session_expiry() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        block_on(c.store("s1", &entry(0), 0));
+        assert!(block_on(c.lookup("s1", "u1", 29_999)).hit.is_some());
+        assert!(block_on(c.lookup("s1", "u1", 30_000)).hit.is_none());
+        let mut short = entry(0);
+        short.session_expires_ms = 10_000;
+        block_on(c.store("s2", &short, 0));
+        assert!(block_on(c.lookup("s2", "u1", 9_999)).hit.is_some());
+        assert!(block_on(c.lookup("s2", "u1", 10_000)).hit.is_none());
+    }
+
+    #[test]
+    fn an_entry_answers_only_for_its_own_user() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        block_on(c.store("s1", &entry(0), 0));
+        assert!(block_on(c.lookup("s1", "u2", 10)).hit.is_none());
+    }
+
+    #[test]
+    fn a_purge_empties_both_tiers() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        block_on(c.store("s1", &entry(0), 0));
+        assert!(block_on(c.purge(&["s1".to_owned()], 5)).is_empty());
+        assert_eq!(location.entries.borrow()["s1"], PURGED);
+        assert!(block_on(c.lookup("s1", "u1", 10)).hit.is_none());
+        // A check that read D1 before the purge does not put the session back, in either tier.
+        block_on(c.store("s1", &entry(0), 10));
+        assert!(block_on(c.lookup("s1", "u1", 20)).hit.is_none());
+        assert_eq!(location.entries.borrow()["s1"], PURGED);
+    }
+
+    #[test]
+    fn a_purge_in_another_isolate_of_the_location_is_seen_through_the_location_cache() {
+        let location = MemoryLocationCache::default();
+        let (here, there) = (SessionMemory::default(), SessionMemory::default());
+        let (c_here, c_there) = (cache(&here, &location), cache(&there, &location));
+        block_on(c_there.purge(&["s1".to_owned()], 5));
+        // This isolate read D1 (before the purge) and now tries to cache what it read.
+        block_on(c_here.store("s1", &entry(0), 10));
+        assert!(block_on(c_here.lookup("s1", "u1", 20)).hit.is_none());
+        assert_eq!(location.entries.borrow()["s1"], PURGED);
+    }
+
+    #[test]
+    fn ttl_zero_keeps_nothing_and_asks_nothing() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let mut c = cache(&memory, &location);
+        c.ttl_ms = 0;
+        block_on(c.store("s1", &entry(0), 0));
+        assert!(block_on(c.lookup("s1", "u1", 1)).hit.is_none());
+        block_on(c.purge(&["s1".to_owned()], 1));
+        assert_eq!(
+            (
+                location.gets.get(),
+                location.puts.get(),
+                location.deletes.get()
+            ),
+            (0, 0, 0)
+        );
+        assert!(memory.is_empty());
+    }
+
+    #[test]
+    fn a_failing_location_cache_is_a_miss_with_its_error() {
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        location.fail.set(true);
+        let c = cache(&memory, &location);
+        assert!(block_on(c.store("s1", &entry(0), 0)).is_some());
+        // Nothing is kept when a purge elsewhere in the location cannot be ruled out.
+        let miss = block_on(c.lookup("s1", "u1", 10));
+        assert!(miss.hit.is_none());
+        assert!(miss.location_error.is_some());
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let memory = SessionMemory::default();
+        for i in 0..(MEMORY_CAPACITY + 10) {
+            memory.put(&format!("s{i}"), Slot::Live(entry(0)), 1_000, 0);
+        }
+        assert!(memory.len() <= MEMORY_CAPACITY);
+    }
+}

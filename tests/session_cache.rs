@@ -1,0 +1,328 @@
+//! The session cache behind `/auth/me` and `/auth/verify` (`SESSION_CACHE_TTL`): no database
+//! trip in steady state, every revocation seen at once in its own location, and in another
+//! location within the TTL. Two harnesses on one database are two locations.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use edge_auth::http::{ApiRequest, ApiResponse};
+use serde_json::{json, Value};
+
+const ALICE: &str = "alice@example.com";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const TTL_MS: i64 = 30_000;
+
+fn bearer(req: ApiRequest, token: &str) -> ApiRequest {
+    req.header("authorization", &format!("Bearer {token}"))
+}
+
+fn pair(h: &Harness) -> Value {
+    let r = h.login(ALICE, PASSWORD);
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+    r.body_json()
+}
+
+fn access(pair: &Value) -> &str {
+    pair["access_token"].as_str().unwrap()
+}
+
+fn verify(h: &Harness, token: &str, now_ms: i64) -> Value {
+    let r = h.send_at(
+        ApiRequest::new("POST", "/auth/verify").json(&json!({ "token": token })),
+        now_ms,
+    );
+    assert_eq!(r.status, 200);
+    r.body_json()
+}
+
+/// Database calls made by one request.
+fn db_calls(h: &Harness, send: impl FnOnce() -> ApiResponse) -> (ApiResponse, u32) {
+    let before = h.users.calls.get();
+    let resp = send();
+    (resp, h.users.calls.get() - before)
+}
+
+fn registered() -> Harness {
+    let h = Harness::new();
+    assert_eq!(h.register(ALICE, PASSWORD).status, 201);
+    h
+}
+
+/// Fills the cache for this token, and checks that the next check is served from it.
+fn warm(h: &Harness, token: &str) {
+    assert_eq!(h.me(token, NOW_MS).status, 200);
+    let (r, calls) = db_calls(h, || h.me(token, NOW_MS + 1));
+    assert_eq!((r.status, calls), (200, 0), "served from the cache");
+}
+
+fn mail_token(h: &Harness, marker: &str) -> String {
+    let mail = h
+        .inbox(ALICE)
+        .into_iter()
+        .rev()
+        .find(|m| m.text.contains(marker))
+        .expect("a mail with the link");
+    let link = mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains(marker))
+        .unwrap()
+        .to_owned();
+    link.split_once("?token=").unwrap().1.to_owned()
+}
+
+#[test]
+fn me_and_verify_make_no_database_call_in_steady_state() {
+    let h = registered();
+    let p = pair(&h);
+    let (r, first) = db_calls(&h, || h.me(access(&p), NOW_MS));
+    assert_eq!((r.status, first), (200, 1));
+    for i in 1..=20 {
+        let (r, calls) = db_calls(&h, || h.me(access(&p), NOW_MS + i * 100));
+        assert_eq!((r.status, calls), (200, 0));
+        assert_eq!(r.body_json()["email"], ALICE);
+        let before = h.users.calls.get();
+        let v = verify(&h, access(&p), NOW_MS + i * 100);
+        assert_eq!(h.users.calls.get(), before);
+        assert_eq!(
+            (v["active"].clone(), v["revocation_checked"].clone()),
+            (json!(true), json!(true))
+        );
+    }
+    // Past the isolate's own bound (1 s), the location's cache answers; no database call.
+    let (r, calls) = db_calls(&h, || h.me(access(&p), NOW_MS + 5_000));
+    assert_eq!((r.status, calls), (200, 0));
+    // Past SESSION_CACHE_TTL, D1 is asked again.
+    let (r, calls) = db_calls(&h, || h.me(access(&p), NOW_MS + TTL_MS));
+    assert_eq!((r.status, calls), (200, 1));
+}
+
+#[test]
+fn the_cache_holds_no_password_hash() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    let hash = h.users.get(ALICE).unwrap().password_hash;
+    for value in h.location_cache.entries.borrow().values() {
+        assert!(
+            !value.contains(&hash) && !value.contains("pbkdf2"),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn logout_is_seen_at_once_in_its_own_location() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(&h.me(access(&p), NOW_MS + 2), 401, "invalid_token");
+    assert_eq!(verify(&h, access(&p), NOW_MS + 2), json!({"active": false}));
+}
+
+#[test]
+fn refresh_token_reuse_is_seen_at_once() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    let refresh = |now| {
+        h.send_at(
+            ApiRequest::new("POST", "/auth/refresh")
+                .json(&json!({"refresh_token": p["refresh_token"]})),
+            now,
+        )
+    };
+    assert_eq!(refresh(NOW_MS + 2).status, 200);
+    // The spent token again, past the grace period (10 s) but within SESSION_CACHE_TTL: the
+    // whole session is revoked, and its cached state with it.
+    assert_eq!(h.me(access(&p), NOW_MS + 11_000).status, 200);
+    assert_eq!(refresh(NOW_MS + 11_000).status, 401);
+    assert_problem(&h.me(access(&p), NOW_MS + 11_001), 401, "invalid_token");
+}
+
+#[test]
+fn a_password_change_ends_the_other_sessions_at_once() {
+    let h = registered();
+    let (mine, other) = (pair(&h), pair(&h));
+    warm(&h, access(&other));
+    let r = h.send(
+        bearer(
+            ApiRequest::new("POST", "/auth/password/change"),
+            access(&mine),
+        )
+        .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body_json());
+    assert_problem(&h.me(access(&other), NOW_MS + 2), 401, "invalid_token");
+    assert_eq!(h.me(access(&mine), NOW_MS + 2).status, 200);
+}
+
+#[test]
+fn revoking_one_or_all_other_sessions_is_seen_at_once() {
+    let h = registered();
+    let (mine, a, b) = (pair(&h), pair(&h), pair(&h));
+    warm(&h, access(&a));
+    warm(&h, access(&b));
+    let sid_a = {
+        let list = h.send(bearer(
+            ApiRequest::new("GET", "/auth/sessions"),
+            access(&mine),
+        ));
+        let sessions = list.body_json()["sessions"].as_array().unwrap().clone();
+        let token_sid = |p: &Value| {
+            let payload = access(p).split('.').nth(1).unwrap().to_owned();
+            let claims: Value = serde_json::from_slice(
+                &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                    .unwrap(),
+            )
+            .unwrap();
+            claims["sid"].as_str().unwrap().to_owned()
+        };
+        let sid = token_sid(&a);
+        assert!(sessions.iter().any(|s| s["id"] == sid.as_str()));
+        sid
+    };
+    let r = h.send(bearer(
+        ApiRequest::new("DELETE", &format!("/auth/sessions/{sid_a}")),
+        access(&mine),
+    ));
+    assert_eq!(r.status, 204);
+    assert_problem(&h.me(access(&a), NOW_MS + 2), 401, "invalid_token");
+    assert_eq!(h.me(access(&b), NOW_MS + 2).status, 200);
+    let r = h.send(bearer(
+        ApiRequest::new("DELETE", "/auth/sessions"),
+        access(&mine),
+    ));
+    assert_eq!(r.status, 204);
+    assert_problem(&h.me(access(&b), NOW_MS + 3), 401, "invalid_token");
+    assert_eq!(h.me(access(&mine), NOW_MS + 3).status, 200);
+}
+
+#[test]
+fn deleting_the_account_is_seen_at_once() {
+    let h = registered();
+    let (mine, other) = (pair(&h), pair(&h));
+    warm(&h, access(&mine));
+    warm(&h, access(&other));
+    let r = h.send(
+        bearer(ApiRequest::new("DELETE", "/auth/me"), access(&mine))
+            .json(&json!({"password": PASSWORD})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(&h.me(access(&mine), NOW_MS + 2), 401, "invalid_token");
+    assert_problem(&h.me(access(&other), NOW_MS + 2), 401, "invalid_token");
+}
+
+#[test]
+fn a_password_reset_ends_every_session_at_once() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    let r = h.send(ApiRequest::new("POST", "/auth/password/forgot").json(&json!({"email": ALICE})));
+    assert_eq!(r.status, 202);
+    let token = mail_token(&h, "/reset-password?token=");
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/password/reset")
+            .json(&json!({"token": token, "new_password": NEW_PASSWORD})),
+    );
+    assert_eq!(r.status, 204, "{:?}", r.body_json());
+    assert_problem(&h.me(access(&p), NOW_MS + 2), 401, "invalid_token");
+}
+
+#[test]
+fn a_verified_address_shows_at_once_in_me_and_verify() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    assert_eq!(
+        h.me(access(&p), NOW_MS + 2).body_json()["email_verified"],
+        false
+    );
+    let token = mail_token(&h, "/verify-email?token=");
+    let r = h.send(ApiRequest::new("POST", "/auth/email/verify").json(&json!({"token": token})));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        h.me(access(&p), NOW_MS + 3).body_json()["email_verified"],
+        true
+    );
+    assert_eq!(verify(&h, access(&p), NOW_MS + 3)["email_verified"], true);
+}
+
+#[test]
+fn another_location_sees_a_logout_within_session_cache_ttl() {
+    let here = registered();
+    let there = here.elsewhere(config_with(&[]));
+    let p = pair(&here);
+    // The other location read the session at NOW_MS.
+    assert_eq!(there.me(access(&p), NOW_MS).status, 200);
+    let r = here.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(&here.me(access(&p), NOW_MS + 1), 401, "invalid_token");
+    // Stale there, for at most the TTL after its read: the documented bound.
+    assert_eq!(there.me(access(&p), NOW_MS + TTL_MS - 1).status, 200);
+    assert_problem(&there.me(access(&p), NOW_MS + TTL_MS), 401, "invalid_token");
+}
+
+#[test]
+fn ttl_zero_reads_the_database_on_every_check_and_sees_other_locations_at_once() {
+    let strict = || config_with(&[("SESSION_CACHE_TTL", "0")]);
+    let here = Harness::with_config(strict());
+    assert_eq!(here.register(ALICE, PASSWORD).status, 201);
+    let there = here.elsewhere(strict());
+    let p = pair(&here);
+    for i in 0..3 {
+        let (r, calls) = db_calls(&there, || there.me(access(&p), NOW_MS + i));
+        assert_eq!((r.status, calls), (200, 1));
+    }
+    assert!(there.location_cache.entries.borrow().is_empty());
+    assert!(there.session_memory.is_empty());
+    let r = here.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(&there.me(access(&p), NOW_MS + 10), 401, "invalid_token");
+}
+
+#[test]
+fn a_failing_location_cache_falls_back_to_the_database() {
+    let h = registered();
+    let p = pair(&h);
+    h.location_cache.fail.set(true);
+    for i in 0..3 {
+        let (r, calls) = db_calls(&h, || h.me(access(&p), NOW_MS + i));
+        assert_eq!((r.status, calls), (200, 1));
+    }
+    assert!(!h.events("session_cache_failed").is_empty());
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(&h.me(access(&p), NOW_MS + 10), 401, "invalid_token");
+}
+
+#[test]
+fn session_memory_ttl_is_capped_by_session_cache_ttl_and_config_is_checked() {
+    let c = config_with(&[("SESSION_CACHE_TTL", "5"), ("SESSION_MEMORY_TTL", "60")]);
+    assert_eq!(
+        (c.session_cache_ttl_secs, c.session_memory_ttl_secs),
+        (5, 5)
+    );
+    let c = config_with(&[]);
+    assert_eq!(
+        (c.session_cache_ttl_secs, c.session_memory_ttl_secs),
+        (30, 1)
+    );
+    let bad = edge_auth::config::Config::from_lookup(|n| match n {
+        "JWT_SIGNING_KEYS" => Some(json!([jwk("k1", 7)]).to_string()),
+        "SESSION_CACHE_TTL" => Some("-1".into()),
+        _ => None,
+    });
+    assert!(bad.is_err());
+}
