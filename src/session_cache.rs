@@ -293,6 +293,25 @@ pub struct MemoryLocationCache {
     pub puts: std::cell::Cell<u32>,
     pub deletes: std::cell::Cell<u32>,
     pub fail: std::cell::Cell<bool>,
+    /// `Some(n)`: the get after `n` more gets yields once before answering, so a test can run
+    /// another request in between (a revocation racing a check).
+    pub yield_at_get: std::cell::Cell<Option<u32>>,
+}
+
+/// A future that is pending once, then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 impl MemoryLocationCache {
@@ -309,6 +328,14 @@ impl LocationCache for MemoryLocationCache {
     fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
         Box::pin(async move {
             self.gets.set(self.gets.get() + 1);
+            match self.yield_at_get.get() {
+                Some(0) => {
+                    self.yield_at_get.set(None);
+                    YieldOnce(false).await;
+                }
+                Some(n) => self.yield_at_get.set(Some(n - 1)),
+                None => {}
+            }
             self.check()?;
             Ok(self.entries.borrow().get(session_id).cloned())
         })

@@ -249,6 +249,7 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         expires_at_ms: NOW_MS + 1_000,
         user_agent: None,
         password_hash: hash.into(),
+        clear_attempts_of: None,
     };
     let stale = PasswordHash::create("an older password", ITERATIONS)
         .unwrap()
@@ -434,4 +435,34 @@ fn every_hash_on_the_request_path_pauses_between_slices() {
             ("/auth/login", 401, 2),
         ]
     );
+}
+
+#[test]
+fn a_successful_login_is_two_database_round_trips_and_clears_the_failures() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    for _ in 0..4 {
+        assert_eq!(h.login("alice@example.com", "wrong password").status, 401);
+    }
+    let before = h.users.calls.get();
+    assert_eq!(h.login("alice@example.com", PASSWORD).status, 200);
+    // The attempt's reservation with the user lookup, then the session with the reset.
+    assert_eq!(h.users.calls.get() - before, 2);
+    for _ in 0..4 {
+        assert_eq!(h.login("alice@example.com", "wrong password").status, 401);
+    }
+    assert_eq!(h.login("alice@example.com", PASSWORD).status, 200);
+}
+
+#[test]
+fn a_right_password_on_an_unverified_account_never_runs_into_the_throttle() {
+    let h = Harness::with_config(config_with(&[("REQUIRE_EMAIL_VERIFICATION", "true")]));
+    h.register("alice@example.com", PASSWORD);
+    for _ in 0..8 {
+        assert_problem(
+            &h.login("alice@example.com", PASSWORD),
+            403,
+            "email_not_verified",
+        );
+    }
 }

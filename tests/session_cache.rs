@@ -326,3 +326,48 @@ fn session_memory_ttl_is_capped_by_session_cache_ttl_and_config_is_checked() {
     });
     assert!(bad.is_err());
 }
+
+#[test]
+fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_after_it() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let h = registered();
+    let p = pair(&h);
+    // The check misses both tiers (get 1), reads the session (still active), and is paused at
+    // the location-cache read that precedes its put (get 2).
+    h.location_cache.yield_at_get.set(Some(1));
+    let cache = edge_auth::session_cache::SessionCache {
+        memory: &h.session_memory,
+        location: &h.location_cache,
+        ttl_ms: h.config.session_cache_ttl_secs * 1000,
+        memory_ttl_ms: h.config.session_memory_ttl_secs * 1000,
+    };
+    let outbox = edge_auth::mail::Outbox::new(ORIGIN);
+    let app = edge_auth::app::App {
+        config: &h.config,
+        users: &*h.users,
+        sessions: &*h.sessions,
+        breaker_store: &h.breaker,
+        outbox: &outbox,
+        ip_limiter: &h.ip_limiter,
+        session_cache: &cache,
+    };
+    let ctx = edge_auth::http::Ctx::new("racing-check".into(), NOW_MS);
+    let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));
+    let mut racing = std::pin::pin!(app.handle(check, &ctx));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(racing.as_mut().poll(&mut cx).is_pending());
+    // Meanwhile the session logs out, in this location.
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    // The racing check answers with what it read before the logout…
+    let Poll::Ready(r) = racing.as_mut().poll(&mut cx) else {
+        panic!("still pending")
+    };
+    assert_eq!(r.status, 200);
+    // …but does not put it back: every later check is refused.
+    assert_problem(&h.me(access(&p), NOW_MS + 1), 401, "invalid_token");
+    assert_problem(&h.me(access(&p), NOW_MS + 5_000), 401, "invalid_token");
+}

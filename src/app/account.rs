@@ -41,6 +41,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 guard,
             )
             .await?;
+        guard
+            .call(|| self.users.clear_failures(&user.email))
+            .await?;
         if checked.user.id != user.id {
             // The address now belongs to another account (this one was deleted meanwhile).
             return Err(AppError::InvalidCredentials);

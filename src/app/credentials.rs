@@ -108,7 +108,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let Authenticated { user, stored } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", ctx, guard)
             .await?;
-        self.require_verified(&user, ctx)?;
+        // The password was right: the account's failures are cleared on every way out, with
+        // the session below, or here when the login stops short of one.
+        if let Err(e) = self.require_verified(&user, ctx) {
+            if let Some(email) = &email {
+                guard.call(|| self.users.clear_failures(email)).await?;
+            }
+            return Err(e);
+        }
 
         let mut current_phc = user.password_hash.clone();
         if stored.needs_rehash(self.config.pbkdf2_iterations) {
@@ -146,6 +153,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .filter(|ua| !ua.is_empty())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
             password_hash: current_phc,
+            // The successful check's throttle reset rides with the session's creation.
+            clear_attempts_of: email.clone(),
         };
         if !guard
             .call(|| self.sessions.create_session(&session))
@@ -169,8 +178,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
     /// The password check of login and of every re-authentication: the attempt is reserved
     /// against the account's throttle *before* hashing (so concurrent guesses cannot pass the
-    /// limit), then the password is checked at no less than the configured cost, and a success
-    /// clears the count. `purpose` names the caller in the audit log.
+    /// limit), then the password is checked at no less than the configured cost. A success
+    /// leaves the reservation for the caller to clear (`clear_failures`, or login's session
+    /// creation, which does it in the same round trip). `purpose` names the caller in the
+    /// audit log.
     ///
     /// # Errors
     /// `429 too_many_attempts` when throttled (nothing hashed), `401 invalid_credentials` for an
@@ -217,12 +228,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         let work_before = password::iterations_run();
         match self.check_password(user, password, ctx).await {
-            Ok((user, stored)) => {
-                if let Some(email) = email {
-                    guard.call(|| self.users.clear_failures(email)).await?;
-                }
-                Ok(Authenticated { user, stored })
-            }
+            Ok((user, stored)) => Ok(Authenticated { user, stored }),
             Err(reason) => {
                 ctx.log(
                     "info",

@@ -78,7 +78,7 @@ impl SessionStore for D1Store {
     async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
         // Only while the password hash is still the one the login checked: a login that raced
         // a password change (or an account deletion) opens nothing.
-        let row: Option<IdRow> = first_row(query!(
+        let insert = query!(
             &self.0,
             "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
@@ -91,9 +91,19 @@ impl SessionStore for D1Store {
             &s.expires_at_ms,
             &s.user_agent,
             &s.password_hash,
-        ))
-        .await?;
-        Ok(row.is_some())
+        );
+        let Some(email) = &s.clear_attempts_of else {
+            let row: Option<IdRow> = first_row(insert).await?;
+            return Ok(row.is_some());
+        };
+        // One round trip: the login's throttle row goes with the session's creation.
+        let clear = query!(
+            &self.0,
+            "DELETE FROM login_attempts WHERE email = ?1",
+            email.as_ref()
+        );
+        let results = batch(&self.0, vec![clear, insert]).await?;
+        Ok(!rows_of::<IdRow>(&results, 1)?.is_empty())
     }
 
     async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {

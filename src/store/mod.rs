@@ -219,6 +219,9 @@ pub struct NewSession {
     /// still the stored one, so a login that raced a password change or an account deletion
     /// opens nothing.
     pub password_hash: String,
+    /// The throttle row that the login's successful password check clears, in the same round
+    /// trip as the session (whether or not the session is created: the password was right).
+    pub clear_attempts_of: Option<Email>,
 }
 
 /// An active session as `GET /auth/sessions` lists it.

@@ -254,7 +254,14 @@ def test_request_lines_count_database_calls(worker):
     request(worker.base, "GET", "/.well-known/jwks.json", headers={"X-Request-Id": prefix + "jwks"})
     request(worker.base, "GET", "/auth/me", headers={"X-Request-Id": prefix + "me",
                                                      "Authorization": f"Bearer {access}"})
+    email = unique_email("dbcalls")
+    assert register(worker, email).status == 201
+    r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
+                headers={"X-Request-Id": prefix + "login"})
+    assert r.status == 200
     calls = {l["request_id"][len(prefix):]: l["db_calls"] for l in logs_for(worker, prefix)
              if l["event"] == "request"}
     # A malformed refresh token is refused before the database is asked.
-    assert calls == {"refresh": 0, "jwks": 0, "me": 1}, calls
+    # A login: the attempt's reservation with the user lookup, then the session with the
+    # throttle reset (one batch each).
+    assert calls == {"refresh": 0, "jwks": 0, "me": 1, "login": 2}, calls

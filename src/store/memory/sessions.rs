@@ -10,6 +10,9 @@ use crate::store::{
 impl SessionStore for MemoryDb {
     async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
         self.enter()?;
+        if let Some(email) = &s.clear_attempts_of {
+            self.attempts.borrow_mut().remove(email.as_ref());
+        }
         let current = self.user_by_id(&s.user_id.to_string());
         if current.is_none_or(|u| u.password_hash != s.password_hash) {
             return Ok(false);
