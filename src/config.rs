@@ -37,6 +37,7 @@ pub mod names {
     pub const IP_RATE_LIMITER: &str = "IP_RATE_LIMITER";
     pub const SESSION_CACHE_TTL: &str = "SESSION_CACHE_TTL";
     pub const SESSION_MEMORY_TTL: &str = "SESSION_MEMORY_TTL";
+    pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
 }
 
 /// Circuit-breaker limits, in seconds and counts.
@@ -89,6 +90,8 @@ pub struct Config {
     /// How long (s) an isolate keeps a session state in its own memory, never more than
     /// `session_cache_ttl_secs`.
     pub session_memory_ttl_secs: i64,
+    /// How long (s) an isolate answers `/health` from its last good check; 0 checks every time.
+    pub health_check_ttl_secs: i64,
     pub keys: KeySet,
 }
 
@@ -133,6 +136,7 @@ pub const DEFAULT_EMAIL_VERIFICATION_TTL: i64 = 86_400;
 pub const DEFAULT_EMAIL_MAX_PER_HOUR: u32 = 5;
 pub const DEFAULT_SESSION_CACHE_TTL: i64 = 30;
 pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
+pub const DEFAULT_HEALTH_CHECK_TTL: i64 = 5;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -254,6 +258,12 @@ impl Config {
             rate_limit_by_ip: flag(&get, names::RATE_LIMIT_BY_IP, true)?,
             session_cache_ttl_secs,
             session_memory_ttl_secs,
+            health_check_ttl_secs: number(
+                &get,
+                names::HEALTH_CHECK_TTL,
+                DEFAULT_HEALTH_CHECK_TTL,
+                0..=300,
+            )?,
             keys,
         })
     }

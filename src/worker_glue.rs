@@ -14,6 +14,7 @@ use worker::{
 use crate::app::App;
 use crate::config::{names, Config};
 use crate::error::AppError;
+use crate::health::HealthMemory;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
 use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox, Outcome};
 use crate::ratelimit::{IpRateLimiter, Verdict};
@@ -31,6 +32,8 @@ const SESSION_CACHE_KEY: &str = "https://session-cache.edge-auth.internal/";
 thread_local! {
     /// The isolate tier of the session cache (see `session_cache`).
     static SESSION_MEMORY: Rc<SessionMemory> = Rc::new(SessionMemory::default());
+    /// `/health`'s last good check in this isolate.
+    static HEALTH_MEMORY: Rc<HealthMemory> = Rc::new(HealthMemory::default());
     /// The opened Cache API cache, once per isolate.
     static LOCATION_CACHE: RefCell<Option<Rc<Cache>>> = const { RefCell::new(None) };
 
@@ -282,6 +285,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
                     .map_err(|e| e.to_string()),
             );
             let memory = SESSION_MEMORY.with(Rc::clone);
+            let health_memory = HEALTH_MEMORY.with(Rc::clone);
             let session_cache = SessionCache {
                 memory: &memory,
                 location: &CacheApiTier,
@@ -296,6 +300,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
                 outbox: &outbox,
                 ip_limiter: &ip_limiter,
                 session_cache: &session_cache,
+                health_memory: &health_memory,
             };
             app.handle(api_req, &ctx).await
         }

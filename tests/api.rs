@@ -451,6 +451,39 @@ fn health_reports_database_and_breaker() {
 }
 
 #[test]
+fn a_good_health_check_is_given_again_without_io_until_a_storage_failure() {
+    let h = Harness::new();
+    let health = |now_ms| h.send_at(ApiRequest::new("GET", "/health"), now_ms);
+    let calls = h.users.calls.get();
+    assert_eq!(health(NOW_MS).status, 200);
+    assert_eq!(h.users.calls.get(), calls + 1);
+    // Within HEALTH_CHECK_TTL (5 s): the same answer, no database (nor KV) call.
+    for i in 1..10 {
+        assert_eq!(health(NOW_MS + i * 400).status, 200);
+    }
+    assert_eq!(h.users.calls.get(), calls + 1);
+    assert_eq!(health(NOW_MS + 5_000).status, 200);
+    assert_eq!(h.users.calls.get(), calls + 2);
+    // A failure seen by any request of this isolate drops it: the next check asks, and fails.
+    h.users.fail.set(true);
+    assert_problem(
+        &h.login("alice@example.com", PASSWORD),
+        503,
+        "service_unavailable",
+    );
+    let r = health(NOW_MS + 5_001);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.body_json()["checks"]["database"], "failing");
+    // HEALTH_CHECK_TTL=0 asks every time.
+    let strict = Harness::with_config(config_with(&[("HEALTH_CHECK_TTL", "0")]));
+    let calls = strict.users.calls.get();
+    for _ in 0..3 {
+        assert_eq!(strict.send(ApiRequest::new("GET", "/health")).status, 200);
+    }
+    assert_eq!(strict.users.calls.get(), calls + 3);
+}
+
+#[test]
 fn breaker_opens_after_repeated_failures_and_recovers_after_cooldown() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);

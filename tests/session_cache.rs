@@ -351,6 +351,7 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
         outbox: &outbox,
         ip_limiter: &h.ip_limiter,
         session_cache: &cache,
+        health_memory: &h.health_memory,
     };
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), NOW_MS);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));

@@ -4,7 +4,7 @@ use super::guard::Guard;
 use super::{to_json, App};
 use crate::api_doc::{Health, HealthChecks};
 use crate::error::AppError;
-use crate::http::ApiResponse;
+use crate::http::{ApiResponse, Ctx};
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The Swagger UI page; its script and styles are static assets under `/docs/`.
@@ -18,9 +18,22 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         )
     }
 
-    pub(super) async fn health(&self, guard: &Guard<'_, B>) -> ApiResponse {
+    /// `GET /health`: the database (a ping through the breaker) and the breaker's state; a good
+    /// answer is given again from this isolate's memory for `HEALTH_CHECK_TTL` seconds.
+    pub(super) async fn health(&self, guard: &Guard<'_, B>, ctx: &Ctx) -> ApiResponse {
+        if self.health_memory.healthy_at(ctx.now_ms) {
+            return Self::health_response(Ok(()), "closed");
+        }
         let db = guard.call(|| self.users.ping()).await;
         let breaker = guard.state_name();
+        if db.is_ok() && breaker == "closed" {
+            self.health_memory
+                .record_healthy(ctx.now_ms, self.config.health_check_ttl_secs * 1000);
+        }
+        Self::health_response(db, breaker)
+    }
+
+    fn health_response(db: Result<(), AppError>, breaker: &str) -> ApiResponse {
         let database = match &db {
             Ok(()) => "ok",
             Err(AppError::ServiceUnavailable { .. }) if breaker != "closed" => "unchecked",

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::breaker::{self, BreakerState, Decision};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::health::HealthMemory;
 use crate::http::Ctx;
 use crate::store::{BreakerStore, StoreError};
 
@@ -17,15 +18,23 @@ pub(super) struct Guard<'a, B> {
     config: &'a Config,
     state: Cell<Option<BreakerState>>,
     ctx: &'a Ctx,
+    /// Forgotten on every storage failure, so `/health` asks again.
+    health: &'a HealthMemory,
 }
 
 impl<'a, B: BreakerStore> Guard<'a, B> {
-    pub(super) fn new(store: &'a B, config: &'a Config, ctx: &'a Ctx) -> Self {
+    pub(super) fn new(
+        store: &'a B,
+        config: &'a Config,
+        ctx: &'a Ctx,
+        health: &'a HealthMemory,
+    ) -> Self {
         Self {
             store,
             config,
             state: Cell::new(None),
             ctx,
+            health,
         }
     }
 
@@ -90,6 +99,7 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
         let state = self.current().await;
         let (decision, next) = breaker::before_call(state, now, cfg);
         if let Decision::Reject { retry_after_secs } = decision {
+            self.health.forget();
             return Err(AppError::ServiceUnavailable {
                 retry_after: retry_after_secs,
             });
@@ -111,6 +121,7 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
                 Err(AppError::internal("a stored row does not decode"))
             }
             Err(StoreError::Unavailable(cause)) => {
+                self.health.forget();
                 self.ctx
                     .log("error", "storage_failure", json!({ "cause": cause }));
                 let next = breaker::on_failure(state, now, cfg);

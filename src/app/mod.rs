@@ -25,6 +25,7 @@ use crate::api_doc::UserView;
 use crate::config::Config;
 use crate::domain::{Email, User};
 use crate::error::{AppError, TokenRejection};
+use crate::health::HealthMemory;
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::Outbox;
 use crate::oauth;
@@ -133,6 +134,8 @@ pub struct App<'a, U, S, B> {
     pub ip_limiter: &'a dyn IpRateLimiter,
     /// The session state behind `/auth/me` and `/auth/verify` (`SESSION_CACHE_TTL`).
     pub session_cache: &'a SessionCache<'a>,
+    /// This isolate's last good health check (`HEALTH_CHECK_TTL`).
+    pub health_memory: &'a HealthMemory,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -140,7 +143,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// headers (the per-request log line is written by the caller, which times the request).
     /// Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
-        let guard = Guard::new(self.breaker_store, self.config, ctx);
+        let guard = Guard::new(self.breaker_store, self.config, ctx, self.health_memory);
         #[cfg(feature = "test-hooks")]
         if let Some(resp) = self.test_hook(&req) {
             return resp;
@@ -222,7 +225,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
             Route::Verify => self.verify(req, ctx, guard).await,
             Route::Jwks => Ok(self.jwks()),
-            Route::Health => Ok(self.health(guard).await),
+            Route::Health => Ok(self.health(guard, ctx).await),
             Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
         }

@@ -6,6 +6,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
 use edge_auth::app::App;
 use edge_auth::config::Config;
+use edge_auth::health::HealthMemory;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
 use edge_auth::ratelimit::MemoryRateLimiter;
@@ -54,6 +55,8 @@ pub struct Harness {
     /// The session cache's tiers: this isolate's memory and the location's cache.
     pub session_memory: SessionMemory,
     pub location_cache: MemoryLocationCache,
+    /// `/health`'s memory in this isolate.
+    pub health_memory: HealthMemory,
 }
 
 /// The origin the Worker would see (links point here unless `APP_URL` is set).
@@ -85,6 +88,7 @@ impl Harness {
             ip_limiter: MemoryRateLimiter::default(),
             session_memory: SessionMemory::default(),
             location_cache: MemoryLocationCache::default(),
+            health_memory: HealthMemory::default(),
         }
     }
 
@@ -113,6 +117,7 @@ impl Harness {
             outbox: &outbox,
             ip_limiter: &self.ip_limiter,
             session_cache: &session_cache,
+            health_memory: &self.health_memory,
         };
         let resp = block_on(app.handle(req, &ctx));
         // As the Worker does once the response is built: the jobs go to the queue, and (here at

@@ -1,7 +1,8 @@
-"""The session cache on workerd (SESSION_CACHE_TTL): `/auth/me` and `/auth/verify` make no D1 call
-in steady state, answered from the isolate's memory and then from the Cache API; every revocation
-is seen at once in its own location, also by checks racing it; `SESSION_CACHE_TTL=0` reads D1 on
-every check."""
+"""The hot path on workerd. The session cache (SESSION_CACHE_TTL): `/auth/me` and `/auth/verify`
+make no D1 call in steady state, answered from the isolate's memory and then from the Cache API;
+every revocation is seen at once in its own location, also by checks racing it;
+`SESSION_CACHE_TTL=0` reads D1 on every check. `/health` repeats a good answer for
+HEALTH_CHECK_TTL without D1."""
 from __future__ import annotations
 
 import threading
@@ -52,6 +53,16 @@ def test_me_and_verify_make_no_d1_call_in_steady_state(worker):
     for i in range(5):
         assert lines[f"verify{i}"] == (0, "memory"), lines
     assert lines["late"] == (0, "location"), lines
+
+
+def test_a_good_health_check_is_repeated_without_d1(worker):
+    prefix = f"health-{uuid.uuid4().hex[:8]}-"
+    for i in range(3):
+        r = request(worker.base, "GET", "/health", headers={"X-Request-Id": f"{prefix}{i}"})
+        assert r.status == 200 and r.json()["checks"] == {"database": "ok", "breaker": "closed"}
+    calls = [l["db_calls"] for l in sorted(logs_for(worker, prefix), key=lambda l: l["request_id"])]
+    # The first may be answered from an earlier check of this isolate (within 5 s) or ask D1.
+    assert len(calls) == 3 and calls[0] in (0, 1) and calls[1:] == [0, 0], calls
 
 
 def test_a_logout_is_seen_at_once_by_checks_racing_it(worker):
