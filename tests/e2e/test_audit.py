@@ -250,7 +250,11 @@ def test_request_lines_count_database_calls(worker):
     request(worker.base, "GET", "/.well-known/jwks.json", headers={"X-Request-Id": prefix + "jwks"})
     request(worker.base, "GET", "/auth/me", headers={"X-Request-Id": prefix + "me",
                                                      "Authorization": f"Bearer {access}"})
-    calls = {l["request_id"][len(prefix):]: l["db_calls"] for l in logs_for(worker, prefix)
-             if l["event"] == "request"}
+    lines = {l["request_id"][len(prefix):]: l for l in logs_for(worker, prefix) if l["event"] == "request"}
+    calls = {name: l["db_calls"] for name, l in lines.items()}
     # A malformed refresh token is refused before the database is asked.
     assert calls == {"refresh": 0, "jwks": 0, "me": 1}, calls
+    # Beside the count, the milliseconds spent awaiting D1: a whole number, none without a call.
+    waited = {name: l["db_ms"] for name, l in lines.items()}
+    assert all(type(ms) is int and ms >= 0 for ms in waited.values()), waited
+    assert waited["refresh"] == 0 and waited["jwks"] == 0, waited
