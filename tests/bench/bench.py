@@ -376,8 +376,6 @@ IMPORT_USERS = 100_000
 
 def import_rows(tmp: Path) -> list[tuple[str, str]]:
     """Wall time of `make import` for IMPORT_USERS generated users into a fresh local D1."""
-    from conftest import apply_migrations, wrangler_env
-
     src, state = tmp / "users-100k.jsonl", tmp / "import-state"
     subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "gen_users.py"), str(IMPORT_USERS), str(src)],
                    check=True)
