@@ -26,13 +26,14 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools chromium dev test consumer ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
+.PHONY: help tools chromium dev test consumer floor ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
 	@echo "make test   - install what is missing, then lint + native + wasm + end-to-end tests"
 	@echo "make import SRC=<file> [TARGET=remote] - move users in (FastAPI / fastapi-users SQLite, JSON Lines)"
-	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency"
+	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency,"
+	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that)"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
@@ -99,6 +100,13 @@ worker-test: .tools/rust .tools/npm
 	@worker-build --release --out-dir build-test --features test-hooks >/dev/null 2>build-test.log || { cat build-test.log; exit 1; }
 	@$(WASM_OPT) build-test/index_bg.wasm -o build-test/index_bg.wasm
 	@cp js/entry.mjs build-test/entry.mjs
+
+# The bench's floor Worker (tests/bench/floor: answers 200, one JSON log line per request),
+# built exactly as `make worker` builds ours: worker-build --release, the workspace's release
+# profile, the same wasm-opt step.
+floor: .tools/rust .tools/npm
+	@cd tests/bench/floor && worker-build --release >/dev/null 2>../../../build-floor.log || { cat ../../../build-floor.log; exit 1; }
+	@$(WASM_OPT) tests/bench/floor/build/index_bg.wasm -o tests/bench/floor/build/index_bg.wasm
 
 # The example consumer Worker (examples/consumer), which calls the auth Worker over a service binding.
 consumer: .tools/rust .tools/npm
@@ -183,7 +191,8 @@ fuzz-parsers: .tools/fuzz .tools/npm
 test-fuzz: .tools/fuzz .tools/npm
 	@$(MAKE) -s fuzz-parsers FUZZ_SECONDS=$(SMOKE_SECONDS)
 
-bench: tools worker worker-test
+# BENCH_ONLY=floor: only the floor table and the cold starts (no test-hooks build needed).
+bench: tools worker floor $(if $(filter floor,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

@@ -131,6 +131,11 @@ impl ApiResponse {
 /// zero-delay timer; without one (native tests) a pause is a no-op.
 pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
 
+/// A running clock in milliseconds since the Unix epoch (the Worker passes `Date::now`). It only
+/// times what the request waits for (its duration, its database round trips); every decision
+/// still uses `now_ms`, the time the request arrived.
+pub type Clock = Rc<dyn Fn() -> i64>;
+
 /// Per-request context: the request id, the clock reading and the structured log lines.
 pub struct Ctx {
     pub request_id: String,
@@ -139,7 +144,9 @@ pub struct Ctx {
     lines: RefCell<Vec<Value>>,
     db_calls: Cell<u32>,
     session_cache: Cell<Option<&'static str>>,
+    db_ms: Cell<i64>,
     pause: Option<Pause>,
+    clock: Option<Clock>,
 }
 
 impl Ctx {
@@ -150,8 +157,22 @@ impl Ctx {
             lines: RefCell::new(Vec::new()),
             db_calls: Cell::new(0),
             session_cache: Cell::new(None),
+            db_ms: Cell::new(0),
             pause: None,
+            clock: None,
         }
+    }
+
+    /// The same context, with a running clock for the durations in the request's log line.
+    /// Without one (most native tests) the clock stands still at `now_ms`, so they read `0`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The running clock's reading (`now_ms` without a clock).
+    pub fn clock_ms(&self) -> i64 {
+        self.clock.as_ref().map_or(self.now_ms, |clock| clock())
     }
 
     /// The same context, with the event-loop pause that long CPU work awaits.
@@ -168,9 +189,15 @@ impl Ctx {
         }
     }
 
-    /// Counts one database round trip (the request's log line reports the total).
-    pub fn count_db_call(&self) {
+    /// Awaits one database round trip, counting it and the milliseconds spent waiting for it
+    /// (the request's log line reports both totals).
+    pub async fn db_call<T>(&self, call: impl Future<Output = T>) -> T {
         self.db_calls.set(self.db_calls.get() + 1);
+        let started = self.clock_ms();
+        let out = call.await;
+        let waited = (self.clock_ms() - started).max(0);
+        self.db_ms.set(self.db_ms.get() + waited);
+        out
     }
 
     /// Database round trips made so far by this request.
@@ -186,6 +213,11 @@ impl Ctx {
 
     pub fn session_cache(&self) -> Option<&'static str> {
         self.session_cache.get()
+    }
+
+    /// Milliseconds this request has spent awaiting the database so far.
+    pub fn db_ms(&self) -> i64 {
+        self.db_ms.get()
     }
 
     pub fn now_secs(&self) -> i64 {
@@ -204,6 +236,33 @@ impl Ctx {
             line.extend(extra);
         }
         self.lines.borrow_mut().push(Value::Object(line));
+    }
+
+    /// Records the request's own line: what was asked, the answer, how long it took and the
+    /// database round trips it made (`db_calls`) and waited for (`db_ms`), and where its session
+    /// check was answered from (`session_cache`), if it made one through the cache.
+    pub fn log_request(&self, method: &str, path: &str, status: u16) {
+        let mut line = json!({
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": self.clock_ms() - self.now_ms,
+            "db_calls": self.db_calls(),
+            "db_ms": self.db_ms(),
+            "outcome": match status {
+                200..=399 => "success",
+                400..=499 => "client_error",
+                _ => "server_error",
+            },
+        });
+        if let Some(source) = self.session_cache() {
+            line["session_cache"] = source.into();
+        }
+        self.log(
+            if status >= 500 { "error" } else { "info" },
+            "request",
+            line,
+        );
     }
 
     /// The lines logged so far, as JSON text, one per line.

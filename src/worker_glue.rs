@@ -251,7 +251,9 @@ fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
 pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let started = Date::now().as_millis() as i64;
     let incoming_id = req.headers().get("x-request-id").ok().flatten();
-    let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started).with_pause(pause());
+    let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started)
+        .with_pause(pause())
+        .with_clock(Rc::new(|| Date::now().as_millis() as i64));
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
     let method = req.inner().method();
@@ -313,28 +315,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
         }
     };
 
-    let status = resp.status;
-    let duration_ms = Date::now().as_millis() as i64 - started;
-    let mut line = json!({
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": duration_ms,
-        "db_calls": ctx.db_calls(),
-        "outcome": match status {
-            200..=399 => "success",
-            400..=499 => "client_error",
-            _ => "server_error",
-        },
-    });
-    if let Some(source) = ctx.session_cache() {
-        line["session_cache"] = source.into();
-    }
-    ctx.log(
-        if status >= 500 { "error" } else { "info" },
-        "request",
-        line,
-    );
+    ctx.log_request(&method, &path, resp.status);
     dispatch_mail(outbox.take(), &env, &wctx, &ctx);
     for line in ctx.take_lines() {
         console_log!("{line}");

@@ -7,9 +7,10 @@ use common::*;
 use edge_auth::breaker::BreakerState;
 use edge_auth::config::Config;
 use edge_auth::domain::{Email, User, UserId};
-use edge_auth::http::{ApiRequest, ApiResponse};
+use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
 use serde_json::{json, Value};
+use std::rc::Rc;
 
 #[test]
 fn register_creates_a_user_with_normalized_email() {
@@ -600,6 +601,86 @@ fn logs_never_contain_secrets_tokens_hashes_or_full_emails() {
         .borrow()
         .iter()
         .all(|l| l["request_id"].is_string() && l["level"].is_string()));
+}
+
+/// The request line of each request, by its id.
+fn request_line(h: &Harness, request_id: &str) -> Value {
+    let lines: Vec<Value> = h
+        .events("request")
+        .into_iter()
+        .filter(|l| l["request_id"] == request_id)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one request line for {request_id}: {lines:?}"
+    );
+    lines[0].clone()
+}
+
+#[test]
+fn request_lines_count_database_calls_and_the_time_spent_awaiting_them() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let token = h.token("alice@example.com");
+    // Each call of the in-memory store takes 7 ms on this request's clock.
+    let send = |request_id: &str, req: ApiRequest| {
+        let db = h.users.clone();
+        let before = i64::from(db.calls.get());
+        let clock = move || NOW_MS + 7 * (i64::from(db.calls.get()) - before);
+        h.send_with(
+            req,
+            Ctx::new(request_id.into(), NOW_MS).with_clock(Rc::new(clock)),
+        )
+    };
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        send("r-jwks", ApiRequest::new("GET", "/.well-known/jwks.json")).status,
+        200
+    );
+    assert_eq!(
+        send(
+            "r-me",
+            ApiRequest::new("GET", "/auth/me").header("authorization", &bearer)
+        )
+        .status,
+        200
+    );
+    let login = ApiRequest::new("POST", "/auth/login")
+        .json(&json!({"email": "alice@example.com", "password": PASSWORD}));
+    assert_eq!(send("r-login", login).status, 200);
+
+    let jwks = request_line(&h, "r-jwks");
+    assert_eq!(
+        (&jwks["db_calls"], &jwks["db_ms"]),
+        (&json!(0), &json!(0)),
+        "{jwks}"
+    );
+    let me = request_line(&h, "r-me");
+    assert_eq!(
+        (&me["db_calls"], &me["db_ms"]),
+        (&json!(1), &json!(7)),
+        "{me}"
+    );
+    assert_eq!(me["duration_ms"], 7, "{me}");
+    let login = request_line(&h, "r-login");
+    let calls = login["db_calls"].as_i64().unwrap();
+    assert!(calls >= 2, "{login}");
+    assert_eq!(login["db_ms"], 7 * calls, "{login}");
+
+    // Without a running clock (the rest of the native tests) the field is there and reads 0.
+    // (The device list: it always asks the database; /auth/me is now served from the cache.)
+    h.send(
+        ApiRequest::new("GET", "/auth/sessions")
+            .header("authorization", &bearer)
+            .header("x-request-id", "r-still"),
+    );
+    let still = request_line(&h, "r-still");
+    assert_eq!(
+        (&still["db_calls"], &still["db_ms"]),
+        (&json!(2), &json!(0)),
+        "{still}"
+    );
 }
 
 #[test]

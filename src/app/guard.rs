@@ -106,8 +106,7 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
         }
         self.transition(state, next).await;
         let state = next.unwrap_or(state);
-        self.ctx.count_db_call();
-        match f().await {
+        match self.ctx.db_call(f()).await {
             Ok(v) => {
                 self.transition(state, breaker::on_success(state, now))
                     .await;

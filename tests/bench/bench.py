@@ -15,7 +15,17 @@
 - `make import` of a generated 100,000-user JSON Lines file into a fresh local D1, then again
   (every row already present).
 
-`BENCH_ONLY=legacy` or `BENCH_ONLY=import` runs that part alone; `BENCH_ONLY=core` all but them.
+- the floor table: requests/s of GET /.well-known/jwks.json, GET /health, POST /auth/verify and
+  GET /auth/me (valid token), each against the floor Worker (tests/bench/floor: workers-rs,
+  answers 200, one JSON log line per request; same build steps, same `wrangler dev` flags), in
+  alternating pairs of bounded runs, with the issue's goal for each ratio; per endpoint the D1
+  calls per request and the median `db_ms` read from the Worker's own request lines of that load
+  (the first requests of each run skipped); login's and refresh's D1 calls per request;
+- cold start: a fresh `wrangler dev`, polled with TCP connects until its port accepts one, then
+  the time of the first request (GET /health for ours, GET / for the floor), alternately, medians.
+
+`BENCH_ONLY=legacy`, `BENCH_ONLY=import` or `BENCH_ONLY=floor` runs that part alone;
+`BENCH_ONLY=core` all but legacy and import.
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
@@ -24,9 +34,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +52,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from client import request  # noqa: E402
-from conftest import TEST_CONFIG, SigningKey, start_worker, stop  # noqa: E402
+from conftest import (TEST_CONFIG, WRANGLER, SigningKey, apply_migrations, free_port,  # noqa: E402
+                      start_worker, stop, wrangler_env)
 
 ITERATIONS = 600_000
 PASSWORD = "correct horse battery"
@@ -67,11 +80,191 @@ def node_pbkdf2_ms(n: int = 10) -> float:
     return float(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
 
 
-def load(url: str, n: int, c: int, header: str | None = None) -> dict:
+def load(url: str, n: int, c: int, header: str | None = None, *, method: str | None = None,
+         body: str | None = None, seconds: float | None = None, id_prefix: str | None = None) -> dict:
     args = ["node", str(ROOT / "tests" / "bench" / "load.mjs"), url, str(n), str(c)]
     if header:
         args.append(header)
+    for flag, value in (("--method", method), ("--body", body), ("--seconds", seconds), ("--id-prefix", id_prefix)):
+        if value is not None:
+            args += [flag, str(value)]
     return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+
+
+FLOOR_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.toml"
+FLOOR_WASM = ROOT / "tests" / "bench" / "floor" / "build" / "index_bg.wasm"
+FLOOR_CONNECTIONS = 32  # in flight at once, as wrk -t2 -c32 in issue 10
+FLOOR_SECONDS = 4       # each measured run
+FLOOR_ROUNDS = 3        # pairs (ours, floor) per endpoint, alternating which goes first
+FLOOR_SKIP = 100        # the first requests of each run are left out of the log figures
+FLOOR_CAP = 200_000     # requests per run at most (the duration ends it long before)
+COLD_REPS = 5
+
+
+def request_lines(worker, prefix: str) -> list[dict]:
+    return [l for l in worker.logs()
+            if l.get("event") == "request" and str(l.get("request_id", "")).startswith(prefix)]
+
+
+def floor_table(prod, floor, tag: str) -> list[str]:
+    """Requests/s of four endpoints against the floor Worker, in alternating pairs of bounded
+    runs; D1 calls and db_ms per request from the Worker's own lines of the same runs."""
+    email = f"bench-floor-{uuid.uuid4().hex[:8]}@example.com"
+    assert request(prod.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD}).status == 201
+    # Login and refresh: their D1 calls per request (5 each, a refresh chain).
+    tokens = None
+    for i in range(5):
+        r = request(prod.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
+                    headers={"X-Request-Id": f"{tag}-login-{i}"})
+        assert r.status == 200, r.status
+        tokens = r.json()
+    refresh = tokens["refresh_token"]
+    for i in range(5):
+        r = request(prod.base, "POST", "/auth/refresh", json={"refresh_token": refresh},
+                    headers={"X-Request-Id": f"{tag}-refresh-{i}"})
+        assert r.status == 200, r.status
+        refresh = r.json()["refresh_token"]
+    access = r.json()["access_token"]
+    assert request(prod.base, "GET", "/auth/me", headers={"Authorization": f"Bearer {access}"}).status == 200
+
+    endpoints = [  # name, method, path, body, header, goal
+        ("GET /.well-known/jwks.json", "GET", "/.well-known/jwks.json", None, None, 0.90),
+        ("GET /health", "GET", "/health", None, None, 0.90),
+        ("POST /auth/verify (valid token)", "POST", "/auth/verify", json.dumps({"token": access}), None, 0.85),
+        ("GET /auth/me (valid token)", "GET", "/auth/me", None, f"authorization=Bearer {access}", 0.75),
+    ]
+
+    def run(i: int, which: str, rnd: str, seconds: float) -> dict:
+        _, method, path, body, header, _ = endpoints[i]
+        if which == "floor":
+            return load(f"{floor.base}/", FLOOR_CAP, FLOOR_CONNECTIONS, seconds=seconds,
+                        id_prefix=f"{tag}-f{i}-{rnd}-")
+        return load(f"{prod.base}{path}", FLOOR_CAP, FLOOR_CONNECTIONS, header, method=method, body=body,
+                    seconds=seconds, id_prefix=f"{tag}-e{i}-{rnd}-")
+
+    def progress(i: int, which: str, rnd: str, seconds: float) -> dict:
+        out = run(i, which, rnd, seconds)
+        print(f"floor table: {endpoints[i][0]}, {which}, {rnd}: {out['rps']:.0f} req/s, "
+              f"{out['requests']} requests, {out['errors']} errors", file=sys.stderr)
+        return out
+
+    for i in range(len(endpoints)):  # warm-up: JIT, the isolate's config, D1's file
+        progress(i, "ours", "warm", 1)
+        progress(i, "floor", "warm", 1)
+    ours: dict[int, list[dict]] = {i: [] for i in range(len(endpoints))}
+    base: dict[int, list[dict]] = {i: [] for i in range(len(endpoints))}
+    for rnd in range(FLOOR_ROUNDS):
+        for i in range(len(endpoints)):
+            order = ("ours", "floor") if (rnd + i) % 2 == 0 else ("floor", "ours")
+            for which in order:
+                (ours if which == "ours" else base)[i].append(progress(i, which, f"r{rnd}", FLOOR_SECONDS))
+    time.sleep(1.5)  # wrangler relays the Worker's lines asynchronously
+
+    def steady(prefix: str) -> list[dict]:
+        return [l for l in request_lines(prod, prefix) if int(l["request_id"].rsplit("-", 1)[1]) >= FLOOR_SKIP]
+
+    out = [f"Floor table, {FLOOR_ROUNDS} alternating pairs of {FLOOR_SECONDS} s runs per endpoint, "
+           f"{FLOOR_CONNECTIONS} connections (load.mjs); the floor is tests/bench/floor on the same wrangler dev:",
+           "",
+           "| endpoint | req/s (median) | floor req/s (median) | ratio: median (each pair) | goal | met | "
+           "errors | D1 calls/req | db_ms p50 |",
+           "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+    for i, (name, *_, goal) in enumerate(endpoints):
+        ratios = [o["rps"] / f["rps"] for o, f in zip(ours[i], base[i])]
+        ratio = statistics.median(ratios)
+        lines = steady(f"{tag}-e{i}-r")
+        calls = statistics.mean(l["db_calls"] for l in lines) if lines else float("nan")
+        db_ms = statistics.median(l["db_ms"] for l in lines) if lines else float("nan")
+        errors = sum(o["errors"] for o in ours[i])
+        out.append(f"| {name} | {statistics.median(o['rps'] for o in ours[i]):.0f} | "
+                   f"{statistics.median(f['rps'] for f in base[i]):.0f} | {ratio:.2f}x "
+                   f"({', '.join(f'{r:.2f}' for r in ratios)}) | >= {goal:.2f} | "
+                   f"{'PASS' if ratio >= goal else 'MISS'} | {errors} | {calls:.2f} ({len(lines)} lines) | {db_ms:g} |")
+    for kind in ("login", "refresh"):
+        lines = request_lines(prod, f"{tag}-{kind}-")
+        out.append(f"| POST /auth/{kind} (5 sequential) | | | | | | | "
+                   f"{statistics.mean(l['db_calls'] for l in lines):.2f} ({len(lines)} lines) | "
+                   f"{statistics.median(l['db_ms'] for l in lines):g} |")
+    return out
+
+
+def cold_start_ms(config_args: list[str], state: Path, env_file: Path, path: str, log_path: Path) -> tuple[float, float]:
+    """One fresh `wrangler dev` with the flags `start_worker` uses: (ms from the port accepting a
+    TCP connect to the end of the first response to GET `path`, ms from the spawn to then)."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        spawned = time.perf_counter()
+        proc = subprocess.Popen(
+            [WRANGLER, "dev", *config_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
+             "--env-file", str(env_file), "--show-interactive-dev-session=false", "--test-scheduled"],
+            cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        deadline = spawned + 180
+        while True:
+            if proc.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"wrangler dev did not listen:\n{log_path.read_text()[-4000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        listening = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+        finally:
+            conn.close()
+        done = time.perf_counter()
+        assert r.status == 200, r.status
+        return (done - listening) * 1000, (done - spawned) * 1000
+    finally:
+        stop(proc)
+
+
+def cold_start_table(tmp: Path) -> list[str]:
+    """First-request latency after a fresh start, ours (GET /health, a D1 query) and the floor's
+    (GET /), alternately, COLD_REPS each; the D1 is migrated once, before the first start."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    env_file = tmp / "dev.vars"
+    env_file.write_text(f"JWT_SIGNING_KEYS='{json.dumps([SigningKey('bench-cold').jwk()])}'\n"
+                        + "".join(f"{k}={v}\n" for k, v in PROD_VARS.items()))
+    apply_migrations(tmp / "state-ours", [])
+    ours, floor = [], []
+    for rep in range(COLD_REPS):
+        pair = [(ours, [], tmp / "state-ours", "/health"),
+                (floor, ["-c", str(FLOOR_CONFIG)], tmp / "state-floor", "/")]
+        for into, args, state, path in (pair if rep % 2 == 0 else pair[::-1]):
+            into.append(cold_start_ms(args, state, env_file, path, tmp / "cold.log"))
+    mo, mf = (statistics.median(x[0] for x in v) for v in (ours, floor))
+    so, sf = (statistics.median(x[1] for x in v) for v in (ours, floor))
+    gz = lambda p: len(gzip.compress(p.read_bytes(), 9)) / 1024  # noqa: E731
+    return [f"Cold start, {COLD_REPS} fresh `wrangler dev` starts each, alternating; first request = from the "
+            "port accepting a TCP connect to the end of the first response:",
+            "",
+            "| Worker | first request, median | (each) | spawn to first response, median | wasm gzip |",
+            "|---|---:|---|---:|---:|",
+            f"| ours, GET /health | {mo:.0f} ms | {', '.join(f'{x[0]:.0f}' for x in ours)} | {so / 1000:.1f} s | "
+            f"{gz(ROOT / 'build' / 'index_bg.wasm'):.0f} KiB |",
+            f"| floor, GET / | {mf:.0f} ms | {', '.join(f'{x[0]:.0f}' for x in floor)} | {sf / 1000:.1f} s | "
+            f"{gz(FLOOR_WASM):.0f} KiB |",
+            f"| ours / floor | {mo / mf:.2f}x | | {so / sf:.2f}x | |"]
+
+
+def floor_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        tmp = Path(tmp)
+        prod = start_worker(tmp / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
+        floor = start_worker(tmp / "floor", SigningKey("bench"), config=str(FLOOR_CONFIG), migrate=False)
+        try:
+            table = floor_table(prod, floor, "fl")
+        finally:
+            for w in (prod, floor):
+                stop(w.proc)
+        print("\n".join(table + [""] + cold_start_table(tmp / "cold")))
 
 
 LEGACY_PASSWORD = "legacy pass phrase"
@@ -183,8 +376,6 @@ IMPORT_USERS = 100_000
 
 def import_rows(tmp: Path) -> list[tuple[str, str]]:
     """Wall time of `make import` for IMPORT_USERS generated users into a fresh local D1."""
-    from conftest import apply_migrations, wrangler_env
-
     src, state = tmp / "users-100k.jsonl", tmp / "import-state"
     subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "gen_users.py"), str(IMPORT_USERS), str(src)],
                    check=True)
@@ -251,6 +442,9 @@ def forgot_only() -> None:
 def main() -> None:
     rows: list[tuple[str, str]] = []
     only = os.environ.get("BENCH_ONLY")
+    if only == "floor":
+        floor_only()
+        return
     if only in ("legacy", "import"):
         with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
             print_rows((legacy_rows if only == "legacy" else import_rows)(Path(tmp)))
@@ -265,6 +459,7 @@ def main() -> None:
         test = start_worker(tmp / "test", SigningKey("bench"), config=TEST_CONFIG)
         empty = start_worker(tmp / "empty", SigningKey("bench"),
                              config=str(ROOT / "tests" / "bench" / "wrangler.empty.toml"), migrate=False)
+        floor = start_worker(tmp / "floor", SigningKey("bench"), config=str(FLOOR_CONFIG), migrate=False)
         try:
             # PBKDF2 in the Worker: latency of a hash route minus a no-work route, same worker.
             for _ in range(3):
@@ -372,13 +567,17 @@ def main() -> None:
             rows.append(("/auth/me vs empty: throughput, p50, p99",
                          f"{m['rps'] / e['rps']:.2f}x, {m['p50_ms'] / e['p50_ms']:.2f}x, "
                          f"{m['p99_ms'] / e['p99_ms']:.2f}x"))
+            table = floor_table(prod, floor, "fl")
         finally:
-            for w in (prod, test, empty):
+            for w in (prod, test, empty, floor):
                 stop(w.proc)
+        table += [""] + cold_start_table(tmp / "cold")
         if only != "core":
             rows += legacy_rows(tmp)
             rows += import_rows(tmp)
     print_rows(rows)
+    print()
+    print("\n".join(table))
 
 
 def print_rows(rows: list[tuple[str, str]]) -> None:

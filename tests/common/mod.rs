@@ -119,7 +119,10 @@ impl Harness {
             session_cache: &session_cache,
             health_memory: &self.health_memory,
         };
+        let (method, path) = (req.method.clone(), req.path.clone());
         let resp = block_on(app.handle(req, &ctx));
+        // The request's own line, as the Worker writes it.
+        ctx.log_request(&method, &path, resp.status);
         // As the Worker does once the response is built: the jobs go to the queue, and (here at
         // once) its consumer sends them.
         block_on(mail::flush(&self.queue, &outbox.take(), &ctx));

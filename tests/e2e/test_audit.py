@@ -259,9 +259,13 @@ def test_request_lines_count_database_calls(worker):
     r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
                 headers={"X-Request-Id": prefix + "login"})
     assert r.status == 200
-    calls = {l["request_id"][len(prefix):]: l["db_calls"] for l in logs_for(worker, prefix)
-             if l["event"] == "request"}
-    # A malformed refresh token is refused before the database is asked.
-    # A login: the attempt's reservation with the user lookup, then the session with the
-    # throttle reset (one batch each).
+    lines = {l["request_id"][len(prefix):]: l for l in logs_for(worker, prefix) if l["event"] == "request"}
+    calls = {name: l["db_calls"] for name, l in lines.items()}
+    # A malformed refresh token is refused before the database is asked. A login: the
+    # attempt's reservation with the user lookup, then the session with the throttle reset (one
+    # batch each).
     assert calls == {"refresh": 0, "jwks": 0, "me": 1, "login": 2}, calls
+    # Beside the count, the milliseconds spent awaiting D1: a whole number, none without a call.
+    waited = {name: l["db_ms"] for name, l in lines.items()}
+    assert all(type(ms) is int and ms >= 0 for ms in waited.values()), waited
+    assert waited["refresh"] == 0 and waited["jwks"] == 0, waited
