@@ -136,6 +136,32 @@ pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
 /// still uses `now_ms`, the time the request arrived.
 pub type Clock = Rc<dyn Fn() -> i64>;
 
+/// The path of an absolute URL as the runtime serializes it (`https://host/a/b?q#f` → `/a/b`).
+pub fn path_of_url(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let Some(start) = rest.find(['/', '?', '#']) else {
+        return "/";
+    };
+    let path = &rest[start..];
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    if end == 0 {
+        "/"
+    } else {
+        &path[..end]
+    }
+}
+
+/// The request headers the core reads (`ApiRequest::get_header`): the Worker copies only these
+/// into an `ApiRequest`. A header the core starts reading must be added here
+/// (`tests/api.rs` checks the source against this list).
+pub const REQUEST_HEADERS: [&str; 4] = [
+    "authorization",
+    "content-type",
+    "user-agent",
+    "cf-connecting-ip",
+];
+
 /// Per-request context: the request id, the clock reading and the structured log lines.
 pub struct Ctx {
     pub request_id: String,
@@ -483,5 +509,28 @@ mod tests {
             bearer_token(&req),
             Err(AppError::InvalidToken(TokenRejection::TooLarge))
         ));
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::path_of_url;
+
+    #[test]
+    fn the_path_of_a_url_is_what_url_parsing_gives() {
+        for (url, path) in [
+            ("https://auth.example.com/auth/me", "/auth/me"),
+            (
+                "http://127.0.0.1:8787/auth/sessions/abc?x=1#f",
+                "/auth/sessions/abc",
+            ),
+            ("https://auth.example.com", "/"),
+            ("https://auth.example.com?q=1", "/"),
+            ("https://auth.example.com/", "/"),
+            ("https://auth.example.com/a%20b/", "/a%20b/"),
+            ("https://user:pw@auth.example.com:443/x", "/x"),
+        ] {
+            assert_eq!(path_of_url(url), path, "{url}");
+        }
     }
 }

@@ -102,6 +102,19 @@ async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> 
     Ok(body)
 }
 
+/// The request headers the core reads, copied one by one: cheaper than walking every header a
+/// browser sends.
+fn core_headers(req: &Request) -> Vec<(String, String)> {
+    let headers = req.headers();
+    http::REQUEST_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(name).ok().flatten()?;
+            Some(((*name).to_owned(), value))
+        })
+        .collect()
+}
+
 fn to_worker(resp: ApiResponse) -> Result<Response> {
     let headers = Headers::new();
     for (name, value) in &resp.headers {
@@ -203,20 +216,22 @@ impl Mailer for EmailBinding {
     }
 }
 
-/// The Rate Limiting binding (`[[ratelimits]]`), or why it is missing.
-struct IpLimiterBinding(std::result::Result<worker::RateLimiter, String>);
+/// The Rate Limiting binding (`[[ratelimits]]`), looked up when a request is counted (a missing
+/// binding is an error the caller logs).
+struct IpLimiterBinding(Env);
 
 impl IpRateLimiter for IpLimiterBinding {
     fn allow<'a>(&'a self, key: &'a str) -> Verdict<'a> {
         Box::pin(async move {
-            match &self.0 {
-                Ok(limiter) => limiter
-                    .limit(key.to_owned())
-                    .await
-                    .map(|outcome| outcome.success)
-                    .map_err(|e| e.to_string()),
-                Err(why) => Err(why.clone()),
-            }
+            let limiter = self
+                .0
+                .rate_limiter(names::IP_RATE_LIMITER)
+                .map_err(|e| e.to_string())?;
+            limiter
+                .limit(key.to_owned())
+                .await
+                .map(|outcome| outcome.success)
+                .map_err(|e| e.to_string())
         })
     }
 }
@@ -257,7 +272,9 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
     let method = req.inner().method();
-    let path = req.path();
+    // One read of the URL for the path and the links' origin (workerd hands it over normalized).
+    let url = req.inner().url();
+    let path = http::path_of_url(&url).to_owned();
     let body = match method.as_str() {
         "GET" | "HEAD" => Ok(Vec::new()),
         _ => read_body(&req).await,
@@ -265,27 +282,17 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let api_req = ApiRequest {
         method: method.clone(),
         path: path.clone(),
-        headers: req
-            .headers()
-            .entries()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        headers: core_headers(&req),
         body,
     };
 
     // Links in emails point here unless APP_URL is set.
-    let outbox = Outbox::for_url(&req.inner().url());
+    let outbox = Outbox::for_url(&url);
     let resp = match config(&env) {
         Ok(cfg) => {
             let db = D1Store(env.d1(names::DB)?);
-            let breaker_store = KvBreaker {
-                kv: env.kv(names::KV).ok(),
-                now_ms: started,
-            };
-            let ip_limiter = IpLimiterBinding(
-                env.rate_limiter(names::IP_RATE_LIMITER)
-                    .map_err(|e| e.to_string()),
-            );
+            let breaker_store = KvBreaker::new(env.clone(), names::KV, started);
+            let ip_limiter = IpLimiterBinding(env.clone());
             let memory = SESSION_MEMORY.with(Rc::clone);
             let health_memory = HEALTH_MEMORY.with(Rc::clone);
             let session_cache = SessionCache {

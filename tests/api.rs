@@ -692,3 +692,42 @@ fn a_storage_failure_is_503_and_never_leaks_its_message() {
     assert!(!String::from_utf8_lossy(&r.body).contains("injected"));
     assert_eq!(h.events("storage_failure").len(), 1);
 }
+
+/// The Worker copies only `REQUEST_HEADERS` into the core's request: every header the core reads
+/// must be listed there, or it would silently read nothing on workerd.
+#[test]
+fn every_request_header_the_core_reads_is_copied_by_the_worker() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut texts = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut texts,
+    );
+    // Headers read from responses, not requests.
+    let response_headers = ["cache-control"];
+    let mut read = Vec::new();
+    for text in &texts {
+        for part in text.split("get_header(\"").skip(1) {
+            let name = part.split('"').next().unwrap().to_owned();
+            if !response_headers.contains(&name.as_str()) {
+                read.push(name);
+            }
+        }
+    }
+    assert!(read.contains(&"authorization".to_owned()), "{read:?}");
+    for name in read {
+        assert!(
+            edge_auth::http::REQUEST_HEADERS.contains(&name.as_str()),
+            "the core reads `{name}`, which the Worker does not copy (http::REQUEST_HEADERS)"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The circuit breaker's state in Workers KV, with a one-second isolate-local cache.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
 use worker::KvStore;
 
@@ -20,16 +20,29 @@ thread_local! {
     static BREAKER_CACHE: Cell<Option<(i64, Option<BreakerState>)>> = const { Cell::new(None) };
 }
 
-/// The breaker's state in Workers KV. A missing binding behaves like a failing KV.
+/// The breaker's state in Workers KV. A missing binding behaves like a failing KV. The binding
+/// is looked up at the first call, so requests that touch no database never build it.
 pub struct KvBreaker {
-    pub kv: Option<KvStore>,
+    env: worker::Env,
+    binding: &'static str,
+    kv: OnceCell<Option<KvStore>>,
     /// The request's clock, for the isolate-local cache.
-    pub now_ms: i64,
+    now_ms: i64,
 }
 
 impl KvBreaker {
+    pub fn new(env: worker::Env, binding: &'static str, now_ms: i64) -> Self {
+        Self {
+            env,
+            binding,
+            kv: OnceCell::new(),
+            now_ms,
+        }
+    }
+
     fn kv(&self) -> Result<&KvStore, StoreError> {
         self.kv
+            .get_or_init(|| self.env.kv(self.binding).ok())
             .as_ref()
             .ok_or_else(|| store_err("KV binding missing"))
     }
