@@ -1,5 +1,8 @@
 //! Access tokens: Ed25519-signed JWTs (`jwt-compact`), the configured key set and its JWKS.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
 use ed25519_compact::{KeyPair, PublicKey, Seed};
@@ -55,7 +58,16 @@ pub struct KeySet {
     signing_kid: String,
     signing: ed25519_compact::SecretKey,
     verifying: Vec<VerifyingKey>,
+    /// Tokens whose signature and claims already passed, with their `nbf`: a token checked
+    /// again (a client calling `/auth/me` all the time) skips the signature check, and only its
+    /// times are checked again. The keys never change under a key set (one per isolate).
+    verified: RefCell<HashMap<String, (VerifiedToken, Option<i64>)>>,
+    /// The JWKS document, serialized once.
+    jwks_text: String,
 }
+
+/// Verified tokens a key set remembers at most; past that it starts over.
+pub const VERIFIED_MEMO_CAPACITY: usize = 10_000;
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,11 +131,15 @@ impl KeySet {
             verifying.push(VerifyingKey { kid, public });
         }
         let signing = signing.ok_or(KeyError::FirstNotPrivate)?;
-        Ok(Self {
+        let mut keys = Self {
             signing_kid: verifying[0].kid.clone(),
             signing,
             verifying,
-        })
+            verified: RefCell::default(),
+            jwks_text: String::new(),
+        };
+        keys.jwks_text = keys.jwks().to_string();
+        Ok(keys)
     }
 
     pub fn signing_kid(&self) -> &str {
@@ -147,6 +163,11 @@ impl KeySet {
             })
             .collect();
         serde_json::json!({ "keys": keys })
+    }
+
+    /// The JWKS document as served (serialized once per key set).
+    pub fn jwks_text(&self) -> &str {
+        &self.jwks_text
     }
 
     /// Signs an access token for `subject`.
@@ -186,6 +207,42 @@ impl KeySet {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenRejection::TooLarge);
         }
+        let remembered = self.verified.borrow().get(token).cloned();
+        if let Some((verified, nbf)) = remembered {
+            // As jwt-compact compares them (to the millisecond).
+            let now = now.timestamp_millis();
+            if now > (verified.exp + LEEWAY_SECS) * 1000 {
+                self.verified.borrow_mut().remove(token);
+                return Err(TokenRejection::Expired);
+            }
+            if nbf.is_some_and(|nbf| now < (nbf - LEEWAY_SECS) * 1000) {
+                return Err(TokenRejection::NotYetValid);
+            }
+            if verified.claims.iss != issuer {
+                return Err(TokenRejection::WrongIssuer);
+            }
+            if verified.claims.aud != audience {
+                return Err(TokenRejection::WrongAudience);
+            }
+            return Ok(verified);
+        }
+        let verified = self.verify_signed(token, now, issuer, audience)?;
+        let mut memo = self.verified.borrow_mut();
+        if memo.len() >= VERIFIED_MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(token.to_owned(), verified.clone());
+        Ok(verified.0)
+    }
+
+    /// The full check: header, key, signature, times and claims.
+    fn verify_signed(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<(VerifiedToken, Option<i64>), TokenRejection> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenRejection::Malformed)?;
         if untrusted.algorithm() != ALG {
             return Err(TokenRejection::BadAlgorithm);
@@ -232,11 +289,14 @@ impl KeySet {
         if custom.typ != ACCESS_TYPE {
             return Err(TokenRejection::WrongType);
         }
-        Ok(VerifiedToken {
-            claims: custom.clone(),
-            exp: exp.timestamp(),
-            iat: iat.timestamp(),
-        })
+        Ok((
+            VerifiedToken {
+                claims: custom.clone(),
+                exp: exp.timestamp(),
+                iat: iat.timestamp(),
+            },
+            claims.not_before.map(|t| t.timestamp()),
+        ))
     }
 }
 
@@ -361,6 +421,49 @@ pub(crate) mod tests {
             keys.verify(&t, at(1_000_000 - LEEWAY_SECS - 1), "iss", "aud"),
             Err(TokenRejection::NotYetValid)
         );
+    }
+
+    #[test]
+    fn a_remembered_token_is_judged_exactly_as_a_fresh_check_would() {
+        let jwk = test_jwk("a", 1, true);
+        let remembering = keyset(std::slice::from_ref(&jwk));
+        let t = remembering.issue(&claims(), at(1_000_000), 900).unwrap();
+        // Remembered once verified...
+        assert!(remembering.verify(&t, at(1_000_000), "iss", "aud").is_ok());
+        let base = at(1_000_000).timestamp_millis();
+        let edges = [
+            (1_000_000 - LEEWAY_SECS) * 1000,
+            (1_000_900 + LEEWAY_SECS) * 1000,
+        ];
+        for edge in edges {
+            for delta in [-1_001, -1, 0, 1, 999, 1_000] {
+                let now = DateTime::from_timestamp_millis(edge + delta).unwrap();
+                // ...and judged at each time as a key set that never saw it judges it.
+                let fresh = keyset(std::slice::from_ref(&jwk));
+                assert_eq!(
+                    remembering.verify(&t, now, "iss", "aud"),
+                    fresh.verify(&t, now, "iss", "aud"),
+                    "{} ms from the base",
+                    edge + delta - base
+                );
+                assert!(remembering.verify(&t, at(1_000_000), "iss", "aud").is_ok());
+            }
+        }
+        assert_eq!(
+            remembering.verify(&t, at(1_000_000), "other", "aud"),
+            Err(TokenRejection::WrongIssuer)
+        );
+        assert_eq!(
+            remembering.verify(&t, at(1_000_000), "iss", "other"),
+            Err(TokenRejection::WrongAudience)
+        );
+        // Another string (one signature byte changed) is checked in full.
+        let mut forged = t.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(remembering
+            .verify(&forged, at(1_000_000), "iss", "aud")
+            .is_err());
     }
 
     #[test]

@@ -77,6 +77,19 @@ async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> 
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(BodyTooLarge);
     }
+    if declared.is_some() {
+        // A declared length within the limit: the runtime enforces it, so one read takes the
+        // whole body (a stream that breaks midway is judged like any body: what arrived).
+        let Ok(promise) = req.inner().array_buffer() else {
+            return Ok(Vec::new());
+        };
+        return Ok(
+            match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(buf) => worker::js_sys::Uint8Array::new(&buf).to_vec(),
+                Err(_) => Vec::new(),
+            },
+        );
+    }
     let Some(raw) = req.inner().body() else {
         return Ok(Vec::new());
     };

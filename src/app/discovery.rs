@@ -12,7 +12,7 @@ const DOCS_HTML: &str = include_str!("../docs.html");
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) fn jwks(&self) -> ApiResponse {
-        ApiResponse::json(200, &self.config.keys.jwks()).with_header(
+        ApiResponse::json_text(200, self.config.keys.jwks_text()).with_header(
             "cache-control",
             format!("public, max-age={}", self.config.jwks_max_age_secs),
         )
