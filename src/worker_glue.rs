@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde_json::json;
 use worker::{
     console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Request,
-    Response, Result, SendEmail, SendEmailBuilder,
+    Response, ResponseBuilder, Result, SendEmail, SendEmailBuilder,
 };
 
 use crate::app::App;
@@ -129,16 +129,15 @@ fn core_headers(req: &Request) -> Vec<(String, String)> {
 }
 
 fn to_worker(resp: ApiResponse) -> Result<Response> {
-    let headers = Headers::new();
+    let mut builder = ResponseBuilder::new().with_status(resp.status);
     for (name, value) in &resp.headers {
-        headers.set(name, value)?;
+        builder = builder.with_header(name, value)?;
     }
-    let response = if resp.body.is_empty() {
-        Response::empty()?
+    Ok(if resp.body.is_empty() {
+        builder.empty()
     } else {
-        Response::from_bytes(resp.body)?
-    };
-    Ok(response.with_status(resp.status).with_headers(headers))
+        builder.from_bytes(resp.body)?
+    })
 }
 
 /// The session cache's location tier on the Workers Cache API (per Cloudflare location). The
