@@ -133,10 +133,12 @@ fn to_worker(resp: ApiResponse) -> Result<Response> {
     for (name, value) in &resp.headers {
         builder = builder.with_header(name, value)?;
     }
+    // `fixed`, not `from_bytes`: the latter would set `application/octet-stream` over the
+    // response's own content type.
     Ok(if resp.body.is_empty() {
         builder.empty()
     } else {
-        builder.from_bytes(resp.body)?
+        builder.fixed(resp.body)
     })
 }
 
