@@ -4,10 +4,10 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
-use edge_auth::app::App;
+use edge_auth::app::{consumer, App};
 use edge_auth::config::Config;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
-use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
+use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
 use edge_auth::ratelimit::MemoryRateLimiter;
 use edge_auth::store::{MemoryBreaker, MemoryDb};
 use futures::executor::block_on;
@@ -50,6 +50,8 @@ pub struct Harness {
     pub mailer: MemoryMailer,
     /// Per-IP counts (no limit unless a test sets one).
     pub ip_limiter: MemoryRateLimiter,
+    /// While set, jobs stay in the queue until a test runs [`Self::consume`].
+    pub hold_queue: std::cell::Cell<bool>,
 }
 
 /// The origin the Worker would see (links point here unless `APP_URL` is set).
@@ -71,6 +73,7 @@ impl Harness {
             queue: MemoryQueue::default(),
             mailer: MemoryMailer::default(),
             ip_limiter: MemoryRateLimiter::default(),
+            hold_queue: Default::default(),
         }
     }
 
@@ -95,24 +98,51 @@ impl Harness {
         };
         let resp = block_on(app.handle(req, &ctx));
         // As the Worker does once the response is built: the jobs go to the queue, and (here at
-        // once) its consumer sends them.
+        // once, unless held) its consumer handles them.
         block_on(mail::flush(&self.queue, &outbox.take(), &ctx));
-        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
-        for job in jobs {
-            block_on(mail::deliver(
-                &self.mailer,
-                &self.config.email.from,
-                &job,
-                "qm",
-                &ctx,
-            ));
+        if !self.hold_queue.get() {
+            self.consume(&ctx);
         }
+        self.keep_logs(&ctx);
+        resp
+    }
+
+    /// Runs the queue's consumer on every job waiting (at the context's time), as the Worker's
+    /// `#[event(queue)]` does; a job it retries stays in the queue. Returns the outcomes.
+    pub fn consume(&self, ctx: &Ctx) -> Vec<Outcome> {
+        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            let outcome = block_on(consumer::process(
+                &job,
+                &*self.users,
+                &self.mailer,
+                &self.config.email,
+                "qm",
+                ctx,
+            ));
+            if !outcome.acknowledged() {
+                self.queue.jobs.borrow_mut().push(job);
+            }
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+
+    /// Runs the consumer at `now_ms` and keeps its log lines.
+    pub fn consume_at(&self, now_ms: i64) -> Vec<Outcome> {
+        let ctx = Ctx::new("consumer".into(), now_ms);
+        let outcomes = self.consume(&ctx);
+        self.keep_logs(&ctx);
+        outcomes
+    }
+
+    fn keep_logs(&self, ctx: &Ctx) {
         for line in ctx.take_lines() {
             self.logs
                 .borrow_mut()
                 .push(serde_json::from_str(&line).unwrap());
         }
-        resp
     }
 
     pub fn send(&self, req: ApiRequest) -> ApiResponse {
