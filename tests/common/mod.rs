@@ -1,6 +1,8 @@
 //! The native test harness: the whole router and handlers over in-memory stores, with an
-//! injected clock. Shared by `tests/api.rs` and `tests/sessions.rs`.
+//! injected clock. Shared by every native API test file; `email` holds the email tests' helpers.
 #![allow(dead_code)]
+
+pub mod email;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
