@@ -1,11 +1,13 @@
 //! Outgoing mail. A handler never sends: it puts a [`MailJob`] in the request's [`Outbox`]; the
 //! Worker hands the jobs to a queue ([`MailQueue`]: Cloudflare Queues) once the response is on
-//! its way, and the queue's consumer renders each job ([`render`]) and sends it ([`Mailer`]: the
-//! `send_email` binding), retrying on failure ([`deliver`]). The two traits have in-memory fakes
-//! here for the native tests; the real bindings live in `worker_glue`.
+//! its way, and the queue's consumer (`app::consumer`) makes the token a reset or verification
+//! email needs, renders the job ([`render`]) and sends it ([`Mailer`]: the `send_email`
+//! binding), retrying on failure ([`deliver`]). The two traits have in-memory fakes here for the
+//! native tests; the real bindings live in `worker_glue`.
 //!
-//! A job carries the emailed token inside its link: it travels through the queue, never through
-//! a log line. Log lines name the kind, the redacted address and ids only.
+//! A queued job never carries a token: the consumer makes it and puts it in the link just before
+//! rendering, so it travels only in the mail. Log lines name the kind, the redacted address and
+//! ids only.
 
 use std::cell::{Cell, RefCell};
 
@@ -40,9 +42,16 @@ pub struct MailJob {
     pub kind: MailKind,
     /// The normalized address.
     pub to: String,
-    /// The reset or verification link (with its token); `None` for a notification.
+    /// Where a reset or verification link points (`APP_URL`, or the requesting origin); the
+    /// consumer appends the page and the token it makes. `None` for a notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_base: Option<String>,
+    /// The link with its token, set by the consumer just before rendering: never queued. (A job
+    /// queued by an earlier version carries one, and is sent as it is.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
-    /// How long the link works, in seconds.
+    /// How long the link works, in seconds (set with `link`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_for_secs: Option<i64>,
     /// The request that asked for it, to follow one email through the logs.
     pub request_id: String,
@@ -257,8 +266,18 @@ pub async fn flush(queue: &impl MailQueue, jobs: &[MailJob], ctx: &Ctx) {
 pub enum Outcome {
     /// Sent: acknowledge.
     Sent,
+    /// Nothing to send (no account has the address, the hourly cap is reached, or the job is
+    /// unusable): acknowledge; a log line says why.
+    NotSent,
     /// Failed: retry later (after the queue's `max_retries` it goes to the dead-letter queue).
     Retry,
+}
+
+impl Outcome {
+    /// Whether the queue message is done with (acknowledged) rather than retried.
+    pub fn acknowledged(self) -> bool {
+        !matches!(self, Self::Retry)
+    }
 }
 
 /// Renders and sends one job, with one JSON log line for the send or the failure (never the
@@ -347,6 +366,7 @@ mod tests {
         MailJob {
             kind,
             to: "alice@example.com".into(),
+            link_base: None,
             link: link.map(str::to_owned),
             valid_for_secs: Some(1800),
             request_id: "rid".into(),

@@ -1,6 +1,7 @@
 //! Translation between `worker::Request`/`Response` and the core's HTTP types, the
 //! construction of the D1/KV stores from the Worker's bindings, and the mail bindings: the
-//! Queue that carries the core's mail jobs and the `send_email` binding its consumer sends with.
+//! Queue that carries the core's mail jobs and the `send_email` binding its consumer sends with
+//! (the consumer's decisions are the core's, in `app::consumer`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,7 +17,7 @@ use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::health::HealthMemory;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
-use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox, Outcome};
+use crate::mail::{self, Mail, MailJob, MailQueue, Mailer, Outbox};
 use crate::ratelimit::{IpRateLimiter, Verdict};
 use crate::session_cache::{CacheCall, LocationCache, SessionCache, SessionMemory};
 use crate::storage::{D1Store, KvBreaker};
@@ -344,7 +345,8 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     to_worker(resp)
 }
 
-/// The `EMAIL_QUEUE` consumer: sends each job, acknowledging what was sent and retrying what
+/// The `EMAIL_QUEUE` consumer: hands each job to the core ([`crate::app::consumer::process`]:
+/// account lookup, hourly cap, token, send), acknowledging what is done with and retrying what
 /// failed (after `max_retries` the queue moves it to the dead-letter queue). A body that is not
 /// a job is dropped with a log line: retrying cannot fix it. Never fails as a whole, so one bad
 /// message never makes the others retry.
@@ -352,7 +354,8 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
     let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
     let setup = config(&env).and_then(|cfg| {
         let mailer = env.send_email(names::EMAIL).map_err(|e| e.to_string())?;
-        Ok((cfg, EmailBinding(mailer)))
+        let db = env.d1(names::DB).map_err(|e| e.to_string())?;
+        Ok((cfg, EmailBinding(mailer), D1Store(db)))
     });
     for message in batch.iter() {
         let message = match message {
@@ -362,7 +365,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
                 continue;
             }
         };
-        let (cfg, mailer) = match &setup {
+        let (cfg, mailer, db) = match &setup {
             Ok(s) => s,
             Err(why) => {
                 ctx.log(
@@ -376,9 +379,13 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
         };
         match serde_json::from_value::<MailJob>(message.body().clone()) {
             Ok(job) => {
-                match mail::deliver(mailer, &cfg.email.from, &job, &message.id(), &ctx).await {
-                    Outcome::Sent => message.ack(),
-                    Outcome::Retry => message.retry(),
+                let id = message.id();
+                let outcome =
+                    crate::app::consumer::process(&job, db, mailer, &cfg.email, &id, &ctx).await;
+                if outcome.acknowledged() {
+                    message.ack();
+                } else {
+                    message.retry();
                 }
             }
             Err(e) => {

@@ -4,124 +4,10 @@
 
 mod common;
 
+use common::email::*;
 use common::*;
-use edge_auth::http::{ApiRequest, ApiResponse};
-use edge_auth::mail::Mail;
+use edge_auth::http::ApiRequest;
 use serde_json::{json, Value};
-
-const NEW_PASSWORD: &str = "a brand new passphrase";
-const ALICE: &str = "alice@example.com";
-
-fn post(h: &Harness, path: &str, body: Value) -> ApiResponse {
-    h.send(ApiRequest::new("POST", path).json(&body))
-}
-
-fn forgot(h: &Harness, email: &str) -> ApiResponse {
-    post(h, "/auth/password/forgot", json!({ "email": email }))
-}
-
-fn reset_at(h: &Harness, token: &str, password: &str, now_ms: i64) -> ApiResponse {
-    h.send_at(
-        ApiRequest::new("POST", "/auth/password/reset")
-            .json(&json!({"token": token, "new_password": password})),
-        now_ms,
-    )
-}
-
-fn reset(h: &Harness, token: &str, password: &str) -> ApiResponse {
-    reset_at(h, token, password, NOW_MS)
-}
-
-fn verify(h: &Harness, token: &str) -> ApiResponse {
-    post(h, "/auth/email/verify", json!({ "token": token }))
-}
-
-fn ask_verification(h: &Harness, access: &str) -> ApiResponse {
-    h.send(
-        ApiRequest::new("POST", "/auth/email/verification")
-            .header("authorization", &format!("Bearer {access}")),
-    )
-}
-
-/// The link in a mail's text, as a reader would copy it.
-fn link(mail: &Mail) -> String {
-    mail.text
-        .split_whitespace()
-        .find(|w| w.contains("?token="))
-        .unwrap_or_else(|| panic!("no link in {:?}", mail.text))
-        .to_owned()
-}
-
-fn token_of(link: &str) -> String {
-    link.split_once("?token=").unwrap().1.to_owned()
-}
-
-/// The token of the last mail to `to` with this subject.
-fn last_token(h: &Harness, to: &str, subject: &str) -> String {
-    let mail = h
-        .inbox(to)
-        .into_iter()
-        .rev()
-        .find(|m| m.subject == subject)
-        .unwrap_or_else(|| panic!("no {subject:?} mail to {to}"));
-    token_of(&link(&mail))
-}
-
-fn reset_token(h: &Harness, to: &str) -> String {
-    last_token(h, to, "Reset your password")
-}
-
-fn verification_token(h: &Harness, to: &str) -> String {
-    last_token(h, to, "Verify your email address")
-}
-
-fn subjects(h: &Harness, to: &str) -> Vec<String> {
-    h.inbox(to).into_iter().map(|m| m.subject).collect()
-}
-
-fn registered() -> Harness {
-    let h = Harness::new();
-    assert_eq!(h.register(ALICE, PASSWORD).status, 201);
-    h
-}
-
-#[test]
-fn forgot_answers_known_and_unknown_addresses_alike_and_mails_only_the_account() {
-    let h = registered();
-    let calls = |email: &str| {
-        let (before, rows) = (h.users.calls.get(), h.users.email_requests());
-        let r = forgot(&h, email);
-        // Both write a request row, so both commit a write (an unknown address used to write
-        // nothing, and answered measurably faster).
-        assert_eq!(h.users.email_requests(), rows + 1, "{email}");
-        (r, h.users.calls.get() - before)
-    };
-    let (known, known_calls) = calls(ALICE);
-    let (unknown, unknown_calls) = calls("nobody@example.com");
-    assert_eq!(known.status, 202);
-    assert_eq!(unknown.status, 202);
-    assert_eq!(known.body, unknown.body);
-    assert_eq!(known.get_header("cache-control"), Some("no-store"));
-    assert_eq!(
-        known_calls, unknown_calls,
-        "the same database round trips either way"
-    );
-    assert_eq!(known_calls, 1);
-    assert!(h.inbox("nobody@example.com").is_empty());
-    let mail = h.inbox(ALICE).pop().unwrap();
-    assert_eq!(mail.subject, "Reset your password");
-    assert_eq!(mail.from, "noreply@example.com");
-    let link = link(&mail);
-    assert!(
-        link.starts_with(&format!("{ORIGIN}/reset-password?token=")),
-        "{link}"
-    );
-    assert_eq!(token_of(&link).len(), 43, "256 bits, base64url");
-    assert!(mail.html.contains(&link));
-    // The email is normalized as at registration.
-    assert_eq!(forgot(&h, "  ALICE@Example.com ").status, 202);
-    assert_eq!(h.inbox(ALICE).len(), 3, "verification + two resets");
-}
 
 #[test]
 fn forgot_needs_a_well_formed_email() {
@@ -433,38 +319,6 @@ fn a_deleted_accounts_tokens_die_with_it() {
         "invalid_email_token",
     );
     assert_problem(&verify(&h, &verify_t), 400, "invalid_email_token");
-}
-
-#[test]
-fn no_token_reaches_a_log_line_even_when_sending_fails() {
-    let h = registered();
-    forgot(&h, ALICE);
-    h.mailer.fail.set(true);
-    forgot(&h, ALICE);
-    h.mailer.fail.set(false);
-    assert_eq!(h.events("email_failed").len(), 1);
-    assert_eq!(h.events("email_sent").len(), 2);
-    // The failed job is the last one queued: its token is in the failure's cause, scrubbed.
-    let failed = &h.events("email_failed")[0];
-    assert!(failed["cause"].as_str().unwrap().contains("[redacted]"));
-    let tokens: Vec<String> = h.inbox(ALICE).iter().map(|m| token_of(&link(m))).collect();
-    let logs = serde_json::to_string(&*h.logs.borrow()).unwrap();
-    for t in &tokens {
-        assert!(!logs.contains(t.as_str()), "token in the logs");
-    }
-    assert!(
-        !logs.contains("alice@example.com"),
-        "only redacted addresses"
-    );
-}
-
-#[test]
-fn a_queue_failure_never_fails_the_request() {
-    let h = registered();
-    h.queue.fail.set(true);
-    assert_eq!(forgot(&h, ALICE).status, 202);
-    assert_eq!(h.events("email_queue_failed").len(), 1);
-    assert_eq!(subjects(&h, ALICE), ["Verify your email address"]);
 }
 
 #[test]

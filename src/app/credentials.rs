@@ -80,7 +80,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             "user_registered",
             json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
         );
-        self.send_welcome_verification(&user, ctx, guard).await;
+        self.send_welcome_verification(&user, ctx);
         Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
     }
 

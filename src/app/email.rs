@@ -1,7 +1,9 @@
 //! The mailbox as a second factor: password forgot/reset, address verification, and the
 //! "your password was changed" notice. Tokens are 256 random bits (base64url), stored only as
 //! their SHA-256, single-use and short-lived; a newer one voids the older ones of its kind.
-//! Mail is never sent here: jobs go to the request's outbox (see [`crate::mail`]).
+//! Neither a token nor a mail is made here: jobs go to the request's outbox (see
+//! [`crate::mail`]), and the queue's consumer ([`super::consumer`]) looks the account up, applies
+//! the hourly cap, makes the token and sends. So `forgot` does the same work for every address.
 
 use serde_json::json;
 
@@ -12,9 +14,7 @@ use crate::domain::{Email, Password, User};
 use crate::error::{AppError, FieldError};
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::{MailJob, MailKind};
-use crate::store::{
-    BreakerStore, EmailPurpose, Issued, NewEmailToken, PasswordChange, SessionStore, UserStore,
-};
+use crate::store::{BreakerStore, EmailPurpose, PasswordChange, SessionStore, UserStore};
 use crate::tokens;
 
 /// The page paths the links point to, under `APP_URL` or the Worker's own origin.
@@ -58,9 +58,9 @@ fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
-    /// `POST /auth/password/forgot`: the same `202` for every well-formed email. Nothing here
-    /// depends on whether the account exists but the job put in the outbox (sent after the
-    /// response): the same token is made and the same single database round trip runs.
+    /// `POST /auth/password/forgot`: the same `202` for every well-formed email, after the same
+    /// work: one write that counts the request by address and one job in the outbox (sent after
+    /// the response). Whether an account has the address is first asked by the queue's consumer.
     pub(super) async fn forgot_password(
         &self,
         req: &ApiRequest,
@@ -71,8 +71,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let email = http::string_field(&body, "email")
             .and_then(Email::parse)
             .map_err(|e| AppError::Validation(vec![e]))?;
-        self.send_token(&email, EmailPurpose::PasswordReset, ctx, guard)
+        let purpose = EmailPurpose::PasswordReset;
+        guard
+            .call(|| self.users.record_email_request(&email, purpose, ctx.now_ms))
             .await?;
+        self.queue_token_mail(&email, MailKind::PasswordReset, ctx);
         Ok(accepted(
             "If an account has this address, an email with a reset link is on its way.",
         ))
@@ -145,8 +148,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if user.email_verified {
             return Err(AppError::EmailAlreadyVerified);
         }
-        self.send_token(&user.email, EmailPurpose::EmailVerification, ctx, guard)
-            .await?;
+        self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
         Ok(accepted("A verification email is on its way."))
     }
 
@@ -192,24 +194,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(ApiResponse::json(200, &user_json(&user)))
     }
 
-    /// The verification email of a new account. The account exists whatever happens here, so
-    /// a failure is logged and the user can ask again (`POST /auth/email/verification`).
-    pub(super) async fn send_welcome_verification(
-        &self,
-        user: &User,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) {
-        let sent = self
-            .send_token(&user.email, EmailPurpose::EmailVerification, ctx, guard)
-            .await;
-        if let Err(e) = sent {
-            ctx.log(
-                "error",
-                "verification_email_not_queued",
-                json!({ "user_id": user.id.to_string(), "cause": e.to_string() }),
-            );
-        }
+    /// The verification email of a new account.
+    pub(super) fn send_welcome_verification(&self, user: &User, ctx: &Ctx) {
+        self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
     }
 
     /// The "your password was changed" notice (after a change or a reset).
@@ -217,6 +204,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.outbox.push(MailJob {
             kind: MailKind::PasswordChanged,
             to: email.as_ref().to_owned(),
+            link_base: None,
             link: None,
             valid_for_secs: None,
             request_id: ctx.request_id.clone(),
@@ -237,64 +225,18 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(())
     }
 
-    /// Makes a token, stores its hash (within the hourly cap) and queues the email.
-    async fn send_token(
-        &self,
-        email: &Email,
-        purpose: EmailPurpose,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<(), AppError> {
-        let (token, hash) = tokens::new_refresh_token().map_err(AppError::internal)?;
-        let cfg = &self.config.email;
-        let (kind, page, ttl) = match purpose {
-            EmailPurpose::PasswordReset => {
-                (MailKind::PasswordReset, RESET_PAGE, cfg.reset_ttl_secs)
-            }
-            EmailPurpose::EmailVerification => (
-                MailKind::EmailVerification,
-                VERIFY_PAGE,
-                cfg.verification_ttl_secs,
-            ),
-        };
-        let new = NewEmailToken {
-            email,
-            purpose,
-            token_hash: &hash,
-            now_ms: ctx.now_ms,
-            expires_at_ms: ctx.now_ms + ttl * 1000,
-            max_per_hour: cfg.max_per_hour,
-        };
-        let issued = guard.call(|| self.users.issue_email_token(&new)).await?;
-        let purpose = purpose.as_str();
-        match issued {
-            Issued::Issued { user_id } => {
-                let base = cfg.app_url.as_deref().unwrap_or(self.outbox.origin());
-                self.outbox.push(MailJob {
-                    kind,
-                    to: email.as_ref().to_owned(),
-                    link: Some(format!("{base}{page}?token={token}")),
-                    valid_for_secs: Some(ttl),
-                    request_id: ctx.request_id.clone(),
-                });
-                ctx.log(
-                    "info",
-                    "email_token_issued",
-                    json!({ "purpose": purpose, "user_id": user_id }),
-                );
-            }
-            Issued::Capped { user_id } => ctx.log(
-                "warn",
-                "email_capped",
-                json!({ "purpose": purpose, "user_id": user_id, "max_per_hour": cfg.max_per_hour }),
-            ),
-            Issued::NoAccount => ctx.log(
-                "info",
-                "email_token_not_issued",
-                json!({ "purpose": purpose, "reason": "unknown_email", "email": email.redacted() }),
-            ),
-        }
-        Ok(())
+    /// Queues a reset or verification email for the account of `email`, if it has one: the job
+    /// carries the address and where the link points, never a token (the consumer makes it).
+    fn queue_token_mail(&self, email: &Email, kind: MailKind, ctx: &Ctx) {
+        let base = self.config.email.app_url.as_deref();
+        self.outbox.push(MailJob {
+            kind,
+            to: email.as_ref().to_owned(),
+            link_base: Some(base.unwrap_or(self.outbox.origin()).to_owned()),
+            link: None,
+            valid_for_secs: None,
+            request_id: ctx.request_id.clone(),
+        });
     }
 
     /// The stored form of a presented token; a malformed one is refused without a lookup.

@@ -6,12 +6,14 @@
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
 //! `/auth/verify`), `email` (password forgot/reset, address verification), `abuse` (the
 //! per-client-IP limit), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
-//! through the circuit breaker and `cleanup` is the scheduled deletion of dead rows.
+//! through the circuit breaker, `cleanup` is the scheduled deletion of dead rows and `consumer`
+//! the mail queue's consumer (the account lookup, cap and token of a reset or verification mail).
 
 mod abuse;
 mod access;
 mod account;
 pub mod cleanup;
+pub mod consumer;
 mod credentials;
 mod discovery;
 mod email;

@@ -1,11 +1,11 @@
-//! `EmailTokenStore` on D1: `email_tokens` (single-use tokens, by hash only) and `email_sends`
-//! (the per-account hourly cap). Every decision that must be atomic is one batch, and so one
+//! `EmailTokenStore` on D1: `email_tokens` (single-use tokens, by hash only), `email_sends`
+//! (the per-account hourly cap) and `email_requests` (every forgot request, by address). Every decision that must be atomic is one batch, and so one
 //! transaction: D1 runs a batch's statements in order with no other write in between.
 
 use serde::Deserialize;
 use worker::query;
 
-use super::{batch, first_row, rows_of, D1Store};
+use super::{batch, changes, first_row, rows_of, D1Store};
 use crate::domain::{Email, User};
 use crate::store::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
@@ -18,24 +18,33 @@ struct UserIdRow {
 }
 
 impl EmailTokenStore for D1Store {
-    async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
-        // One round trip whether or not the email has an account: each statement finds the
-        // account through the email, so for an unknown one they all change nothing.
-        let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
-        // Written for every address, known or not: both answers commit a write (see
-        // migrations/0007_email_requests.sql).
-        let record = query!(
+    async fn record_email_request(
+        &self,
+        email: &Email,
+        purpose: EmailPurpose,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        // Written for every address, known or not (see migrations/0007_email_requests.sql).
+        changes(query!(
             &self.0,
             "INSERT INTO email_requests (email, purpose, requests, window_start_ms) \
              VALUES (?1, ?2, 1, ?3) \
              ON CONFLICT (email, purpose) DO UPDATE SET \
                requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
                window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END",
-            email,
-            purpose,
-            &t.now_ms,
+            email.as_ref(),
+            purpose.as_str(),
+            &now_ms,
             &EMAIL_CAP_WINDOW_MS,
-        );
+        ))
+        .await
+        .map(drop)
+    }
+
+    async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
+        // One batch: each statement finds the account through the email, so for an unknown one
+        // they all change nothing.
+        let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
         let count = query!(
             &self.0,
             "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms) \
@@ -71,14 +80,14 @@ impl EmailTokenStore for D1Store {
             &t.expires_at_ms,
             &t.max_per_hour,
         );
-        let results = batch(&self.0, vec![record, count, void_older, insert]).await?;
-        if let Some(row) = rows_of::<UserIdRow>(&results, 3)?.into_iter().next() {
+        let results = batch(&self.0, vec![count, void_older, insert]).await?;
+        if let Some(row) = rows_of::<UserIdRow>(&results, 2)?.into_iter().next() {
             return Ok(Issued::Issued {
                 user_id: row.user_id,
             });
         }
         Ok(
-            match rows_of::<UserIdRow>(&results, 1)?.into_iter().next() {
+            match rows_of::<UserIdRow>(&results, 0)?.into_iter().next() {
                 Some(row) => Issued::Capped {
                     user_id: row.user_id,
                 },

@@ -171,14 +171,24 @@ pub enum Issued {
     NoAccount,
 }
 
-/// Single-use tokens sent by email (`email_tokens`), and the per-account count of emails sent
-/// (`email_sends`). A token is usable while unused and unexpired; spending it is atomic.
+/// Single-use tokens sent by email (`email_tokens`), the per-account count of emails sent
+/// (`email_sends`) and the per-address count of requests (`email_requests`). A token is usable
+/// while unused and unexpired; spending it is atomic.
 #[allow(async_fn_in_trait)]
 pub trait EmailTokenStore {
+    /// Counts one request of `purpose` for this address (a fixed one-hour window from its first
+    /// request), whether or not an account has it: the only database work of `forgot`'s request
+    /// path, the same for every address. One statement, no read of `users`.
+    async fn record_email_request(
+        &self,
+        email: &Email,
+        purpose: EmailPurpose,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Counts one email of `purpose` for the account of `t.email` (a fixed one-hour window from
     /// its first email) and, unless that goes past `t.max_per_hour`, deletes the account's
     /// unused tokens of the purpose and stores the new one, in one transaction. An unknown email
-    /// makes the same round trip and changes nothing.
+    /// changes nothing. Run by the mail queue's consumer, never on a request path.
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError>;
     /// The user whose usable token of `purpose` has this hash, if any.
     async fn email_token_user(

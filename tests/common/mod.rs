@@ -1,14 +1,16 @@
 //! The native test harness: the whole router and handlers over in-memory stores, with an
-//! injected clock. Shared by `tests/api.rs` and `tests/sessions.rs`.
+//! injected clock. Shared by every native API test file; `email` holds the email tests' helpers.
 #![allow(dead_code)]
+
+pub mod email;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
-use edge_auth::app::App;
+use edge_auth::app::{consumer, App};
 use edge_auth::config::Config;
 use edge_auth::health::HealthMemory;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
-use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox};
+use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
 use edge_auth::ratelimit::MemoryRateLimiter;
 use edge_auth::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
 use edge_auth::store::{MemoryBreaker, MemoryDb};
@@ -57,6 +59,8 @@ pub struct Harness {
     pub location_cache: MemoryLocationCache,
     /// `/health`'s memory in this isolate.
     pub health_memory: HealthMemory,
+    /// While set, jobs stay in the queue until a test runs [`Self::consume`].
+    pub hold_queue: std::cell::Cell<bool>,
 }
 
 /// The origin the Worker would see (links point here unless `APP_URL` is set).
@@ -89,6 +93,7 @@ impl Harness {
             session_memory: SessionMemory::default(),
             location_cache: MemoryLocationCache::default(),
             health_memory: HealthMemory::default(),
+            hold_queue: Default::default(),
         }
     }
 
@@ -124,24 +129,51 @@ impl Harness {
         // The request's own line, as the Worker writes it.
         ctx.log_request(&method, &path, resp.status);
         // As the Worker does once the response is built: the jobs go to the queue, and (here at
-        // once) its consumer sends them.
+        // once, unless held) its consumer handles them.
         block_on(mail::flush(&self.queue, &outbox.take(), &ctx));
-        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
-        for job in jobs {
-            block_on(mail::deliver(
-                &self.mailer,
-                &self.config.email.from,
-                &job,
-                "qm",
-                &ctx,
-            ));
+        if !self.hold_queue.get() {
+            self.consume(&ctx);
         }
+        self.keep_logs(&ctx);
+        resp
+    }
+
+    /// Runs the queue's consumer on every job waiting (at the context's time), as the Worker's
+    /// `#[event(queue)]` does; a job it retries stays in the queue. Returns the outcomes.
+    pub fn consume(&self, ctx: &Ctx) -> Vec<Outcome> {
+        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            let outcome = block_on(consumer::process(
+                &job,
+                &*self.users,
+                &self.mailer,
+                &self.config.email,
+                "qm",
+                ctx,
+            ));
+            if !outcome.acknowledged() {
+                self.queue.jobs.borrow_mut().push(job);
+            }
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+
+    /// Runs the consumer at `now_ms` and keeps its log lines.
+    pub fn consume_at(&self, now_ms: i64) -> Vec<Outcome> {
+        let ctx = Ctx::new("consumer".into(), now_ms);
+        let outcomes = self.consume(&ctx);
+        self.keep_logs(&ctx);
+        outcomes
+    }
+
+    fn keep_logs(&self, ctx: &Ctx) {
         for line in ctx.take_lines() {
             self.logs
                 .borrow_mut()
                 .push(serde_json::from_str(&line).unwrap());
         }
-        resp
     }
 
     pub fn send(&self, req: ApiRequest) -> ApiResponse {

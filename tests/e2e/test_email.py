@@ -94,6 +94,19 @@ def wait_for_mail(w, to: str, subject: str, count: int = 1) -> Mail:
         time.sleep(0.2)
 
 
+def wait_for_lines(w, pick, count: int = 1) -> list[dict]:
+    """Waits until the Worker's log has `count` JSON lines that `pick` accepts (the queue's
+    consumer writes its lines once its batch is done); returns them."""
+    deadline = time.monotonic() + MAIL_WAIT_S
+    while True:
+        found = [l for l in w.logs() if pick(l)]
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(found)} of {count} log lines")
+        time.sleep(0.2)
+
+
 def forgot(w, email, request_id=None):
     headers = {"X-Request-Id": request_id} if request_id else {}
     return request(w.base, "POST", "/auth/password/forgot", json={"email": email}, headers=headers)
@@ -157,6 +170,25 @@ def test_forgot_makes_the_same_round_trips_for_known_and_unknown_addresses(worke
     lines = {l["request_id"]: l for l in worker.logs() if l["event"] == "request" and l["request_id"] in ids}
     assert len(lines) == 2
     assert len({l["db_calls"] for l in lines.values()}) == 1, lines
+    # Each request queued one job, and nothing else on its request path says which one had an
+    # account: only the queue's consumer logs that.
+    events = {rid: sorted(l["event"] for l in worker.logs() if l.get("request_id") == rid) for rid in ids}
+    assert list(events.values()) == [["email_queued", "request"]] * 2, events
+
+
+def test_an_unknown_address_gets_no_mail_and_a_consumer_log_line(worker):
+    email, rid = unique_email("ghost").lower(), f"ghost-{uuid.uuid4().hex[:8]}"
+    r = forgot(worker, email, request_id=rid)
+    assert r.status == 202, r.body
+    [line] = wait_for_lines(worker, lambda l: l["event"] == "email_token_not_issued"
+                            and l.get("origin_request_id") == rid)
+    assert line["reason"] == "unknown_email"
+    assert line["purpose"] == "password_reset"
+    assert line["email"].endswith("***@example.com") and email not in str(line)
+    assert line["request_id"] != rid, "written by the consumer, not by the request"
+    time.sleep(1)
+    assert mails_to(worker, email) == []
+    assert email not in worker.log_path.read_text(errors="replace")
 
 
 def test_a_reset_link_works_once_even_when_used_concurrently(worker):
@@ -210,7 +242,8 @@ def test_past_the_hourly_cap_forgot_answers_the_same_and_sends_nothing(worker):
     uid = user_id(worker, email)
     rows = worker.d1(f"SELECT sent FROM email_sends WHERE user_id = '{uid}' AND purpose = 'password_reset'")
     assert rows == [{"sent": 7}]
-    capped = [l for l in worker.logs() if l["event"] == "email_capped" and l.get("user_id") == uid]
+    # The consumer counted and capped them; its lines come once its batch is done.
+    capped = wait_for_lines(worker, lambda l: l["event"] == "email_capped" and l.get("user_id") == uid, 2)
     assert len(capped) == 2
     time.sleep(2.5)
     assert len(mails_to(worker, email, RESET)) == 5

@@ -1,4 +1,5 @@
-//! The in-memory twin of `EmailTokenStore` (email tokens and the hourly send counter).
+//! The in-memory twin of `EmailTokenStore` (email tokens, the hourly send counter and the
+//! per-address request counter).
 
 use super::{MemoryDb, MemoryEmailToken};
 
@@ -36,17 +37,25 @@ impl MemoryDb {
 
 /// Mirrors `storage::email`: the same counting window, voiding and single use.
 impl EmailTokenStore for MemoryDb {
+    async fn record_email_request(
+        &self,
+        email: &Email,
+        purpose: EmailPurpose,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.enter()?;
+        let mut requests = self.email_requests.borrow_mut();
+        let key = (email.as_ref().to_owned(), purpose.as_str());
+        let next = match requests.get(&key) {
+            Some(&(n, start)) if now_ms < start + EMAIL_CAP_WINDOW_MS => (n + 1, start),
+            _ => (1, now_ms),
+        };
+        requests.insert(key, next);
+        Ok(())
+    }
+
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
         self.enter()?;
-        {
-            let mut requests = self.email_requests.borrow_mut();
-            let key = (t.email.as_ref().to_owned(), t.purpose.as_str());
-            let next = match requests.get(&key) {
-                Some(&(n, start)) if t.now_ms < start + EMAIL_CAP_WINDOW_MS => (n + 1, start),
-                _ => (1, t.now_ms),
-            };
-            requests.insert(key, next);
-        }
         let Some(user_id) = self
             .users
             .borrow()

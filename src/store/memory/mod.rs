@@ -133,6 +133,27 @@ impl MemoryDb {
         self.email_requests.borrow().len()
     }
 
+    /// `(requests, window start)` of an address's `email_requests` row of `purpose`.
+    pub fn email_requests_of(&self, email: &str, purpose: &str) -> Option<(u32, i64)> {
+        self.email_requests
+            .borrow()
+            .iter()
+            .find(|((e, p), _)| e == email && *p == purpose)
+            .map(|(_, v)| *v)
+    }
+
+    /// `email_sends` rows: (user id, purpose, sent), sorted, for assertions.
+    pub fn email_sends(&self) -> Vec<(String, &'static str, u32)> {
+        let mut rows: Vec<_> = self
+            .email_sends
+            .borrow()
+            .iter()
+            .map(|((u, p), (sent, _))| (u.clone(), *p, *sent))
+            .collect();
+        rows.sort();
+        rows
+    }
+
     /// Moves a session's expiry, as time passing would.
     pub fn set_session_expiry(&self, session_id: &str, expires_at_ms: i64) {
         if let Some(s) = self.sessions.borrow_mut().get_mut(session_id) {

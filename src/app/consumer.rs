@@ -1,0 +1,141 @@
+//! The mail queue's consumer, one job at a time. A reset or verification job names an address,
+//! not an account: here the account is looked up, the per-account hourly cap applied and the
+//! token made (256 bits, stored as its SHA-256, voiding the account's older unused ones) before
+//! the mail is rendered and sent. Doing that here, and not on the request path, is what lets
+//! `forgot` do the same work for a known and an unknown address. No `worker::` in here: the
+//! Worker's `#[event(queue)]` hands each message to [`process`] with the D1 store and the
+//! `send_email` binding, the native tests with the in-memory twins.
+
+use serde_json::json;
+
+use super::email::{RESET_PAGE, VERIFY_PAGE};
+use crate::config::EmailConfig;
+use crate::domain::Email;
+use crate::http::Ctx;
+use crate::mail::{self, MailJob, MailKind, Mailer, Outcome};
+use crate::store::{EmailPurpose, EmailTokenStore, Issued, NewEmailToken, StoreError};
+use crate::tokens;
+
+/// Handles one queue message's job: for a reset or verification email, issues the token first
+/// (an unknown address or a reached cap ends here, with a log line and nothing sent); then
+/// renders and sends. Every line names the job's request (`origin_request_id`) and queue
+/// message, never the token or the full address.
+///
+/// A store that is unavailable, or a mail service that fails, is [`Outcome::Retry`]: the queue
+/// delivers the message again (after `max_retries`, to the dead-letter queue). A retry makes a
+/// fresh token, which voids the one a failed attempt may have stored, so of the tokens a job
+/// leads to only the one in the mail that went out can work.
+pub async fn process(
+    job: &MailJob,
+    store: &impl EmailTokenStore,
+    mailer: &impl Mailer,
+    config: &EmailConfig,
+    queue_message_id: &str,
+    ctx: &Ctx,
+) -> Outcome {
+    let (purpose, page, ttl) = match job.kind {
+        MailKind::PasswordReset => (
+            EmailPurpose::PasswordReset,
+            RESET_PAGE,
+            config.reset_ttl_secs,
+        ),
+        MailKind::EmailVerification => (
+            EmailPurpose::EmailVerification,
+            VERIFY_PAGE,
+            config.verification_ttl_secs,
+        ),
+        MailKind::PasswordChanged => {
+            return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
+        }
+    };
+    if job.link.is_some() {
+        // Queued by an earlier version, with its token already made and stored.
+        return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await;
+    }
+    let line = |extra: serde_json::Value| {
+        let mut fields = json!({
+            "purpose": purpose.as_str(),
+            "queue_message_id": queue_message_id,
+            "origin_request_id": job.request_id,
+        });
+        if let (Some(fields), Some(extra)) = (fields.as_object_mut(), extra.as_object()) {
+            fields.extend(extra.clone());
+        }
+        fields
+    };
+    let (Ok(email), Some(base)) = (Email::parse(&job.to), job.link_base.as_deref()) else {
+        ctx.log(
+            "error",
+            "email_dropped",
+            line(json!({ "cause": "job without a valid address or link base" })),
+        );
+        return Outcome::NotSent;
+    };
+    let (token, hash) = match tokens::new_refresh_token() {
+        Ok(pair) => pair,
+        Err(e) => {
+            ctx.log(
+                "error",
+                "email_failed",
+                line(json!({ "to": email.redacted(), "cause": e.to_string(), "retry": true })),
+            );
+            return Outcome::Retry;
+        }
+    };
+    let new = NewEmailToken {
+        email: &email,
+        purpose,
+        token_hash: &hash,
+        now_ms: ctx.now_ms,
+        expires_at_ms: ctx.now_ms + ttl * 1000,
+        max_per_hour: config.max_per_hour,
+    };
+    match store.issue_email_token(&new).await {
+        Ok(Issued::Issued { user_id }) => {
+            ctx.log(
+                "info",
+                "email_token_issued",
+                line(json!({ "user_id": user_id })),
+            );
+            let mut job = job.clone();
+            job.link = Some(format!("{base}{page}?token={token}"));
+            job.valid_for_secs = Some(ttl);
+            mail::deliver(mailer, &config.from, &job, queue_message_id, ctx).await
+        }
+        Ok(Issued::Capped { user_id }) => {
+            ctx.log(
+                "warn",
+                "email_capped",
+                line(json!({ "user_id": user_id, "max_per_hour": config.max_per_hour })),
+            );
+            Outcome::NotSent
+        }
+        Ok(Issued::NoAccount) => {
+            ctx.log(
+                "info",
+                "email_token_not_issued",
+                line(json!({ "reason": "unknown_email", "email": email.redacted() })),
+            );
+            Outcome::NotSent
+        }
+        Err(StoreError::Unavailable(cause)) => {
+            ctx.log(
+                "error",
+                "email_failed",
+                line(
+                    json!({ "to": email.redacted(), "stage": "token", "cause": cause, "retry": true }),
+                ),
+            );
+            Outcome::Retry
+        }
+        // Bad data, not an outage: retrying cannot fix it.
+        Err(StoreError::Corrupt(cause)) => {
+            ctx.log(
+                "error",
+                "email_dropped",
+                line(json!({ "to": email.redacted(), "cause": cause })),
+            );
+            Outcome::NotSent
+        }
+    }
+}
