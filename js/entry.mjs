@@ -11,28 +11,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // A panic traps inside a wasm-bindgen future, so the request's promise never settles: the trap
 // surfaces only as a global error event. Every request in flight on the trapped instance is lost
-// (the shim resets the instance for later requests), so each of them is failed here: they all
-// race the same "trap" promise, which a trap rejects and replaces (one promise per trap, not per
-// request). It is marked handled, so rejecting it with no request in flight raises nothing.
-function newTrap() {
-  let reject;
-  const promise = new Promise((_, r) => { reject = r; });
-  promise.catch(() => {});
-  return { promise, reject };
-}
-let trap = newTrap();
+// (the shim resets the instance for later requests), so each of them is failed here.
+const inFlight = new Set();
 function failAll(reason) {
-  const sprung = trap;
-  trap = newTrap();
-  sprung.reject(reason);
+  for (const reject of inFlight) reject(reason);
 }
 addEventListener("error", (event) => failAll(event.error ?? event));
 addEventListener("unhandledrejection", (event) => failAll(event.reason));
 
 export default class AuthWorker extends RustWorker {
   async fetch(request) {
+    let reject;
+    const trapped = new Promise((_, r) => { reject = r; });
+    inFlight.add(reject);
     try {
-      return await Promise.race([super.fetch(request), trap.promise]);
+      return await Promise.race([super.fetch(request), trapped]);
     } catch (err) {
       // The Rust side buffers its log lines until the response, so a trapped request left none:
       // this line is the request's only one, and carries the id the client gets back.
@@ -55,6 +48,8 @@ export default class AuthWorker extends RustWorker {
           "x-request-id": id,
         },
       });
+    } finally {
+      inFlight.delete(reject);
     }
   }
 }
