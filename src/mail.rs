@@ -417,9 +417,22 @@ mod tests {
             ),
             ("https://a.example", "https://a.example"),
             ("https://a.example?q", "https://a.example"),
+            (
+                "https://xn--bcher-kva.example/auth/register",
+                "https://xn--bcher-kva.example",
+            ),
         ] {
             assert_eq!(Outbox::for_url(url).origin(), origin);
         }
+    }
+
+    /// Cargo.toml pins `idna_adapter` to its ASCII-only stub: an international domain still
+    /// parses in the punycode form workerd hands over, and only a raw Unicode host is refused.
+    #[test]
+    fn punycode_hosts_parse_with_the_ascii_only_idna_back_end() {
+        let url = worker::Url::parse("https://xn--bcher-kva.example/auth/me").unwrap();
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
+        assert!(worker::Url::parse("https://b\u{fc}cher.example/").is_err());
     }
 
     #[test]

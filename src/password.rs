@@ -6,7 +6,6 @@
 use std::future::Future;
 
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
@@ -288,11 +287,14 @@ pub(crate) fn record_iterations(n: u64) {
 
 /// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
 /// every failed login cost at least the configured count.
+///
+/// The same loop as [`derive_yielding`] (`pbkdf2_block`, compiled for speed), run in one go; like
+/// the `pbkdf2` crate, a count of 0 computes `U_1` alone.
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
-    let mut out = [0u8; OUTPUT_LEN];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
+    let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
+    block.run(iterations.max(1));
     ITERATIONS_RUN.with(|n| n.set(n.get() + u64::from(iterations)));
-    out
+    block.result()
 }
 
 /// [`derive`] in slices of [`crate::pbkdf2_sliced::DEFAULT_SLICE`] iterations that await
@@ -332,6 +334,7 @@ fn parse_decimal(v: &str) -> Result<u32, PhcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Sha256;
 
     const MAX: u32 = 10_000_000;
 
@@ -351,6 +354,19 @@ mod tests {
         // RFC 7914 §11 / widely published PBKDF2-HMAC-SHA256 vector: P="passwd", S="salt", c=1.
         let out = derive("passwd", b"salt", 1);
         assert_eq!(out[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
+    }
+
+    #[test]
+    fn derive_is_the_pbkdf2_crate() {
+        for iterations in [0, 1, 2, 3, 1_000] {
+            let mut expected = [0u8; OUTPUT_LEN];
+            pbkdf2::pbkdf2_hmac::<Sha256>(b"pass\0word", b"NaCl salt", iterations, &mut expected);
+            assert_eq!(
+                derive("pass\0word", b"NaCl salt", iterations),
+                expected,
+                "c = {iterations}"
+            );
+        }
     }
 
     #[test]

@@ -3,16 +3,16 @@
 //! other requests instead of stalling them. The result is exactly `pbkdf2::pbkdf2_hmac::<Sha256>`;
 //! the tests keep that crate as the reference. Nothing here knows about `worker::`: the caller
 //! decides what a pause is (a zero `worker::Delay`, a JS timer, or nothing at all in native tests).
+//! The loop between two pauses is `pbkdf2_block::Block::run` (`crates/pbkdf2-block`), a crate of its
+//! own so that the release profile compiles it for speed while this crate is compiled for size.
 
 use std::future::Future;
 use std::num::NonZeroU32;
 
-use hmac::digest::{FixedOutput, KeyInit, Update};
-use hmac::{Hmac, HmacCore};
-use sha2::Sha256;
+use pbkdf2_block::Block;
 
 /// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
-pub const OUTPUT_LEN: usize = 32;
+pub const OUTPUT_LEN: usize = pbkdf2_block::OUTPUT_LEN;
 
 /// Iterations between two pauses when the caller has no better figure: about 4 ms of hashing
 /// in the Worker.
@@ -33,7 +33,7 @@ pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(10_000).unwrap();
 /// `pause()` after every `slice` iterations while work remains.
 ///
 /// The HMAC is keyed with `password` once; each `U_i` starts from a clone of that keyed state
-/// (the `HmacCore` of an `Hmac<Sha256>`, see [`Block`]'s `prf`).
+/// (the `HmacCore` of an `Hmac<Sha256>`, kept by [`Block`]).
 ///
 /// Precisely: with `c = max(iterations, 1)` iterations run, `pause` is called and awaited
 /// `ceil(c / slice) - 1` times, once between each pair of consecutive slices, never before the
@@ -61,73 +61,16 @@ where
         crate::password::record_iterations(u64::from(n));
         left -= n;
         if left == 0 {
-            return block.t;
+            return block.result();
         }
         pause().await;
-    }
-}
-
-/// The state of one PBKDF2 block between slices: `T = U_1 ^ ... ^ U_done`.
-struct Block<'s> {
-    /// The keyed state of an `Hmac<Sha256>` (its inner and outer SHA-256 states after the
-    /// padded key), cloned for every `U_i` and never re-keyed. The core alone, without the
-    /// wrapper's empty 64-byte input buffer. Measured natively (release): cloning the whole
-    /// `Hmac<Sha256>` per iteration went through a `memcpy` call and stalled on the loads
-    /// after it, 20 % slower than the `pbkdf2` crate; cloning the core is within 2-3 % of it.
-    prf: HmacCore<Sha256>,
-    salt: &'s [u8],
-    /// `U_done`, the input of the next iteration.
-    u: [u8; OUTPUT_LEN],
-    t: [u8; OUTPUT_LEN],
-    done: u32,
-}
-
-impl<'s> Block<'s> {
-    fn new(password: &[u8], salt: &'s [u8]) -> Self {
-        let (prf, _) = Hmac::<Sha256>::new_from_slice(password)
-            .expect("HMAC takes a key of any length")
-            .decompose();
-        Self {
-            prf,
-            salt,
-            u: [0; OUTPUT_LEN],
-            t: [0; OUTPUT_LEN],
-            done: 0,
-        }
-    }
-
-    /// Runs the next `n` iterations; the first one ever is `U_1 = PRF(P, S || INT(1))`.
-    // Out of line, so the hot loop compiles the same whatever async caller it sits in.
-    #[inline(never)]
-    fn run(&mut self, mut n: u32) {
-        if self.done == 0 && n > 0 {
-            let mut mac = Hmac::<Sha256>::from_core(self.prf.clone());
-            mac.update(self.salt);
-            mac.update(&1u32.to_be_bytes());
-            self.u = mac.finalize_fixed().into();
-            self.t = self.u;
-            self.done = 1;
-            n -= 1;
-        }
-        let prf = &self.prf;
-        let mut u = hmac::digest::Output::<Hmac<Sha256>>::from(self.u);
-        let mut t = self.t;
-        for _ in 0..n {
-            let mut mac = Hmac::<Sha256>::from_core(prf.clone());
-            mac.update(&u);
-            u = mac.finalize_fixed();
-            for (t, u) in t.iter_mut().zip(u.iter()) {
-                *t ^= u;
-            }
-        }
-        (self.u, self.t) = (u.into(), t);
-        self.done += n;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Sha256;
     use std::cell::Cell;
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};

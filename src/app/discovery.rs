@@ -57,8 +57,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
 /// The OpenAPI document, generated natively from the API types (`make openapi`) and embedded as
 /// text, so none of the generator's code is in the Worker; `tests/openapi.rs` fails when the file
-/// and the types disagree. Public and cacheable (it changes only with a deployment).
-const OPENAPI_JSON: &str = include_str!("../openapi.json");
+/// and the types disagree. `build.rs` embeds it without the file's indentation. Public and
+/// cacheable (it changes only with a deployment).
+const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 pub(super) fn openapi() -> ApiResponse {
     ApiResponse::json_text(200, OPENAPI_JSON).with_header("cache-control", "public, max-age=300")

@@ -1,0 +1,81 @@
+//! One block of PBKDF2-HMAC-SHA256 (`T_1`, 32 bytes), advanced a given number of iterations at a
+//! time. The worker crate (`edge-auth`, `src/pbkdf2_sliced.rs`) owns the slicing, the pauses and
+//! the tests against the `pbkdf2` crate; this crate holds only the loop.
+//!
+//! Why a crate of its own: the Worker is built with `opt-level = "z"` for size, which made this
+//! loop about twice as slow in the Worker. Cargo sets the optimisation level per crate, and the
+//! HMAC code is generic, so it is compiled in the crate that uses it: here, where the release
+//! profile keeps `opt-level = 3` (see the workspace `Cargo.toml`). `Block::run` is not generic
+//! and is never inlined, so link-time optimisation keeps it as compiled here.
+
+use hmac::digest::{FixedOutput, KeyInit, Update};
+use hmac::{Hmac, HmacCore};
+use sha2::Sha256;
+
+/// Bytes of output: one SHA-256 block of PBKDF2.
+pub const OUTPUT_LEN: usize = 32;
+
+/// The state of one PBKDF2 block between calls to [`Block::run`]: `T = U_1 ^ ... ^ U_done`.
+pub struct Block<'s> {
+    /// The keyed state of an `Hmac<Sha256>` (its inner and outer SHA-256 states after the
+    /// padded key), cloned for every `U_i` and never re-keyed. The core alone, without the
+    /// wrapper's empty 64-byte input buffer. Measured natively (release): cloning the whole
+    /// `Hmac<Sha256>` per iteration went through a `memcpy` call and stalled on the loads
+    /// after it, 20 % slower than the `pbkdf2` crate; cloning the core is within 2-3 % of it.
+    prf: HmacCore<Sha256>,
+    salt: &'s [u8],
+    /// `U_done`, the input of the next iteration.
+    u: [u8; OUTPUT_LEN],
+    t: [u8; OUTPUT_LEN],
+    done: u32,
+}
+
+impl<'s> Block<'s> {
+    /// The block before its first iteration, with the HMAC keyed by `password` once.
+    pub fn new(password: &[u8], salt: &'s [u8]) -> Self {
+        let (prf, _) = Hmac::<Sha256>::new_from_slice(password)
+            .expect("HMAC takes a key of any length")
+            .decompose();
+        Self {
+            prf,
+            salt,
+            u: [0; OUTPUT_LEN],
+            t: [0; OUTPUT_LEN],
+            done: 0,
+        }
+    }
+
+    /// `T` after the iterations run so far: the derived key once they reach the count.
+    pub fn result(&self) -> [u8; OUTPUT_LEN] {
+        self.t
+    }
+
+    /// Runs the next `n` iterations; the first one ever is `U_1 = PRF(P, S || INT(1))`.
+    // Out of line, so the hot loop compiles the same whatever caller it sits in, and stays at
+    // this crate's optimisation level under link-time optimisation.
+    #[inline(never)]
+    pub fn run(&mut self, mut n: u32) {
+        if self.done == 0 && n > 0 {
+            let mut mac = Hmac::<Sha256>::from_core(self.prf.clone());
+            mac.update(self.salt);
+            mac.update(&1u32.to_be_bytes());
+            self.u = mac.finalize_fixed().into();
+            self.t = self.u;
+            self.done = 1;
+            n -= 1;
+        }
+        let prf = &self.prf;
+        let mut u = hmac::digest::Output::<Hmac<Sha256>>::from(self.u);
+        let mut t = self.t;
+        for _ in 0..n {
+            let mut mac = Hmac::<Sha256>::from_core(prf.clone());
+            mac.update(&u);
+            u = mac.finalize_fixed();
+            for (t, u) in t.iter_mut().zip(u.iter()) {
+                *t ^= u;
+            }
+        }
+        (self.u, self.t) = (u.into(), t);
+        self.done += n;
+    }
+}
