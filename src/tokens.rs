@@ -1,7 +1,7 @@
 //! Access tokens: Ed25519-signed JWTs (`jwt-compact`), the configured key set and its JWKS.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
@@ -61,7 +61,8 @@ pub struct KeySet {
     /// Tokens whose signature and claims already passed, with their `nbf`: a token checked
     /// again (a client calling `/auth/me` all the time) skips the signature check, and only its
     /// times are checked again. The keys never change under a key set (one per isolate).
-    verified: RefCell<HashMap<String, (VerifiedToken, Option<i64>)>>,
+    /// (A `Mutex`, uncontended in a Worker, keeps the key set `Sync` for native callers.)
+    verified: Mutex<HashMap<String, (VerifiedToken, Option<i64>)>>,
     /// The JWKS document, serialized once.
     jwks_text: String,
 }
@@ -135,7 +136,7 @@ impl KeySet {
             signing_kid: verifying[0].kid.clone(),
             signing,
             verifying,
-            verified: RefCell::default(),
+            verified: Mutex::default(),
             jwks_text: String::new(),
         };
         keys.jwks_text = keys.jwks().to_string();
@@ -207,12 +208,12 @@ impl KeySet {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenRejection::TooLarge);
         }
-        let remembered = self.verified.borrow().get(token).cloned();
+        let remembered = self.memo().get(token).cloned();
         if let Some((verified, nbf)) = remembered {
             // As jwt-compact compares them (to the millisecond).
             let now = now.timestamp_millis();
             if now > (verified.exp + LEEWAY_SECS) * 1000 {
-                self.verified.borrow_mut().remove(token);
+                self.memo().remove(token);
                 return Err(TokenRejection::Expired);
             }
             if nbf.is_some_and(|nbf| now < (nbf - LEEWAY_SECS) * 1000) {
@@ -227,12 +228,20 @@ impl KeySet {
             return Ok(verified);
         }
         let verified = self.verify_signed(token, now, issuer, audience)?;
-        let mut memo = self.verified.borrow_mut();
+        let mut memo = self.memo();
         if memo.len() >= VERIFIED_MEMO_CAPACITY {
             memo.clear();
         }
         memo.insert(token.to_owned(), verified.clone());
         Ok(verified.0)
+    }
+
+    /// The remembered tokens (a poisoned lock only means a panic elsewhere: the map is still
+    /// a valid cache).
+    fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<String, (VerifiedToken, Option<i64>)>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The full check: header, key, signature, times and claims.
