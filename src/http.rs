@@ -154,7 +154,7 @@ pub fn path_of_url(url: &str) -> &str {
 
 /// The request headers the core reads (`ApiRequest::get_header`): the Worker copies only these
 /// into an `ApiRequest`. A header the core starts reading must be added here
-/// (`tests/api.rs` checks the source against this list).
+/// (`tests/logging.rs` checks the source against this list).
 pub const REQUEST_HEADERS: [&str; 4] = [
     "authorization",
     "content-type",
