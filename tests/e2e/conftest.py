@@ -84,13 +84,19 @@ class Worker:
     config_args: list[str]
 
     def d1(self, sql: str) -> list[dict]:
-        """Runs SQL on the same local D1 the Worker uses (for setup and inspection)."""
-        out = subprocess.run(
-            [WRANGLER, "d1", "execute", "DB", "--local", *self.config_args, "--persist-to", str(self.state_dir),
-             "--json", "--command", sql],
-            cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=120, check=True,
-        ).stdout
-        return json.loads(out)[0]["results"]
+        """Runs SQL on the same local D1 the Worker uses (for setup and inspection). The SQLite
+        file is shared with the running Worker (whose queue consumer may be writing at that
+        moment), so a failed run is retried a few times before the test fails with its output."""
+        for attempt in range(5):
+            run = subprocess.run(
+                [WRANGLER, "d1", "execute", "DB", "--local", *self.config_args, "--persist-to",
+                 str(self.state_dir), "--json", "--command", sql],
+                cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=120,
+            )
+            if run.returncode == 0:
+                return json.loads(run.stdout)[0]["results"]
+            time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"wrangler d1 execute failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
 
     def logs(self) -> list[dict]:
         lines = []
