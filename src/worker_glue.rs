@@ -190,17 +190,6 @@ impl LocationCache for CacheApiTier {
                 .map_err(|e| e.to_string())
         })
     }
-
-    fn delete<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, ()> {
-        Box::pin(async move {
-            let cache = Self::cache().await;
-            cache
-                .delete(Self::key(session_id), false)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-    }
 }
 
 /// The producer side of the `EMAIL_QUEUE` Queue.

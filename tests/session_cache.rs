@@ -336,23 +336,9 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
     // The check misses both tiers (get 1), reads the session (still active), and is paused at
     // the location-cache read that precedes its put (get 2).
     h.location_cache.yield_at_get.set(Some(1));
-    let cache = edge_auth::session_cache::SessionCache {
-        memory: &h.session_memory,
-        location: &h.location_cache,
-        ttl_ms: h.config.session_cache_ttl_secs * 1000,
-        memory_ttl_ms: h.config.session_memory_ttl_secs * 1000,
-    };
+    let cache = h.session_cache();
     let outbox = edge_auth::mail::Outbox::new(ORIGIN);
-    let app = edge_auth::app::App {
-        config: &h.config,
-        users: &*h.users,
-        sessions: &*h.sessions,
-        breaker_store: &h.breaker,
-        outbox: &outbox,
-        ip_limiter: &h.ip_limiter,
-        session_cache: &cache,
-        health_memory: &h.health_memory,
-    };
+    let app = h.app(&outbox, &cache);
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), NOW_MS);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));
     let mut racing = std::pin::pin!(app.handle(check, &ctx));

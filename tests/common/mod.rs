@@ -105,25 +105,39 @@ impl Harness {
         self.send_with(req, ctx)
     }
 
-    /// Sends a request with a context of the test's own (a pause hook, say).
-    pub fn send_with(&self, req: ApiRequest, ctx: Ctx) -> ApiResponse {
-        let outbox = Outbox::new(ORIGIN);
-        let session_cache = SessionCache {
+    /// The session cache's tiers of this harness, bounded as configured.
+    pub fn session_cache(&self) -> SessionCache<'_> {
+        SessionCache {
             memory: &self.session_memory,
             location: &self.location_cache,
             ttl_ms: self.config.session_cache_ttl_secs * 1000,
             memory_ttl_ms: self.config.session_memory_ttl_secs * 1000,
-        };
-        let app = App {
+        }
+    }
+
+    /// The service over this harness's stores, for one request.
+    pub fn app<'a>(
+        &'a self,
+        outbox: &'a Outbox,
+        session_cache: &'a SessionCache<'a>,
+    ) -> App<'a, MemoryDb, MemoryDb, MemoryBreaker> {
+        App {
             config: &self.config,
             users: &*self.users,
             sessions: &*self.sessions,
             breaker_store: &self.breaker,
-            outbox: &outbox,
+            outbox,
             ip_limiter: &self.ip_limiter,
-            session_cache: &session_cache,
+            session_cache,
             health_memory: &self.health_memory,
-        };
+        }
+    }
+
+    /// Sends a request with a context of the test's own (a pause hook, say).
+    pub fn send_with(&self, req: ApiRequest, ctx: Ctx) -> ApiResponse {
+        let outbox = Outbox::new(ORIGIN);
+        let session_cache = self.session_cache();
+        let app = self.app(&outbox, &session_cache);
         let (method, path) = (req.method.clone(), req.path.clone());
         let resp = block_on(app.handle(req, &ctx));
         // The request's own line, as the Worker writes it.
