@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools chromium dev test consumer floor ts-check test-ts assets fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
+.PHONY: help tools chromium dev test consumer floor ts-check test-ts fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -82,29 +82,21 @@ chromium:
 # gzipped, -Oz without it 725 / 266. Also measured there: -O1 763 / 269, -O2 733 / 280, -Os
 # 718 / 278; --converge or a second -Oz pass saved under 1 KiB gzipped for a minute more of build.
 WASM_OPT := node_modules/.bin/wasm-opt -Oz --one-caller-inline-max-function-size 0 --enable-exception-handling --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue
-worker: .tools/rust .tools/npm assets
+# The entry module (js/entry.mjs) serves the static files itself: Swagger UI's script and styles
+# for /docs, from the pinned npm package (no CDN), and the pages the emailed links open
+# (scripts/static-files.mjs says why they are not Workers static assets).
+worker: .tools/rust .tools/npm
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
 	@$(WASM_OPT) build/index_bg.wasm -o build/index_bg.wasm
 	@cp js/entry.mjs build/entry.mjs
-
-# Static assets served by the Workers assets binding: Swagger UI for /docs, from the pinned npm
-# package (no CDN), plus its start-up script; the password-reset and email-verification pages the
-# emailed links open (served at /reset-password and /verify-email).
-assets: .tools/npm js/docs-init.js js/headers $(wildcard js/pages/*)
-	@mkdir -p build-assets/docs
-	@cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
-	  node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt build-assets/docs/
-	@cp js/docs-init.js build-assets/docs/init.js
-	@cp js/headers build-assets/_headers
-	@mkdir -p build-assets/pages
-	@cp js/pages/*.js js/pages/*.css build-assets/pages/
-	@cp js/pages/reset-password.html js/pages/verify-email.html build-assets/
+	@node scripts/static-files.mjs build
 
 # The same Worker with the test-only hooks compiled in (panic route, fault switches), for e2e.
 worker-test: .tools/rust .tools/npm
 	@worker-build --release --out-dir build-test --features test-hooks >/dev/null 2>build-test.log || { cat build-test.log; exit 1; }
 	@$(WASM_OPT) build-test/index_bg.wasm -o build-test/index_bg.wasm
 	@cp js/entry.mjs build-test/entry.mjs
+	@node scripts/static-files.mjs build-test
 
 # The bench's floor Worker (tests/bench/floor: answers 200, one JSON log line per request),
 # built exactly as `make worker` builds ours: worker-build --release, the workspace's release

@@ -1,5 +1,5 @@
 // Starts Swagger UI on /docs against this Worker's own /openapi.json. Served as a static asset
-// (see `make assets`) so the page needs no inline script and no CDN.
+// (scripts/static-files.mjs) so the page needs no inline script and no CDN.
 window.ui = SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",

@@ -6,6 +6,7 @@
 // this wrapper the client would get workerd's bare "Worker threw exception" page. Here it gets
 // the contract's 500 problem body instead, with an X-Request-Id that its log line carries too.
 import RustWorker from "./index.js";
+import { STATIC_FILES } from "./static.mjs";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,8 +20,34 @@ function failAll(reason) {
 addEventListener("error", (event) => failAll(event.error ?? event));
 addEventListener("unhandledrejection", (event) => failAll(event.reason));
 
+// The path of a request URL (workerd hands it over absolute and normalized), without parsing it.
+function pathOf(url) {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
+}
+
+// A static file (Swagger UI, the emailed links' pages: scripts/static-files.mjs), for GET and
+// HEAD; a matching If-None-Match gets 304. Other methods go on to the Worker (404 there).
+function serveStatic(file, request) {
+  const match = request.headers.get("if-none-match");
+  if (match && (match.trim() === "*" || match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === file.etag))) {
+    return new Response(null, { status: 304, headers: file.headers });
+  }
+  return new Response(file.body, { headers: file.headers });
+}
+
 export default class AuthWorker extends RustWorker {
   async fetch(request) {
+    const file = STATIC_FILES.get(pathOf(request.url));
+    if (file !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+      return serveStatic(file, request);
+    }
     let reject;
     const trapped = new Promise((_, r) => { reject = r; });
     inFlight.add(reject);

@@ -32,10 +32,8 @@ mod worker_glue;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use worker::{
-        event, Context, Env, MessageBatch, Request, Response, Result, ScheduleContext,
-        ScheduledEvent,
-    };
+    use worker::worker_sys::web_sys;
+    use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, ScheduledEvent};
 
     #[event(start)]
     fn start() {
@@ -43,7 +41,7 @@ mod entry {
     }
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
         crate::worker_glue::handle(req, env, ctx).await
     }
 

@@ -7,9 +7,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::json;
+use worker::worker_sys::web_sys;
 use worker::{
-    console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Request,
-    Response, ResponseBuilder, Result, SendEmail, SendEmailBuilder,
+    console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Response,
+    Result, SendEmail, SendEmailBuilder,
 };
 
 use crate::app::App;
@@ -68,9 +69,11 @@ fn pause() -> Pause {
 /// Keeps at most `MAX_BODY_BYTES`: a larger body is refused without being buffered or parsed.
 /// The excess of a chunked body is read and dropped up to `DRAIN_LIMIT` (so the connection
 /// stays usable, which `wrangler dev`'s proxy needs), and past that the stream is cancelled.
-async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> {
-    let declared = req
-        .headers()
+async fn read_body(
+    req: &web_sys::Request,
+    headers: &web_sys::Headers,
+) -> std::result::Result<Vec<u8>, BodyTooLarge> {
+    let declared = headers
         .get("content-length")
         .ok()
         .flatten()
@@ -81,7 +84,7 @@ async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> 
     if declared.is_some() {
         // A declared length within the limit: the runtime enforces it, so one read takes the
         // whole body (a stream that breaks midway is judged like any body: what arrived).
-        let Ok(promise) = req.inner().array_buffer() else {
+        let Ok(promise) = req.array_buffer() else {
             return Ok(Vec::new());
         };
         return Ok(
@@ -91,7 +94,7 @@ async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> 
             },
         );
     }
-    let Some(raw) = req.inner().body() else {
+    let Some(raw) = req.body() else {
         return Ok(Vec::new());
     };
     let mut stream = wasm_streams::ReadableStream::from_raw(raw);
@@ -118,8 +121,7 @@ async fn read_body(req: &Request) -> std::result::Result<Vec<u8>, BodyTooLarge> 
 
 /// The request headers the core reads, copied one by one: cheaper than walking every header a
 /// browser sends.
-fn core_headers(req: &Request) -> Vec<(String, String)> {
-    let headers = req.headers();
+fn core_headers(headers: &web_sys::Headers) -> Vec<(String, String)> {
     http::REQUEST_HEADERS
         .iter()
         .filter_map(|name| {
@@ -129,17 +131,20 @@ fn core_headers(req: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
-fn to_worker(resp: ApiResponse) -> Result<Response> {
-    let mut builder = ResponseBuilder::new().with_status(resp.status);
+/// The core's response as the runtime's, built directly (one `Headers`, one `Response`).
+fn to_worker(resp: ApiResponse) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new()?;
     for (name, value) in &resp.headers {
-        builder = builder.with_header(name, value)?;
+        headers.append(name, value)?;
     }
-    // `fixed`, not `from_bytes`: the latter would set `application/octet-stream` over the
-    // response's own content type.
-    Ok(if resp.body.is_empty() {
-        builder.empty()
+    let init = web_sys::ResponseInit::new();
+    init.set_status(resp.status);
+    init.set_headers_headers(&headers);
+    let mut body = resp.body;
+    Ok(if body.is_empty() {
+        web_sys::Response::new_with_opt_str_and_init(None, &init)?
     } else {
-        builder.fixed(resp.body)
+        web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)?
     })
 }
 
@@ -267,26 +272,30 @@ fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
     });
 }
 
-pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
+/// One request. It takes the runtime's own `Request`: `worker::Request` would read the
+/// request's `cf` object (a JSON parse in the runtime) and its URL on every request, and this
+/// Worker needs neither.
+pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<web_sys::Response> {
     let started = Date::now().as_millis() as i64;
-    let incoming_id = req.headers().get("x-request-id").ok().flatten();
+    let headers = req.headers();
+    let incoming_id = headers.get("x-request-id").ok().flatten();
     let ctx = Ctx::new(http::request_id(incoming_id.as_deref()), started)
         .with_pause(pause())
         .with_clock(Rc::new(|| Date::now().as_millis() as i64));
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
-    let method = req.inner().method();
+    let method = req.method();
     // One read of the URL for the path and the links' origin (workerd hands it over normalized).
-    let url = req.inner().url();
+    let url = req.url();
     let path = http::path_of_url(&url).to_owned();
     let body = match method.as_str() {
         "GET" | "HEAD" => Ok(Vec::new()),
-        _ => read_body(&req).await,
+        _ => read_body(&req, &headers).await,
     };
     let api_req = ApiRequest {
         method: method.clone(),
         path: path.clone(),
-        headers: core_headers(&req),
+        headers: core_headers(&headers),
         body,
     };
 

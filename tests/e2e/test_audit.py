@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from client import request
+from conftest import ROOT
 from test_core import PASSWORD, assert_problem, login, register, unique_email
 from test_sessions import me, new_session, refresh, verify
 
@@ -226,13 +227,38 @@ def test_every_response_is_nosniff_and_only_public_documents_are_cacheable(worke
         assert r.header("x-content-type-options") == "nosniff", path
         assert r.header("cache-control") == cache, (path, r.header("cache-control"))
         assert r.header("x-request-id"), path
-    # The static Swagger UI files bypass the Worker: the assets' _headers file gives them the
-    # same protections.
+    # The static Swagger UI files are served by the entry module before the Rust Worker runs
+    # (scripts/static-files.mjs), with the same protections.
     for asset in ("/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/init.js"):
         r = request(worker.base, "GET", asset)
         assert r.status == 200, asset
         assert r.header("x-content-type-options") == "nosniff", asset
         assert "default-src 'self'" in (r.header("content-security-policy") or ""), asset
+
+
+def test_static_files_revalidate_with_their_etag_and_only_get_and_head_are_served(worker):
+    swagger = (ROOT / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js").read_bytes()
+    r = request(worker.base, "GET", "/docs/swagger-ui-bundle.js")
+    assert r.status == 200 and r.body == swagger
+    assert r.header("content-type") == "text/javascript; charset=utf-8"
+    assert r.header("cache-control") == "public, max-age=0, must-revalidate"
+    etag = r.header("etag")
+    assert etag and etag.startswith('"') and etag.endswith('"')
+    # The tag is the file's: another file has another one, and the same file the same one.
+    assert request(worker.base, "GET", "/docs/init.js").header("etag") not in (None, etag)
+    assert request(worker.base, "GET", "/docs/swagger-ui-bundle.js").header("etag") == etag
+    for match in (etag, f'W/{etag}', f'"other", {etag}', "*"):
+        r = request(worker.base, "GET", "/docs/swagger-ui-bundle.js", headers={"If-None-Match": match})
+        assert r.status == 304 and r.body == b"", match
+        assert r.header("etag") == etag and r.header("x-content-type-options") == "nosniff", match
+    r = request(worker.base, "GET", "/docs/swagger-ui-bundle.js", headers={"If-None-Match": '"other"'})
+    assert r.status == 200 and r.body == swagger
+    r = request(worker.base, "HEAD", "/pages/token.js")
+    assert r.status == 200 and r.body == b"" and r.header("etag")
+    # Any other method on a file's path is the Worker's: no such route.
+    r = request(worker.base, "POST", "/docs/init.js", json={})
+    assert_problem(r, 404, "not_found")
+    assert r.header("x-request-id")
 
 
 def test_head_and_cors_preflight_are_not_served(worker):
