@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod hash_lock;
 pub mod health;
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]

@@ -4,9 +4,12 @@
 //! ([`crate::legacy_hash`]), which a successful login replaces by ours.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use subtle::ConstantTimeEq;
+
+use crate::hash_lock::HashLock;
 
 pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
 
@@ -268,6 +271,8 @@ where
 }
 
 thread_local! {
+    /// The isolate's hashes take turns ([`crate::hash_lock`]).
+    static HASH_LOCK: Rc<HashLock> = Rc::new(HashLock::default());
     /// PBKDF2 iterations run by this thread (an isolate runs one request at a time), so the
     /// audit log can say how much work a failed login cost.
     static ITERATIONS_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -299,23 +304,34 @@ pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] 
 
 /// [`derive`] in slices of [`crate::pbkdf2_sliced::DEFAULT_SLICE`] iterations that await
 /// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
-/// runs. Every hash on the request path goes through this.
+/// runs. Every hash on the request path goes through this, one at a time per isolate in arrival
+/// order ([`crate::hash_lock`]).
 pub async fn derive_yielding<F, Fut>(
     password: &str,
     salt: &[u8],
     iterations: u32,
-    pause: F,
+    mut pause: F,
 ) -> [u8; OUTPUT_LEN]
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
+    let lock = HASH_LOCK.with(Rc::clone);
+    let held = loop {
+        if let Some(held) = lock.try_take() {
+            break held;
+        }
+        pause().await;
+    };
     crate::pbkdf2_sliced::derive(
         password.as_bytes(),
         salt,
         iterations,
         crate::pbkdf2_sliced::DEFAULT_SLICE,
-        pause,
+        || {
+            held.progress();
+            pause()
+        },
     )
     .await
 }
@@ -337,6 +353,46 @@ mod tests {
     use sha2::Sha256;
 
     const MAX: u32 = 10_000_000;
+
+    #[test]
+    fn concurrent_hashes_take_turns_whole_in_arrival_order() {
+        use futures::executor::LocalPool;
+        use futures::task::LocalSpawnExt;
+        use std::cell::RefCell;
+        use std::task::Poll;
+
+        // Each hash runs three slices (two pauses between them); a pause is pending once, so
+        // the other hash's task runs there. The second hash asks for its turn at each of its
+        // pauses (`b` before `A`) and runs all three slices after the first hash is done.
+        // Interleaved, the log would read a, b, a, b, A, B.
+        let iterations = 3 * crate::pbkdf2_sliced::DEFAULT_SLICE.get();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut pool = LocalPool::new();
+        for name in ['a', 'b'] {
+            let log = log.clone();
+            pool.spawner()
+                .spawn_local(async move {
+                    let out = derive_yielding("pw", b"salt", iterations, || {
+                        log.borrow_mut().push(name);
+                        let mut yielded = false;
+                        std::future::poll_fn(move |cx| {
+                            if std::mem::replace(&mut yielded, true) {
+                                Poll::Ready(())
+                            } else {
+                                cx.waker().wake_by_ref();
+                                Poll::Pending
+                            }
+                        })
+                    })
+                    .await;
+                    assert_eq!(out, derive("pw", b"salt", iterations));
+                    log.borrow_mut().push(name.to_ascii_uppercase());
+                })
+                .unwrap();
+        }
+        pool.run();
+        assert_eq!(*log.borrow(), ['a', 'b', 'a', 'b', 'A', 'b', 'b', 'B']);
+    }
 
     #[test]
     fn hash_round_trips_through_phc() {

@@ -14,20 +14,19 @@ use pbkdf2_block::Block;
 /// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
 pub const OUTPUT_LEN: usize = pbkdf2_block::OUTPUT_LEN;
 
-/// Iterations between two pauses when the caller has no better figure: about 4 ms of hashing
-/// in the Worker.
+/// Iterations between two pauses: about 14 ms of hashing in the Worker (some 2,400 iterations
+/// per ms there: 600,000 in about 250 ms, `make bench`).
 ///
-/// Figures behind it (this machine kind, 2026-11): natively (release) the loop runs about
-/// 10,000 iterations per ms, but that is with the CPU's SHA extensions, which wasm lacks, so
-/// "wasm is about 2x slower" does not hold here; in the Worker 600,000 iterations took about
-/// 262 ms (`TOOLCHAIN.md`), some 2,300 per ms, and about 190 ms in issue 10's measurement.
-/// 10,000 iterations are then 3-4.5 ms in the Worker (2 ms even if wasm were only 2x slower than
-/// native): a request that arrives during a login waits at most that long instead of the
-/// whole hash. A 600,000-iteration hash pauses 59 times; a zero-delay `setTimeout` under
-/// `wrangler dev`'s workerd cost about 0.01-0.03 ms each, so with nothing else waiting the
-/// pauses add under 1 %. Node clamps such a timer to 1 ms, so under Node the same pauses
-/// would add about 60 ms: the choice of pause matters as much as the slice.
-pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(10_000).unwrap();
+/// The slice is a trade between the two goals issue 10 sets under `make bench`'s load (four
+/// clients reading `/auth/me` back to back while two clients log in back to back): the reads'
+/// p99 at most 3x their p99 alone, and the logins' p50 at most 1.10x theirs alone. Every pause
+/// hands the isolate to the waiting reads, so short slices cost the logins (10,000 iterations:
+/// 1.25x) and long ones cost the reads (50,000: p99 3.3x, with one hash at a time,
+/// [`crate::hash_lock`]). Measured figures for each size are in README, "Performance". A
+/// zero-delay timer under `wrangler dev`'s workerd costs about 0.01-0.03 ms, so with nothing
+/// else waiting the 42 pauses of a 600,000-iteration hash add well under 1 %. (Node clamps such
+/// a timer to 1 ms: the choice of pause matters as much as the slice.)
+pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
 
 /// Derives `PBKDF2-HMAC-SHA256(password, salt, iterations)` with a 32-byte output, awaiting
 /// `pause()` after every `slice` iterations while work remains.

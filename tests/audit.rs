@@ -402,9 +402,10 @@ fn every_hash_on_the_request_path_pauses_between_slices() {
     use std::rc::Rc;
 
     let mut h = Harness::new();
-    // 25,000 iterations: three slices of at most 10,000, so two pauses per hash.
-    h.config.pbkdf2_iterations = 25_000;
-    h.config.login_failure_iterations = 25_000;
+    // Two and a half slices: three slices, so two pauses per hash.
+    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
+    h.config.pbkdf2_iterations = iterations;
+    h.config.login_failure_iterations = iterations;
     let pauses = Rc::new(Cell::new(0u32));
     let send = |req: ApiRequest| {
         let counter = pauses.clone();

@@ -1,0 +1,135 @@
+//! One password hash at a time per isolate.
+//!
+//! A hash runs in slices with a pause between them, so other requests run in between
+//! ([`crate::pbkdf2_sliced`]). When two hashes shared the isolate, a pause of one was mostly
+//! filled by a slice of the other: measured under `wrangler dev`, a read waited for about four
+//! slices instead of one, and slices long enough to keep a login's own time within 10 % under
+//! read load pushed the reads' tail past its goal (README, "Performance"). Taking turns, the
+//! hashes leave every pause to the other requests; the isolate's CPU is the limit either way,
+//! so the logins finish no later on average.
+//!
+//! A waiting hash checks for its turn at each of its own pauses: it is never woken by another
+//! request, because the runtime does not let one request's code run on behalf of another (and
+//! cancels a request that waits on nothing of its own). A request can stop at any await and
+//! never resume (its client went away, and the runtime cancelled it), so a holder that makes no
+//! progress while waiters check [`STALE_CHECKS`] times in a row is taken over.
+//!
+//! Single-threaded (`Cell`): one per isolate, or per test thread natively.
+
+use std::cell::Cell;
+
+/// Checks by waiters without any progress of the holder after which its turn is taken over.
+/// A live holder makes progress at every slice, and waiters check only between slices, so a
+/// live holder is never overtaken; a dead one costs waiters this many pauses.
+pub const STALE_CHECKS: u32 = 1_000;
+
+#[derive(Default)]
+pub struct HashLock {
+    /// The turn that holds the queue, if any.
+    holder: Cell<Option<u64>>,
+    next_turn: Cell<u64>,
+    /// Bumped by the holder at every slice.
+    progress: Cell<u64>,
+    /// Checks by waiters since the holder's last progress.
+    idle_checks: Cell<u32>,
+}
+
+impl HashLock {
+    /// Takes the turn if nobody holds it (or the holder is stale); `None` means pause and ask
+    /// again.
+    pub fn try_take(&self) -> Option<Held<'_>> {
+        if self.holder.get().is_some() {
+            let checks = self.idle_checks.get() + 1;
+            self.idle_checks.set(checks);
+            if checks < STALE_CHECKS {
+                return None;
+            }
+        }
+        let turn = self.next_turn.get();
+        self.next_turn.set(turn + 1);
+        self.holder.set(Some(turn));
+        self.idle_checks.set(0);
+        Some(Held { queue: self, turn })
+    }
+
+    /// Whether a hash holds the queue now.
+    pub fn is_held(&self) -> bool {
+        self.holder.get().is_some()
+    }
+}
+
+/// The queue, held. Dropping it frees the queue (unless it was taken over meanwhile).
+pub struct Held<'a> {
+    queue: &'a HashLock,
+    turn: u64,
+}
+
+impl Held<'_> {
+    /// The holder is alive: called at every slice.
+    pub fn progress(&self) {
+        if self.queue.holder.get() == Some(self.turn) {
+            self.queue
+                .progress
+                .set(self.queue.progress.get().wrapping_add(1));
+            self.queue.idle_checks.set(0);
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.queue.holder.get() == Some(self.turn) {
+            self.queue.holder.set(None);
+            self.queue.idle_checks.set(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time_and_free_again_when_dropped() {
+        let queue = HashLock::default();
+        let held = queue.try_take().expect("free");
+        assert!(queue.is_held());
+        assert!(queue.try_take().is_none());
+        drop(held);
+        assert!(!queue.is_held());
+        assert!(queue.try_take().is_some());
+    }
+
+    #[test]
+    fn a_holder_that_makes_progress_is_never_taken_over() {
+        let queue = HashLock::default();
+        let held = queue.try_take().unwrap();
+        for _ in 0..10 {
+            for _ in 0..STALE_CHECKS - 1 {
+                assert!(queue.try_take().is_none());
+            }
+            held.progress();
+        }
+    }
+
+    #[test]
+    fn a_stalled_holder_is_taken_over_and_its_late_drop_frees_nothing() {
+        let queue = HashLock::default();
+        let stalled = queue.try_take().unwrap();
+        for _ in 0..STALE_CHECKS - 1 {
+            assert!(queue.try_take().is_none());
+        }
+        let next = queue.try_take().expect("taken over at the limit");
+        // The stalled one resumes after all: its progress and its drop touch nothing.
+        stalled.progress();
+        drop(stalled);
+        assert!(queue.is_held());
+        for _ in 0..STALE_CHECKS - 1 {
+            assert!(queue.try_take().is_none());
+        }
+        next.progress();
+        assert!(queue.try_take().is_none());
+        drop(next);
+        assert!(!queue.is_held());
+    }
+}
