@@ -140,11 +140,12 @@ fn to_worker(resp: ApiResponse) -> Result<web_sys::Response> {
     let init = web_sys::ResponseInit::new();
     init.set_status(resp.status);
     init.set_headers_headers(&headers);
-    let mut body = resp.body;
-    Ok(if body.is_empty() {
+    Ok(if resp.body.is_empty() {
         web_sys::Response::new_with_opt_str_and_init(None, &init)?
     } else {
-        web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)?
+        // A JS-owned copy of the bytes: the response never points into the wasm memory.
+        let bytes = worker::js_sys::Uint8Array::from(resp.body.as_slice());
+        web_sys::Response::new_with_opt_buffer_source_and_init(Some(&bytes), &init)?
     })
 }
 
@@ -273,8 +274,8 @@ fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
 }
 
 /// One request. It takes the runtime's own `Request`: `worker::Request` would read the
-/// request's `cf` object (a JSON parse in the runtime) and its URL on every request, and this
-/// Worker needs neither.
+/// request's `cf` object on every request (a JSON parse in the runtime), which this Worker
+/// never uses, and its URL, which `handle` reads once itself.
 pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<web_sys::Response> {
     let started = Date::now().as_millis() as i64;
     let headers = req.headers();
