@@ -276,6 +276,32 @@ thread_local! {
     /// PBKDF2 iterations run by this thread (an isolate runs one request at a time), so the
     /// audit log can say how much work a failed login cost.
     static ITERATIONS_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The counter of the [`counting`] future being polled now, if any.
+    static COUNTING: std::cell::RefCell<Option<Rc<std::cell::Cell<u64>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn add_iterations(n: u64) {
+    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
+    COUNTING.with(|c| {
+        if let Some(counter) = &*c.borrow() {
+            counter.set(counter.get() + n);
+        }
+    });
+}
+
+/// Runs `work`, adding to `counter` the PBKDF2 iterations run while `work` itself is polled:
+/// exactly its own hashes, however many other requests hash on the isolate between its polls
+/// (the difference of two [`iterations_run`] readings would count theirs too).
+pub async fn counting<T>(counter: Rc<std::cell::Cell<u64>>, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        let outer = COUNTING.with(|c| c.replace(Some(counter.clone())));
+        let poll = work.as_mut().poll(cx);
+        COUNTING.with(|c| *c.borrow_mut() = outer);
+        poll
+    })
+    .await
 }
 
 /// The PBKDF2 iterations this thread has run so far; the difference of two readings is the
@@ -287,7 +313,7 @@ pub fn iterations_run() -> u64 {
 /// Adds `n` iterations run elsewhere (the sliced derivation in [`crate::pbkdf2_sliced`]) to
 /// this thread's count, so [`iterations_run`] covers every hash whichever path computed it.
 pub(crate) fn record_iterations(n: u64) {
-    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
+    add_iterations(n);
 }
 
 /// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
@@ -298,7 +324,7 @@ pub(crate) fn record_iterations(n: u64) {
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
     let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
     block.run(iterations.max(1));
-    ITERATIONS_RUN.with(|n| n.set(n.get() + u64::from(iterations)));
+    add_iterations(u64::from(iterations));
     block.result()
 }
 

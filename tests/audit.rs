@@ -467,3 +467,58 @@ fn a_right_password_on_an_unverified_account_never_runs_into_the_throttle() {
         );
     }
 }
+
+/// Two failed logins hashing on one isolate at once (their pauses let each other run): each
+/// one's `hash_iterations` is its own work. A difference of two readings of the isolate's
+/// counter taken around the check counted the other's hash too (the second login waits for the
+/// first one's hash before its own, `hash_lock`).
+#[test]
+fn concurrent_failed_logins_each_count_only_their_own_hashing() {
+    use edge_auth::mail::Outbox;
+    use futures::future::join;
+    use std::rc::Rc;
+    use std::task::Poll;
+
+    let mut h = Harness::new();
+    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
+    h.config.pbkdf2_iterations = iterations;
+    h.config.login_failure_iterations = iterations;
+    h.register("alice@example.com", PASSWORD);
+    let yielding = |id: &str| {
+        Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| {
+            let mut yielded = false;
+            Box::pin(std::future::poll_fn(move |cx| {
+                if std::mem::replace(&mut yielded, true) {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }))
+        }))
+    };
+    let login = |email: &str, password: &str| {
+        ApiRequest::new("POST", "/auth/login")
+            .json(&json!({ "email": email, "password": password }))
+    };
+    let (wrong, unknown) = (yielding("wrong"), yielding("unknown"));
+    let outbox = Outbox::new(ORIGIN);
+    let cache = h.session_cache();
+    let app = h.app(&outbox, &cache);
+    let (a, b) = block_on(join(
+        app.handle(login("alice@example.com", "wrong password!"), &wrong),
+        app.handle(login("ghost@example.com", PASSWORD), &unknown),
+    ));
+    assert_eq!((a.status, b.status), (401, 401));
+    for (ctx, reason) in [(&wrong, "wrong_password"), (&unknown, "unknown_email")] {
+        let failed: Vec<serde_json::Value> = ctx
+            .take_lines()
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "login_failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "{reason}");
+        assert_eq!(failed[0]["reason"], reason);
+        assert_eq!(failed[0]["hash_iterations"], iterations, "{reason}");
+    }
+}

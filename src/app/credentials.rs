@@ -1,6 +1,9 @@
 //! Credentials: registration, login, and the one password check that login and every
 //! re-authentication (password change, account deletion) go through.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use serde_json::json;
 
 use super::guard::Guard;
@@ -226,8 +229,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
             None => (None, None),
         };
-        let work_before = password::iterations_run();
-        match self.check_password(user, password, ctx).await {
+        // The hashing this request did: other requests hash on the isolate in between.
+        let work = Rc::new(Cell::new(0));
+        match password::counting(work.clone(), self.check_password(user, password, ctx)).await {
             Ok((user, stored)) => Ok(Authenticated { user, stored }),
             Err(reason) => {
                 ctx.log(
@@ -238,7 +242,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         "purpose": purpose,
                         "email": redact_raw(raw_email),
                         "failures_in_window": failures,
-                        "hash_iterations": password::iterations_run() - work_before,
+                        "hash_iterations": work.get(),
                     }),
                 );
                 Err(AppError::InvalidCredentials)
