@@ -6,7 +6,8 @@
 //! slices instead of one, and slices long enough to keep a login's own time within 10 % under
 //! read load pushed the reads' tail past its goal (README, "Performance"). Taking turns, the
 //! hashes leave every pause to the other requests; the isolate's CPU is the limit either way,
-//! so the logins finish no later on average.
+//! so the logins finish no later on average. It is a lock, not a queue: whichever waiter asks
+//! first after the holder is done goes next.
 //!
 //! A waiting hash checks for its turn at each of its own pauses: it is never woken by another
 //! request, because the runtime does not let one request's code run on behalf of another (and
@@ -25,17 +26,15 @@ pub const STALE_CHECKS: u32 = 1_000;
 
 #[derive(Default)]
 pub struct HashLock {
-    /// The turn that holds the queue, if any.
+    /// The turn that holds the lock, if any.
     holder: Cell<Option<u64>>,
     next_turn: Cell<u64>,
-    /// Bumped by the holder at every slice.
-    progress: Cell<u64>,
     /// Checks by waiters since the holder's last progress.
     idle_checks: Cell<u32>,
 }
 
 impl HashLock {
-    /// Takes the turn if nobody holds it (or the holder is stale); `None` means pause and ask
+    /// Takes the lock if nobody holds it (or the holder is stale); `None` means pause and ask
     /// again.
     pub fn try_take(&self) -> Option<Held<'_>> {
         if self.holder.get().is_some() {
@@ -49,38 +48,35 @@ impl HashLock {
         self.next_turn.set(turn + 1);
         self.holder.set(Some(turn));
         self.idle_checks.set(0);
-        Some(Held { queue: self, turn })
+        Some(Held { lock: self, turn })
     }
 
-    /// Whether a hash holds the queue now.
+    /// Whether a hash holds the lock now.
     pub fn is_held(&self) -> bool {
         self.holder.get().is_some()
     }
 }
 
-/// The queue, held. Dropping it frees the queue (unless it was taken over meanwhile).
+/// The lock, held. Dropping it frees the lock (unless it was taken over meanwhile).
 pub struct Held<'a> {
-    queue: &'a HashLock,
+    lock: &'a HashLock,
     turn: u64,
 }
 
 impl Held<'_> {
     /// The holder is alive: called at every slice.
     pub fn progress(&self) {
-        if self.queue.holder.get() == Some(self.turn) {
-            self.queue
-                .progress
-                .set(self.queue.progress.get().wrapping_add(1));
-            self.queue.idle_checks.set(0);
+        if self.lock.holder.get() == Some(self.turn) {
+            self.lock.idle_checks.set(0);
         }
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        if self.queue.holder.get() == Some(self.turn) {
-            self.queue.holder.set(None);
-            self.queue.idle_checks.set(0);
+        if self.lock.holder.get() == Some(self.turn) {
+            self.lock.holder.set(None);
+            self.lock.idle_checks.set(0);
         }
     }
 }
@@ -91,22 +87,22 @@ mod tests {
 
     #[test]
     fn one_holder_at_a_time_and_free_again_when_dropped() {
-        let queue = HashLock::default();
-        let held = queue.try_take().expect("free");
-        assert!(queue.is_held());
-        assert!(queue.try_take().is_none());
+        let lock = HashLock::default();
+        let held = lock.try_take().expect("free");
+        assert!(lock.is_held());
+        assert!(lock.try_take().is_none());
         drop(held);
-        assert!(!queue.is_held());
-        assert!(queue.try_take().is_some());
+        assert!(!lock.is_held());
+        assert!(lock.try_take().is_some());
     }
 
     #[test]
     fn a_holder_that_makes_progress_is_never_taken_over() {
-        let queue = HashLock::default();
-        let held = queue.try_take().unwrap();
+        let lock = HashLock::default();
+        let held = lock.try_take().unwrap();
         for _ in 0..10 {
             for _ in 0..STALE_CHECKS - 1 {
-                assert!(queue.try_take().is_none());
+                assert!(lock.try_take().is_none());
             }
             held.progress();
         }
@@ -114,22 +110,22 @@ mod tests {
 
     #[test]
     fn a_stalled_holder_is_taken_over_and_its_late_drop_frees_nothing() {
-        let queue = HashLock::default();
-        let stalled = queue.try_take().unwrap();
+        let lock = HashLock::default();
+        let stalled = lock.try_take().unwrap();
         for _ in 0..STALE_CHECKS - 1 {
-            assert!(queue.try_take().is_none());
+            assert!(lock.try_take().is_none());
         }
-        let next = queue.try_take().expect("taken over at the limit");
+        let next = lock.try_take().expect("taken over at the limit");
         // The stalled one resumes after all: its progress and its drop touch nothing.
         stalled.progress();
         drop(stalled);
-        assert!(queue.is_held());
+        assert!(lock.is_held());
         for _ in 0..STALE_CHECKS - 1 {
-            assert!(queue.try_take().is_none());
+            assert!(lock.try_take().is_none());
         }
         next.progress();
-        assert!(queue.try_take().is_none());
+        assert!(lock.try_take().is_none());
         drop(next);
-        assert!(!queue.is_held());
+        assert!(!lock.is_held());
     }
 }

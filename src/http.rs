@@ -131,6 +131,29 @@ impl ApiResponse {
 /// zero-delay timer; without one (native tests) a pause is a no-op.
 pub type Pause = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
 
+/// A pause for native code and tests: pending once (after asking to be polled again), then
+/// ready, so an executor runs other tasks in between, as a zero-delay timer lets the Worker's
+/// other requests run.
+pub fn yield_once() -> YieldOnce {
+    YieldOnce(false)
+}
+
+/// See [`yield_once`].
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// A running clock in milliseconds since the Unix epoch (the Worker passes `Date::now`). It only
 /// times what the request waits for (its duration, its database round trips); every decision
 /// still uses `now_ms`, the time the request arrived.

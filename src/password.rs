@@ -281,15 +281,6 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-fn add_iterations(n: u64) {
-    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
-    COUNTING.with(|c| {
-        if let Some(counter) = &*c.borrow() {
-            counter.set(counter.get() + n);
-        }
-    });
-}
-
 /// Runs `work`, adding to `counter` the PBKDF2 iterations run while `work` itself is polled:
 /// exactly its own hashes, however many other requests hash on the isolate between its polls
 /// (the difference of two [`iterations_run`] readings would count theirs too).
@@ -313,7 +304,12 @@ pub fn iterations_run() -> u64 {
 /// Adds `n` iterations run elsewhere (the sliced derivation in [`crate::pbkdf2_sliced`]) to
 /// this thread's count, so [`iterations_run`] covers every hash whichever path computed it.
 pub(crate) fn record_iterations(n: u64) {
-    add_iterations(n);
+    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
+    COUNTING.with(|c| {
+        if let Some(counter) = &*c.borrow() {
+            counter.set(counter.get() + n);
+        }
+    });
 }
 
 /// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
@@ -324,14 +320,14 @@ pub(crate) fn record_iterations(n: u64) {
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
     let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
     block.run(iterations.max(1));
-    add_iterations(u64::from(iterations));
+    record_iterations(u64::from(iterations));
     block.result()
 }
 
 /// [`derive`] in slices of [`crate::pbkdf2_sliced::DEFAULT_SLICE`] iterations that await
 /// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
-/// runs. Every hash on the request path goes through this, one at a time per isolate in arrival
-/// order ([`crate::hash_lock`]).
+/// runs. Every hash on the request path goes through this, one at a time per isolate
+/// ([`crate::hash_lock`]): while another holds the lock, it asks again after each pause.
 pub async fn derive_yielding<F, Fut>(
     password: &str,
     salt: &[u8],
@@ -381,11 +377,10 @@ mod tests {
     const MAX: u32 = 10_000_000;
 
     #[test]
-    fn concurrent_hashes_take_turns_whole_in_arrival_order() {
+    fn concurrent_hashes_take_turns_whole() {
         use futures::executor::LocalPool;
         use futures::task::LocalSpawnExt;
         use std::cell::RefCell;
-        use std::task::Poll;
 
         // Each hash runs three slices (two pauses between them); a pause is pending once, so
         // the other hash's task runs there. The second hash asks for its turn at each of its
@@ -400,15 +395,7 @@ mod tests {
                 .spawn_local(async move {
                     let out = derive_yielding("pw", b"salt", iterations, || {
                         log.borrow_mut().push(name);
-                        let mut yielded = false;
-                        std::future::poll_fn(move |cx| {
-                            if std::mem::replace(&mut yielded, true) {
-                                Poll::Ready(())
-                            } else {
-                                cx.waker().wake_by_ref();
-                                Poll::Pending
-                            }
-                        })
+                        crate::http::yield_once()
                     })
                     .await;
                     assert_eq!(out, derive("pw", b"salt", iterations));

@@ -296,22 +296,6 @@ pub struct MemoryLocationCache {
     pub yield_at_get: std::cell::Cell<Option<u32>>,
 }
 
-/// A future that is pending once, then ready.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        if self.0 {
-            std::task::Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }
-}
-
 impl MemoryLocationCache {
     /// Counts one call on `counter`, and fails it when `fail` is set.
     fn call(&self, counter: &std::cell::Cell<u32>) -> Result<(), String> {
@@ -331,7 +315,7 @@ impl LocationCache for MemoryLocationCache {
             match self.yield_at_get.get() {
                 Some(0) => {
                     self.yield_at_get.set(None);
-                    YieldOnce(false).await;
+                    crate::http::yield_once().await;
                 }
                 Some(n) => self.yield_at_get.set(Some(n - 1)),
                 None => {}

@@ -477,7 +477,6 @@ fn concurrent_failed_logins_each_count_only_their_own_hashing() {
     use edge_auth::mail::Outbox;
     use futures::future::join;
     use std::rc::Rc;
-    use std::task::Poll;
 
     let mut h = Harness::new();
     let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
@@ -485,17 +484,7 @@ fn concurrent_failed_logins_each_count_only_their_own_hashing() {
     h.config.login_failure_iterations = iterations;
     h.register("alice@example.com", PASSWORD);
     let yielding = |id: &str| {
-        Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| {
-            let mut yielded = false;
-            Box::pin(std::future::poll_fn(move |cx| {
-                if std::mem::replace(&mut yielded, true) {
-                    Poll::Ready(())
-                } else {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            }))
-        }))
+        Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| Box::pin(edge_auth::http::yield_once())))
     };
     let login = |email: &str, password: &str| {
         ApiRequest::new("POST", "/auth/login")

@@ -3,32 +3,13 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::Cell;
-use std::future::Future;
 use std::num::NonZeroU32;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
+use edge_auth::http::yield_once;
 use edge_auth::pbkdf2_sliced::{derive, OUTPUT_LEN};
 use futures::executor::block_on;
 use proptest::prelude::*;
 use sha2::Sha256;
-
-/// Pending once (after asking to be polled again), then ready: a real trip through the
-/// executor, as a zero-delay timer is in the Worker.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if std::mem::replace(&mut self.0, true) {
-            Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
 
 fn reference(password: &[u8], salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
     let mut out = [0; OUTPUT_LEN];
@@ -56,7 +37,7 @@ proptest! {
             NonZeroU32::new(slice).unwrap(),
             || {
                 pauses.set(pauses.get() + 1);
-                YieldOnce(false)
+                yield_once()
             },
         ));
         prop_assert_eq!(out, reference(&password, &salt, iterations));
