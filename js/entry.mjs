@@ -20,33 +20,48 @@ function failAll(reason) {
 addEventListener("error", (event) => failAll(event.error ?? event));
 addEventListener("unhandledrejection", (event) => failAll(event.reason));
 
-// The path of a request URL (workerd hands it over absolute and normalized), without parsing it.
+// The path of a request URL (workerd hands it over absolute and normalized, and an HTTP request
+// never carries a fragment), without parsing it.
 function pathOf(url) {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
-  let end = url.length;
   const query = url.indexOf("?", start);
-  if (query >= 0) end = query;
-  const hash = url.indexOf("#", start);
-  if (hash >= 0 && hash < end) end = hash;
-  return url.slice(start, end);
+  return url.slice(start, query < 0 ? url.length : query);
+}
+
+// The request's id, as the Rust Worker makes it (src/http.rs, `request_id`): a well-formed
+// incoming X-Request-Id is echoed, anything else is replaced by a new UUID.
+function requestId(request) {
+  const incoming = request.headers.get("x-request-id");
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
 // A static file (Swagger UI, the emailed links' pages: scripts/static-files.mjs), for GET and
-// HEAD; a matching If-None-Match gets 304. Other methods go on to the Worker (404 there).
-function serveStatic(file, request) {
+// HEAD; a matching If-None-Match gets 304. Other methods go on to the Worker (404 there). Like
+// every response it carries an X-Request-Id, and it writes the request's one log line with the
+// fields of the Rust Worker's (no database, no session check).
+function serveStatic(file, request, path) {
+  const started = Date.now();
+  const id = requestId(request);
+  const headers = new Headers(file.headers);
+  headers.set("x-request-id", id);
   const match = request.headers.get("if-none-match");
-  if (match && (match.trim() === "*" || match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === file.etag))) {
-    return new Response(null, { status: 304, headers: file.headers });
-  }
-  return new Response(file.body, { headers: file.headers });
+  const notModified = match && (match.trim() === "*" ||
+    match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === file.etag));
+  const status = notModified ? 304 : 200;
+  console.log(JSON.stringify({
+    level: "info", event: "request", request_id: id, ts: started, method: request.method, path,
+    status, duration_ms: Date.now() - started, db_calls: 0, db_ms: 0, outcome: "success",
+  }));
+  return new Response(notModified ? null : file.body, { status, headers });
 }
 
 export default class AuthWorker extends RustWorker {
   async fetch(request) {
-    const file = STATIC_FILES.get(pathOf(request.url));
+    const path = pathOf(request.url);
+    const file = STATIC_FILES.get(path);
     if (file !== undefined && (request.method === "GET" || request.method === "HEAD")) {
-      return serveStatic(file, request);
+      return serveStatic(file, request, path);
     }
     let reject;
     const trapped = new Promise((_, r) => { reject = r; });
@@ -56,8 +71,7 @@ export default class AuthWorker extends RustWorker {
     } catch (err) {
       // The Rust side buffers its log lines until the response, so a trapped request left none:
       // this line is the request's only one, and carries the id the client gets back.
-      const incoming = request.headers.get("x-request-id");
-      const id = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const id = requestId(request);
       console.error(JSON.stringify({
         level: "error", event: "unhandled_exception", request_id: id, ts: Date.now(),
         cause: String(err && err.message || err).slice(0, 500),

@@ -22,7 +22,7 @@ impl Email {
     /// A [`FieldError`] on `email` naming the first broken rule.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let err = |code, msg: &str| Err(FieldError::new("email", code, msg));
-        let normalized = raw.trim().to_lowercase();
+        let normalized = crate::lowercase::to_lowercase(raw.trim());
         if normalized.is_empty() {
             return err("required", "Email is required.");
         }
@@ -103,7 +103,7 @@ impl Password {
             ));
         }
         if let Some(email) = email {
-            if raw.trim().to_lowercase() == email.as_ref() {
+            if crate::lowercase::to_lowercase(raw.trim()) == email.as_ref() {
                 errors.push(FieldError::new(
                     "password",
                     "equals_email",

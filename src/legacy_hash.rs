@@ -4,7 +4,7 @@
 //! replaced by our own PBKDF2 PHC string (see [`crate::password::StoredHash`]).
 
 use base64::alphabet;
-use base64::engine::general_purpose::{self, GeneralPurpose, STANDARD};
+use base64::engine::general_purpose::{self, GeneralPurpose, STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
@@ -203,26 +203,47 @@ fn parse_bcrypt(raw: &str, max_cost: u32) -> Result<LegacyHash, LegacyError> {
     })
 }
 
-fn parse_argon2id(raw: &str) -> Result<LegacyHash, LegacyError> {
-    use argon2::password_hash::PasswordHash;
+/// The parts of `$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>`, the PHC string
+/// that argon2-cffi and pwdlib write (salt and hash in unpadded standard base64), bounds-checked.
+struct Argon2Parts {
+    params: argon2::Params,
+    m_kib: u32,
+    t: u32,
+    p: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
 
-    let phc = PasswordHash::new(raw).map_err(|_| LegacyError::Format)?;
-    if phc.algorithm != argon2::ARGON2ID_IDENT {
+fn argon2_parts(raw: &str) -> Result<Argon2Parts, LegacyError> {
+    let fields: Vec<&str> = raw.split('$').collect();
+    if fields.len() < 2 || !fields[0].is_empty() {
+        return Err(LegacyError::Format);
+    }
+    if fields[1] != "argon2id" {
         return Err(LegacyError::Algorithm);
     }
-    if phc.version != Some(0x13) {
+    // A PHC string may leave out the version, the salt and the hash; we need all three.
+    if fields.get(2) != Some(&"v=19") {
         return Err(LegacyError::Argon2Params);
     }
+    let [_, _, _, params, salt, hash] = fields[..] else {
+        return Err(match fields.len() {
+            ..=4 => LegacyError::Salt,
+            5 => LegacyError::Hash,
+            _ => LegacyError::Format,
+        });
+    };
     // Only m, t and p, each once and in bounds (no secret key id or associated data).
     let mut seen = [None::<u32>; 3];
-    for (name, value) in phc.params.iter() {
-        let slot = match name.as_str() {
+    for param in params.split(',') {
+        let (name, value) = param.split_once('=').ok_or(LegacyError::Argon2Params)?;
+        let slot = match name {
             "m" => 0,
             "t" => 1,
             "p" => 2,
             _ => return Err(LegacyError::Argon2Params),
         };
-        let v = value.decimal().map_err(|_| LegacyError::Argon2Params)?;
+        let v = decimal(value).ok_or(LegacyError::Argon2Params)?;
         if seen[slot].replace(v).is_some() {
             return Err(LegacyError::Argon2Params);
         }
@@ -236,34 +257,61 @@ fn parse_argon2id(raw: &str) -> Result<LegacyHash, LegacyError> {
     {
         return Err(LegacyError::Argon2Params);
     }
-    let salt_len = phc.salt.map(|s| s.len()).ok_or(LegacyError::Salt)?;
-    // 8 bytes of salt at least (RFC 9106), that is 11 base64 characters.
-    if salt_len < 11 {
-        return Err(LegacyError::Salt);
-    }
-    let out_len = phc.hash.map(|h| h.len()).ok_or(LegacyError::Hash)?;
-    if !ARGON2_OUTPUT_LEN.contains(&out_len) {
-        return Err(LegacyError::Hash);
-    }
-    argon2::Params::try_from(&phc).map_err(|_| LegacyError::Argon2Params)?;
-    Ok(LegacyHash::Argon2id {
+    // 8 bytes of salt at least (RFC 9106), that is 11 base64 characters; 48 at most (64).
+    let salt = match STANDARD_NO_PAD.decode(salt) {
+        Ok(bytes) if (8..=48).contains(&bytes.len()) => bytes,
+        _ => return Err(LegacyError::Salt),
+    };
+    let hash = match STANDARD_NO_PAD.decode(hash) {
+        Ok(bytes) if ARGON2_OUTPUT_LEN.contains(&bytes.len()) => bytes,
+        _ => return Err(LegacyError::Hash),
+    };
+    let params = argon2::Params::new(m_kib, t, p, Some(hash.len()))
+        .map_err(|_| LegacyError::Argon2Params)?;
+    Ok(Argon2Parts {
+        params,
         m_kib,
         t,
         p,
+        salt,
+        hash,
+    })
+}
+
+/// A PHC decimal: digits only, no sign, no leading zero (as the PHC format says), within `u32`.
+fn decimal(value: &str) -> Option<u32> {
+    let canonical = value == "0" || (!value.starts_with('0') && !value.is_empty());
+    if !canonical || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+fn parse_argon2id(raw: &str) -> Result<LegacyHash, LegacyError> {
+    let parts = argon2_parts(raw)?;
+    Ok(LegacyHash::Argon2id {
+        m_kib: parts.m_kib,
+        t: parts.t,
+        p: parts.p,
         raw: raw.to_owned(),
     })
 }
 
 fn verify_argon2id(raw: &str, password: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-
-    // Parsed (and bounded) before; the string is re-read here because the parsed form borrows it.
-    let Ok(phc) = PasswordHash::new(raw) else {
+    // Parsed (and bounded) before; the parts are read again here from the stored string.
+    let Ok(parts) = argon2_parts(raw) else {
         return false;
     };
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &phc)
+    let argon2 = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        parts.params,
+    );
+    let mut candidate = vec![0u8; parts.hash.len()];
+    argon2
+        .hash_password_into(password.as_bytes(), &parts.salt, &mut candidate)
         .is_ok()
+        && bool::from(candidate.ct_eq(&parts.hash))
 }
 
 fn parse_django(rest: &str, max_iterations: u32) -> Result<LegacyHash, LegacyError> {
@@ -438,6 +486,53 @@ mod tests {
             LegacyError::Algorithm
         );
         assert!(parse("$argon2id$v=19$m=1024,t=1,p=1").is_err());
+        // The PHC string is read by our own parser: every part is required and strict.
+        let (head, hash) = ARGON2_CFFI.rsplit_once('$').unwrap();
+        assert_eq!(parse(head).unwrap_err(), LegacyError::Hash);
+        assert_eq!(
+            parse(&format!("{ARGON2_CFFI}$x")).unwrap_err(),
+            LegacyError::Format
+        );
+        for salt in [
+            "AAAAAAAA",
+            "1P7VkxKiDYdAosPFgdn8E!",
+            "1P7VkxKiDYdAosPFgdn8EQ==",
+        ] {
+            let raw = ARGON2_CFFI.replace("1P7VkxKiDYdAosPFgdn8EQ", salt);
+            assert_eq!(parse(&raw).unwrap_err(), LegacyError::Salt, "{salt}");
+        }
+        for short in [&hash[..20], "MHUQXJJuWmChsn0LFgfdR!"] {
+            let raw = format!("{head}${short}");
+            assert_eq!(parse(&raw).unwrap_err(), LegacyError::Hash, "{short}");
+        }
+        for params in [
+            "m=01024,t=1,p=1",
+            "m=,t=1,p=1",
+            "m=1024,t=1,p=1,",
+            "m=+1024,t=1,p=1",
+        ] {
+            assert_eq!(
+                parse(&with(params)).unwrap_err(),
+                LegacyError::Argon2Params,
+                "{params}"
+            );
+        }
+        assert_eq!(
+            parse(&ARGON2_CFFI.replace("$v=19", "")).unwrap_err(),
+            LegacyError::Argon2Params
+        );
+    }
+
+    #[test]
+    fn an_argon2id_hash_verifies_only_with_its_own_salt_and_output() {
+        let good = parse(ARGON2_CFFI).unwrap();
+        assert!(good.verify(PW));
+        let other_salt = ARGON2_CFFI.replace("1P7VkxKiDYdAosPFgdn8EQ", "1P7VkxKiDYdAosPFgdn8EA");
+        assert!(!parse(&other_salt).unwrap().verify(PW));
+        let other_hash = ARGON2_CFFI.replace("V50Jeug", "V50Jeuw");
+        assert!(!parse(&other_hash).unwrap().verify(PW));
+        let other_cost = ARGON2_CFFI.replace("t=1", "t=2");
+        assert!(!parse(&other_cost).unwrap().verify(PW));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod legacy_hash;
+pub mod lowercase;
 pub mod mail;
 pub mod oauth;
 pub mod password;
@@ -49,7 +50,7 @@ mod entry {
     /// The mail queue's consumer (the same Worker produces and consumes).
     #[event(queue)]
     async fn consume(
-        batch: MessageBatch<serde_json::Value>,
+        batch: MessageBatch<crate::mail::MailJob>,
         env: Env,
         _ctx: Context,
     ) -> Result<()> {

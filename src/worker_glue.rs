@@ -349,21 +349,16 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
 /// failed (after `max_retries` the queue moves it to the dead-letter queue). A body that is not
 /// a job is dropped with a log line: retrying cannot fix it. Never fails as a whole, so one bad
 /// message never makes the others retry.
-pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
+pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
     let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
     let setup = config(&env).and_then(|cfg| {
         let mailer = env.send_email(names::EMAIL).map_err(|e| e.to_string())?;
         let db = env.d1(names::DB).map_err(|e| e.to_string())?;
         Ok((cfg, EmailBinding(mailer), D1Store(db)))
     });
-    for message in batch.iter() {
-        let message = match message {
-            Ok(m) => m,
-            Err(e) => {
-                ctx.log("error", "email_dropped", json!({ "cause": e.to_string() }));
-                continue;
-            }
-        };
+    // Each body is decoded on its own (`iter()` would decode them all first, and one bad body
+    // would then leave its message without an id to log and ack).
+    for message in batch.raw_iter() {
         let (cfg, mailer, db) = match &setup {
             Ok(s) => s,
             Err(why) => {
@@ -376,7 +371,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: Env) {
                 continue;
             }
         };
-        match serde_json::from_value::<MailJob>(message.body().clone()) {
+        match serde_wasm_bindgen::from_value::<MailJob>(message.body()) {
             Ok(job) => {
                 let id = message.id();
                 let outcome =

@@ -1,5 +1,6 @@
 //! Property tests for the parsers and newtypes at the boundary.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::disallowed_methods)] // std's to_lowercase is the reference the normalization is checked against
 
 use edge_auth::domain::{Email, Password, EMAIL_MAX_CHARS};
 use edge_auth::http::{parse_form, request_id};

@@ -71,6 +71,27 @@ fn blocklist_is_embedded_in_the_wasm() {
     assert!(edge_auth::blocklist::len() > 2_000);
 }
 
+#[wasm_bindgen_test]
+#[allow(clippy::disallowed_methods)] // std's lower-casing, compiled to wasm, is the reference
+fn lower_casing_in_wasm_matches_std_for_every_character() {
+    // The tables are made natively by build.rs; the wasm's own std must agree with them.
+    let mut one = String::new();
+    for c in (0..=0x10_FFFF_u32).filter_map(char::from_u32) {
+        one.clear();
+        one.push(c);
+        assert_eq!(
+            edge_auth::lowercase::to_lowercase(&one),
+            one.to_lowercase(),
+            "{c:?}"
+        );
+    }
+    let greek = "ΟΔΥΣΣΕΥΣ Σ.Α ΑΣ\u{301} İstanbul";
+    assert_eq!(
+        edge_auth::lowercase::to_lowercase(greek),
+        greek.to_lowercase()
+    );
+}
+
 /// A promise that a JS timer of 0 ms resolves: a macrotask, so whatever else is queued on the
 /// event loop (another request, a timer) runs before it.
 fn zero_timer() -> js_sys::Promise {

@@ -3,24 +3,22 @@
 use serde::Deserialize;
 use worker::query;
 
-use super::{all_rows, batch, first_row, rows_of, D1Store, IdRow};
+use super::{all_rows, batch, first_row, pair_of, result_of, rows_of, store_err, D1Store, IdRow};
 use crate::domain::UserId;
 use crate::store::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
 
+/// The session's columns of a row whose other columns are a [`UserRow`].
 #[derive(Deserialize)]
 struct RotatedRow {
     session_id: String,
-    #[serde(flatten)]
-    user: UserRow,
 }
 
+/// The session's columns of a row whose other columns are a [`UserRow`].
 #[derive(Deserialize)]
 struct ActiveSessionRow {
     session_expires_at: f64,
-    #[serde(flatten)]
-    user: UserRow,
 }
 
 #[derive(Deserialize)]
@@ -134,10 +132,10 @@ impl SessionStore for D1Store {
             new,
         );
         let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
-        if let Some(row) = rows_of::<RotatedRow>(&results, 2)?.into_iter().next() {
+        if let Some((row, user)) = pair_of::<RotatedRow, UserRow>(result_of(&results, 2)?)? {
             return Ok(Rotation::Rotated {
                 session_id: row.session_id,
-                user: row.user.decode()?,
+                user: user.decode()?,
             });
         }
         // Not rotated: find out why, for reuse detection.
@@ -221,14 +219,15 @@ impl SessionStore for D1Store {
                     ])
                 }),
         };
-        let row: Option<ActiveSessionRow> = first_row(stmt).await?;
-        row.map(|r| {
-            Ok(ActiveSession {
-                expires_at_ms: r.session_expires_at as i64,
-                user: r.user.decode()?,
+        let result = stmt.map_err(store_err)?.all().await.map_err(store_err)?;
+        pair_of::<ActiveSessionRow, UserRow>(&result)?
+            .map(|(row, user)| {
+                Ok(ActiveSession {
+                    expires_at_ms: row.session_expires_at as i64,
+                    user: user.decode()?,
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     async fn list_sessions(

@@ -261,6 +261,30 @@ def test_static_files_revalidate_with_their_etag_and_only_get_and_head_are_serve
     assert r.header("x-request-id")
 
 
+def test_static_files_carry_a_request_id_and_log_one_request_line(worker):
+    # The contract's "every response carries X-Request-Id" and the one line per request hold for
+    # the files the entry module serves too: a well-formed id is echoed, anything else replaced.
+    rid = f"static-{uuid.uuid4().hex[:12]}"
+    r = request(worker.base, "GET", "/docs/init.js", headers={"X-Request-Id": rid})
+    assert r.status == 200 and r.header("x-request-id") == rid
+    r = request(worker.base, "GET", "/pages/pages.css?v=1",
+                headers={"X-Request-Id": f"{rid}-304", "If-None-Match": "*"})
+    assert r.status == 304 and r.header("x-request-id") == f"{rid}-304"
+    for sent in (None, "bad id!", "x" * 129):
+        headers = {} if sent is None else {"X-Request-Id": sent}
+        made = request(worker.base, "HEAD", "/docs/init.js", headers=headers).header("x-request-id")
+        assert made and made != sent and str(uuid.UUID(made)) == made, sent
+    lines = logs_for(worker, rid)
+    assert sorted((l["request_id"], l["method"], l["path"], l["status"]) for l in lines) == [
+        (rid, "GET", "/docs/init.js", 200),
+        (f"{rid}-304", "GET", "/pages/pages.css", 304),
+    ]
+    for line in lines:
+        assert line["event"] == "request" and line["level"] == "info"
+        assert line["outcome"] == "success" and line["db_calls"] == 0
+        assert isinstance(line["ts"], int) and isinstance(line["duration_ms"], int)
+
+
 def test_head_and_cors_preflight_are_not_served(worker):
     for method, path in [("HEAD", "/health"), ("HEAD", "/auth/me"), ("OPTIONS", "/auth/login")]:
         r = request(worker.base, method, path, headers={
