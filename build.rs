@@ -41,6 +41,7 @@ fn main() {
         .collect();
     kept.sort();
     kept.dedup();
+    assert!(!kept.is_empty(), "no entry passes the length rule");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets this"));
     // One string, one entry a line, each line front-coded: a first byte `'0' + n` says how many
     // bytes it shares with the entry before, and the rest are its own. Sorted neighbours share

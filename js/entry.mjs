@@ -20,13 +20,17 @@ function failAll(reason) {
 addEventListener("error", (event) => failAll(event.error ?? event));
 addEventListener("unhandledrejection", (event) => failAll(event.reason));
 
-// The path of a request URL (workerd hands it over absolute and normalized, and an HTTP request
-// never carries a fragment), without parsing it.
+// The path of a request URL (workerd hands it over absolute and normalized), without parsing it:
+// cut at the query or a fragment, as the Rust side's `http::path_of_url` does.
 function pathOf(url) {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
+  let end = url.length;
   const query = url.indexOf("?", start);
-  return url.slice(start, query < 0 ? url.length : query);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return url.slice(start, end);
 }
 
 // The request's id, as the Rust Worker makes it (src/http.rs, `request_id`): a well-formed
@@ -41,6 +45,7 @@ function requestId(request) {
 // every response it carries an X-Request-Id, and it writes the request's one log line with the
 // fields of the Rust Worker's (no database, no session check).
 function serveStatic(file, request, path) {
+  // workerd's clock moves only across I/O, so a file's duration_ms is 0, as it truly is here.
   const started = Date.now();
   const id = requestId(request);
   const headers = new Headers(file.headers);

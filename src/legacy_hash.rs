@@ -207,9 +207,6 @@ fn parse_bcrypt(raw: &str, max_cost: u32) -> Result<LegacyHash, LegacyError> {
 /// that argon2-cffi and pwdlib write (salt and hash in unpadded standard base64), bounds-checked.
 struct Argon2Parts {
     params: argon2::Params,
-    m_kib: u32,
-    t: u32,
-    p: u32,
     salt: Vec<u8>,
     hash: Vec<u8>,
 }
@@ -222,13 +219,15 @@ fn argon2_parts(raw: &str) -> Result<Argon2Parts, LegacyError> {
     if fields[1] != "argon2id" {
         return Err(LegacyError::Algorithm);
     }
-    // A PHC string may leave out the version, the salt and the hash; we need all three.
+    // A PHC string may leave out the version, the parameters, the salt and the hash; we need
+    // them all.
     if fields.get(2) != Some(&"v=19") {
         return Err(LegacyError::Argon2Params);
     }
     let [_, _, _, params, salt, hash] = fields[..] else {
         return Err(match fields.len() {
-            ..=4 => LegacyError::Salt,
+            ..=3 => LegacyError::Argon2Params,
+            4 => LegacyError::Salt,
             5 => LegacyError::Hash,
             _ => LegacyError::Format,
         });
@@ -268,14 +267,7 @@ fn argon2_parts(raw: &str) -> Result<Argon2Parts, LegacyError> {
     };
     let params = argon2::Params::new(m_kib, t, p, Some(hash.len()))
         .map_err(|_| LegacyError::Argon2Params)?;
-    Ok(Argon2Parts {
-        params,
-        m_kib,
-        t,
-        p,
-        salt,
-        hash,
-    })
+    Ok(Argon2Parts { params, salt, hash })
 }
 
 /// A PHC decimal: digits only, no sign, no leading zero (as the PHC format says), within `u32`.
@@ -288,11 +280,11 @@ fn decimal(value: &str) -> Option<u32> {
 }
 
 fn parse_argon2id(raw: &str) -> Result<LegacyHash, LegacyError> {
-    let parts = argon2_parts(raw)?;
+    let params = argon2_parts(raw)?.params;
     Ok(LegacyHash::Argon2id {
-        m_kib: parts.m_kib,
-        t: parts.t,
-        p: parts.p,
+        m_kib: params.m_cost(),
+        t: params.t_cost(),
+        p: params.p_cost(),
         raw: raw.to_owned(),
     })
 }
@@ -497,14 +489,21 @@ mod tests {
             "AAAAAAAA",
             "1P7VkxKiDYdAosPFgdn8E!",
             "1P7VkxKiDYdAosPFgdn8EQ==",
+            "1P7VkxKiDYdAosPFgdn8ER", // non-zero trailing bits: not the canonical form
+            &"A".repeat(66),          // 49 bytes
         ] {
             let raw = ARGON2_CFFI.replace("1P7VkxKiDYdAosPFgdn8EQ", salt);
             assert_eq!(parse(&raw).unwrap_err(), LegacyError::Salt, "{salt}");
         }
-        for short in [&hash[..20], "MHUQXJJuWmChsn0LFgfdR!"] {
-            let raw = format!("{head}${short}");
-            assert_eq!(parse(&raw).unwrap_err(), LegacyError::Hash, "{short}");
+        let long = "A".repeat(87); // 65 bytes
+        for bad in [&hash[..20], "MHUQXJJuWmChsn0LFgfdR!", long.as_str()] {
+            let raw = format!("{head}${bad}");
+            assert_eq!(parse(&raw).unwrap_err(), LegacyError::Hash, "{bad}");
         }
+        assert_eq!(
+            parse("$argon2id$v=19").unwrap_err(),
+            LegacyError::Argon2Params
+        );
         for params in [
             "m=01024,t=1,p=1",
             "m=,t=1,p=1",

@@ -356,8 +356,8 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
         let db = env.d1(names::DB).map_err(|e| e.to_string())?;
         Ok((cfg, EmailBinding(mailer), D1Store(db)))
     });
-    // Each body is decoded on its own (`iter()` would decode them all first, and one bad body
-    // would then leave its message without an id to log and ack).
+    // Raw messages, each body decoded here: with `iter()`, a body that does not decode comes
+    // back as an error without its message, so it could be neither logged by id nor acked.
     for message in batch.raw_iter() {
         let (cfg, mailer, db) = match &setup {
             Ok(s) => s,

@@ -46,16 +46,16 @@ async fn first_row<T: serde::de::DeserializeOwned>(
         .map_err(store_err)
 }
 
+/// Runs a bound statement and returns its result (rows and meta).
+async fn execute(stmt: worker::Result<D1PreparedStatement>) -> Result<D1Result, StoreError> {
+    stmt.map_err(store_err)?.all().await.map_err(store_err)
+}
+
 /// Runs a bound statement and returns every row.
 async fn all_rows<T: serde::de::DeserializeOwned>(
     stmt: worker::Result<D1PreparedStatement>,
 ) -> Result<Vec<T>, StoreError> {
-    stmt.map_err(store_err)?
-        .all()
-        .await
-        .map_err(store_err)?
-        .results()
-        .map_err(corrupt)
+    execute(stmt).await?.results().map_err(corrupt)
 }
 
 /// Runs a bound statement and returns how many rows it changed.

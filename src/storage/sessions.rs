@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::query;
 
-use super::{all_rows, batch, first_row, pair_of, result_of, rows_of, store_err, D1Store, IdRow};
+use super::{all_rows, batch, execute, first_row, pair_of, result_of, rows_of, D1Store, IdRow};
 use crate::domain::UserId;
 use crate::store::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
@@ -219,8 +219,7 @@ impl SessionStore for D1Store {
                     ])
                 }),
         };
-        let result = stmt.map_err(store_err)?.all().await.map_err(store_err)?;
-        pair_of::<ActiveSessionRow, UserRow>(&result)?
+        pair_of::<ActiveSessionRow, UserRow>(&execute(stmt).await?)?
             .map(|(row, user)| {
                 Ok(ActiveSession {
                     expires_at_ms: row.session_expires_at as i64,
