@@ -40,24 +40,50 @@ function requestId(request) {
   return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
-// A static file (Swagger UI, the emailed links' pages: scripts/static-files.mjs), for GET and
-// HEAD; a matching If-None-Match gets 304. Other methods go on to the Worker (404 there). Like
-// every response it carries an X-Request-Id, and it writes the request's one log line with the
-// fields of the Rust Worker's (no database, no session check).
+// The contract's problem details, for the answers this module gives itself; the texts are the
+// Rust Worker's (src/error.rs), and so are the headers every problem carries.
+function problem(id, status, title, code, detail, headers = {}) {
+  const body = { type: "about:blank", title, status, code, detail, request_id: id };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/problem+json",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      "x-request-id": id,
+      ...headers,
+    },
+  });
+}
+
+// The request's one log line, with the Rust Worker's fields (no database, no session check).
+// workerd's clock moves only across I/O, so duration_ms is 0 here, as it truly is.
+function logRequest(id, started, request, path, status) {
+  console.log(JSON.stringify({
+    level: "info", event: "request", request_id: id, ts: started, method: request.method, path,
+    status, duration_ms: Date.now() - started, db_calls: 0, db_ms: 0,
+    outcome: status < 400 ? "success" : "client_error",
+  }));
+}
+
+// A static file (Swagger UI, the emailed links' pages: scripts/static-files.mjs): GET and HEAD,
+// a matching If-None-Match gets 304; any other method on its path is 405 with `Allow`, as on
+// the API's paths. Like every response it carries an X-Request-Id and writes one log line.
 function serveStatic(file, request, path) {
-  // workerd's clock moves only across I/O, so a file's duration_ms is 0, as it truly is here.
   const started = Date.now();
   const id = requestId(request);
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    logRequest(id, started, request, path, 405);
+    return problem(id, 405, "Method Not Allowed", "method_not_allowed",
+      "This method is not allowed on this resource.", { allow: "GET, HEAD" });
+  }
   const headers = new Headers(file.headers);
   headers.set("x-request-id", id);
   const match = request.headers.get("if-none-match");
   const notModified = match && (match.trim() === "*" ||
     match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === file.etag));
   const status = notModified ? 304 : 200;
-  console.log(JSON.stringify({
-    level: "info", event: "request", request_id: id, ts: started, method: request.method, path,
-    status, duration_ms: Date.now() - started, db_calls: 0, db_ms: 0, outcome: "success",
-  }));
+  logRequest(id, started, request, path, status);
   return new Response(notModified ? null : file.body, { status, headers });
 }
 
@@ -65,7 +91,7 @@ export default class AuthWorker extends RustWorker {
   async fetch(request) {
     const path = pathOf(request.url);
     const file = STATIC_FILES.get(path);
-    if (file !== undefined && (request.method === "GET" || request.method === "HEAD")) {
+    if (file !== undefined) {
       return serveStatic(file, request, path);
     }
     let reject;
@@ -81,19 +107,8 @@ export default class AuthWorker extends RustWorker {
         level: "error", event: "unhandled_exception", request_id: id, ts: Date.now(),
         cause: String(err && err.message || err).slice(0, 500),
       }));
-      const body = {
-        type: "about:blank", title: "Internal Server Error", status: 500, code: "internal_error",
-        detail: "An unexpected error occurred.", request_id: id,
-      };
-      return new Response(JSON.stringify(body), {
-        status: 500,
-        headers: {
-          "content-type": "application/problem+json",
-          "cache-control": "no-store",
-          "x-content-type-options": "nosniff",
-          "x-request-id": id,
-        },
-      });
+      return problem(id, 500, "Internal Server Error", "internal_error",
+        "An unexpected error occurred.");
     } finally {
       inFlight.delete(reject);
     }

@@ -255,10 +255,14 @@ def test_static_files_revalidate_with_their_etag_and_only_get_and_head_are_serve
     assert r.status == 200 and r.body == swagger
     r = request(worker.base, "HEAD", "/pages/token.js")
     assert r.status == 200 and r.body == b"" and r.header("etag")
-    # Any other method on a file's path is the Worker's: no such route.
-    r = request(worker.base, "POST", "/docs/init.js", json={})
-    assert_problem(r, 404, "not_found")
-    assert r.header("x-request-id")
+    # A file's path is a known path: any other method is the contract's 405 with Allow.
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        r = request(worker.base, method, "/docs/init.js", json={})
+        assert_problem(r, 405, "method_not_allowed")
+        assert r.header("allow") == "GET, HEAD", method
+        assert r.header("cache-control") == "no-store" and r.header("x-request-id"), method
+        assert r.header("x-content-type-options") == "nosniff", method
+    assert_problem(request(worker.base, "POST", "/reset-password", json={}), 405, "method_not_allowed")
 
 
 def test_static_files_carry_a_request_id_and_log_one_request_line(worker):
@@ -270,6 +274,8 @@ def test_static_files_carry_a_request_id_and_log_one_request_line(worker):
     r = request(worker.base, "GET", "/pages/pages.css?v=1",
                 headers={"X-Request-Id": f"{rid}-304", "If-None-Match": "*"})
     assert r.status == 304 and r.header("x-request-id") == f"{rid}-304"
+    r = request(worker.base, "POST", "/docs/init.js", json={}, headers={"X-Request-Id": f"{rid}-405"})
+    assert r.status == 405 and r.header("x-request-id") == f"{rid}-405"
     for sent in (None, "bad id!", "x" * 129):
         headers = {} if sent is None else {"X-Request-Id": sent}
         made = request(worker.base, "HEAD", "/docs/init.js", headers=headers).header("x-request-id")
@@ -278,10 +284,12 @@ def test_static_files_carry_a_request_id_and_log_one_request_line(worker):
     assert sorted((l["request_id"], l["method"], l["path"], l["status"]) for l in lines) == [
         (rid, "GET", "/docs/init.js", 200),
         (f"{rid}-304", "GET", "/pages/pages.css", 304),
+        (f"{rid}-405", "POST", "/docs/init.js", 405),
     ]
     for line in lines:
         assert line["event"] == "request" and line["level"] == "info"
-        assert line["outcome"] == "success" and line["db_calls"] == 0
+        assert line["outcome"] == ("client_error" if line["status"] == 405 else "success")
+        assert line["db_calls"] == 0
         assert isinstance(line["ts"], int) and isinstance(line["duration_ms"], int)
 
 
