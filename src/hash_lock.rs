@@ -52,7 +52,8 @@ impl HashLock {
     }
 
     /// Whether a hash holds the lock now.
-    pub fn is_held(&self) -> bool {
+    #[cfg(test)]
+    fn is_held(&self) -> bool {
         self.holder.get().is_some()
     }
 }

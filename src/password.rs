@@ -273,17 +273,14 @@ where
 thread_local! {
     /// The isolate's hashes take turns ([`crate::hash_lock`]).
     static HASH_LOCK: Rc<HashLock> = Rc::new(HashLock::default());
-    /// PBKDF2 iterations run by this thread (an isolate runs one request at a time), so the
-    /// audit log can say how much work a failed login cost.
-    static ITERATIONS_RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// The counter of the [`counting`] future being polled now, if any.
     static COUNTING: std::cell::RefCell<Option<Rc<std::cell::Cell<u64>>>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// Runs `work`, adding to `counter` the PBKDF2 iterations run while `work` itself is polled:
-/// exactly its own hashes, however many other requests hash on the isolate between its polls
-/// (the difference of two [`iterations_run`] readings would count theirs too).
+/// exactly its own hashes, however many other requests hash on the isolate between its polls,
+/// so the audit log can say how much work a failed login cost.
 pub async fn counting<T>(counter: Rc<std::cell::Cell<u64>>, work: impl Future<Output = T>) -> T {
     let mut work = std::pin::pin!(work);
     std::future::poll_fn(|cx| {
@@ -295,16 +292,9 @@ pub async fn counting<T>(counter: Rc<std::cell::Cell<u64>>, work: impl Future<Ou
     .await
 }
 
-/// The PBKDF2 iterations this thread has run so far; the difference of two readings is the
-/// work done in between.
-pub fn iterations_run() -> u64 {
-    ITERATIONS_RUN.with(std::cell::Cell::get)
-}
-
-/// Adds `n` iterations run elsewhere (the sliced derivation in [`crate::pbkdf2_sliced`]) to
-/// this thread's count, so [`iterations_run`] covers every hash whichever path computed it.
+/// Adds `n` iterations just run (here or in [`crate::pbkdf2_sliced`]) to the counter of the
+/// [`counting`] future being polled, if any, so it covers every hash whichever path computed it.
 pub(crate) fn record_iterations(n: u64) {
-    ITERATIONS_RUN.with(|c| c.set(c.get() + n));
     COUNTING.with(|c| {
         if let Some(counter) = &*c.borrow() {
             counter.set(counter.get() + n);

@@ -39,8 +39,8 @@ pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
 /// first or after the last. `iterations == 0` is not valid PBKDF2; like the `pbkdf2` crate it
 /// computes `U_1` alone, so it gives the result of `iterations == 1`.
 ///
-/// Each slice adds its iterations to [`crate::password::iterations_run`] as it finishes, so a
-/// derivation dropped half-way counts the work it did.
+/// Each slice adds its iterations to the request's count ([`crate::password::counting`]) as it
+/// finishes, so a derivation dropped half-way counts the work it did.
 pub async fn derive<F, Fut>(
     password: &[u8],
     salt: &[u8],
@@ -176,6 +176,7 @@ mod tests {
         // poll, one slice per poll, rather than call `pause` without awaiting it.
         let pending = Cell::new(0u32);
         let polls_pending = &pending;
+        let counted = std::rc::Rc::new(Cell::new(0u64));
         let future = derive(b"pw", b"salt", 25, slice(10), || {
             let mut first = true;
             std::future::poll_fn(move |_| {
@@ -187,9 +188,8 @@ mod tests {
                 }
             })
         });
-        let mut future = pin!(future);
+        let mut future = pin!(crate::password::counting(counted.clone(), future));
         let mut cx = Context::from_waker(Waker::noop());
-        let before = crate::password::iterations_run();
         let mut polls = 0u64;
         let out = loop {
             polls += 1;
@@ -197,7 +197,7 @@ mod tests {
                 break out;
             }
             // Slices done so far: 10, then 20; the counter moves one slice at a time.
-            assert_eq!(crate::password::iterations_run() - before, 10 * polls);
+            assert_eq!(counted.get(), 10 * polls);
         };
         assert_eq!(polls, 3);
         assert_eq!(pending.get(), 2);
@@ -227,9 +227,12 @@ mod tests {
     }
 
     #[test]
-    fn counts_every_iteration_in_the_shared_counter() {
-        let before = crate::password::iterations_run();
-        sliced(b"pw", b"salt", 2_500, 1_000);
-        assert_eq!(crate::password::iterations_run() - before, 2_500);
+    fn counts_every_iteration_in_the_requests_counter() {
+        let counted = std::rc::Rc::new(Cell::new(0u64));
+        run_ready(crate::password::counting(
+            counted.clone(),
+            derive(b"pw", b"salt", 2_500, slice(1_000), || async {}),
+        ));
+        assert_eq!(counted.get(), 2_500);
     }
 }

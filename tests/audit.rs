@@ -394,6 +394,16 @@ fn a_failing_cleanup_logs_and_stops() {
     assert_eq!(h_events_of(&ctx, "cleanup_failed").len(), 1);
 }
 
+/// A harness whose hashes (real and failure padding) are two and a half slices: three slices,
+/// so two pauses per hash. Returns the iteration count too.
+fn sliced_hashing_harness() -> (Harness, u32) {
+    let mut h = Harness::new();
+    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
+    h.config.pbkdf2_iterations = iterations;
+    h.config.login_failure_iterations = iterations;
+    (h, iterations)
+}
+
 /// Every hash on the request path yields to the event loop between slices, so other requests
 /// sharing the isolate run while it hashes.
 #[test]
@@ -401,11 +411,7 @@ fn every_hash_on_the_request_path_pauses_between_slices() {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    let mut h = Harness::new();
-    // Two and a half slices: three slices, so two pauses per hash.
-    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
-    h.config.pbkdf2_iterations = iterations;
-    h.config.login_failure_iterations = iterations;
+    let (h, _) = sliced_hashing_harness();
     let pauses = Rc::new(Cell::new(0u32));
     let send = |req: ApiRequest| {
         let counter = pauses.clone();
@@ -478,10 +484,7 @@ fn concurrent_failed_logins_each_count_only_their_own_hashing() {
     use futures::future::join;
     use std::rc::Rc;
 
-    let mut h = Harness::new();
-    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
-    h.config.pbkdf2_iterations = iterations;
-    h.config.login_failure_iterations = iterations;
+    let (h, iterations) = sliced_hashing_harness();
     h.register("alice@example.com", PASSWORD);
     let yielding = |id: &str| {
         Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| Box::pin(edge_auth::http::yield_once())))
