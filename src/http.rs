@@ -406,7 +406,7 @@ pub fn body_object(req: &ApiRequest, allow_form: bool) -> Result<Map<String, Val
     if is_form {
         return parse_form(text).ok_or(AppError::MalformedRequest("invalid form encoding"));
     }
-    match serde_json::from_str::<Value>(text) {
+    match serde_json::from_slice::<Value>(text.as_bytes()) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(AppError::MalformedRequest(
             "the JSON body must be an object",

@@ -196,7 +196,7 @@ impl SessionCache<'_> {
             Ok(Some(raw)) => {
                 if raw == PURGED {
                     self.mark_purged(session_id, now_ms);
-                } else if let Ok(entry) = serde_json::from_str::<CachedSession>(&raw) {
+                } else if let Ok(entry) = serde_json::from_slice::<CachedSession>(raw.as_bytes()) {
                     if entry.usable(user_id, now_ms, self.ttl_ms) {
                         self.remember(session_id, &entry, now_ms);
                         out.hit = Some((entry, Tier::Location));

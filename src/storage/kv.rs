@@ -62,15 +62,16 @@ impl BreakerStore for KvBreaker {
         }
         let text = kv.get(BREAKER_KEY).text().await.map_err(store_err)?;
         // An unreadable value is treated like an absent one: closed, and rewritten later.
-        let state = text.and_then(|t| serde_json::from_str(&t).ok());
+        let state = text.and_then(|t| serde_json::from_slice(t.as_bytes()).ok());
         self.remember(state);
         Ok(state)
     }
 
     async fn save(&self, state: &BreakerState) -> Result<(), StoreError> {
-        let json = serde_json::to_string(state).map_err(store_err)?;
+        let json = serde_json::to_vec(state).map_err(store_err)?;
+        // As bytes: `put` would route a string through serde-wasm-bindgen first.
         self.kv()?
-            .put(BREAKER_KEY, json)
+            .put_bytes(BREAKER_KEY, &json)
             .map_err(store_err)?
             .execute()
             .await

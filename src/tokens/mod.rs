@@ -87,7 +87,8 @@ impl KeySet {
     /// # Errors
     /// A [`KeyError`] naming the first unusable key.
     pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
-        let keys: Vec<JwkIn> = serde_json::from_str(json).map_err(|_| KeyError::NotJson)?;
+        let keys: Vec<JwkIn> =
+            serde_json::from_slice(json.as_bytes()).map_err(|_| KeyError::NotJson)?;
         if keys.is_empty() {
             return Err(KeyError::Empty);
         }
