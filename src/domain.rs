@@ -151,6 +151,9 @@ pub struct User {
     pub id: UserId,
     pub email: Email,
     pub password_hash: String,
+    /// Bumped when the owner sets a password (change, reset), kept by a rehash: the writes
+    /// that follow a password check are conditional on it (`migrations/0008_password_version.sql`).
+    pub password_version: i64,
     /// RFC 3339, UTC.
     pub created_at: String,
     /// Whether the address was proved reachable (a verification link, or a reset through it).

@@ -207,6 +207,7 @@ fn login_rehashes_a_hash_with_fewer_iterations() {
         id: UserId::new_random().unwrap(),
         email: Email::parse("old@example.com").unwrap(),
         password_hash: old.clone(),
+        password_version: 0,
         created_at: "2020-01-01T00:00:00.000Z".into(),
         email_verified: false,
     };
@@ -249,6 +250,7 @@ fn a_login_replaces_each_legacy_hash_and_logs_its_algorithm() {
             id: UserId::new_random().unwrap(),
             email: Email::parse(&format!("legacy{i}@example.com")).unwrap(),
             password_hash: (*hash).to_owned(),
+            password_version: 0,
             created_at: "2020-01-01T00:00:00.000Z".into(),
             email_verified: false,
         });
@@ -294,6 +296,7 @@ fn a_legacy_hash_out_of_bounds_is_refused_not_computed() {
             id: UserId::new_random().unwrap(),
             email: Email::parse(email).unwrap(),
             password_hash: hash.to_owned(),
+            password_version: 0,
             created_at: "2020-01-01T00:00:00.000Z".into(),
             email_verified: false,
         });
@@ -323,6 +326,7 @@ fn a_stored_hash_beyond_the_ceiling_is_refused_not_computed() {
         id: UserId::new_random().unwrap(),
         email: Email::parse("t@example.com").unwrap(),
         password_hash: tampered,
+        password_version: 0,
         created_at: "2020-01-01T00:00:00.000Z".into(),
         email_verified: false,
     });

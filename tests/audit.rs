@@ -12,7 +12,9 @@ use edge_auth::breaker::BreakerState;
 use edge_auth::domain::{Email, User, UserId};
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
-use edge_auth::store::{MemoryEmailToken, NewSession, SessionStore, UserRow};
+use edge_auth::store::{
+    MemoryEmailToken, NewSession, PasswordChange, SessionStore, UserRow, UserStore,
+};
 use edge_auth::throttle::Attempts;
 use futures::executor::block_on;
 use serde_json::json;
@@ -29,6 +31,7 @@ fn stored_user(email: &str, password_hash: String) -> User {
         id: UserId::new_random().unwrap(),
         email: Email::parse(email).unwrap(),
         password_hash,
+        password_version: 0,
         created_at: "2020-01-01T00:00:00.000Z".into(),
         email_verified: false,
     }
@@ -80,6 +83,7 @@ fn an_unreadable_user_row_fails_the_login_and_never_opens_the_breaker() {
         id: "not-a-uuid".into(),
         email: "bad@example.com".into(),
         password_hash: hash,
+        password_version: 0.0,
         created_at: "2020-01-01T00:00:00.000Z".into(),
         email_verified: 0.0,
     });
@@ -241,21 +245,35 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);
     let user = h.users.get("alice@example.com").unwrap();
-    let session = |hash: &str| NewSession {
+    let session = |version: i64| NewSession {
         id: "s1".into(),
         user_id: user.id.clone(),
         refresh_hash: "0".repeat(64),
         created_at: "2026-01-01T00:00:00.000Z".into(),
         expires_at_ms: NOW_MS + 1_000,
         user_agent: None,
-        password_hash: hash.into(),
+        password_version: version,
         clear_attempts_of: None,
     };
-    let stale = PasswordHash::create("an older password", ITERATIONS)
+    // The login read version `v`; a change commits (v + 1) before the session is written.
+    let read = user.password_version;
+    let phc = PasswordHash::create("a newer password", ITERATIONS)
         .unwrap()
         .to_phc();
-    assert!(!block_on(h.sessions.create_session(&session(&stale))).unwrap());
-    assert!(block_on(h.sessions.create_session(&session(&user.password_hash))).unwrap());
+    let change = PasswordChange {
+        user_id: &user.id,
+        version: Some(read),
+        phc: &phc,
+        updated_at: "2026-01-01T00:00:00.000Z",
+        keep_session: None,
+        reason: "password_changed",
+        now_ms: NOW_MS,
+    };
+    assert!(block_on(h.users.replace_password(&change))
+        .unwrap()
+        .is_some());
+    assert!(!block_on(h.sessions.create_session(&session(read))).unwrap());
+    assert!(block_on(h.sessions.create_session(&session(read + 1))).unwrap());
 }
 
 #[test]

@@ -23,6 +23,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Re-authenticates the bearer's user with `password`, as a login of that account would.
+    /// Returns the version of the password it checked: the write that follows is conditional
+    /// on it.
     async fn reauthenticate(
         &self,
         user: &User,
@@ -30,7 +32,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         purpose: &str,
         ctx: &Ctx,
         guard: &Guard<'_, B>,
-    ) -> Result<(), AppError> {
+    ) -> Result<i64, AppError> {
         let checked = self
             .authenticate(
                 Some(&user.email),
@@ -48,7 +50,18 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // The address now belongs to another account (this one was deleted meanwhile).
             return Err(AppError::InvalidCredentials);
         }
-        Ok(())
+        Ok(checked.user.password_version)
+    }
+
+    /// A change or a deletion whose password was set by another request (a reset, a change)
+    /// after its check: nothing was written, and the password it checked no longer works.
+    fn overtaken(user: &User, event: &str, ctx: &Ctx) -> AppError {
+        ctx.log(
+            "info",
+            event,
+            json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
+        );
+        AppError::InvalidCredentials
     }
 
     /// `POST /auth/password/change`: replaces the password and signs out every other session.
@@ -79,19 +92,23 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 return Err(AppError::Validation(errors));
             }
         };
-        self.reauthenticate(&user, current, "password_change", ctx, guard)
+        let version = self
+            .reauthenticate(&user, current, "password_change", ctx, guard)
             .await?;
         let phc = self.new_password_hash(new.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
             user_id: &user.id,
+            version: Some(version),
             phc: &phc,
             updated_at: &updated_at,
             keep_session: Some(&token.claims.sid),
             reason: "password_changed",
             now_ms: ctx.now_ms,
         };
-        let revoked = guard.call(|| self.users.replace_password(&change)).await?;
+        let Some(revoked) = guard.call(|| self.users.replace_password(&change)).await? else {
+            return Err(Self::overtaken(&user, "password_change_failed", ctx));
+        };
         self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",
@@ -117,15 +134,17 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let body = http::body_object(req, false)?;
         let password =
             http::string_field(&body, "password").map_err(|e| AppError::Validation(vec![e]))?;
-        self.reauthenticate(&user, password, "account_delete", ctx, guard)
+        let version = self
+            .reauthenticate(&user, password, "account_delete", ctx, guard)
             .await?;
-        let deleted = guard
-            .call(|| self.users.delete_user(&user.id, &user.email))
-            .await?;
-        if let Some(session_ids) = &deleted {
-            self.purge_sessions(session_ids, ctx).await;
-        }
-        let deleted = deleted.is_some();
+        let Some(session_ids) = guard
+            .call(|| self.users.delete_user(&user.id, &user.email, version))
+            .await?
+        else {
+            // Deleted by a concurrent request, or its password set since the check.
+            return Err(Self::overtaken(&user, "account_delete_failed", ctx));
+        };
+        self.purge_sessions(&session_ids, ctx).await;
         ctx.log(
             "info",
             "account_deleted",
@@ -133,7 +152,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 "user_id": user.id.to_string(),
                 "sid": token.claims.sid,
                 "email": user.email.redacted(),
-                "deleted": deleted,
             }),
         );
         Ok(ApiResponse::empty(204))

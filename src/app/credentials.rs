@@ -67,6 +67,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             id: UserId::new_random().map_err(AppError::internal)?,
             email,
             password_hash: phc,
+            password_version: 0,
             created_at: rfc3339(ctx.now_ms),
             email_verified: false,
         };
@@ -120,12 +121,17 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(e);
         }
 
-        let mut current_phc = user.password_hash.clone();
         if stored.needs_rehash(self.config.pbkdf2_iterations) {
             let phc = self.new_password_hash(raw_password, ctx).await?;
             let updated_at = rfc3339(ctx.now_ms);
+            // Written only if no change or reset committed since the check (then the session
+            // below is refused too); a concurrent login's rehash of the same password may win.
+            let version = user.password_version;
             guard
-                .call(|| self.users.update_password_hash(&user.id, &phc, &updated_at))
+                .call(|| {
+                    self.users
+                        .update_password_hash(&user.id, &phc, &updated_at, version)
+                })
                 .await?;
             ctx.log(
                 "info",
@@ -137,7 +143,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                     "to_iterations": self.config.pbkdf2_iterations,
                 }),
             );
-            current_phc = phc;
         }
 
         let session_id = crate::random::uuid_v4()
@@ -155,7 +160,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .get_header("user-agent")
                 .filter(|ua| !ua.is_empty())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
-            password_hash: current_phc,
+            password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
             clear_attempts_of: email.clone(),
         };

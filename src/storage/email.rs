@@ -104,7 +104,7 @@ impl EmailTokenStore for D1Store {
     ) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = first_row(query!(
             &self.0,
-            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+            "SELECT u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
              FROM email_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3",
             token_hash,
@@ -128,7 +128,8 @@ impl EmailTokenStore for D1Store {
         let purpose = EmailPurpose::PasswordReset.as_str();
         let update = query!(
             &self.0,
-            "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1 \
+            "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1, \
+               password_version = password_version + 1 \
              WHERE id = ?2 AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
                AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?6)",
             token_hash,
@@ -208,7 +209,7 @@ impl EmailTokenStore for D1Store {
         );
         let user = query!(
             &self.0,
-            "SELECT u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+            "SELECT u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
              FROM users u JOIN email_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1",
             token_hash,
         );

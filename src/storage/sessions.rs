@@ -74,13 +74,13 @@ impl D1Store {
 
 impl SessionStore for D1Store {
     async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
-        // Only while the password hash is still the one the login checked: a login that raced
-        // a password change (or an account deletion) opens nothing.
+        // Only while the password's version is still the one the login's check read: a login
+        // that raced a password change, a reset or an account deletion opens nothing.
         let insert = query!(
             &self.0,
             "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
-             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?7) \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?7) \
              RETURNING id",
             &s.id,
             &s.user_id.to_string(),
@@ -88,7 +88,7 @@ impl SessionStore for D1Store {
             &s.created_at,
             &s.expires_at_ms,
             &s.user_agent,
-            &s.password_hash,
+            &s.password_version,
         );
         let Some(email) = &s.clear_attempts_of else {
             let row: Option<IdRow> = first_row(insert).await?;
@@ -126,7 +126,8 @@ impl SessionStore for D1Store {
         );
         let read_back = query!(
             &self.0,
-            "SELECT s.id AS session_id, u.id, u.email, u.password_hash, u.created_at, \
+            "SELECT s.id AS session_id, u.id, u.email, u.password_hash, u.password_version, \
+                    u.created_at, \
                     u.email_verified \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1",
             new,
@@ -200,7 +201,7 @@ impl SessionStore for D1Store {
         read: Read,
     ) -> Result<Option<ActiveSession>, StoreError> {
         const SQL: &str = "SELECT s.expires_at AS session_expires_at, \
-                    u.id, u.email, u.password_hash, u.created_at, u.email_verified \
+                    u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
         let user_id = user_id.to_string();

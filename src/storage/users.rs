@@ -37,13 +37,16 @@ impl UserStore for D1Store {
         id: &UserId,
         phc: &str,
         updated_at: &str,
+        version: i64,
     ) -> Result<(), StoreError> {
         query!(
             &self.0,
-            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE users SET password_hash = ?1, updated_at = ?2 \
+             WHERE id = ?3 AND password_version = ?4",
             phc,
             updated_at,
             &id.to_string(),
+            &version,
         )
         .map_err(store_err)?
         .run()
@@ -74,7 +77,8 @@ impl UserStore for D1Store {
         );
         let account = query!(
             &self.0,
-            "SELECT id, email, password_hash, created_at, email_verified FROM users WHERE email = ?1",
+            "SELECT id, email, password_hash, password_version, created_at, email_verified \
+             FROM users WHERE email = ?1",
             email.as_ref(),
         );
         let results = batch(&self.0, vec![reserve, account]).await?;
@@ -113,62 +117,106 @@ impl UserStore for D1Store {
         Ok(())
     }
 
-    async fn replace_password(&self, c: &PasswordChange<'_>) -> Result<Vec<String>, StoreError> {
-        // One transaction: a refresh of another session either ran before (and that session is
-        // revoked here) or runs after (and finds it revoked).
+    async fn replace_password(
+        &self,
+        c: &PasswordChange<'_>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        // One transaction, and both statements under the same condition, read before either
+        // writes: the version is still the one the caller's check read. A refresh of another
+        // session either ran before (and that session is revoked here) or runs after (and finds
+        // it revoked); a reset or another change that committed first makes this one a no-op.
         let user_id = c.user_id.to_string();
+        let version = c.version.unwrap_or(-1);
+        let revoke = query!(
+            &self.0,
+            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+             WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL \
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?5) \
+             RETURNING id",
+            &user_id,
+            c.keep_session.unwrap_or(""),
+            &c.now_ms,
+            c.reason,
+            &version,
+        );
         let update = query!(
             &self.0,
-            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE users SET password_hash = ?1, updated_at = ?2, \
+               password_version = password_version + 1 \
+             WHERE id = ?3 AND password_version = ?4 RETURNING id",
             c.phc,
             c.updated_at,
             &user_id,
+            &version,
         );
-        let revoke = super::sessions::revoke_others(
-            &self.0,
-            &user_id,
-            c.keep_session.unwrap_or(""),
-            c.reason,
-            c.now_ms,
-        );
-        let results = batch(&self.0, vec![update, revoke]).await?;
-        Ok(rows_of::<IdRow>(&results, 1)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect())
+        let results = batch(&self.0, vec![revoke, update]).await?;
+        if rows_of::<IdRow>(&results, 1)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows_of::<IdRow>(&results, 0)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        ))
     }
 
     async fn delete_user(
         &self,
         id: &UserId,
         email: &Email,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // One transaction, so nothing is left half-deleted.
+        // One transaction, so nothing is left half-deleted; every statement runs only while the
+        // password's version is the one the caller's check read (the user row goes last, so
+        // each one still sees it): a reset that committed first makes this a no-op.
         let id = id.to_string();
         let statements = vec![
             query!(
                 &self.0,
                 "DELETE FROM spent_refresh_tokens \
-                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
+                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1) \
+                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
                 &id,
+                &version,
             ),
             query!(
                 &self.0,
-                "DELETE FROM sessions WHERE user_id = ?1 RETURNING id",
-                &id
-            ),
-            query!(&self.0, "DELETE FROM email_tokens WHERE user_id = ?1", &id),
-            query!(
-                &self.0,
-                "DELETE FROM login_attempts WHERE email = ?1",
-                email.as_ref()
+                "DELETE FROM sessions WHERE user_id = ?1 \
+                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2) \
+                 RETURNING id",
+                &id,
+                &version,
             ),
             query!(
                 &self.0,
-                "DELETE FROM email_requests WHERE email = ?1",
-                email.as_ref()
+                "DELETE FROM email_tokens WHERE user_id = ?1 \
+                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
+                &id,
+                &version,
             ),
-            query!(&self.0, "DELETE FROM users WHERE id = ?1 RETURNING id", &id),
+            query!(
+                &self.0,
+                "DELETE FROM login_attempts WHERE email = ?3 \
+                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
+                &id,
+                &version,
+                email.as_ref(),
+            ),
+            query!(
+                &self.0,
+                "DELETE FROM email_requests WHERE email = ?3 \
+                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
+                &id,
+                &version,
+                email.as_ref(),
+            ),
+            query!(
+                &self.0,
+                "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",
+                &id,
+                &version,
+            ),
         ];
         let results = batch(&self.0, statements).await?;
         if rows_of::<IdRow>(&results, 5)?.is_empty() {

@@ -30,6 +30,9 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub password_hash: String,
+    /// A number, as D1 returns it.
+    #[serde(default)]
+    pub password_version: f64,
     pub created_at: String,
     /// SQLite has no booleans: 0 or 1 (a number, as D1 returns it).
     #[serde(default)]
@@ -46,6 +49,7 @@ impl UserRow {
             email: Email::parse(&self.email)
                 .map_err(|_| StoreError::Corrupt("users.email is invalid".into()))?,
             password_hash: self.password_hash,
+            password_version: self.password_version as i64,
             created_at: self.created_at,
             email_verified: self.email_verified != 0.0,
         })
@@ -56,6 +60,7 @@ impl UserRow {
             id: user.id.to_string(),
             email: user.email.as_ref().to_owned(),
             password_hash: user.password_hash.clone(),
+            password_version: user.password_version as f64,
             created_at: user.created_at.clone(),
             email_verified: if user.email_verified { 1.0 } else { 0.0 },
         }
@@ -80,11 +85,15 @@ pub trait UserStore: EmailTokenStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
     /// Returns `false` when the email was taken.
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
+    /// A login's rehash of the password it checked: written only while the password's version
+    /// is still `version`, the one that check read, so it never undoes a change or a reset that
+    /// committed meanwhile. The version stays: the password is the same.
     async fn update_password_hash(
         &self,
         id: &UserId,
         phc: &str,
         updated_at: &str,
+        version: i64,
     ) -> Result<(), StoreError>;
     /// A cheap round trip that proves the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
@@ -100,19 +109,23 @@ pub trait UserStore: EmailTokenStore {
         window_ms: i64,
     ) -> Result<LoginLookup, StoreError>;
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
-    /// Replaces the password hash and revokes every active session of the user except `keep`,
-    /// in one transaction. Returns the revoked session ids.
+    /// Replaces the password hash, bumps its version and revokes every active session of the
+    /// user except `keep`, in one transaction, if the version is still `change.version`.
+    /// Returns the revoked session ids, or `None` when the password was set by another request
+    /// since the caller checked it (nothing is written).
     async fn replace_password(
         &self,
         change: &PasswordChange<'_>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Option<Vec<String>>, StoreError>;
     /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
-    /// tokens, the throttle row of its email) in one transaction. Returns the ids of the sessions
-    /// it deleted, or `None` when the user was gone.
+    /// tokens, the throttle row of its email) in one transaction, if the password's version is
+    /// still `version`. Returns the ids of the sessions it deleted, or `None` when nothing was
+    /// deleted (the user was gone, or its password was set since the caller checked it).
     async fn delete_user(
         &self,
         id: &UserId,
         email: &Email,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError>;
 }
 
@@ -121,6 +134,9 @@ pub trait UserStore: EmailTokenStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordChange<'a> {
     pub user_id: &'a UserId,
+    /// The password's version that the caller's check read (a change); the write happens only
+    /// while it is current. A reset has none: its token decides.
+    pub version: Option<i64>,
     pub phc: &'a str,
     pub updated_at: &'a str,
     pub keep_session: Option<&'a str>,
@@ -225,10 +241,10 @@ pub struct NewSession {
     pub expires_at_ms: i64,
     /// The login request's `User-Agent`, at most 256 characters.
     pub user_agent: Option<String>,
-    /// The password hash the login was checked against: the session is created only if it is
-    /// still the stored one, so a login that raced a password change or an account deletion
-    /// opens nothing.
-    pub password_hash: String,
+    /// The password's version that the login's check read: the session is created only while
+    /// it is current, so a login that raced a password change, a reset or an account deletion
+    /// opens nothing (a rehash keeps the version).
+    pub password_version: i64,
     /// The throttle row that the login's successful password check clears, in the same round
     /// trip as the session (whether or not the session is created: the password was right).
     pub clear_attempts_of: Option<Email>,

@@ -182,7 +182,7 @@ impl Harness {
         outcomes
     }
 
-    fn keep_logs(&self, ctx: &Ctx) {
+    pub fn keep_logs(&self, ctx: &Ctx) {
         for line in ctx.take_lines() {
             self.logs
                 .borrow_mut()

@@ -117,6 +117,7 @@ impl EmailTokenStore for MemoryDb {
         }
         if let Some(u) = self.users.borrow_mut().values_mut().find(|u| u.id == id) {
             u.password_hash = c.phc.to_owned();
+            u.password_version += 1.0;
             u.email_verified = 1.0;
         }
         let revoked = self.revoke_where(c.reason, c.now_ms, |sid, s| {

@@ -199,11 +199,14 @@ impl UserStore for MemoryDb {
         id: &UserId,
         phc: &str,
         _updated_at: &str,
+        version: i64,
     ) -> Result<(), StoreError> {
         self.enter()?;
         let id = id.to_string();
         if let Some(u) = self.users.borrow_mut().values_mut().find(|u| u.id == id) {
-            u.password_hash = phc.to_owned();
+            if u.password_version as i64 == version {
+                u.password_hash = phc.to_owned();
+            }
         }
         Ok(())
     }
@@ -241,24 +244,44 @@ impl UserStore for MemoryDb {
         Ok(())
     }
 
-    async fn replace_password(&self, c: &PasswordChange<'_>) -> Result<Vec<String>, StoreError> {
+    async fn replace_password(
+        &self,
+        c: &PasswordChange<'_>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         let id = c.user_id.to_string();
-        if let Some(u) = self.users.borrow_mut().values_mut().find(|u| u.id == id) {
+        {
+            let mut users = self.users.borrow_mut();
+            let Some(u) = users
+                .values_mut()
+                .find(|u| u.id == id && Some(u.password_version as i64) == c.version)
+            else {
+                return Ok(None);
+            };
             u.password_hash = c.phc.to_owned();
+            u.password_version += 1.0;
         }
-        Ok(self.revoke_where(c.reason, c.now_ms, |sid, s| {
+        Ok(Some(self.revoke_where(c.reason, c.now_ms, |sid, s| {
             s.user_id == id && Some(sid) != c.keep_session
-        }))
+        })))
     }
 
     async fn delete_user(
         &self,
         id: &UserId,
         email: &Email,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         let id = id.to_string();
+        let current = self
+            .users
+            .borrow()
+            .values()
+            .any(|u| u.id == id && u.password_version as i64 == version);
+        if !current {
+            return Ok(None);
+        }
         let mut sessions = self.sessions.borrow_mut();
         let session_ids: Vec<String> = sessions
             .iter()

@@ -14,7 +14,7 @@ impl SessionStore for MemoryDb {
             self.attempts.borrow_mut().remove(email.as_ref());
         }
         let current = self.user_by_id(&s.user_id.to_string());
-        if current.is_none_or(|u| u.password_hash != s.password_hash) {
+        if current.is_none_or(|u| u.password_version as i64 != s.password_version) {
             return Ok(false);
         }
         self.sessions.borrow_mut().insert(
