@@ -127,8 +127,16 @@ impl SessionMemory {
         (now_ms < *until_ms).then(|| slot.clone())
     }
 
+    /// Keeps `slot` until `until_ms`, except a live entry over a purge mark still in force: a
+    /// state read before the purge (a location read or a D1 read that raced it) must not
+    /// outlive the mark, whichever path brings it here.
     fn put(&self, session_id: &str, slot: Slot, until_ms: i64, now_ms: i64) {
         let mut slots = self.slots.borrow_mut();
+        if let (Slot::Live(_), Some((Slot::Purged, until))) = (&slot, slots.get(session_id)) {
+            if now_ms < *until {
+                return;
+            }
+        }
         if slots.len() >= MEMORY_CAPACITY && !slots.contains_key(session_id) {
             slots.retain(|_, (_, until)| now_ms < *until);
             if slots.len() >= MEMORY_CAPACITY {
@@ -164,8 +172,13 @@ pub struct SessionCache<'a> {
 
 /// What a lookup found, and what went wrong on the way (for the logs; a failing location cache
 /// is a miss, never an error).
+#[derive(Default)]
 pub struct Lookup {
     pub hit: Option<(CachedSession, Tier)>,
+    /// The session was purged in this location within `SESSION_CACHE_TTL` (a purge mark in
+    /// either tier): a read replica may not have that revocation yet, so only D1's primary
+    /// may say whether it is still active.
+    pub purged: bool,
     pub location_error: Option<String>,
 }
 
@@ -174,13 +187,10 @@ impl SessionCache<'_> {
         self.ttl_ms > 0
     }
 
-    /// The cached state of `session_id` for `user_id`, nearest tier first. A location hit is
-    /// copied into the isolate's memory.
+    /// The cached state of `session_id` for `user_id`, nearest tier first, or a miss that says
+    /// whether the session was purged here. A location hit is copied into the isolate's memory.
     pub async fn lookup(&self, session_id: &str, user_id: &str, now_ms: i64) -> Lookup {
-        let mut out = Lookup {
-            hit: None,
-            location_error: None,
-        };
+        let mut out = Lookup::default();
         if !self.enabled() {
             return out;
         }
@@ -189,24 +199,45 @@ impl SessionCache<'_> {
                 out.hit = Some((entry, Tier::Memory));
                 return out;
             }
-            Some(Slot::Purged) => return out,
+            Some(Slot::Purged) => {
+                out.purged = true;
+                return out;
+            }
             _ => {}
         }
-        match self.location.get(session_id).await {
-            Ok(Some(raw)) => {
-                if raw == PURGED {
-                    self.mark_purged(session_id, now_ms);
-                } else if let Ok(entry) = serde_json::from_slice::<CachedSession>(raw.as_bytes()) {
-                    if entry.usable(user_id, now_ms, self.ttl_ms) {
-                        self.remember(session_id, &entry, now_ms);
-                        out.hit = Some((entry, Tier::Location));
-                    }
-                }
+        let answer = self.location.get(session_id).await;
+        // A revocation in this isolate may have purged the session while the read was on its
+        // way: what the read brings is older than that purge, so the purge mark wins.
+        out.purged = self.memory.is_purged(session_id, now_ms);
+        match answer {
+            Ok(Some(raw)) if raw == PURGED => {
+                self.mark_purged(session_id, now_ms);
+                out.purged = true;
             }
-            Ok(None) => {}
+            Ok(Some(raw)) if !out.purged => {
+                out.hit = self.take_in(session_id, &raw, user_id, now_ms);
+            }
+            Ok(_) => {}
             Err(e) => out.location_error = Some(e),
         }
         out
+    }
+
+    /// A state the location's cache returned, if it may answer for `user_id` now (then it is
+    /// also kept in memory).
+    fn take_in(
+        &self,
+        session_id: &str,
+        raw: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Option<(CachedSession, Tier)> {
+        let entry = serde_json::from_slice::<CachedSession>(raw.as_bytes()).ok()?;
+        if !entry.usable(user_id, now_ms, self.ttl_ms) {
+            return None;
+        }
+        self.remember(session_id, &entry, now_ms);
+        Some((entry, Tier::Location))
     }
 
     fn remember(&self, session_id: &str, entry: &CachedSession, now_ms: i64) {
@@ -294,6 +325,9 @@ pub struct MemoryLocationCache {
     /// `Some(n)`: the get after `n` more gets yields once before answering, so a test can run
     /// another request in between (a revocation racing a check).
     pub yield_at_get: std::cell::Cell<Option<u32>>,
+    /// When set, that paused get reads the map *before* it yields: like a Cache API read whose
+    /// answer was on its way back while a purge ran, it returns what the map held before.
+    pub read_before_yield: std::cell::Cell<bool>,
 }
 
 impl MemoryLocationCache {
@@ -312,6 +346,8 @@ impl LocationCache for MemoryLocationCache {
     fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
         Box::pin(async move {
             let counted = self.call(&self.gets);
+            let read = || self.entries.borrow().get(session_id).cloned();
+            let early = self.read_before_yield.get().then(read);
             match self.yield_at_get.get() {
                 Some(0) => {
                     self.yield_at_get.set(None);
@@ -321,7 +357,7 @@ impl LocationCache for MemoryLocationCache {
                 None => {}
             }
             counted?;
-            Ok(self.entries.borrow().get(session_id).cloned())
+            Ok(early.unwrap_or_else(read))
         })
     }
 
@@ -431,10 +467,57 @@ mod tests {
         let (here, there) = (SessionMemory::default(), SessionMemory::default());
         let (c_here, c_there) = (cache(&here, &location), cache(&there, &location));
         block_on(c_there.purge(&["s1".to_owned()], 5));
+        // A third isolate of the location learns of the purge from the location's cache.
+        let third = SessionMemory::default();
+        let seen = block_on(cache(&third, &location).lookup("s1", "u1", 10));
+        assert!(seen.hit.is_none() && seen.purged);
         // This isolate read D1 (before the purge) and now tries to cache what it read.
         block_on(c_here.store("s1", &entry(0), 10));
         assert!(block_on(c_here.lookup("s1", "u1", 20)).hit.is_none());
         assert_eq!(location.entries.borrow()["s1"], PURGED);
+    }
+
+    #[test]
+    fn a_location_read_that_returns_after_a_purge_does_not_bring_the_session_back() {
+        use std::task::{Context, Poll, Waker};
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        let live = serde_json::to_string(&entry(0)).unwrap();
+        location.entries.borrow_mut().insert("s1".into(), live);
+        // The check's location read has its answer (the live entry) but has not resumed yet.
+        location.yield_at_get.set(Some(0));
+        location.read_before_yield.set(true);
+        let mut check = std::pin::pin!(c.lookup("s1", "u1", 10));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(check.as_mut().poll(&mut cx).is_pending());
+        // Meanwhile a logout in this isolate purges the session.
+        assert!(block_on(c.purge(&["s1".to_owned()], 10)).is_empty());
+        let Poll::Ready(raced) = check.as_mut().poll(&mut cx) else {
+            panic!("still pending")
+        };
+        assert!(
+            raced.hit.is_none(),
+            "answered from a read older than the purge"
+        );
+        assert!(raced.purged);
+        let next = block_on(c.lookup("s1", "u1", 20));
+        assert!(
+            next.hit.is_none(),
+            "served {:?} after the purge",
+            next.hit.map(|h| h.1)
+        );
+        assert!(next.purged);
+    }
+
+    #[test]
+    fn memory_keeps_a_purge_mark_over_a_live_entry() {
+        let memory = SessionMemory::default();
+        memory.put("s1", Slot::Purged, 30_000, 0);
+        memory.put("s1", Slot::Live(entry(0)), 1_000, 10);
+        assert!(memory.is_purged("s1", 20));
+        // Once the mark has expired, the slot takes a live entry again.
+        memory.put("s1", Slot::Live(entry(30_000)), 31_000, 30_000);
+        assert!(matches!(memory.get("s1", 30_001), Some(Slot::Live(_))));
     }
 
     #[test]

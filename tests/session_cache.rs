@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use edge_auth::http::{ApiRequest, ApiResponse};
+use edge_auth::store::Read;
 use serde_json::{json, Value};
 
 const ALICE: &str = "alice@example.com";
@@ -357,4 +358,88 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
     // …but does not put it back: every later check is refused.
     assert_problem(&h.me(access(&p), NOW_MS + 1), 401, "invalid_token");
     assert_problem(&h.me(access(&p), NOW_MS + 5_000), 401, "invalid_token");
+}
+
+#[test]
+fn a_location_read_answered_before_a_logout_does_not_serve_the_session_after_it() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let h = registered();
+    let p = pair(&h);
+    let logout = |now| {
+        h.send_at(
+            ApiRequest::new("POST", "/auth/logout")
+                .json(&json!({"refresh_token": p["refresh_token"]})),
+            now,
+        )
+    };
+    // The location's cache holds the live state; this isolate's memory no longer does.
+    assert_eq!(h.me(access(&p), NOW_MS).status, 200);
+    let later = NOW_MS + 1_500;
+    // The check's location read has its answer (still live) but has not resumed yet.
+    h.location_cache.yield_at_get.set(Some(0));
+    h.location_cache.read_before_yield.set(true);
+    let cache = h.session_cache();
+    let outbox = edge_auth::mail::Outbox::new(ORIGIN);
+    let app = h.app(&outbox, &cache);
+    let ctx = edge_auth::http::Ctx::new("racing-check".into(), later);
+    let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));
+    let mut racing = std::pin::pin!(app.handle(check, &ctx));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(racing.as_mut().poll(&mut cx).is_pending());
+    // Meanwhile the session logs out, in this isolate.
+    assert_eq!(logout(later).status, 204);
+    let Poll::Ready(r) = racing.as_mut().poll(&mut cx) else {
+        panic!("still pending")
+    };
+    // The purge mark set during its read makes it a miss, and the primary refuses it…
+    assert_problem(&r, 401, "invalid_token");
+    // …and nothing was put back in memory: every later check is refused.
+    assert_problem(&h.me(access(&p), later + 1), 401, "invalid_token");
+    assert_problem(&h.me(access(&p), later + 500), 401, "invalid_token");
+}
+
+/// Where the session reads of one request went.
+fn session_reads(h: &Harness, send: impl FnOnce() -> ApiResponse) -> (ApiResponse, Vec<Read>) {
+    h.sessions.session_reads.borrow_mut().clear();
+    let resp = send();
+    (resp, h.sessions.session_reads.take())
+}
+
+#[test]
+fn a_check_reads_the_nearest_copy_unless_the_session_was_purged_here() {
+    let h = registered();
+    let p = pair(&h);
+    let (r, reads) = session_reads(&h, || h.me(access(&p), NOW_MS));
+    assert_eq!((r.status, reads), (200, vec![Read::Nearest]));
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/logout").json(&json!({"refresh_token": p["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    // A replica may not have the logout yet: only the primary may answer.
+    let (r, reads) = session_reads(&h, || h.me(access(&p), NOW_MS + 2));
+    assert_problem(&r, 401, "invalid_token");
+    assert_eq!(reads, vec![Read::Primary]);
+    let (v, reads) = session_reads(&h, || {
+        h.send_at(
+            ApiRequest::new("POST", "/auth/verify").json(&json!({ "token": access(&p) })),
+            NOW_MS + 3,
+        )
+    });
+    assert_eq!(v.body_json(), json!({"active": false}));
+    assert_eq!(reads, vec![Read::Primary]);
+}
+
+#[test]
+fn a_check_after_a_verified_address_reads_the_primary() {
+    let h = registered();
+    let p = pair(&h);
+    warm(&h, access(&p));
+    let token = mail_token(&h, "/verify-email?token=");
+    let r = h.send(ApiRequest::new("POST", "/auth/email/verify").json(&json!({"token": token})));
+    assert_eq!(r.status, 200);
+    // A replica may still say "not verified"; the primary says what the purge was for.
+    let (r, reads) = session_reads(&h, || h.me(access(&p), NOW_MS + 3));
+    assert_eq!(r.body_json()["email_verified"], true);
+    assert_eq!((r.status, reads), (200, vec![Read::Primary]));
 }

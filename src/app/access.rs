@@ -91,7 +91,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// The state of a verified access token's session, for `/auth/me` and `/auth/verify`:
     /// through the session cache (isolate memory, then the location's cache), else from D1,
     /// where a read replica may answer; a session the replica does not know (yet) is asked of
-    /// the primary before it is refused.
+    /// the primary before it is refused. A session purged in this location is asked of the
+    /// primary only: a lagging replica may not have its revocation yet, and would answer with
+    /// the state the purge was for.
     pub(super) async fn session_state(
         &self,
         token: &VerifiedToken,
@@ -100,6 +102,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<CachedSession, AppError> {
         let cache = self.session_cache;
         let sid = &token.claims.sid;
+        let mut purged = false;
         if cache.enabled() {
             let lookup = cache.lookup(sid, &token.claims.sub, ctx.now_ms).await;
             if let Some(e) = lookup.location_error {
@@ -110,10 +113,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 return Ok(state);
             }
             ctx.note_session_cache("miss");
+            purged = lookup.purged;
         }
         let id = UserId::parse(&token.claims.sub)
             .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
-        let found = if cache.enabled() {
+        let found = if cache.enabled() && !purged {
             match self.read_session(sid, &id, Read::Nearest, ctx, guard).await {
                 Err(AppError::InvalidToken(_)) => {
                     self.read_session(sid, &id, Read::Primary, ctx, guard)

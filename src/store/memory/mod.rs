@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use super::{BreakerStore, LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
+use super::{BreakerStore, LoginLookup, PasswordChange, Read, StoreError, UserRow, UserStore};
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
 use crate::throttle::{self, Attempts};
@@ -56,6 +56,9 @@ pub struct MemoryDb {
     email_requests: RefCell<HashMap<(String, &'static str), EmailSends>>,
     pub fail: Cell<bool>,
     pub calls: Cell<u32>,
+    /// Where each `active_session` call asked to read, oldest first: this twin answers every
+    /// read from its one copy, so tests check the choice of primary or replica here.
+    pub session_reads: RefCell<Vec<Read>>,
 }
 
 impl MemoryDb {

@@ -108,9 +108,10 @@ impl SessionStore for MemoryDb {
         session_id: &str,
         user_id: &UserId,
         now_ms: i64,
-        _read: Read,
+        read: Read,
     ) -> Result<Option<ActiveSession>, StoreError> {
         self.enter()?;
+        self.session_reads.borrow_mut().push(read);
         let user_id = user_id.to_string();
         let Some(expires_at_ms) = self
             .sessions
