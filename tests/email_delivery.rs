@@ -159,6 +159,38 @@ fn a_retried_job_makes_a_fresh_token_that_voids_the_one_whose_mail_failed() {
     );
 }
 
+/// A job whose sends keep failing is retried until the queue gives up (then it goes to the
+/// dead-letter queue): its own deliveries count once toward the hourly cap, so they never reach
+/// it. Counted per delivery, the cap's sixth delivery was acknowledged as capped instead.
+#[test]
+fn a_job_whose_sends_keep_failing_counts_once_and_is_retried_every_time() {
+    let h = registered();
+    h.hold_queue.set(true);
+    forgot(&h, ALICE);
+    h.mailer.fail.set(true);
+    let deliveries = h.config.email.max_per_hour + 3;
+    for i in 0..deliveries {
+        let outcome = h.consume_at(NOW_MS + i64::from(i) * 30_000);
+        assert_eq!(outcome, [Outcome::Retry], "delivery {i}");
+    }
+    assert_eq!(h.events("email_failed").len(), deliveries as usize);
+    assert!(h.events("email_capped").is_empty());
+    let resets = |h: &Harness| -> Vec<u32> {
+        let sends = h.users.email_sends().into_iter();
+        sends
+            .filter(|s| s.1 == "password_reset")
+            .map(|s| s.2)
+            .collect()
+    };
+    assert_eq!(resets(&h), [1]);
+    // The job goes out at last (counted already); another request's job is another message.
+    h.mailer.fail.set(false);
+    forgot(&h, ALICE);
+    let outcomes = h.consume_at(NOW_MS + 600_000);
+    assert_eq!(outcomes, [Outcome::Sent, Outcome::Sent]);
+    assert_eq!(resets(&h), [2]);
+}
+
 #[test]
 fn a_job_queued_with_its_link_by_an_earlier_version_is_sent_as_it_is() {
     let h = registered();

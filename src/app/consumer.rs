@@ -24,7 +24,8 @@ use crate::tokens;
 /// A store that is unavailable, or a mail service that fails, is [`Outcome::Retry`]: the queue
 /// delivers the message again (after `max_retries`, to the dead-letter queue). A retry makes a
 /// fresh token, which voids the one a failed attempt may have stored, so of the tokens a job
-/// leads to only the one in the mail that went out can work.
+/// leads to only the one in the mail that went out can work; its deliveries count once toward
+/// the cap (they share the queue message's id).
 pub async fn process(
     job: &MailJob,
     store: &impl EmailTokenStore,
@@ -89,6 +90,7 @@ pub async fn process(
         now_ms: ctx.now_ms,
         expires_at_ms: ctx.now_ms + ttl * 1000,
         max_per_hour: config.max_per_hour,
+        queue_message_id,
     };
     match store.issue_email_token(&new).await {
         Ok(Issued::Issued { user_id }) => {

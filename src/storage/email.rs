@@ -45,18 +45,22 @@ impl EmailTokenStore for D1Store {
         // One batch: each statement finds the account through the email, so for an unknown one
         // they all change nothing.
         let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
+        // A delivery of the message that counted last (a retry) is not counted again.
         let count = query!(
             &self.0,
-            "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms) \
-             SELECT id, ?2, 1, ?3 FROM users WHERE email = ?1 \
+            "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms, last_message_id) \
+             SELECT id, ?2, 1, ?3, ?5 FROM users WHERE email = ?1 \
              ON CONFLICT (user_id, purpose) DO UPDATE SET \
-               sent = CASE WHEN ?3 < window_start_ms + ?4 THEN sent + 1 ELSE 1 END, \
-               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END \
+               sent = CASE WHEN ?3 >= window_start_ms + ?4 THEN 1 \
+                           WHEN last_message_id IS ?5 THEN sent ELSE sent + 1 END, \
+               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END, \
+               last_message_id = ?5 \
              RETURNING user_id",
             email,
             purpose,
             &t.now_ms,
             &EMAIL_CAP_WINDOW_MS,
+            t.queue_message_id,
         );
         let void_older = query!(
             &self.0,

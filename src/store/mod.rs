@@ -174,6 +174,9 @@ pub struct NewEmailToken<'a> {
     pub expires_at_ms: i64,
     /// Emails of this purpose per account per [`EMAIL_CAP_WINDOW_MS`].
     pub max_per_hour: u32,
+    /// The queue message asking: a retry of the message that counted last is not counted again,
+    /// so a job's own failed attempts never use up the cap.
+    pub queue_message_id: &'a str,
 }
 
 /// What issuing an email token did.

@@ -158,12 +158,14 @@ impl Harness {
         let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
         let mut outcomes = Vec::new();
         for job in jobs {
+            // One id per message, the same on each of its deliveries, as a Queue's.
+            let message_id = format!("qm-{}-{}", job.request_id, job.kind.as_str());
             let outcome = block_on(consumer::process(
                 &job,
                 &*self.users,
                 &self.mailer,
                 &self.config.email,
-                "qm",
+                &message_id,
                 ctx,
             ));
             if !outcome.acknowledged() {

@@ -67,10 +67,16 @@ impl EmailTokenStore for MemoryDb {
         let purpose = t.purpose.as_str();
         let mut sends = self.email_sends.borrow_mut();
         let counted = match sends.get(&(user_id.clone(), purpose)) {
-            Some(&(sent, start)) if t.now_ms < start + EMAIL_CAP_WINDOW_MS => (sent + 1, start),
+            Some((sent, start, last)) if t.now_ms < start + EMAIL_CAP_WINDOW_MS => {
+                let again = last == t.queue_message_id;
+                (if again { *sent } else { sent + 1 }, *start)
+            }
             _ => (1, t.now_ms),
         };
-        sends.insert((user_id.clone(), purpose), counted);
+        sends.insert(
+            (user_id.clone(), purpose),
+            (counted.0, counted.1, t.queue_message_id.to_owned()),
+        );
         if counted.0 > t.max_per_hour {
             return Ok(Issued::Capped { user_id });
         }

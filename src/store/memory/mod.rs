@@ -37,6 +37,8 @@ pub struct MemoryEmailToken {
 
 /// Emails asked for in the window, and the window's start (Unix ms).
 type EmailSends = (u32, i64);
+/// An `email_sends` row: sent, window start, the queue message that counted last.
+type CappedSends = (u32, i64, String);
 
 /// The in-memory database: users (as raw rows, decoded like D1's), throttle rows, sessions,
 /// spent refresh tokens and email tokens. `fail` makes every call fail, like an unreachable
@@ -51,7 +53,7 @@ pub struct MemoryDb {
     spent: RefCell<HashMap<String, (String, i64)>>,
     pub email_tokens: RefCell<HashMap<String, MemoryEmailToken>>,
     /// `email_sends`, by (user id, purpose).
-    email_sends: RefCell<HashMap<(String, &'static str), EmailSends>>,
+    email_sends: RefCell<HashMap<(String, &'static str), CappedSends>>,
     /// `email_requests`, by (email, purpose): (requests, window start).
     email_requests: RefCell<HashMap<(String, &'static str), EmailSends>>,
     pub fail: Cell<bool>,
@@ -151,7 +153,7 @@ impl MemoryDb {
             .email_sends
             .borrow()
             .iter()
-            .map(|((u, p), (sent, _))| (u.clone(), *p, *sent))
+            .map(|((u, p), (sent, _, _))| (u.clone(), *p, *sent))
             .collect();
         rows.sort();
         rows
