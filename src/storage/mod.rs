@@ -100,6 +100,20 @@ fn rows_of<T: serde::de::DeserializeOwned>(
     result_of(results, i)?.results().map_err(corrupt)
 }
 
+/// The ids that statement `ids` of a batch returned, if statement `written` (the one every
+/// other statement's condition mirrors) returned a row; `None` when it wrote nothing.
+fn ids_if_written(
+    results: &[D1Result],
+    written: usize,
+    ids: usize,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if rows_of::<IdRow>(results, written)?.is_empty() {
+        return Ok(None);
+    }
+    let rows = rows_of::<IdRow>(results, ids)?;
+    Ok(Some(rows.into_iter().map(|r| r.id).collect()))
+}
+
 /// The first row of a result read as two views of its columns, such as a session's own
 /// columns and its user's [`UserRow`](crate::store::UserRow). Each view ignores the other's
 /// columns; `#[serde(flatten)]` would do the same in one pass but buffers every field first,

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::query;
 
-use super::{batch, first_row, rows_of, store_err, D1Store, IdRow};
+use super::{batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
 use crate::domain::{Email, User, UserId};
 use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::throttle::Attempts;
@@ -150,15 +150,7 @@ impl UserStore for D1Store {
             &version,
         );
         let results = batch(&self.0, vec![revoke, update]).await?;
-        if rows_of::<IdRow>(&results, 1)?.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            rows_of::<IdRow>(&results, 0)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
-        ))
+        ids_if_written(&results, 1, 0)
     }
 
     async fn delete_user(
@@ -219,15 +211,7 @@ impl UserStore for D1Store {
             ),
         ];
         let results = batch(&self.0, statements).await?;
-        if rows_of::<IdRow>(&results, 5)?.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            rows_of::<IdRow>(&results, 1)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
-        ))
+        ids_if_written(&results, 5, 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -42,85 +42,86 @@ def race_with_reset(worker, email, send_other):
         time.sleep(STAGGER_S)
         second = pool.submit(send_other, rid)
         first, second = first.result(), second.result()
-    lines = wait_for_lines(worker, lambda l: l.get("request_id") == rid and l.get("event") == "request")
-    lines = [l for l in worker.logs() if l.get("request_id") == rid]
-    return first, second, lines
+    wait_for_lines(worker, lambda l: l.get("request_id") == rid and l.get("event") == "request")
+    return first, second, [l for l in worker.logs() if l.get("request_id") == rid]
 
 
 def raced(lines, event) -> bool:
     """Whether the request ran into the reset (its check passed, its write found a newer
     password) rather than arriving after it (its check failed on the new password)."""
-    for line in lines:
-        if line.get("event") == event and line.get("reason") == "password_changed":
-            return True
+    if any(l.get("event") == event and l.get("reason") == "password_changed" for l in lines):
+        return True
     assert any(l.get("event") == "login_failed" and l.get("reason") == "wrong_password" for l in lines), lines
     return False
 
 
-def assert_only_the_reset_password_works(worker, email, others):
-    assert login(worker, email, NEW_PASSWORD).status == 200
-    for other in others:
-        assert_problem(login(worker, email, other), 401, "invalid_credentials")
+def rounds(worker, tag, make_account, make_request, event, old_passwords, after=None):
+    """`ROUNDS` races of a fresh account's request against its reset. Each must answer `401
+    invalid_credentials` and leave only the reset's password working; at least one must have
+    read the account before the reset wrote (`event` with reason `password_changed`)."""
+    races = 0
+    for _ in range(ROUNDS):
+        email = unique_email(tag).lower()
+        account = make_account(email)
+        done, answer, lines = race_with_reset(worker, email, lambda rid: make_request(email, account, rid))
+        assert done.status == 204, done.body
+        assert_problem(answer, 401, "invalid_credentials")
+        races += raced(lines, event)
+        assert login(worker, email, NEW_PASSWORD).status == 200
+        for old in old_passwords:
+            assert_problem(login(worker, email, old), 401, "invalid_credentials")
+        if after:
+            after(email, account)
+    assert races >= 1, f"no round raced: the {tag} request never read the account before the reset wrote"
+
+
+def registered(worker):
+    """A new account and an intruder's session on it (the intruder knows the password)."""
+    def make(email):
+        assert register(worker, email).status == 201
+        return login(worker, email).json()
+    return make
 
 
 def test_a_password_change_never_undoes_a_reset_that_committed_while_it_hashed(worker):
-    races = 0
-    for _ in range(ROUNDS):
-        email = unique_email("chrace")
-        assert register(worker, email).status == 201
-        intruder = login(worker, email).json()
+    def change(email, intruder, rid):
+        return request(worker.base, "POST", "/auth/password/change",
+                       headers={**bearer(intruder), "X-Request-Id": rid},
+                       json={"current_password": PASSWORD, "new_password": THEIRS})
 
-        def change(rid):
-            return request(worker.base, "POST", "/auth/password/change",
-                           headers={**bearer(intruder), "X-Request-Id": rid},
-                           json={"current_password": PASSWORD, "new_password": THEIRS})
+    def intruder_is_out(email, intruder):
+        me = request(worker.base, "GET", "/auth/me", headers=bearer(intruder))
+        assert_problem(me, 401, "invalid_token")
 
-        done, changed, lines = race_with_reset(worker, email, change)
-        assert done.status == 204, done.body
-        assert_problem(changed, 401, "invalid_credentials")
-        races += raced(lines, "password_change_failed")
-        assert_only_the_reset_password_works(worker, email, [THEIRS, PASSWORD])
-        assert_problem(request(worker.base, "GET", "/auth/me", headers=bearer(intruder)), 401, "invalid_token")
-    assert races >= 1, "no round raced: the change never read the account before the reset wrote"
+    rounds(worker, "chrace", registered(worker), change, "password_change_failed",
+           [THEIRS, PASSWORD], after=intruder_is_out)
 
 
 def test_an_account_deletion_never_undoes_a_reset_that_committed_while_it_hashed(worker):
-    races = 0
-    for _ in range(ROUNDS):
-        email = unique_email("delrace")
-        assert register(worker, email).status == 201
-        intruder = login(worker, email).json()
+    def delete(email, intruder, rid):
+        return request(worker.base, "DELETE", "/auth/me",
+                       headers={**bearer(intruder), "X-Request-Id": rid},
+                       json={"password": PASSWORD})
 
-        def delete(rid):
-            return request(worker.base, "DELETE", "/auth/me",
-                           headers={**bearer(intruder), "X-Request-Id": rid},
-                           json={"password": PASSWORD})
+    def account_is_there(email, intruder):
+        count = worker.d1(f"SELECT COUNT(*) AS n FROM users WHERE email = '{email}'")
+        assert count == [{"n": 1}], count
 
-        done, deleted, lines = race_with_reset(worker, email, delete)
-        assert done.status == 204, done.body
-        assert_problem(deleted, 401, "invalid_credentials")
-        races += raced(lines, "account_delete_failed")
-        assert worker.d1(f"SELECT COUNT(*) AS n FROM users WHERE email = '{email.lower()}'") == [{"n": 1}]
-        assert_only_the_reset_password_works(worker, email, [PASSWORD])
-    assert races >= 1, "no round raced: the deletion never read the account before the reset wrote"
+    rounds(worker, "delrace", registered(worker), delete, "account_delete_failed", [PASSWORD],
+           after=account_is_there)
 
 
 def test_a_login_that_rehashes_never_undoes_a_reset_that_committed_while_it_hashed(worker):
-    races = 0
-    for _ in range(ROUNDS):
-        # Moved in with a cheaper hash: a correct login rehashes it at the configured count.
-        email = unique_email("rhrace").lower()
-        insert_user(worker, email, pbkdf2_phc(PASSWORD, 1000))
+    def moved_in(email):
+        # A cheaper hash than the configured one: a correct login rehashes it.
+        return insert_user(worker, email, pbkdf2_phc(PASSWORD, 1000))
 
-        def old_login(rid):
-            return request(worker.base, "POST", "/auth/login", headers={"X-Request-Id": rid},
-                           json={"email": email, "password": PASSWORD})
+    def old_login(email, _uid, rid):
+        return request(worker.base, "POST", "/auth/login", headers={"X-Request-Id": rid},
+                       json={"email": email, "password": PASSWORD})
 
-        done, logged_in, lines = race_with_reset(worker, email, old_login)
-        assert done.status == 204, done.body
-        assert_problem(logged_in, 401, "invalid_credentials")
-        races += raced(lines, "login_failed")
-        assert_only_the_reset_password_works(worker, email, [PASSWORD])
+    def reset_once(email, _uid):
         version = worker.d1(f"SELECT password_version FROM users WHERE email = '{email}'")
         assert version == [{"password_version": 1}], version
-    assert races >= 1, "no round raced: the login never read the account before the reset wrote"
+
+    rounds(worker, "rhrace", moved_in, old_login, "login_failed", [PASSWORD], after=reset_once)
