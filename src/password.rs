@@ -232,11 +232,15 @@ impl StoredHash {
         }
     }
 
-    /// Whether a login that proved the password should store a fresh hash: always for a
-    /// legacy hash, and for ours when its count is below the configured one.
-    pub fn needs_rehash(&self, configured_iterations: u32) -> bool {
+    /// Whether a login that proved `password` should store a fresh hash of it: for ours when
+    /// its count is below the configured one, and for a legacy hash, except bcrypt with a
+    /// password longer than the 72 bytes bcrypt reads. There only those 72 bytes were proved: a
+    /// rehash would make the whole typed string the password, and lock out the real one if it
+    /// differs past byte 72 (a typo there). Such an account keeps its bcrypt hash.
+    pub fn needs_rehash(&self, configured_iterations: u32, password: &str) -> bool {
         match self {
             Self::Pbkdf2(h) => h.iterations < configured_iterations,
+            Self::Legacy(LegacyHash::Bcrypt { .. }) => password.len() <= BCRYPT_READS_BYTES,
             Self::Legacy(_) => true,
         }
     }
@@ -249,6 +253,9 @@ impl StoredHash {
         }
     }
 }
+
+/// How much of a password bcrypt reads; the rest never changes its hash.
+const BCRYPT_READS_BYTES: usize = 72;
 
 /// A fixed salt for padding work (its result is thrown away).
 const PAD_SALT: &[u8; SALT_LEN] = b"edge-auth-pad!!!";
@@ -440,19 +447,34 @@ mod tests {
         bcrypt_max_cost: 13,
     };
 
+    /// bcrypt reads 72 bytes: a login that typed the real password's first 72 and then
+    /// something else passes its check (as it did on the old service), but must not make that
+    /// string the password.
+    #[test]
+    fn a_bcrypt_hash_is_not_replaced_from_a_password_longer_than_bcrypt_reads() {
+        let real = "x".repeat(80);
+        let phc = bcrypt::hash(&real, 4).unwrap();
+        let h = StoredHash::parse(&phc, &BOUNDS).unwrap();
+        let typo = format!("{}typo", &real[..72]);
+        assert!(h.verify(&typo));
+        assert!(!h.needs_rehash(1_000, &typo));
+        assert!(!h.needs_rehash(1_000, &real));
+        assert!(h.needs_rehash(1_000, &real[..72]));
+    }
+
     #[test]
     fn stored_hash_reads_ours_and_legacy_formats() {
         let ours = PasswordHash::create("pw", 1_000).unwrap().to_phc();
         let h = StoredHash::parse(&ours, &BOUNDS).unwrap();
         assert_eq!(h.algorithm(), "pbkdf2-sha256");
         assert!(h.verify("pw"));
-        assert!(!h.needs_rehash(1_000));
-        assert!(h.needs_rehash(1_001));
+        assert!(!h.needs_rehash(1_000, "pw"));
+        assert!(h.needs_rehash(1_001, "pw"));
         let bcrypt = "$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC";
         let h = StoredHash::parse(bcrypt, &BOUNDS).unwrap();
         assert_eq!(h.algorithm(), "bcrypt");
         assert!(h.verify("correct horse battery"));
-        assert!(h.needs_rehash(1_000));
+        assert!(h.needs_rehash(1_000, "correct horse battery"));
         assert_eq!(
             StoredHash::parse("$2b$31$", &BOUNDS),
             Err(StoredHashError::Legacy(LegacyError::Format))

@@ -121,7 +121,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(e);
         }
 
-        if stored.needs_rehash(self.config.pbkdf2_iterations) {
+        if stored.needs_rehash(self.config.pbkdf2_iterations, raw_password) {
             let phc = self.new_password_hash(raw_password, ctx).await?;
             let updated_at = rfc3339(ctx.now_ms);
             // Written only if no change or reset committed since the check (then the session

@@ -161,7 +161,19 @@ mod cli {
             );
         }
         if let Some(slowest) = plan.users.iter().max_by_key(|u| u.work_iterations) {
-            if slowest.work_iterations > u64::from(DEFAULT_PBKDF2_ITERATIONS) {
+            let ceiling = u64::from(bounds.pbkdf2_max_iterations);
+            if slowest.work_iterations > ceiling {
+                // LOGIN_FAILURE_ITERATIONS may not exceed PBKDF2_MAX_ITERATIONS (the Worker
+                // refuses such a configuration), so no setting hides this hash's cost.
+                println!(
+                    "slowest hash imported: {} (row {}), about {} PBKDF2 iterations, above \
+                     PBKDF2_MAX_ITERATIONS ({ceiling}): LOGIN_FAILURE_ITERATIONS cannot match it \
+                     (set it to {ceiling} at most), so a wrong password on such an account \
+                     takes longer than on an unknown email until its first login rehashes it; \
+                     a lower BCRYPT_MAX_COST refuses these hashes instead",
+                    slowest.algorithm, slowest.row, slowest.work_iterations
+                );
+            } else if slowest.work_iterations > u64::from(DEFAULT_PBKDF2_ITERATIONS) {
                 println!(
                     "slowest hash imported: {} (row {}), about {} PBKDF2 iterations: set \
                      LOGIN_FAILURE_ITERATIONS={} so a wrong password on it takes as long as an \
@@ -177,12 +189,7 @@ mod cli {
         let imported = apply(&args, &plan.users)?;
         println!(
             "{}",
-            import::summary(
-                rows.len(),
-                imported,
-                plan.users.len() - imported,
-                plan.refused.len()
-            )
+            import::summary(rows.len(), plan.users.len(), imported, plan.refused.len())
         );
         Ok(())
     }

@@ -170,9 +170,15 @@ pub fn plan(
     mut new_uuid: impl FnMut() -> String,
 ) -> Plan {
     let mut plan = Plan::default();
-    // First pass: who shares an email or a UUID with another row.
+    // First pass: who shares an email or an id with another row. A UUID is compared in its
+    // canonical form, any other id as it is written.
+    let id_key = |raw: &str| {
+        UserId::parse(raw)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| format!("source id {raw}"))
+    };
     let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut by_uuid: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
     for r in rows {
         if let Some(email) = r.email.as_deref().and_then(|e| Email::parse(e).ok()) {
             by_email
@@ -180,8 +186,8 @@ pub fn plan(
                 .or_default()
                 .push(r.row);
         }
-        if let Some(id) = r.id.as_deref().and_then(|i| UserId::parse(i).ok()) {
-            by_uuid.entry(id.to_string()).or_default().push(r.row);
+        if let Some(raw) = r.id.as_deref() {
+            by_id.entry(id_key(raw)).or_default().push(r.row);
         }
     }
     let others = |all: &[usize], me: usize| {
@@ -244,19 +250,19 @@ pub fn plan(
                 }
             },
         };
+        if let Some(raw) = r.id.as_deref() {
+            let same_id = &by_id[&id_key(raw)];
+            if same_id.len() > 1 {
+                plan.refused.push(refuse(format!(
+                    "duplicate id (also rows {})",
+                    others(same_id, r.row)
+                )));
+                continue;
+            }
+        }
         let id = match r.id.as_deref() {
             Some(raw) => match UserId::parse(raw) {
-                Ok(uuid) => {
-                    let same_id = &by_uuid[&uuid.to_string()];
-                    if same_id.len() > 1 {
-                        plan.refused.push(refuse(format!(
-                            "duplicate id (also rows {})",
-                            others(same_id, r.row)
-                        )));
-                        continue;
-                    }
-                    uuid.to_string()
-                }
+                Ok(uuid) => uuid.to_string(),
                 Err(_) => match ids.get(raw) {
                     Some(mapped) => mapped.clone(),
                     None => {
@@ -300,14 +306,32 @@ pub fn to_rfc3339(raw: &str) -> Option<String> {
     Some(utc.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-/// The one-line summary the contract asks for, printed last.
-pub fn summary(read: usize, imported: usize, present: usize, refused: usize) -> String {
+/// The one-line summary the contract asks for, printed last: of `planned` rows `inserted` went
+/// in, the rest were already present. A remote import counts by users before and after, so a
+/// registration on the live Worker meanwhile can make `inserted` exceed `planned`; it is capped
+/// there (and never underflows what is left).
+pub fn summary(read: usize, planned: usize, inserted: usize, refused: usize) -> String {
+    let imported = inserted.min(planned);
+    let present = planned - imported;
     format!("read {read}, imported {imported}, already present {present}, refused {refused}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_caps_a_count_that_includes_registrations_made_meanwhile() {
+        assert_eq!(
+            summary(12, 10, 7, 2),
+            "read 12, imported 7, already present 3, refused 2"
+        );
+        // A remote count of 11 for 10 planned rows (one person registered meanwhile).
+        assert_eq!(
+            summary(12, 10, 11, 2),
+            "read 12, imported 10, already present 0, refused 2"
+        );
+    }
 
     const BOUNDS: HashBounds = HashBounds {
         pbkdf2_max_iterations: 10_000_000,
@@ -428,6 +452,41 @@ mod tests {
         assert_eq!(second.users[1].id, first.users[1].id);
         assert!(second.new_mappings.is_empty());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Two rows with one id, a UUID or not (two merged exports, say), are both refused: mapped
+    /// to one new UUID, the second was dropped by `ON CONFLICT` and counted as already present.
+    #[test]
+    fn rows_sharing_an_id_are_refused_whether_or_not_it_is_a_uuid() {
+        let with_id = |n, email: &str, id: &str| {
+            let mut r = row(n, email);
+            r.id = Some(id.into());
+            r
+        };
+        let rows = vec![
+            with_id(1, "a@x.io", "7"),
+            with_id(2, "b@x.io", "7"),
+            with_id(3, "c@x.io", "5f0e7d52-0d3b-4c44-9f0b-2c1e7a1b9d11"),
+            with_id(4, "d@x.io", "5F0E7D52-0D3B-4C44-9F0B-2C1E7A1B9D11"),
+            with_id(5, "e@x.io", "07"),
+        ];
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        assert_eq!(p.users.len(), 1);
+        assert_eq!(p.users[0].email, "e@x.io");
+        let reasons: Vec<(usize, &str)> = p
+            .refused
+            .iter()
+            .map(|r| (r.row, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (1, "duplicate id (also rows 2)"),
+                (2, "duplicate id (also rows 1)"),
+                (3, "duplicate id (also rows 4)"),
+                (4, "duplicate id (also rows 3)"),
+            ]
+        );
     }
 
     #[test]
