@@ -127,22 +127,24 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // Written only if no change or reset committed since the check (then the session
             // below is refused too); a concurrent login's rehash of the same password may win.
             let version = user.password_version;
-            guard
+            let written = guard
                 .call(|| {
                     self.users
                         .update_password_hash(&user.id, &phc, &updated_at, version)
                 })
                 .await?;
-            ctx.log(
-                "info",
-                "password_rehashed",
-                json!({
-                    "user_id": user.id.to_string(),
-                    "from": stored.algorithm(),
-                    "from_iterations": stored.iterations(),
-                    "to_iterations": self.config.pbkdf2_iterations,
-                }),
-            );
+            if written {
+                ctx.log(
+                    "info",
+                    "password_rehashed",
+                    json!({
+                        "user_id": user.id.to_string(),
+                        "from": stored.algorithm(),
+                        "from_iterations": stored.iterations(),
+                        "to_iterations": self.config.pbkdf2_iterations,
+                    }),
+                );
+            }
         }
 
         let session_id = crate::random::uuid_v4()

@@ -38,21 +38,18 @@ impl UserStore for D1Store {
         phc: &str,
         updated_at: &str,
         version: i64,
-    ) -> Result<(), StoreError> {
-        query!(
+    ) -> Result<bool, StoreError> {
+        let written: Option<IdRow> = first_row(query!(
             &self.0,
             "UPDATE users SET password_hash = ?1, updated_at = ?2 \
-             WHERE id = ?3 AND password_version = ?4",
+             WHERE id = ?3 AND password_version = ?4 RETURNING id",
             phc,
             updated_at,
             &id.to_string(),
             &version,
-        )
-        .map_err(store_err)?
-        .run()
-        .await
-        .map_err(store_err)?;
-        Ok(())
+        ))
+        .await?;
+        Ok(written.is_some())
     }
 
     async fn begin_login(

@@ -87,14 +87,15 @@ pub trait UserStore: EmailTokenStore {
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
     /// A login's rehash of the password it checked: written only while the password's version
     /// is still `version`, the one that check read, so it never undoes a change or a reset that
-    /// committed meanwhile. The version stays: the password is the same.
+    /// committed meanwhile. The version stays: the password is the same. Returns whether it
+    /// was written.
     async fn update_password_hash(
         &self,
         id: &UserId,
         phc: &str,
         updated_at: &str,
         version: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     /// A cheap round trip that proves the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Reserves one attempt for this normalized email *before* any password is hashed (an

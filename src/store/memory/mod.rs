@@ -205,15 +205,14 @@ impl UserStore for MemoryDb {
         phc: &str,
         _updated_at: &str,
         version: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.enter()?;
         let id = id.to_string();
-        if let Some(u) = self.users.borrow_mut().values_mut().find(|u| u.id == id) {
-            if u.password_version as i64 == version {
-                u.password_hash = phc.to_owned();
-            }
-        }
-        Ok(())
+        let mut users = self.users.borrow_mut();
+        let current = users
+            .values_mut()
+            .find(|u| u.id == id && u.password_version as i64 == version);
+        Ok(current.map(|u| u.password_hash = phc.to_owned()).is_some())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
