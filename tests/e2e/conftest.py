@@ -113,6 +113,17 @@ class Worker:
                 lines.append(obj)
         return lines
 
+    def has_line(self, pick, timeout: float = 15) -> bool:
+        """Whether a log line that `pick` accepts appears within `timeout` seconds: wrangler
+        relays the Worker's lines asynchronously, so one written before a response may reach
+        the log after the client has read that response."""
+        deadline = time.monotonic() + timeout
+        while not any(pick(l) for l in self.logs()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
 
 def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
                  config: str | None = None, migrate: bool = True,

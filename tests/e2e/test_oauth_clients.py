@@ -68,7 +68,7 @@ def test_password_grant_me_and_automatic_refresh_when_the_token_expires(oauth_wo
     second = claims(client.token["access_token"])
     assert second["sid"] == first["sid"] and second["jti"] != first["jti"]
     assert client.token["refresh_token"] != first_refresh
-    assert any(l["event"] == "refresh_succeeded" and l.get("sid") == first["sid"] for l in w.logs())
+    assert w.has_line(lambda l: l["event"] == "refresh_succeeded" and l.get("sid") == first["sid"])
 
     # An unusable refresh token is recognised as invalid_grant. The login's token is spent, so this
     # is reuse: the whole session is revoked (REFRESH_REUSE_GRACE=0), the current tokens too.
