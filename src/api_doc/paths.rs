@@ -107,7 +107,9 @@ fn me() {}
                                       its tokens stop working and the email can be registered again."),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong password \
-                                      (counted as a failed login)", body = Problem, content_type = PROBLEM),
+                                      (counted as a failed login), or when the password was changed or \
+                                      reset, or the account deleted, while this request ran (nothing \
+                                      deleted; not counted)", body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
@@ -123,7 +125,9 @@ fn delete_account() {}
         (status = 204, description = "Changed; every other session of the user is revoked, this one stays."),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong current \
-                                      password (counted as a failed login)", body = Problem, content_type = PROBLEM),
+                                      password (counted as a failed login), or when the password was \
+                                      changed or reset while this request ran (nothing changed; not \
+                                      counted)", body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (field `new_password` or `current_password`)",
          body = Problem, content_type = PROBLEM),

@@ -41,6 +41,13 @@ def test_a_valid_token_passes_and_invalid_or_revoked_ones_are_refused(consumer):
     for bad in (None, "not-a-token", pair["access_token"][:-4] + "AAAA"):
         r = protected(consumer, bad)
         assert_refused(r, 401, "invalid_token")
+    # Over the 8 KiB edge-auth reads, and twice that once JSON-escaped: edge-auth would answer
+    # the verify call 413. The token is no good, so 401, not a 503 to retry.
+    assert_refused(protected(consumer, "\\" * 8200), 401, "invalid_token")
+    # The scheme in any case, extra spaces ignored, as edge-auth reads it.
+    r = request(consumer.base, "GET", "/protected",
+                headers={"Authorization": f"  BEARER   {pair['access_token']} "})
+    assert r.status == 200, r.body
 
     assert request(consumer.base, "POST", "/auth/logout",
                    json={"refresh_token": pair["refresh_token"]}).status == 204

@@ -98,6 +98,8 @@ def test_both_ways_refuse_forged_and_bad_tokens(ts_consumer):
             assert r.header("www-authenticate") == 'Bearer error="invalid_token"'
     for route in ROUTES:
         assert_problem_loose(call(ts_consumer, route, None), 401, "invalid_token", route)
+        # Over the 8 KiB edge-auth reads (its verify would answer 413): no good, so 401, not 503.
+        assert_problem_loose(call(ts_consumer, route, "\\" * 8200), 401, "invalid_token", route)
 
 
 def test_only_the_binding_refuses_a_token_whose_session_logged_out(ts_consumer):

@@ -75,13 +75,25 @@ fn problem(status: u16, code: &str, detail: &str) -> Result<Response> {
         .with_headers(headers))
 }
 
+/// The largest `Authorization` value edge-auth reads (its `MAX_AUTHORIZATION_BYTES`).
+const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+
+/// The token of an `Authorization: Bearer <token>` header, read as edge-auth reads it: the
+/// scheme in any case, surrounding spaces ignored; `None` for anything else or an oversized
+/// value (which edge-auth would refuse too).
+fn bearer(header: &str) -> Option<&str> {
+    if header.len() > MAX_AUTHORIZATION_BYTES {
+        return None;
+    }
+    let (scheme, token) = header.trim().split_once(char::is_whitespace)?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Asks edge-auth about the request's bearer token, then applies the route's choice.
 async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Result<Response> {
-    let bearer = req.headers().get("authorization")?.unwrap_or_default();
-    let Some(token) = bearer
-        .strip_prefix("Bearer ")
-        .or_else(|| bearer.strip_prefix("bearer "))
-    else {
+    let header = req.headers().get("authorization")?.unwrap_or_default();
+    let Some(token) = bearer(&header) else {
         return problem(401, "invalid_token", "A bearer token is required.");
     };
     let headers = Headers::new();
@@ -92,11 +104,20 @@ async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Res
         .with_body(Some(json!({ "token": token }).to_string().into()));
     // The host is ignored by a service binding; the path selects the endpoint.
     let call = Request::new_with_init("https://edge-auth/auth/verify", &init)?;
-    let mut answer = env.service(AUTH)?.fetch_request(call).await?;
-    if answer.status_code() != 200 {
-        return problem(503, "auth_unavailable", "The auth service did not answer.");
+    let unavailable = || problem(503, "auth_unavailable", "The auth service did not answer.");
+    let Ok(mut answer) = env.service(AUTH)?.fetch_request(call).await else {
+        return unavailable();
+    };
+    match answer.status_code() {
+        200 => {}
+        // edge-auth refused the request itself (a token too large to be one, say): the token
+        // is no good, and asking again would not change that.
+        400..=499 => return problem(401, "invalid_token", "The access token is invalid."),
+        _ => return unavailable(),
     }
-    let verified: Verified = answer.json().await?;
+    let Ok(verified) = answer.json::<Verified>().await else {
+        return unavailable();
+    };
     match admit(&verified, when_unchecked) {
         Admission::Refuse => problem(
             401,
@@ -146,6 +167,19 @@ mod tests {
             email: None,
             revocation_checked,
         }
+    }
+
+    #[test]
+    fn the_bearer_token_is_read_as_edge_auth_reads_it() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER abc"), Some("abc"));
+        assert_eq!(bearer("  bearer   abc  "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer"), None);
+        assert_eq!(bearer("Bearer   "), None);
+        assert_eq!(bearer(""), None);
+        let big = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION_BYTES));
+        assert_eq!(bearer(&big), None);
     }
 
     #[test]

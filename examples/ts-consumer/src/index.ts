@@ -58,8 +58,14 @@ function problem(status: number, code: string, detail: string): Response {
   return Response.json({ type: "about:blank", status, code, detail }, { status, headers });
 }
 
+/** The largest `Authorization` value edge-auth reads (its `MAX_AUTHORIZATION_BYTES`). */
+const MAX_AUTHORIZATION_BYTES = 8 * 1024;
+
 function bearer(request: Request): string | null {
-  const [scheme, token] = (request.headers.get("authorization") ?? "").trim().split(/\s+/, 2);
+  const header = request.headers.get("authorization") ?? "";
+  // An oversized value is no token (edge-auth refuses it too); the length in UTF-8 bytes.
+  if (new TextEncoder().encode(header).length > MAX_AUTHORIZATION_BYTES) return null;
+  const [scheme, token] = header.trim().split(/\s+/, 2);
   return scheme?.toLowerCase() === "bearer" && token ? token : null;
 }
 
@@ -81,8 +87,19 @@ async function viaBinding(
   } catch {
     return unavailable();
   }
+  // edge-auth refused the request itself (a token too large to be one, say): the token is no
+  // good, and asking again would not change that.
+  if (answer.status >= 400 && answer.status < 500) {
+    return problem(401, "invalid_token", "The access token is invalid.");
+  }
   if (answer.status !== 200) return unavailable();
-  return admit((await answer.json()) as VerifyResponse, whenUnchecked);
+  let verified: VerifyResponse;
+  try {
+    verified = (await answer.json()) as VerifyResponse;
+  } catch {
+    return unavailable();
+  }
+  return admit(verified, whenUnchecked);
 }
 
 /** Way (b): checks the signature and claims here; the algorithm, issuer and audience are pinned. */

@@ -7,6 +7,11 @@ export interface ActiveToken {
   /** The user's id (a UUID). */
   sub: string;
   email: string;
+  /**
+   * Whether the address was proved reachable. From the database when `revocation_checked` is
+   * `true`, else from the access token's own `email_verified` claim.
+   */
+  email_verified: boolean;
   /** The session (login) the token belongs to; logging out revokes it. */
   sid: string;
   /** Expiry and issue time, seconds since the Unix epoch. */
