@@ -29,6 +29,8 @@ const DJANGO_MAX_SALT_LEN: usize = 128;
 /// verification divided by the time of one of our iterations (README, "Migrating …"):
 /// bcrypt cost 12 and 13 gave 170 and 185 iterations per expansion round (2^cost of them).
 pub const BCRYPT_ITERATIONS_PER_ROUND: f64 = 180.0;
+/// How much of a password bcrypt reads; the rest never changes its hash.
+const BCRYPT_READS_BYTES: usize = 72;
 /// Argon2id: iterations per KiB block and pass (`m × t`); pwdlib's m=65536, t=3, p=4 gave 3.3.
 pub const ARGON2_ITERATIONS_PER_KIB_PASS: f64 = 3.3;
 
@@ -118,6 +120,16 @@ impl LegacyHash {
             parse_django(rest, bounds.pbkdf2_max_iterations)
         } else {
             Err(LegacyError::Algorithm)
+        }
+    }
+
+    /// Whether [`Self::verify`] reads all of `password`. bcrypt reads only its first 72 bytes,
+    /// so a longer string that passed proved only those: storing a new hash of the whole
+    /// string would lock out a real password that differs past them.
+    pub fn reads_all_of(&self, password: &str) -> bool {
+        match self {
+            Self::Bcrypt { .. } => password.len() <= BCRYPT_READS_BYTES,
+            Self::Argon2id { .. } | Self::Django { .. } => true,
         }
     }
 

@@ -233,15 +233,12 @@ impl StoredHash {
     }
 
     /// Whether a login that proved `password` should store a fresh hash of it: for ours when
-    /// its count is below the configured one, and for a legacy hash, except bcrypt with a
-    /// password longer than the 72 bytes bcrypt reads. There only those 72 bytes were proved: a
-    /// rehash would make the whole typed string the password, and lock out the real one if it
-    /// differs past byte 72 (a typo there). Such an account keeps its bcrypt hash.
+    /// its count is below the configured one, and for a legacy hash whose check read all of it
+    /// ([`LegacyHash::reads_all_of`]: bcrypt past 72 bytes keeps its hash).
     pub fn needs_rehash(&self, configured_iterations: u32, password: &str) -> bool {
         match self {
             Self::Pbkdf2(h) => h.iterations < configured_iterations,
-            Self::Legacy(LegacyHash::Bcrypt { .. }) => password.len() <= BCRYPT_READS_BYTES,
-            Self::Legacy(_) => true,
+            Self::Legacy(h) => h.reads_all_of(password),
         }
     }
 
@@ -253,9 +250,6 @@ impl StoredHash {
         }
     }
 }
-
-/// How much of a password bcrypt reads; the rest never changes its hash.
-const BCRYPT_READS_BYTES: usize = 72;
 
 /// A fixed salt for padding work (its result is thrown away).
 const PAD_SALT: &[u8; SALT_LEN] = b"edge-auth-pad!!!";

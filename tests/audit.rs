@@ -262,14 +262,13 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         .to_phc();
     let change = PasswordChange {
         user_id: &user.id,
-        version: Some(read),
         phc: &phc,
         updated_at: "2026-01-01T00:00:00.000Z",
         keep_session: None,
         reason: "password_changed",
         now_ms: NOW_MS,
     };
-    assert!(block_on(h.users.replace_password(&change))
+    assert!(block_on(h.users.replace_password(&change, read))
         .unwrap()
         .is_some());
     assert!(!block_on(h.sessions.create_session(&session(read))).unwrap());

@@ -99,14 +99,16 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
             user_id: &user.id,
-            version: Some(version),
             phc: &phc,
             updated_at: &updated_at,
             keep_session: Some(&token.claims.sid),
             reason: "password_changed",
             now_ms: ctx.now_ms,
         };
-        let Some(revoked) = guard.call(|| self.users.replace_password(&change)).await? else {
+        let Some(revoked) = guard
+            .call(|| self.users.replace_password(&change, version))
+            .await?
+        else {
             return Err(Self::overtaken(&user, "password_change_failed", ctx));
         };
         self.purge_sessions(&revoked, ctx).await;

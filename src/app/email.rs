@@ -114,7 +114,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
             user_id: &user.id,
-            version: None,
             phc: &phc,
             updated_at: &updated_at,
             keep_session: None,

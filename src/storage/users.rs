@@ -117,13 +117,13 @@ impl UserStore for D1Store {
     async fn replace_password(
         &self,
         c: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         // One transaction, and both statements under the same condition, read before either
         // writes: the version is still the one the caller's check read. A refresh of another
         // session either ran before (and that session is revoked here) or runs after (and finds
         // it revoked); a reset or another change that committed first makes this one a no-op.
         let user_id = c.user_id.to_string();
-        let version = c.version.unwrap_or(-1);
         let revoke = query!(
             &self.0,
             "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
@@ -160,46 +160,35 @@ impl UserStore for D1Store {
         // password's version is the one the caller's check read (the user row goes last, so
         // each one still sees it): a reset that committed first makes this a no-op.
         let id = id.to_string();
+        // Each statement (?1 the user's id, ?2 its version, ?3 its email) under this condition.
+        let as_checked = |delete: &str, returning: &str| {
+            format!(
+                "{delete} AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2) \
+                 {returning}"
+            )
+        };
+        let by_user = |delete: &str, returning: &str| {
+            query!(&self.0, &as_checked(delete, returning), &id, &version)
+        };
+        let by_email = |delete: &str| {
+            query!(
+                &self.0,
+                &as_checked(delete, ""),
+                &id,
+                &version,
+                email.as_ref()
+            )
+        };
         let statements = vec![
-            query!(
-                &self.0,
+            by_user(
                 "DELETE FROM spent_refresh_tokens \
-                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1) \
-                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
-                &id,
-                &version,
+                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
+                "",
             ),
-            query!(
-                &self.0,
-                "DELETE FROM sessions WHERE user_id = ?1 \
-                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2) \
-                 RETURNING id",
-                &id,
-                &version,
-            ),
-            query!(
-                &self.0,
-                "DELETE FROM email_tokens WHERE user_id = ?1 \
-                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
-                &id,
-                &version,
-            ),
-            query!(
-                &self.0,
-                "DELETE FROM login_attempts WHERE email = ?3 \
-                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
-                &id,
-                &version,
-                email.as_ref(),
-            ),
-            query!(
-                &self.0,
-                "DELETE FROM email_requests WHERE email = ?3 \
-                   AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2)",
-                &id,
-                &version,
-                email.as_ref(),
-            ),
+            by_user("DELETE FROM sessions WHERE user_id = ?1", "RETURNING id"),
+            by_user("DELETE FROM email_tokens WHERE user_id = ?1", ""),
+            by_email("DELETE FROM login_attempts WHERE email = ?3"),
+            by_email("DELETE FROM email_requests WHERE email = ?3"),
             query!(
                 &self.0,
                 "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",

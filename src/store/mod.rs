@@ -111,12 +111,14 @@ pub trait UserStore: EmailTokenStore {
     ) -> Result<LoginLookup, StoreError>;
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
     /// Replaces the password hash, bumps its version and revokes every active session of the
-    /// user except `keep`, in one transaction, if the version is still `change.version`.
+    /// user except `keep`, in one transaction, if the version is still `version` (the one the
+    /// caller's check read).
     /// Returns the revoked session ids, or `None` when the password was set by another request
     /// since the caller checked it (nothing is written).
     async fn replace_password(
         &self,
         change: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError>;
     /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
     /// tokens, the throttle row of its email) in one transaction, if the password's version is
@@ -135,9 +137,6 @@ pub trait UserStore: EmailTokenStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordChange<'a> {
     pub user_id: &'a UserId,
-    /// The password's version that the caller's check read (a change); the write happens only
-    /// while it is current. A reset has none: its token decides.
-    pub version: Option<i64>,
     pub phc: &'a str,
     pub updated_at: &'a str,
     pub keep_session: Option<&'a str>,

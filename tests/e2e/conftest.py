@@ -113,16 +113,21 @@ class Worker:
                 lines.append(obj)
         return lines
 
-    def has_line(self, pick, timeout: float = 15) -> bool:
-        """Whether a log line that `pick` accepts appears within `timeout` seconds: wrangler
-        relays the Worker's lines asynchronously, so one written before a response may reach
-        the log after the client has read that response."""
+    def lines_when(self, pick, count: int = 1, timeout: float = 15) -> list[dict]:
+        """The log lines that `pick` accepts, once there are `count` of them or `timeout`
+        seconds have passed (then maybe fewer): wrangler relays the Worker's lines
+        asynchronously, so one written before a response may reach the log after the client has
+        read that response, and the queue's consumer writes its lines when its batch is done."""
         deadline = time.monotonic() + timeout
-        while not any(pick(l) for l in self.logs()):
-            if time.monotonic() > deadline:
-                return False
+        while True:
+            found = [l for l in self.logs() if pick(l)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
             time.sleep(0.2)
-        return True
+
+    def has_line(self, pick, timeout: float = 15) -> bool:
+        """Whether a log line that `pick` accepts appears within `timeout` seconds."""
+        return bool(self.lines_when(pick, 1, timeout))
 
 
 def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,

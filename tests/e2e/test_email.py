@@ -95,16 +95,12 @@ def wait_for_mail(w, to: str, subject: str, count: int = 1) -> Mail:
 
 
 def wait_for_lines(w, pick, count: int = 1) -> list[dict]:
-    """Waits until the Worker's log has `count` JSON lines that `pick` accepts (the queue's
-    consumer writes its lines once its batch is done); returns them."""
-    deadline = time.monotonic() + MAIL_WAIT_S
-    while True:
-        found = [l for l in w.logs() if pick(l)]
-        if len(found) >= count:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(found)} of {count} log lines")
-        time.sleep(0.2)
+    """The `count` (or more) JSON lines of the Worker's log that `pick` accepts, waiting for
+    them as long as for a mail."""
+    found = w.lines_when(pick, count, MAIL_WAIT_S)
+    if len(found) < count:
+        raise AssertionError(f"{len(found)} of {count} log lines")
+    return found
 
 
 def forgot(w, email, request_id=None):

@@ -251,6 +251,7 @@ impl UserStore for MemoryDb {
     async fn replace_password(
         &self,
         c: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         let id = c.user_id.to_string();
@@ -258,7 +259,7 @@ impl UserStore for MemoryDb {
             let mut users = self.users.borrow_mut();
             let Some(u) = users
                 .values_mut()
-                .find(|u| u.id == id && Some(u.password_version as i64) == c.version)
+                .find(|u| u.id == id && u.password_version as i64 == version)
             else {
                 return Ok(None);
             };
