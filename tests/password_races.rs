@@ -138,6 +138,29 @@ fn a_rehashing_login_that_read_the_password_before_a_reset_wrote_opens_nothing()
     assert_only_the_reset_password_works(&h, &[PASSWORD]);
 }
 
+/// Two deletions of one account at once (a double click): both pass their password check
+/// before either writes; exactly one deletes, the other finds nothing to delete and answers 401.
+#[test]
+fn of_two_deletions_at_once_exactly_one_deletes_and_the_other_answers_401() {
+    let h = sliced();
+    h.register(ALICE, PASSWORD);
+    let token = h.token(ALICE);
+    let delete = || {
+        ApiRequest::new("DELETE", "/auth/me")
+            .header("authorization", &format!("Bearer {token}"))
+            .json(&json!({ "password": PASSWORD }))
+    };
+    let (a, b) = race(&h, delete(), delete());
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 401]);
+    let refused = if a.status == 401 { &a } else { &b };
+    assert_problem(refused, 401, "invalid_credentials");
+    assert_eq!(h.events("account_deleted").len(), 1);
+    assert_eq!(h.events("account_delete_failed").len(), 1);
+    assert!(h.users.get(ALICE).is_none());
+}
+
 /// Two logins that rehash one account at once (a double submit, two devices) write two
 /// different hashes of the same password: the version stays, so both get their session. A
 /// guard on the hash itself refused the first one's session once the second had rehashed.
