@@ -28,6 +28,8 @@ pub mod throttle;
 pub mod tokens;
 
 #[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
 mod storage;
 #[cfg(target_arch = "wasm32")]
 mod worker_glue;

@@ -9,11 +9,12 @@ use std::rc::Rc;
 use serde_json::json;
 use worker::worker_sys::web_sys;
 use worker::{
-    console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Queue, Response,
-    Result, SendEmail, SendEmailBuilder,
+    console_log, Cache, Context, Date, Env, Headers, MessageBatch, MessageExt, Response, Result,
+    SendEmail, SendEmailBuilder,
 };
 
 use crate::app::App;
+use crate::bindings::{self, Binding};
 use crate::config::{names, Config};
 use crate::error::AppError;
 use crate::health::HealthMemory;
@@ -199,14 +200,20 @@ impl LocationCache for CacheApiTier {
 }
 
 /// The producer side of the `EMAIL_QUEUE` Queue.
-struct QueueProducer(Queue);
+struct QueueProducer(Binding);
 
 impl MailQueue for QueueProducer {
     async fn enqueue(&self, jobs: &[MailJob]) -> std::result::Result<(), String> {
-        self.0
-            .send_batch(jobs.to_vec())
-            .await
-            .map_err(|e| e.to_string())
+        // Each body is the job's JSON parsed into a JS object: the consumer reads it back
+        // through its JSON text (`mail_job`).
+        let mut messages = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let json = serde_json::to_string(job).map_err(|e| e.to_string())?;
+            let body = worker::js_sys::JSON::parse(&json).map_err(|e| bindings::error_text(&e))?;
+            messages.push(bindings::object(&[("body", body)]));
+        }
+        let messages: worker::js_sys::Array = messages.iter().collect();
+        self.0.call("sendBatch", &[messages.into()]).await.map(drop)
     }
 }
 
@@ -233,15 +240,14 @@ struct IpLimiterBinding(Env);
 impl IpRateLimiter for IpLimiterBinding {
     fn allow<'a>(&'a self, key: &'a str) -> Verdict<'a> {
         Box::pin(async move {
-            let limiter = self
-                .0
-                .rate_limiter(names::IP_RATE_LIMITER)
-                .map_err(|e| e.to_string())?;
-            limiter
-                .limit(key.to_owned())
-                .await
-                .map(|outcome| outcome.success)
-                .map_err(|e| e.to_string())
+            let limiter = Binding::of(&self.0, names::IP_RATE_LIMITER)?;
+            let outcome = limiter
+                .call("limit", &[bindings::object(&[("key", key.into())])])
+                .await?;
+            worker::js_sys::Reflect::get(&outcome, &"success".into())
+                .ok()
+                .and_then(|success| success.as_bool())
+                .ok_or_else(|| "the rate limiter's answer has no `success`".to_owned())
         })
     }
 }
@@ -252,13 +258,13 @@ fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
     if jobs.is_empty() {
         return;
     }
-    let producer = match env.queue(names::EMAIL_QUEUE) {
+    let producer = match Binding::of(env, names::EMAIL_QUEUE) {
         Ok(q) => QueueProducer(q),
         Err(e) => {
             ctx.log(
                 "error",
                 "email_queue_failed",
-                json!({ "jobs": jobs.len(), "cause": e.to_string() }),
+                json!({ "jobs": jobs.len(), "cause": e }),
             );
             return;
         }
@@ -371,7 +377,7 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
                 continue;
             }
         };
-        match serde_wasm_bindgen::from_value::<MailJob>(message.body()) {
+        match mail_job(&message.body()) {
             Ok(job) => {
                 let id = message.id();
                 let outcome =
@@ -382,11 +388,11 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
                     message.retry();
                 }
             }
-            Err(e) => {
+            Err(cause) => {
                 ctx.log(
                     "error",
                     "email_dropped",
-                    json!({ "queue_message_id": message.id(), "cause": e.to_string() }),
+                    json!({ "queue_message_id": message.id(), "cause": cause }),
                 );
                 message.ack();
             }
@@ -395,6 +401,17 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
     for line in ctx.take_lines() {
         console_log!("{line}");
     }
+}
+
+/// A queue message's body as a [`MailJob`]. The body is the structured clone of what
+/// [`Mailer`](crate::mail::Mailer) sent; it is read back through its JSON text, with the same
+/// `serde_json` reader as every other JSON in the Worker (no second deserializer in the wasm).
+fn mail_job(body: &worker::wasm_bindgen::JsValue) -> std::result::Result<MailJob, String> {
+    let text = worker::js_sys::JSON::stringify(body)
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or_else(|| "the body is not JSON".to_owned())?;
+    serde_json::from_slice(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The Cron Trigger: the scheduled cleanup of rows that can no longer matter.

@@ -1,7 +1,7 @@
 //! `CleanupStore` on D1: bounded deletions for the scheduled cleanup. Each statement deletes at
 //! most `limit` rows, picked through an indexed sub-select.
 
-use worker::query;
+use super::d1::query;
 
 use super::{changes, D1Store};
 use crate::store::{CleanupStore, StoreError};

@@ -2,9 +2,7 @@
 //! (the per-account hourly cap) and `email_requests` (every forgot request, by address). Every decision that must be atomic is one batch, and so one
 //! transaction: D1 runs a batch's statements in order with no other write in between.
 
-use serde::Deserialize;
-use worker::query;
-
+use super::d1::{query, FromRow, Row};
 use super::{batch, changes, first_row, rows_of, D1Store};
 use crate::domain::{Email, User};
 use crate::store::{
@@ -12,9 +10,16 @@ use crate::store::{
     EMAIL_CAP_WINDOW_MS,
 };
 
-#[derive(Deserialize)]
 struct UserIdRow {
     user_id: String,
+}
+
+impl FromRow for UserIdRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(UserIdRow {
+            user_id: row.text("user_id")?,
+        })
+    }
 }
 
 impl EmailTokenStore for D1Store {

@@ -2,9 +2,8 @@
 
 use std::cell::{Cell, OnceCell};
 
-use worker::KvStore;
-
 use super::store_err;
+use crate::bindings::Binding;
 use crate::breaker::BreakerState;
 use crate::store::{BreakerStore, StoreError};
 
@@ -25,7 +24,7 @@ thread_local! {
 pub struct KvBreaker {
     env: worker::Env,
     binding: &'static str,
-    kv: OnceCell<Option<KvStore>>,
+    kv: OnceCell<Option<Binding>>,
     /// The request's clock, for the isolate-local cache.
     now_ms: i64,
 }
@@ -40,9 +39,9 @@ impl KvBreaker {
         }
     }
 
-    fn kv(&self) -> Result<&KvStore, StoreError> {
+    fn kv(&self) -> Result<&Binding, StoreError> {
         self.kv
-            .get_or_init(|| self.env.kv(self.binding).ok())
+            .get_or_init(|| Binding::of(&self.env, self.binding).ok())
             .as_ref()
             .ok_or_else(|| store_err("KV binding missing"))
     }
@@ -60,7 +59,11 @@ impl BreakerStore for KvBreaker {
                 return Ok(state);
             }
         }
-        let text = kv.get(BREAKER_KEY).text().await.map_err(store_err)?;
+        let text = kv
+            .call("get", &[BREAKER_KEY.into()])
+            .await
+            .map_err(store_err)?
+            .as_string();
         // An unreadable value is treated like an absent one: closed, and rewritten later.
         let state = text.and_then(|t| serde_json::from_slice(t.as_bytes()).ok());
         self.remember(state);
@@ -68,12 +71,9 @@ impl BreakerStore for KvBreaker {
     }
 
     async fn save(&self, state: &BreakerState) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(state).map_err(store_err)?;
-        // As bytes: `put` would route a string through serde-wasm-bindgen first.
+        let json = serde_json::to_string(state).map_err(store_err)?;
         self.kv()?
-            .put_bytes(BREAKER_KEY, &json)
-            .map_err(store_err)?
-            .execute()
+            .call("put", &[BREAKER_KEY.into(), json.into()])
             .await
             .map_err(store_err)?;
         self.remember(Some(*state));

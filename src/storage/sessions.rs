@@ -1,8 +1,6 @@
 //! `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
 
-use serde::Deserialize;
-use worker::query;
-
+use super::d1::{query, FromRow, Param, Row};
 use super::{all_rows, batch, execute, first_row, pair_of, result_of, rows_of, D1Store, IdRow};
 use crate::domain::UserId;
 use crate::store::{
@@ -10,30 +8,63 @@ use crate::store::{
 };
 
 /// The session's columns of a row whose other columns are a [`UserRow`].
-#[derive(Deserialize)]
 struct RotatedRow {
     session_id: String,
 }
 
+impl FromRow for RotatedRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(RotatedRow {
+            session_id: row.text("session_id")?,
+        })
+    }
+}
+
 /// The session's columns of a row whose other columns are a [`UserRow`].
-#[derive(Deserialize)]
 struct ActiveSessionRow {
     session_expires_at: f64,
 }
 
-#[derive(Deserialize)]
+impl FromRow for ActiveSessionRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(ActiveSessionRow {
+            session_expires_at: row.number("session_expires_at")?,
+        })
+    }
+}
+
 struct TokenStateRow {
     session_id: String,
     spent_at: Option<f64>,
 }
 
-#[derive(Deserialize)]
+impl FromRow for TokenStateRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(TokenStateRow {
+            session_id: row.text("session_id")?,
+            spent_at: row.optional_number("spent_at")?,
+        })
+    }
+}
+
 struct SessionRow {
     id: String,
     created_at: String,
     last_used_at: Option<f64>,
     expires_at: f64,
     user_agent: Option<String>,
+}
+
+impl FromRow for SessionRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(SessionRow {
+            id: row.text("id")?,
+            created_at: row.text("created_at")?,
+            last_used_at: row.optional_number("last_used_at")?,
+            expires_at: row.number("expires_at")?,
+            user_agent: row.optional_text("user_agent")?,
+        })
+    }
 }
 
 /// Revokes every active session of a user except `keep` (`""` keeps none), returning the revoked
@@ -213,11 +244,9 @@ impl SessionStore for D1Store {
                 .0
                 .with_session(Some("first-unconstrained"))
                 .and_then(|session| {
-                    session.prepare(SQL).bind(&[
-                        session_id.into(),
-                        user_id.as_str().into(),
-                        (now_ms as f64).into(),
-                    ])
+                    session
+                        .prepare(SQL)
+                        .bind(&[session_id.js(), user_id.js(), now_ms.js()])
                 }),
         };
         pair_of::<ActiveSessionRow, UserRow>(&execute(stmt).await?)?

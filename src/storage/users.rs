@@ -1,17 +1,23 @@
 //! `UserStore` on D1: the `users` table, and the login throttle's `login_attempts`.
 
-use serde::Deserialize;
-use worker::query;
-
+use super::d1::{query, FromRow, Row};
 use super::{batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
 use crate::domain::{Email, User, UserId};
 use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::throttle::Attempts;
 
-#[derive(Deserialize)]
 struct AttemptsRow {
     failures: f64,
     window_start_ms: f64,
+}
+
+impl FromRow for AttemptsRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(AttemptsRow {
+            failures: row.number("failures")?,
+            window_start_ms: row.number("window_start_ms")?,
+        })
+    }
 }
 
 impl UserStore for D1Store {
@@ -102,15 +108,12 @@ impl UserStore for D1Store {
     }
 
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
-        query!(
+        super::changes(query!(
             &self.0,
             "DELETE FROM login_attempts WHERE email = ?1",
             email.as_ref()
-        )
-        .map_err(store_err)?
-        .run()
-        .await
-        .map_err(store_err)?;
+        ))
+        .await?;
         Ok(())
     }
 
@@ -202,10 +205,7 @@ impl UserStore for D1Store {
 
     async fn ping(&self) -> Result<(), StoreError> {
         // Touches the users table, so a database without the schema counts as failing.
-        let _: Option<serde_json::Value> = query!(&self.0, "SELECT 1 AS ok FROM users LIMIT 1")
-            .first(None)
-            .await
-            .map_err(store_err)?;
+        super::d1::first(query!(&self.0, "SELECT 1 AS ok FROM users LIMIT 1")).await?;
         Ok(())
     }
 }

@@ -85,6 +85,26 @@ def test_an_unreadable_user_row_fails_logins_without_opening_the_breaker(worker)
     assert health.status == 200 and health.json()["checks"]["breaker"] == "closed"
 
 
+@pytest.mark.parametrize("column,value", [("password_version", "'seven'"), ("email_verified", "'yes'")])
+def test_a_column_of_the_wrong_type_is_a_bad_row_not_an_outage(worker, column, value):
+    # SQLite keeps text in an INTEGER column it cannot convert: the row reader must refuse it
+    # as bad data (never a 500 or a storage failure), naming the column in the log.
+    email = unique_email("badcol").lower()
+    uid = insert_user(worker, email, pbkdf2_phc(PASSWORD, 1000))
+    worker.d1(f"UPDATE users SET {column} = {value} WHERE id = '{uid}'")
+    prefix = f"badcol-{uuid.uuid4().hex[:8]}-"
+    r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
+                headers={"X-Request-Id": f"{prefix}0"})
+    assert_problem(r, 401, "invalid_credentials")
+    lines = logs_for(worker, prefix)
+    bad = [l for l in lines if l["event"] == "stored_row_invalid"]
+    assert len(bad) == 1 and column in bad[0]["cause"], lines
+    assert not any(l["event"] == "storage_failure" for l in lines)
+    # Fixed, the same account logs in.
+    worker.d1(f"UPDATE users SET {column} = 0 WHERE id = '{uid}'")
+    assert login(worker, email).status == 200
+
+
 def test_a_wrong_password_on_a_low_count_hash_costs_the_configured_count(worker):
     email = unique_email("lowcount").lower()
     insert_user(worker, email, pbkdf2_phc(PASSWORD, 1000))
