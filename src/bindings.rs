@@ -30,10 +30,10 @@ impl Binding {
             .ok_or_else(|| format!("the binding has no method `{method}`"))?;
         let args: Array = args.iter().collect();
         let answer = function.apply(&self.0, &args).map_err(|e| error_text(&e))?;
-        match answer.dyn_into::<Promise>() {
-            Ok(promise) => JsFuture::from(promise).await.map_err(|e| error_text(&e)),
-            Err(value) => Ok(value),
-        }
+        // A promise (or any other value) resolved and awaited.
+        JsFuture::from(Promise::resolve(&answer))
+            .await
+            .map_err(|e| error_text(&e))
     }
 }
 
@@ -60,7 +60,9 @@ pub fn error_text(e: &JsValue) -> String {
         .dyn_ref::<worker::js_sys::Error>()
         .and_then(|e| message(&e.cause()))
     {
-        text = format!("{text}: {cause}");
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
     }
     text
 }

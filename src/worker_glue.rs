@@ -210,7 +210,13 @@ impl MailQueue for QueueProducer {
         for job in jobs {
             let json = serde_json::to_string(job).map_err(|e| e.to_string())?;
             let body = worker::js_sys::JSON::parse(&json).map_err(|e| bindings::error_text(&e))?;
-            messages.push(bindings::object(&[("body", body)]));
+            // `json`, as `worker`'s `send_batch` set it: the body stays readable to anything
+            // that inspects the queue (the dashboard, a pull consumer), whatever the
+            // compatibility flags say the default is.
+            messages.push(bindings::object(&[
+                ("body", body),
+                ("contentType", "json".into()),
+            ]));
         }
         let messages: worker::js_sys::Array = messages.iter().collect();
         self.0.call("sendBatch", &[messages.into()]).await.map(drop)
@@ -403,9 +409,10 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
     }
 }
 
-/// A queue message's body as a [`MailJob`]. The body is the structured clone of what
-/// [`Mailer`](crate::mail::Mailer) sent; it is read back through its JSON text, with the same
-/// `serde_json` reader as every other JSON in the Worker (no second deserializer in the wasm).
+/// A queue message's body as a [`MailJob`]. The body is the object [`QueueProducer`] sent (or
+/// an earlier version's producer, which sent the same object); it is read back through its JSON
+/// text, with the same `serde_json` reader as every other JSON in the Worker (no second
+/// deserializer in the wasm).
 fn mail_job(body: &worker::wasm_bindgen::JsValue) -> std::result::Result<MailJob, String> {
     let text = worker::js_sys::JSON::stringify(body)
         .ok()

@@ -23,7 +23,7 @@ pub use kv::KvBreaker;
 /// The Worker's D1 database.
 pub struct D1Store(pub D1Database);
 
-/// A failed KV call: an outage as far as the breaker is concerned.
+/// A failed storage call: an outage as far as the breaker is concerned.
 fn store_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }

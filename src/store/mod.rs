@@ -25,17 +25,15 @@ pub enum StoreError {
 
 /// A user row as stored, before it is checked. Both the D1 store and the in-memory twin decode
 /// users through [`UserRow::decode`], so a bad row fails the same way in both.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    /// A number, as D1 returns it.
-    #[serde(default)]
+    /// A number, as D1 returns it (0 when a query leaves the column out).
     pub password_version: f64,
     pub created_at: String,
-    /// SQLite has no booleans: 0 or 1 (a number, as D1 returns it).
-    #[serde(default)]
+    /// SQLite has no booleans: 0 or 1 (a number, as D1 returns it; 0 when left out).
     pub email_verified: f64,
 }
 

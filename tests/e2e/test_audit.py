@@ -96,9 +96,10 @@ def test_a_column_of_the_wrong_type_is_a_bad_row_not_an_outage(worker, column, v
     r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
                 headers={"X-Request-Id": f"{prefix}0"})
     assert_problem(r, 401, "invalid_credentials")
+    bad = worker.lines_when(lambda l: l.get("request_id") == f"{prefix}0"
+                            and l["event"] == "stored_row_invalid")
+    assert len(bad) == 1 and column in bad[0]["cause"], bad
     lines = logs_for(worker, prefix)
-    bad = [l for l in lines if l["event"] == "stored_row_invalid"]
-    assert len(bad) == 1 and column in bad[0]["cause"], lines
     assert not any(l["event"] == "storage_failure" for l in lines)
     # Fixed, the same account logs in.
     worker.d1(f"UPDATE users SET {column} = 0 WHERE id = '{uid}'")

@@ -156,6 +156,29 @@ def test_forgot_then_the_emailed_link_resets_the_password(worker):
     assert "token=" not in notice.text
 
 
+def test_a_reset_that_meets_a_row_of_the_wrong_type_is_bad_data_not_an_outage(worker):
+    # The reset's lookup reads one user row (a single-row query). A column of the wrong type is
+    # bad data: 500, logged with the column's name, never counted toward the breaker, nothing
+    # spent; the same link works once the row is repaired.
+    email = unique_email("badreset")
+    assert register(worker, email).status == 201
+    assert forgot(worker, email).status == 202
+    mail = wait_for_mail(worker, email, RESET)
+    uid = user_id(worker, email)
+    worker.d1(f"UPDATE users SET email_verified = 'yes' WHERE id = '{uid}'")
+    rid = f"badreset-{uuid.uuid4().hex[:8]}"
+    r = request(worker.base, "POST", "/auth/password/reset",
+                json={"token": mail.token, "new_password": NEW_PASSWORD}, headers={"X-Request-Id": rid})
+    assert_problem(r, 500, "internal_error")
+    assert b"email_verified" not in r.body and b"yes" not in r.body
+    bad = wait_for_lines(worker, lambda l: l.get("request_id") == rid and l["event"] == "stored_row_invalid")
+    assert "email_verified" in bad[0]["cause"], bad
+    mine = [l for l in worker.logs() if l.get("request_id") == rid]
+    assert not any(l["event"] == "storage_failure" for l in mine), mine
+    worker.d1(f"UPDATE users SET email_verified = 0 WHERE id = '{uid}'")
+    assert reset(worker, mail.token).status == 204
+
+
 def test_forgot_makes_the_same_round_trips_for_known_and_unknown_addresses(worker):
     email = unique_email("trips")
     assert register(worker, email).status == 201
