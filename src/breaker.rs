@@ -7,7 +7,7 @@ use crate::config::BreakerConfig;
 
 /// The stored state. Times are Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "StoredState")]
 pub enum BreakerState {
     /// Calls go through; `failures` consecutive failures since `since`.
     Closed { failures: u32, since: i64 },
@@ -15,6 +15,36 @@ pub enum BreakerState {
     Open { opened_at: i64 },
     /// One trial call started at `trial_at`; others are refused until it reports or times out.
     HalfOpen { trial_at: i64 },
+}
+
+/// The stored JSON read as one flat object (the same text as the tagged form): serde's tagged
+/// enums buffer the whole object first, which was a second reader's worth of wasm.
+#[derive(Deserialize)]
+struct StoredState {
+    state: String,
+    failures: Option<u32>,
+    since: Option<i64>,
+    opened_at: Option<i64>,
+    trial_at: Option<i64>,
+}
+
+impl TryFrom<StoredState> for BreakerState {
+    type Error = &'static str;
+
+    fn try_from(s: StoredState) -> Result<Self, Self::Error> {
+        match (
+            s.state.as_str(),
+            s.failures,
+            s.since,
+            s.opened_at,
+            s.trial_at,
+        ) {
+            ("closed", Some(failures), Some(since), _, _) => Ok(Self::Closed { failures, since }),
+            ("open", _, _, Some(opened_at), _) => Ok(Self::Open { opened_at }),
+            ("half_open", _, _, _, Some(trial_at)) => Ok(Self::HalfOpen { trial_at }),
+            _ => Err("not a breaker state"),
+        }
+    }
 }
 
 impl Default for BreakerState {
@@ -240,6 +270,46 @@ mod tests {
         ] {
             let json = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<BreakerState>(&json).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn the_stored_text_is_the_tagged_form_and_anything_else_is_refused() {
+        // The text earlier versions wrote (and still write) reads back; extra fields are
+        // ignored, a missing one or an unknown state is no state (treated as closed upstream).
+        let read = |t: &str| serde_json::from_str::<BreakerState>(t).ok();
+        assert_eq!(
+            serde_json::to_string(&BreakerState::Closed {
+                failures: 2,
+                since: 9
+            })
+            .unwrap(),
+            r#"{"state":"closed","failures":2,"since":9}"#
+        );
+        assert_eq!(
+            read(r#"{"state":"closed","failures":2,"since":9}"#),
+            Some(BreakerState::Closed {
+                failures: 2,
+                since: 9
+            })
+        );
+        assert_eq!(
+            read(r#"{"opened_at":5,"state":"open","failures":1}"#),
+            Some(BreakerState::Open { opened_at: 5 })
+        );
+        assert_eq!(
+            read(r#"{"state":"half_open","trial_at":7}"#),
+            Some(BreakerState::HalfOpen { trial_at: 7 })
+        );
+        for bad in [
+            r#"{"state":"closed","failures":2}"#,
+            r#"{"state":"open"}"#,
+            r#"{"state":"ajar","opened_at":5}"#,
+            r#"{"opened_at":5}"#,
+            r#"{"state":"open","opened_at":"5"}"#,
+            "[]",
+        ] {
+            assert_eq!(read(bad), None, "{bad}");
         }
     }
 }

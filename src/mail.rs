@@ -104,7 +104,9 @@ impl Outbox {
         }
     }
 
-    /// The outbox of a request to `url`: its links default to the URL's `scheme://host[:port]`.
+    /// The outbox of a request to `url`: its links default to the URL's `scheme://host[:port]`,
+    /// always `https` except on a loopback host (`wrangler dev`): a request that reached the
+    /// Worker over plain `http` must not make a reset link that sends its token in clear text.
     /// (Plain string work: the Worker's request URL is already normalized by the runtime, and a
     /// URL parser would bring its IDNA tables into the wasm.)
     pub fn for_url(url: &str) -> Self {
@@ -112,7 +114,11 @@ impl Outbox {
         let end = url[authority_start..]
             .find(['/', '?', '#'])
             .map_or(url.len(), |i| authority_start + i);
-        Self::new(&url[..end])
+        let authority = &url[authority_start..end];
+        match url[..authority_start].strip_suffix("://") {
+            Some("http") if !is_loopback(authority) => Self::new(format!("https://{authority}")),
+            _ => Self::new(&url[..end]),
+        }
     }
 
     pub fn origin(&self) -> &str {
@@ -126,6 +132,25 @@ impl Outbox {
     pub fn take(&self) -> Vec<MailJob> {
         std::mem::take(&mut *self.jobs.borrow_mut())
     }
+}
+
+/// Whether `authority` (`host[:port]`, as workerd normalizes it) names this machine.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    // (By hand: std's address parser is 3 KB of the wasm.) 127.0.0.0/8, as workerd writes it.
+    let dotted: Vec<&str> = host.split('.').collect();
+    host == "localhost"
+        || host == "::1"
+        || (dotted.len() == 4
+            && dotted[0] == "127"
+            && dotted.iter().all(|o| {
+                (1..=3).contains(&o.len())
+                    && o.bytes().all(|b| b.is_ascii_digit())
+                    && o.parse::<u8>().is_ok()
+            }))
 }
 
 /// A rendered email, in the `{from, to, subject, text, html}` form of the `send_email` binding.
@@ -417,6 +442,22 @@ mod tests {
             ),
             ("https://a.example", "https://a.example"),
             ("https://a.example?q", "https://a.example"),
+            // Plain http from anywhere but this machine: the link is https all the same.
+            (
+                "http://auth.example.com/auth/password/forgot",
+                "https://auth.example.com",
+            ),
+            (
+                "http://auth.example.com:8080/x",
+                "https://auth.example.com:8080",
+            ),
+            (
+                "http://localhost:8787/auth/register",
+                "http://localhost:8787",
+            ),
+            ("http://[::1]:8787/auth/register", "http://[::1]:8787"),
+            ("http://127.0.0.2/x", "http://127.0.0.2"),
+            ("http://127.example.com/x", "https://127.example.com"),
             (
                 "https://xn--bcher-kva.example/auth/register",
                 "https://xn--bcher-kva.example",

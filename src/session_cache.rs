@@ -98,8 +98,9 @@ impl Tier {
     }
 }
 
-/// Entries kept per isolate at most; past that, dead entries are dropped, and if none is dead
-/// the whole map (a miss only costs a lookup in the next tier).
+/// Entries kept per isolate at most; past that, dead entries are dropped, then the live ones
+/// (a miss only costs a lookup in the next tier). Purge marks in force are never dropped: a
+/// live entry is not kept while they alone fill the map.
 pub const MEMORY_CAPACITY: usize = 10_000;
 
 /// What the location cache holds for a purged session until `SESSION_CACHE_TTL` has passed: a
@@ -140,7 +141,12 @@ impl SessionMemory {
         if slots.len() >= MEMORY_CAPACITY && !slots.contains_key(session_id) {
             slots.retain(|_, (_, until)| now_ms < *until);
             if slots.len() >= MEMORY_CAPACITY {
-                slots.clear();
+                // Dropping a mark would let a state read before its purge back in (another
+                // user's too): only live entries go.
+                slots.retain(|_, (kept, _)| matches!(kept, Slot::Purged));
+                if slots.len() >= MEMORY_CAPACITY && matches!(slot, Slot::Live(_)) {
+                    return;
+                }
             }
         }
         slots.insert(session_id.to_owned(), (slot, until_ms));

@@ -47,9 +47,21 @@ thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
 }
 
-/// A var or a secret: both are plain string bindings, which `Env::var` reads.
+/// A var or a secret, as text. Secrets and quoted vars are strings. A var written unquoted in
+/// `wrangler.toml` (`REQUIRE_EMAIL_VERIFICATION = true`, `ACCESS_TOKEN_TTL = 300`) arrives as a
+/// JSON value: it is read as its JSON text, so `true` and `300` mean what their quoted forms
+/// mean, and anything else (`1.5`, an array, a table) is refused by the setting's own check at
+/// start. (`Env::var` reads strings only: an unquoted var was silently the default.)
 fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.var(name).map(|v| v.to_string()).ok()
+    let value = worker::js_sys::Reflect::get(env, &name.into()).ok()?;
+    if value.is_undefined() {
+        return None;
+    }
+    value.as_string().or_else(|| {
+        worker::js_sys::JSON::stringify(&value)
+            .ok()
+            .and_then(|text| text.as_string())
+    })
 }
 
 fn config(env: &Env) -> std::result::Result<Rc<Config>, String> {
@@ -88,12 +100,16 @@ async fn read_body(
         let Ok(promise) = req.array_buffer() else {
             return Ok(Vec::new());
         };
-        return Ok(
-            match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
-                Ok(buf) => worker::js_sys::Uint8Array::new(&buf).to_vec(),
-                Err(_) => Vec::new(),
-            },
-        );
+        let body = match worker::wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(buf) => worker::js_sys::Uint8Array::new(&buf).to_vec(),
+            Err(_) => Vec::new(),
+        };
+        // Whatever carried it (a service binding's hand-made request, say), never more.
+        return if body.len() > MAX_BODY_BYTES {
+            Err(BodyTooLarge)
+        } else {
+            Ok(body)
+        };
     }
     let Some(raw) = req.body() else {
         return Ok(Vec::new());
@@ -343,6 +359,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
             ctx.log("error", "config_invalid", json!({ "cause": why }));
             let mut r = http::problem_response(&AppError::internal(why), &ctx.request_id);
             r.set_header("x-request-id", ctx.request_id.clone());
+            r.set_header("x-content-type-options", "nosniff");
             r.set_header("cache-control", "no-store");
             r
         }

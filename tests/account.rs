@@ -183,6 +183,32 @@ fn account_endpoints_need_a_live_bearer_token() {
 }
 
 #[test]
+fn an_oversized_body_is_refused_on_the_routes_that_read_no_body_too() {
+    // The contract's 413 comes before anything else happens, whether the route reads a body
+    // or not: a revocation with a 16 KiB + 1 body revokes nothing.
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let keep = h.token("alice@example.com");
+    let other = h.token("alice@example.com");
+    let big = vec![b'x'; 16 * 1024 + 1];
+    let bearer = format!("Bearer {keep}");
+    for req in [
+        ApiRequest::new("DELETE", "/auth/sessions"),
+        ApiRequest::new("DELETE", "/auth/sessions/abc"),
+        ApiRequest::new("POST", "/auth/email/verification"),
+    ] {
+        let r = h.send(req.header("authorization", &bearer).body(big.clone()));
+        assert_problem(&r, 413, "payload_too_large");
+    }
+    assert_eq!(h.me(&other, NOW_MS).status, 200);
+    assert_eq!(h.me(&keep, NOW_MS).status, 200);
+    // The token endpoints keep their RFC 6749 shape for it.
+    let r = h.send(ApiRequest::new("POST", "/auth/refresh").body(big));
+    assert_problem(&r, 413, "payload_too_large");
+    assert_eq!(r.body_json()["error"], "invalid_request");
+}
+
+#[test]
 fn sessions_are_listed_newest_first_with_their_device_and_the_current_one_marked() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);

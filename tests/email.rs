@@ -366,6 +366,34 @@ fn register_login_and_forgot_are_limited_per_client_ip() {
 }
 
 #[test]
+fn an_ipv6_client_counts_by_its_slash_64() {
+    // One host holds a whole /64 and could send every request from a new address: the limit
+    // counts the /64. Another /64 is another client; an IPv4 address written as IPv6 is itself.
+    let h = registered();
+    h.ip_limiter.limit.set(2);
+    let forgot_from = |ip: &str| {
+        h.send(
+            ApiRequest::new("POST", "/auth/password/forgot")
+                .header("cf-connecting-ip", ip)
+                .json(&json!({ "email": ALICE })),
+        )
+        .status
+    };
+    assert_eq!(forgot_from("2001:db8:1:2::1"), 202);
+    assert_eq!(forgot_from("2001:db8:1:2:ffff:ffff:ffff:fffe"), 202);
+    assert_eq!(forgot_from("2001:0db8:0001:0002::3"), 429);
+    assert_eq!(forgot_from("2001:db8:1:3::1"), 202);
+    assert_eq!(forgot_from("203.0.113.9"), 202);
+    assert_eq!(forgot_from("::ffff:203.0.113.9"), 202);
+    assert_eq!(forgot_from("203.0.113.9"), 429);
+    assert_eq!(
+        edge_auth::ratelimit::client_of("2001:db8:1:2::1"),
+        "2001:db8:1:2::/64"
+    );
+    assert_eq!(edge_auth::ratelimit::client_of(&"x".repeat(100)).len(), 64);
+}
+
+#[test]
 fn the_ip_limit_can_be_switched_off_and_fails_open() {
     let h = Harness::with_config(config_with(&[("RATE_LIMIT_BY_IP", "false")]));
     h.ip_limiter.limit.set(0);

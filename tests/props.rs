@@ -5,6 +5,7 @@
 use edge_auth::domain::{Email, Password, EMAIL_MAX_CHARS};
 use edge_auth::http::{parse_form, request_id};
 use edge_auth::password::{HashBounds, LegacyHash, PasswordHash, StoredHash};
+use edge_auth::ratelimit::client_of;
 use edge_auth::tokens::KeySet;
 use proptest::prelude::*;
 
@@ -134,5 +135,39 @@ proptest! {
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         prop_assert!(keys().verify(&raw, now, "edge-auth", "edge-auth").is_err());
         prop_assert!(keys().verify(&dots, now, "edge-auth", "edge-auth").is_err());
+    }
+
+    #[test]
+    fn the_client_of_an_ipv6_address_is_its_slash_64_as_std_reads_it(
+        groups in prop::array::uniform8(any::<u16>()),
+        v4 in any::<[u8; 4]>(),
+    ) {
+        let v6 = std::net::Ipv6Addr::from(groups);
+        let expanded = groups.map(|g| format!("{g:x}")).join(":");
+        let padded = groups.map(|g| format!("{g:04X}")).join(":");
+        let mapped = std::net::Ipv4Addr::from(v4).to_ipv6_mapped();
+        for text in [v6.to_string(), expanded, padded, mapped.to_string()] {
+            prop_assert_eq!(client_of(&text), reference_client(&text), "{}", text);
+        }
+    }
+
+    #[test]
+    fn any_text_is_keyed_as_std_reads_it(text in "[0-9a-fA-F:.]{0,45}") {
+        prop_assert_eq!(client_of(&text), reference_client(&text));
+    }
+}
+
+/// What the client key is by std's own address parser: the reference for `client_of`.
+fn reference_client(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        // IPv4, and anything that is no address: the text itself.
+        _ => ip.chars().take(64).collect(),
     }
 }

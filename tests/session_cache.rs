@@ -309,6 +309,52 @@ fn a_failing_location_cache_falls_back_to_the_database() {
 }
 
 #[test]
+fn a_full_isolate_memory_drops_live_entries_but_never_a_purge_mark_in_force() {
+    // Only the memory tier holds the mark here (the location cache failed when it was set, as
+    // on a hostname where the Cache API stores nothing): filling the memory must not forget it.
+    use edge_auth::session_cache::{
+        MemoryLocationCache, SessionCache, SessionMemory, MEMORY_CAPACITY,
+    };
+    let memory = SessionMemory::default();
+    let location = MemoryLocationCache::default();
+    location.fail.set(true);
+    let cache = SessionCache {
+        memory: &memory,
+        location: &location,
+        ttl_ms: TTL_MS,
+        memory_ttl_ms: TTL_MS,
+    };
+    let entry = |i: usize| edge_auth::session_cache::CachedSession {
+        user_id: format!("u{i}"),
+        email: "a@example.com".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        email_verified: false,
+        session_expires_ms: NOW_MS + 3_600_000,
+        read_ms: NOW_MS,
+    };
+    futures::executor::block_on(async {
+        cache.purge(&["revoked".to_owned()], NOW_MS).await;
+        location.fail.set(false);
+        for i in 0..=MEMORY_CAPACITY {
+            cache.store(&format!("s{i}"), &entry(i), NOW_MS).await;
+        }
+        // Full: the live entries went, the mark stayed, the newest entries are in.
+        assert_eq!(memory.len(), 3);
+        let lookup = cache.lookup("revoked", "u0", NOW_MS + 1).await;
+        assert!(
+            lookup.purged && lookup.hit.is_none(),
+            "the purge mark was dropped"
+        );
+        // The entry stored after the eviction is served from memory.
+        let last = format!("s{MEMORY_CAPACITY}");
+        let lookup = cache
+            .lookup(&last, &format!("u{MEMORY_CAPACITY}"), NOW_MS + 1)
+            .await;
+        assert!(lookup.hit.is_some());
+    });
+}
+
+#[test]
 fn session_memory_ttl_is_capped_by_session_cache_ttl_and_config_is_checked() {
     let c = config_with(&[("SESSION_CACHE_TTL", "5"), ("SESSION_MEMORY_TTL", "60")]);
     assert_eq!(
@@ -397,6 +443,23 @@ fn a_location_read_answered_before_a_logout_does_not_serve_the_session_after_it(
     // …and nothing was put back in memory: every later check is refused.
     assert_problem(&h.me(access(&p), later + 1), 401, "invalid_token");
     assert_problem(&h.me(access(&p), later + 500), 401, "invalid_token");
+}
+
+#[test]
+fn a_session_a_lagging_replica_does_not_know_yet_is_asked_of_the_primary_and_not_refused() {
+    // A fresh login checked before the replica has caught up: the primary answers, and no
+    // rejection is logged for a request that succeeds.
+    let h = registered();
+    h.sessions.replica_lags.set(true);
+    let p = pair(&h);
+    let (r, reads) = session_reads(&h, || h.me(access(&p), NOW_MS));
+    assert_eq!(r.status, 200);
+    assert_eq!(reads, [Read::Nearest, Read::Primary]);
+    assert!(
+        h.events("token_rejected").is_empty(),
+        "{:?}",
+        h.events("token_rejected")
+    );
 }
 
 /// Where the session reads of one request went.

@@ -40,7 +40,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         else {
             return Ok(());
         };
-        let key = format!("{scope}:{ip}");
+        let key = format!("{scope}:{}", crate::ratelimit::client_of(ip));
         match self.ip_limiter.allow(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => {

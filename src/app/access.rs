@@ -70,7 +70,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
         let found = self
             .read_session(&token.claims.sid, &id, Read::Primary, ctx, guard)
-            .await?;
+            .await?
+            .ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))?;
         Ok(found.user)
     }
 
@@ -81,11 +82,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         read: Read,
         ctx: &Ctx,
         guard: &Guard<'_, B>,
-    ) -> Result<ActiveSession, AppError> {
+    ) -> Result<Option<ActiveSession>, AppError> {
         guard
             .call(|| self.sessions.active_session(sid, id, ctx.now_ms, read))
-            .await?
-            .ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))
+            .await
     }
 
     /// The state of a verified access token's session, for `/auth/me` and `/auth/verify`:
@@ -118,17 +118,22 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let id = UserId::parse(&token.claims.sub)
             .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
         let found = if cache.enabled() && !purged {
-            match self.read_session(sid, &id, Read::Nearest, ctx, guard).await {
-                Err(AppError::InvalidToken(_)) => {
+            match self
+                .read_session(sid, &id, Read::Nearest, ctx, guard)
+                .await?
+            {
+                Some(found) => Some(found),
+                None => {
                     self.read_session(sid, &id, Read::Primary, ctx, guard)
                         .await?
                 }
-                other => other?,
             }
         } else {
             self.read_session(sid, &id, Read::Primary, ctx, guard)
                 .await?
         };
+        // Refused (and logged) only once the primary has said so too.
+        let found = found.ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))?;
         let state = CachedSession::new(&found.user, found.expires_at_ms, ctx.now_ms);
         if let Some(e) = cache.store(sid, &state, ctx.now_ms).await {
             ctx.log("warn", "session_cache_failed", json!({ "cause": e }));

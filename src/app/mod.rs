@@ -197,9 +197,15 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx: &Ctx,
         guard: &Guard<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        if let Err(e) = self.limit_ip(route, req, ctx).await {
+        let admitted = match self.limit_ip(route, req, ctx).await {
+            // An oversized body is refused on every route, before its handler runs: also on
+            // the routes that read no body (the contract's 413 does not depend on the route).
+            Ok(()) if req.body.is_err() => Err(AppError::PayloadTooLarge),
+            other => other,
+        };
+        if let Err(e) = admitted {
             return match route {
-                Route::Login => oauth::token_endpoint(Err(e), &ctx.request_id),
+                Route::Login | Route::Refresh => oauth::token_endpoint(Err(e), &ctx.request_id),
                 _ => Err(e),
             };
         }

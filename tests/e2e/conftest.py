@@ -132,9 +132,11 @@ class Worker:
 
 def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
                  config: str | None = None, migrate: bool = True,
-                 jwks: list[dict] | None = None, configs: list[str] | None = None) -> Worker:
+                 jwks: list[dict] | None = None, configs: list[str] | None = None,
+                 ready: str = "/.well-known/jwks.json") -> Worker:
     """Starts `wrangler dev` on a free port. `jwks` overrides the signing-key secret (default:
-    `key` alone); `configs` runs several Workers in one session (the first is served)."""
+    `key` alone); `configs` runs several Workers in one session (the first is served); `ready`
+    is the path that answers 200 once it is up."""
     tmp.mkdir(parents=True, exist_ok=True)
     state = tmp / "state"
     env_file = tmp / "dev.vars"
@@ -160,7 +162,7 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
         if proc.poll() is not None:
             raise RuntimeError(f"wrangler dev exited early:\n{log_path.read_text()[-4000:]}")
         try:
-            with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=5) as r:
+            with urllib.request.urlopen(base + ready, timeout=5) as r:
                 if r.status == 200:
                     break
         except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -61,6 +61,8 @@ pub struct MemoryDb {
     /// Where each `active_session` call asked to read, oldest first: this twin answers every
     /// read from its one copy, so tests check the choice of primary or replica here.
     pub session_reads: RefCell<Vec<Read>>,
+    /// A read replica that has not caught up: a `Read::Nearest` finds no session.
+    pub replica_lags: Cell<bool>,
 }
 
 impl MemoryDb {

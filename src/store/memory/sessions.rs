@@ -112,6 +112,9 @@ impl SessionStore for MemoryDb {
     ) -> Result<Option<ActiveSession>, StoreError> {
         self.enter()?;
         self.session_reads.borrow_mut().push(read);
+        if read == Read::Nearest && self.replica_lags.get() {
+            return Ok(None);
+        }
         let user_id = user_id.to_string();
         let Some(expires_at_ms) = self
             .sessions
