@@ -174,6 +174,23 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
     return Worker(base, state, log_path, key, proc, config_args)
 
 
+def production_config(e2e_dir: Path, name: str, replacements: list[tuple[str, str]]) -> str:
+    """The production `wrangler.toml` (the `make worker` build) with `replacements` made, each
+    required to match, written under `e2e_dir/name`; its path, for `start_worker(config=…)`."""
+    text = (ROOT / "wrangler.toml").read_text()
+    for old, new in [
+        ('main = "build/entry.mjs"', f'main = "{ROOT / "build" / "entry.mjs"}"'),
+        ('migrations_dir = "migrations"', f'migrations_dir = "{ROOT / "migrations"}"'),
+        *replacements,
+    ]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    config = e2e_dir / name / "wrangler.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
+    return str(config)
+
+
 def apply_migrations(state: Path, config_args: list[str]) -> None:
     subprocess.run(
         [WRANGLER, "d1", "migrations", "apply", "DB", "--local", *config_args, "--persist-to", str(state)],

@@ -9,28 +9,13 @@ import uuid
 import pytest
 
 from client import request
-from conftest import ROOT, SigningKey, start_worker, stop
+from conftest import SigningKey, production_config, start_worker, stop
 from test_core import assert_problem, login, register, unique_email
-
-
-def production_toml(e2e_dir, name: str, replacements: list[tuple[str, str]]) -> str:
-    text = (ROOT / "wrangler.toml").read_text()
-    for old, new in [
-        ('main = "build/entry.mjs"', f'main = "{ROOT / "build" / "entry.mjs"}"'),
-        ('migrations_dir = "migrations"', f'migrations_dir = "{ROOT / "migrations"}"'),
-        *replacements,
-    ]:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    config = e2e_dir / name / "wrangler.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(text)
-    return str(config)
 
 
 @pytest.fixture(scope="module")
 def unquoted_worker(e2e_dir):
-    config = production_toml(e2e_dir, "unquoted", [
+    config = production_config(e2e_dir, "unquoted", [
         ('ACCESS_TOKEN_TTL = "900"', "ACCESS_TOKEN_TTL = 120"),
         ('REQUIRE_EMAIL_VERIFICATION = "false"', "REQUIRE_EMAIL_VERIFICATION = true"),
     ])
@@ -41,7 +26,7 @@ def unquoted_worker(e2e_dir):
 
 @pytest.fixture(scope="module")
 def refused_worker(e2e_dir):
-    config = production_toml(e2e_dir, "refused", [('ACCESS_TOKEN_TTL = "900"', "ACCESS_TOKEN_TTL = 1.5")])
+    config = production_config(e2e_dir, "refused", [('ACCESS_TOKEN_TTL = "900"', "ACCESS_TOKEN_TTL = 1.5")])
     # Every API route needs the configuration, so readiness is a static file's.
     w = start_worker(e2e_dir / "refused", SigningKey(kid="e2e-refused"), config=config,
                      ready="/docs/init.js")

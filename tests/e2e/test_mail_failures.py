@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, SigningKey, start_worker, stop
+from conftest import SigningKey, production_config, start_worker, stop
 from test_core import register, unique_email
 from test_email import forgot, wait_for_lines
 
@@ -22,20 +22,12 @@ DELIVERIES = 3  # the first and max_retries = 2 more
 def failing_mail_worker(e2e_dir):
     """The production build with the real wrangler.toml, but a mail binding that refuses every
     user's address and a queue that retries at once."""
-    text = (ROOT / "wrangler.toml").read_text()
-    for old, new in [
-        ('main = "build/entry.mjs"', f'main = "{ROOT / "build" / "entry.mjs"}"'),
-        ('migrations_dir = "migrations"', f'migrations_dir = "{ROOT / "migrations"}"'),
+    config = production_config(e2e_dir, "mailfail", [
         ("max_retries = 5", f"max_retries = {DELIVERIES - 1}"),
         ("retry_delay = 30", "retry_delay = 0"),
         ('name = "EMAIL"', 'name = "EMAIL"\nallowed_destination_addresses = ["nobody@example.net"]'),
-    ]:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    config = e2e_dir / "mailfail" / "wrangler.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(text)
-    w = start_worker(e2e_dir / "mailfail", SigningKey(kid="e2e-mailfail"), config=str(config),
+    ])
+    w = start_worker(e2e_dir / "mailfail", SigningKey(kid="e2e-mailfail"), config=config,
                      extra_vars={"EMAIL_MAX_PER_HOUR": "1", "RATE_LIMIT_BY_IP": "false"})
     yield w
     stop(w.proc)
