@@ -53,6 +53,21 @@ fn ipv6_groups(text: &str) -> Option<[u16; 8]> {
     Some(out)
 }
 
+/// The four octets of a dotted IPv4 address (decimal, no leading zero: `01` could be read as
+/// octal elsewhere), or `None` when it is not one.
+pub fn ipv4_octets(text: &str) -> Option<[u8; 4]> {
+    let octets: Vec<u8> = text
+        .split('.')
+        .map(|o| {
+            let ok = (1..=3).contains(&o.len())
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && (o.len() == 1 || !o.starts_with('0'));
+            ok.then(|| o.parse::<u8>().ok()).flatten()
+        })
+        .collect::<Option<_>>()?;
+    octets.try_into().ok()
+}
+
 /// The groups of one side of `::` (empty for an empty side).
 fn groups(part: &str, dotted_last: bool) -> Option<Vec<u16>> {
     let mut out = Vec::with_capacity(8);
@@ -62,19 +77,7 @@ fn groups(part: &str, dotted_last: bool) -> Option<Vec<u16>> {
     let pieces: Vec<&str> = part.split(':').collect();
     for (i, piece) in pieces.iter().enumerate() {
         if dotted_last && i + 1 == pieces.len() && piece.contains('.') {
-            let octets: Vec<u16> = piece
-                .split('.')
-                .map(|o| {
-                    // Decimal, no leading zero (`01` could be read as octal elsewhere).
-                    let ok = (1..=3).contains(&o.len())
-                        && o.bytes().all(|b| b.is_ascii_digit())
-                        && (o.len() == 1 || !o.starts_with('0'));
-                    ok.then(|| o.parse::<u8>().ok()).flatten().map(u16::from)
-                })
-                .collect::<Option<_>>()?;
-            let [a, b, c, d] = octets[..] else {
-                return None;
-            };
+            let [a, b, c, d] = ipv4_octets(piece)?.map(u16::from);
             out.extend([a << 8 | b, c << 8 | d]);
         } else if (1..=4).contains(&piece.len()) && piece.bytes().all(|b| b.is_ascii_hexdigit()) {
             out.push(u16::from_str_radix(piece, 16).ok()?);

@@ -11,6 +11,7 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::types::D1Database as D1DatabaseSys;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::store_err;
 use crate::store::StoreError;
 
 /// A value bound to one `?` of a statement: text, a number (integers as JS numbers, which hold
@@ -79,21 +80,18 @@ pub(super) fn js_error(e: JsValue) -> StoreError {
     StoreError::Unavailable(crate::bindings::error_text(&e))
 }
 
-/// A statement that failed to build (a bad binding): an outage as far as the breaker is
-/// concerned, as any failed call.
-pub(super) fn build_error(e: worker::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError> {
     JsFuture::from(promise.map_err(js_error)?)
         .await
         .map_err(js_error)
 }
 
-/// Runs a statement; its rows and meta.
-pub(super) async fn all(stmt: worker::Result<D1PreparedStatement>) -> Result<Outcome, StoreError> {
-    let stmt = stmt.map_err(build_error)?;
+/// Runs a statement; its rows and meta. (A statement that failed to build, a bad binding,
+/// is an outage as far as the breaker is concerned, as any failed call.)
+pub(super) async fn execute(
+    stmt: worker::Result<D1PreparedStatement>,
+) -> Result<Outcome, StoreError> {
+    let stmt = stmt.map_err(store_err)?;
     settle(stmt.inner().all()).await.map(Outcome)
 }
 
@@ -101,7 +99,7 @@ pub(super) async fn all(stmt: worker::Result<D1PreparedStatement>) -> Result<Out
 pub(super) async fn first(
     stmt: worker::Result<D1PreparedStatement>,
 ) -> Result<Option<JsValue>, StoreError> {
-    let stmt = stmt.map_err(build_error)?;
+    let stmt = stmt.map_err(store_err)?;
     let row = settle(stmt.inner().first(None)).await?;
     Ok((!row.is_null() && !row.is_undefined()).then_some(row))
 }
@@ -113,7 +111,7 @@ pub(super) async fn batch(
 ) -> Result<Vec<Outcome>, StoreError> {
     let array = Array::new();
     for stmt in statements {
-        array.push(stmt.map_err(build_error)?.inner());
+        array.push(stmt.map_err(store_err)?.inner());
     }
     let db: &D1DatabaseSys = db.as_ref().unchecked_ref();
     let results = settle(db.batch(array)).await?;
@@ -127,27 +125,32 @@ pub(super) async fn batch(
 pub(super) struct Outcome(JsValue);
 
 impl Outcome {
-    /// Its rows, each read as a `T`.
-    pub(super) fn rows<T: FromRow>(&self) -> Result<Vec<T>, StoreError> {
+    /// Its row objects (none when D1 gives no `results`).
+    fn results(&self) -> Result<Array, StoreError> {
         let rows = Reflect::get(&self.0, &JsValue::from_str("results")).unwrap_or_default();
         if rows.is_null() || rows.is_undefined() {
-            return Ok(Vec::new());
+            return Ok(Array::new());
         }
-        let rows: &Array = rows
-            .dyn_ref()
-            .ok_or_else(|| StoreError::Corrupt("D1 results are not an array".to_owned()))?;
-        rows.iter().map(|row| T::from_row(&Row(&row))).collect()
+        rows.dyn_into()
+            .map_err(|_| StoreError::Corrupt("D1 results are not an array".to_owned()))
+    }
+
+    /// Its rows, each read as a `T`.
+    pub(super) fn rows<T: FromRow>(&self) -> Result<Vec<T>, StoreError> {
+        self.results()?
+            .iter()
+            .map(|row| T::from_row(&Row(&row)))
+            .collect()
     }
 
     /// Its first row, read as two views of its columns (a session's own and its user's).
     pub(super) fn pair<A: FromRow, B: FromRow>(&self) -> Result<Option<(A, B)>, StoreError> {
-        let rows = Reflect::get(&self.0, &JsValue::from_str("results")).unwrap_or_default();
-        match rows.dyn_ref::<Array>().map(|rows| rows.get(0)) {
-            Some(row) if !row.is_undefined() => {
+        match self.results()?.iter().next() {
+            Some(row) => {
                 let row = Row(&row);
                 Ok(Some((A::from_row(&row)?, B::from_row(&row)?)))
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -181,16 +184,25 @@ impl Row<'_> {
             .ok_or_else(|| Self::wrong(name, "text"))
     }
 
-    /// A TEXT column that may be NULL.
-    pub fn optional_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+    /// A column that may be NULL, read by `read` when it is not.
+    fn optional<T>(
+        &self,
+        name: &str,
+        read: fn(&JsValue) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, StoreError> {
         let value = self.column(name);
         if value.is_null() {
             return Ok(None);
         }
-        value
-            .as_string()
+        read(&value)
             .map(Some)
-            .ok_or_else(|| Self::wrong(name, "text or NULL"))
+            .ok_or_else(|| Self::wrong(name, expected))
+    }
+
+    /// A TEXT column that may be NULL.
+    pub fn optional_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.optional(name, JsValue::as_string, "text or NULL")
     }
 
     /// A numeric column that is never NULL.
@@ -202,14 +214,7 @@ impl Row<'_> {
 
     /// A numeric column that may be NULL.
     pub fn optional_number(&self, name: &str) -> Result<Option<f64>, StoreError> {
-        let value = self.column(name);
-        if value.is_null() {
-            return Ok(None);
-        }
-        value
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| Self::wrong(name, "a number or NULL"))
+        self.optional(name, JsValue::as_f64, "a number or NULL")
     }
 
     /// A numeric column a query may leave out: 0 when absent.

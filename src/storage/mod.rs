@@ -16,7 +16,7 @@ mod users;
 use worker::{D1Database, D1PreparedStatement};
 
 use crate::store::StoreError;
-use d1::{FromRow, Outcome, Row};
+use d1::{batch, execute, FromRow, Outcome, Row};
 
 pub use kv::KvBreaker;
 
@@ -50,11 +50,6 @@ async fn first_row<T: FromRow>(
         .transpose()
 }
 
-/// Runs a bound statement and returns its result (rows and meta).
-async fn execute(stmt: worker::Result<D1PreparedStatement>) -> Result<Outcome, StoreError> {
-    d1::all(stmt).await
-}
-
 /// Runs a bound statement and returns every row.
 async fn all_rows<T: FromRow>(
     stmt: worker::Result<D1PreparedStatement>,
@@ -65,14 +60,6 @@ async fn all_rows<T: FromRow>(
 /// Runs a bound statement and returns how many rows it changed.
 async fn changes(stmt: worker::Result<D1PreparedStatement>) -> Result<u32, StoreError> {
     Ok(execute(stmt).await?.changes())
-}
-
-/// Runs statements as one D1 batch (one transaction, one round trip).
-async fn batch(
-    db: &D1Database,
-    statements: Vec<worker::Result<D1PreparedStatement>>,
-) -> Result<Vec<Outcome>, StoreError> {
-    d1::batch(db, statements).await
 }
 
 /// The `i`th result of a batch.
@@ -99,12 +86,6 @@ fn ids_if_written(
     }
     let rows = rows_of::<IdRow>(results, ids)?;
     Ok(Some(rows.into_iter().map(|r| r.id).collect()))
-}
-
-/// The first row of a result read as two views of its columns, such as a session's own
-/// columns and its user's [`UserRow`](crate::store::UserRow).
-fn pair_of<A: FromRow, B: FromRow>(result: &Outcome) -> Result<Option<(A, B)>, StoreError> {
-    result.pair()
 }
 
 impl FromRow for crate::store::UserRow {

@@ -1,7 +1,7 @@
 //! `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
 
 use super::d1::{query, FromRow, Param, Row};
-use super::{all_rows, batch, execute, first_row, pair_of, result_of, rows_of, D1Store, IdRow};
+use super::{all_rows, batch, execute, first_row, result_of, rows_of, D1Store, IdRow};
 use crate::domain::UserId;
 use crate::store::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
@@ -164,7 +164,7 @@ impl SessionStore for D1Store {
             new,
         );
         let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
-        if let Some((row, user)) = pair_of::<RotatedRow, UserRow>(result_of(&results, 2)?)? {
+        if let Some((row, user)) = result_of(&results, 2)?.pair::<RotatedRow, UserRow>()? {
             return Ok(Rotation::Rotated {
                 session_id: row.session_id,
                 user: user.decode()?,
@@ -249,7 +249,9 @@ impl SessionStore for D1Store {
                         .bind(&[session_id.js(), user_id.js(), now_ms.js()])
                 }),
         };
-        pair_of::<ActiveSessionRow, UserRow>(&execute(stmt).await?)?
+        execute(stmt)
+            .await?
+            .pair::<ActiveSessionRow, UserRow>()?
             .map(|(row, user)| {
                 Ok(ActiveSession {
                     expires_at_ms: row.session_expires_at as i64,
