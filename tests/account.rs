@@ -364,6 +364,13 @@ fn deleting_the_account_needs_the_password_and_leaves_nothing_behind() {
     );
     assert_eq!(h.me(access(&bob), NOW_MS).status, 200);
     assert_eq!(h.events("account_deleted").len(), 1);
+    // Its id is remembered, so that an import run again does not bring it back; only its.
+    let alice_id = h.events("account_deleted")[0]["user_id"].clone();
+    let deleted = h.users.deleted_users.borrow().clone();
+    assert_eq!(
+        deleted.into_iter().collect::<Vec<_>>(),
+        [alice_id.as_str().unwrap()]
+    );
     // The email can be registered again.
     assert_eq!(h.register("alice@example.com", NEW_PASSWORD).status, 201);
 }

@@ -528,13 +528,8 @@ mod tests {
             .map(|s| s.matches("'o''brien").count())
             .sum();
         assert_eq!(rows, 1000);
-        // Loaded into SQLite, every row arrives intact.
-        let db = rusqlite::Connection::open_in_memory().unwrap();
-        db.execute_batch(
-            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT UNIQUE, password_hash TEXT, \
-             created_at TEXT, updated_at TEXT, email_verified INTEGER)",
-        )
-        .unwrap();
+        // Loaded into SQLite with the Worker's schema, every row arrives intact.
+        let db = migrated_db();
         for f in &files {
             db.execute_batch(f).unwrap();
         }
@@ -546,6 +541,60 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1000);
+    }
+
+    /// An in-memory SQLite database with every migration of `migrations/` applied, in order.
+    fn migrated_db() -> rusqlite::Connection {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for f in files {
+            db.execute_batch(&std::fs::read_to_string(f).unwrap())
+                .unwrap();
+        }
+        db
+    }
+
+    #[test]
+    fn an_account_deleted_here_is_not_brought_back() {
+        let user = |i: usize| ImportUser {
+            row: i,
+            id: format!("00000000-0000-4000-8000-{i:012}"),
+            email: format!("user{i}@x.io"),
+            password_hash: BCRYPT.into(),
+            created_at: NOW.into(),
+            email_verified: false,
+            algorithm: "bcrypt",
+            work_iterations: 1,
+        };
+        let db = migrated_db();
+        db.execute(
+            "INSERT INTO deleted_users (id, deleted_at) VALUES (?1, ?2)",
+            [&user(1).id, NOW],
+        )
+        .unwrap();
+        let files = sql_files(&[user(0), user(1), user(2)], 10_000, 400);
+        let mut inserted = Vec::new();
+        for f in &files {
+            let sql = f.trim_end().trim_end_matches(';');
+            let mut stmt = db.prepare(sql).unwrap();
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+            inserted.extend(ids.map(Result::unwrap));
+        }
+        assert_eq!(inserted, [user(0).id, user(2).id]);
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM users WHERE id = ?1",
+                [&user(1).id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]

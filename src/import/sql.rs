@@ -11,10 +11,13 @@ fn literal(s: &str) -> String {
 }
 
 const INSERT_HEAD: &str = "INSERT INTO users (id, email, password_hash, created_at, updated_at, \
-                           email_verified) VALUES\n";
-/// `ON CONFLICT DO NOTHING` covers both the id and the email: re-running an import, or a row
-/// whose email registered meanwhile, changes nothing. `RETURNING` tells which rows went in.
-const INSERT_TAIL: &str = "\nON CONFLICT DO NOTHING RETURNING id;\n";
+                           email_verified)\nSELECT * FROM (VALUES\n";
+/// An id in `deleted_users` is an account deleted here: it is not brought back. `ON CONFLICT DO
+/// NOTHING` covers both the id and the email: re-running an import, or a row whose email
+/// registered meanwhile, changes nothing. `RETURNING` tells which rows went in. (SQLite needs the
+/// `WHERE` here anyway: without one, `ON` after a `SELECT` would read as a join's.)
+const INSERT_TAIL: &str = "\n) WHERE column1 NOT IN (SELECT id FROM deleted_users)\n\
+                           ON CONFLICT DO NOTHING RETURNING id;\n";
 
 /// The users as SQL files of at most `rows_per_file` rows, each file made of multi-row INSERTs
 /// of at most `max_statement_bytes` bytes.

@@ -192,6 +192,15 @@ impl UserStore for D1Store {
             by_user("DELETE FROM email_tokens WHERE user_id = ?1", ""),
             by_email("DELETE FROM login_attempts WHERE email = ?3"),
             by_email("DELETE FROM email_requests WHERE email = ?3"),
+            // The id is remembered, so that an import run again does not bring it back.
+            query!(
+                &self.0,
+                "INSERT INTO deleted_users (id, deleted_at) \
+                 SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM users \
+                 WHERE id = ?1 AND password_version = ?2 ON CONFLICT DO NOTHING",
+                &id,
+                &version,
+            ),
             query!(
                 &self.0,
                 "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",
@@ -200,7 +209,7 @@ impl UserStore for D1Store {
             ),
         ];
         let results = batch(&self.0, statements).await?;
-        ids_if_written(&results, 5, 1)
+        ids_if_written(&results, 6, 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -120,8 +120,10 @@ pub trait UserStore: EmailTokenStore {
     ) -> Result<Option<Vec<String>>, StoreError>;
     /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
     /// tokens, the throttle row of its email) in one transaction, if the password's version is
-    /// still `version`. Returns the ids of the sessions it deleted, or `None` when nothing was
-    /// deleted (the user was gone, or its password was set since the caller checked it).
+    /// still `version`, and remembers the id in `deleted_users` (so `make import` run again does
+    /// not bring the account back). Returns the ids of the sessions it deleted, or `None` when
+    /// nothing was deleted (the user was gone, or its password was set since the caller checked
+    /// it).
     async fn delete_user(
         &self,
         id: &UserId,

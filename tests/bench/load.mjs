@@ -1,7 +1,9 @@
 // Bounded HTTP load against 127.0.0.1 only: N requests at most, C at a time, keep-alive.
 // Usage: node load.mjs URL N C [HEADER=VALUE ...] [--method M] [--body TEXT] [--seconds S]
-//                                                 [--id-prefix P]
+//                                                 [--id-prefix P] [--rate R]
 //   --seconds S     stop starting requests after S seconds (N stays the cap)
+//   --rate R        start at most R requests per second in all (request n not before n / R s);
+//                   slower answers make it a closed loop again, as without it
 //   --body TEXT     sent with content-type application/json (unless a header sets another)
 //   --id-prefix P   each request carries X-Request-Id P<sequence number>, so its log line can be
 //                   found (sequence numbers start at 0, in the order requests are started)
@@ -19,7 +21,10 @@ const target = new URL(url);
 if (!["127.0.0.1", "localhost"].includes(target.hostname)) throw new Error("loopback only");
 const total = Number(nArg), concurrency = Number(cArg);
 const limitMs = options.seconds ? Number(options.seconds) * 1000 : Infinity;
-if (!(total > 0) || !(concurrency > 0) || !(limitMs > 0)) throw new Error("N, C and --seconds must be positive");
+const rate = options.rate ? Number(options.rate) : Infinity;
+if (!(total > 0) || !(concurrency > 0) || !(limitMs > 0) || !(rate > 0)) {
+  throw new Error("N, C, --seconds and --rate must be positive");
+}
 const method = options.method ?? "GET";
 const body = options.body;
 const headers = {};
@@ -57,7 +62,16 @@ function one(seq) {
 
 const start = process.hrtime.bigint();
 const elapsedMs = () => Number(process.hrtime.bigint() - start) / 1e6;
-async function lane() { while (sent < total && elapsedMs() < limitMs) { await one(sent++); } }
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function lane() {
+  while (sent < total && elapsedMs() < limitMs) {
+    const seq = sent++;
+    const wait = (seq * 1000) / rate - elapsedMs();
+    if (wait > 0) await sleep(wait);
+    if (elapsedMs() >= limitMs) break;
+    await one(seq);
+  }
+}
 await Promise.all(Array.from({ length: concurrency }, lane));
 const seconds = elapsedMs() / 1000;
 latencies.sort((a, b) => a - b);

@@ -192,10 +192,14 @@ def production_config(e2e_dir: Path, name: str, replacements: list[tuple[str, st
 
 
 def apply_migrations(state: Path, config_args: list[str]) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [WRANGLER, "d1", "migrations", "apply", "DB", "--local", *config_args, "--persist-to", str(state)],
-        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=180, check=True,
+        cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=180,
     )
+    if done.returncode != 0:
+        # wrangler says why on either stream; without it a failed start is a bare exit status.
+        raise RuntimeError(f"wrangler d1 migrations apply exited {done.returncode}:\n"
+                           f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
 
 
 def stop(proc: subprocess.Popen) -> None:

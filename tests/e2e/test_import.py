@@ -264,3 +264,41 @@ def test_django_json_lines_move_in(worker, tmp_path):
 
     again = run_import(worker, src)
     assert summary(again) == {"read": 6, "imported": 0, "already present": 2, "refused": 4}, again
+
+
+def test_an_account_deleted_here_stays_deleted_when_the_import_runs_again(worker, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    kept_id = str(uuid.uuid4())
+    people = [  # (email, password, source id): a UUID kept as is, an integer mapped to a new UUID
+        (f"kate-{tag}@example.com", "kate's password", kept_id),
+        (f"liam-{tag}@example.com", "liam's password", 4242),
+        (f"mona-{tag}@example.com", "mona's password", 4243),
+    ]
+    src = tmp_path / "users.jsonl"
+    src.write_text("\n".join(json.dumps({"email": e, "password_hash": django_hash(p, 1000), "id": i})
+                             for e, p, i in people) + "\n")
+    assert summary(run_import(worker, src)) == {"read": 3, "imported": 3, "already present": 0, "refused": 0}
+    ids = {e: stored(worker, e)["id"] for e, _, _ in people}
+    assert ids[people[0][0]] == kept_id
+
+    # Kate and Liam delete their accounts over HTTP; Mona keeps hers.
+    for email, password, _ in people[:2]:
+        r = login(worker, email, password)
+        assert r.status == 200, r.body
+        r = request(worker.base, "DELETE", "/auth/me", json={"password": password},
+                    headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert r.status == 204, r.body
+    # The worker's D1 is shared with the other tests (their deletions are there too): only these three.
+    ours = ", ".join(f"'{i}'" for i in ids.values())
+    remembered = worker.d1(f"SELECT id FROM deleted_users WHERE id IN ({ours})")
+    assert sorted(r["id"] for r in remembered) == sorted(ids[e] for e, _, _ in people[:2]), remembered
+
+    # The same source again (Liam's integer id maps to the same UUID through the id map): no row
+    # comes back, and Mona's account is untouched.
+    assert summary(run_import(worker, src)) == {"read": 3, "imported": 0, "already present": 3, "refused": 0}
+    for email, password, _ in people[:2]:
+        assert worker.d1(f"SELECT id FROM users WHERE email = '{email}'") == []
+        r = login(worker, email, password)
+        assert r.status == 401 and r.json()["code"] == "invalid_credentials", r.body
+    assert stored(worker, people[2][0])["id"] == ids[people[2][0]]
+    assert login(worker, people[2][0], people[2][1]).status == 200

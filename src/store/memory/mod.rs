@@ -63,6 +63,8 @@ pub struct MemoryDb {
     pub session_reads: RefCell<Vec<Read>>,
     /// A read replica that has not caught up: a `Read::Nearest` finds no session.
     pub replica_lags: Cell<bool>,
+    /// `deleted_users`: the ids of deleted accounts.
+    pub deleted_users: RefCell<std::collections::HashSet<String>>,
 }
 
 impl MemoryDb {
@@ -309,6 +311,7 @@ impl UserStore for MemoryDb {
         let mut users = self.users.borrow_mut();
         let before = users.len();
         users.retain(|_, u| u.id != id);
+        self.deleted_users.borrow_mut().insert(id);
         Ok((users.len() < before).then_some(session_ids))
     }
 }
