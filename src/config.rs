@@ -38,6 +38,7 @@ pub mod names {
     pub const SESSION_CACHE_TTL: &str = "SESSION_CACHE_TTL";
     pub const SESSION_MEMORY_TTL: &str = "SESSION_MEMORY_TTL";
     pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
+    pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
 }
 
 /// Circuit-breaker limits, in seconds and counts.
@@ -77,6 +78,10 @@ pub struct Config {
     /// A token spent less than this many seconds ago is refused without revoking its session:
     /// two tabs refreshing at once must not log the user out.
     pub refresh_reuse_grace_secs: i64,
+    /// Active sessions a user may have: a login beyond it revokes the oldest (`session_limit`).
+    /// It bounds a user's live refresh tokens, device list and revocation work; the rows of
+    /// ended sessions stay until the cleanup's retention, like a logout's.
+    pub max_sessions_per_user: u32,
     pub throttle: ThrottleConfig,
     /// How long an ended (expired or revoked) session is kept before the scheduled cleanup
     /// deletes it.
@@ -129,6 +134,7 @@ pub const DEFAULT_BCRYPT_MAX_COST: u32 = 13;
 pub const DEFAULT_JWKS_MAX_AGE: u32 = 300;
 pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 100;
 pub const DEFAULT_SESSION_RETENTION: i64 = 7 * 24 * 3600;
 pub const DEFAULT_EMAIL_FROM: &str = "noreply@example.com";
 pub const DEFAULT_PASSWORD_RESET_TTL: i64 = 1800;
@@ -221,6 +227,12 @@ impl Config {
                 names::REFRESH_REUSE_GRACE,
                 DEFAULT_REFRESH_REUSE_GRACE,
                 0..=300,
+            )?,
+            max_sessions_per_user: number(
+                &get,
+                names::MAX_SESSIONS_PER_USER,
+                DEFAULT_MAX_SESSIONS_PER_USER,
+                1..=10_000,
             )?,
             throttle: ThrottleConfig {
                 max_failures: number(&get, names::LOGIN_MAX_FAILURES, 5, 1..=1_000)?,
@@ -433,6 +445,7 @@ mod tests {
             (names::ACCESS_TOKEN_TTL, "10"),
             (names::BREAKER_THRESHOLD, "0"),
             (names::REFRESH_REUSE_GRACE, "-1"),
+            (names::MAX_SESSIONS_PER_USER, "0"),
             (names::LOGIN_MAX_FAILURES, "0"),
             (names::EMAIL_MAX_PER_HOUR, "0"),
             (names::PASSWORD_RESET_TTL, "5"),

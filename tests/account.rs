@@ -306,6 +306,78 @@ fn revoking_one_session_ends_it_at_once_and_only_for_its_owner() {
 }
 
 #[test]
+fn a_login_over_the_session_limit_ends_the_oldest_session_at_once() {
+    let h = Harness::with_config(config_with(&[("MAX_SESSIONS_PER_USER", "3")]));
+    h.register("alice@example.com", PASSWORD);
+    h.register("bob@example.com", PASSWORD);
+    let bobs = login_pair(&h, "bob@example.com", PASSWORD, None);
+    let mut pairs: Vec<Value> = (0..2)
+        .map(|_| login_pair(&h, "alice@example.com", PASSWORD, None))
+        .collect();
+    for old in &pairs {
+        assert_eq!(h.me(access(old), NOW_MS).status, 200); // now in this isolate's memory
+    }
+    pairs.extend((0..3).map(|_| login_pair(&h, "alice@example.com", PASSWORD, None)));
+    // The two oldest ended, as a logout ends one: their access tokens at once (this location's
+    // caches were purged), their refresh tokens too.
+    for old in &pairs[..2] {
+        assert_problem(&h.me(access(old), NOW_MS), 401, "invalid_token");
+        assert_problem(&refresh(&h, old, NOW_MS), 401, "invalid_grant");
+    }
+    for kept in &pairs[2..] {
+        assert_eq!(h.me(access(kept), NOW_MS).status, 200);
+    }
+    let list = sessions(&h, access(&pairs[4]), NOW_MS);
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 3);
+    // One line per login that went over, naming the session it ended; another user untouched.
+    let sids: Vec<Value> = h.events("login_succeeded")[1..]
+        .iter()
+        .map(|l| l["sid"].clone())
+        .collect();
+    let ended: Vec<Value> = h
+        .events("session_limit")
+        .iter()
+        .map(|l| l["sids"].clone())
+        .collect();
+    assert_eq!(ended, [json!([sids[0]]), json!([sids[1]])]);
+    assert_eq!(h.me(access(&bobs), NOW_MS).status, 200);
+}
+
+#[test]
+fn expired_and_ended_sessions_do_not_count_toward_the_session_limit() {
+    let h = Harness::with_config(config_with(&[
+        ("MAX_SESSIONS_PER_USER", "2"),
+        ("REFRESH_TOKEN_TTL", "300"),
+    ]));
+    h.register("alice@example.com", PASSWORD);
+    let login_at = |now_ms: i64| {
+        let req = ApiRequest::new("POST", "/auth/login")
+            .json(&json!({"email": "alice@example.com", "password": PASSWORD}));
+        let r = h.send_at(req, now_ms);
+        assert_eq!(r.status, 200, "{}", r.body_json());
+        r.body_json()
+    };
+    let logged_out = login_at(NOW_MS);
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/logout")
+            .json(&json!({"refresh_token": logged_out["refresh_token"]})),
+    );
+    assert_eq!(r.status, 204);
+    login_at(NOW_MS); // expired by `later`
+    let later = NOW_MS + 301_000;
+    login_at(later);
+    login_at(later);
+    // Two active: the logged-out and the expired session are not counted, nothing ended.
+    assert!(h.events("session_limit").is_empty());
+    login_at(later);
+    let first_active = h.events("login_succeeded")[2]["sid"].clone();
+    let ended = h.events("session_limit");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0]["sids"], json!([first_active]));
+    assert_eq!(ended[0]["revoked"], 1);
+}
+
+#[test]
 fn revoking_the_other_sessions_keeps_only_the_callers() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);

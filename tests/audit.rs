@@ -254,6 +254,8 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         user_agent: None,
         password_version: version,
         clear_attempts_of: None,
+        keep_at_most: 10,
+        now_ms: NOW_MS,
     };
     // The login read version `v`; a change commits (v + 1) before the session is written.
     let read = user.password_version;
@@ -271,8 +273,14 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
     assert!(block_on(h.users.replace_password(&change, read))
         .unwrap()
         .is_some());
-    assert!(!block_on(h.sessions.create_session(&session(read))).unwrap());
-    assert!(block_on(h.sessions.create_session(&session(read + 1))).unwrap());
+    assert_eq!(
+        block_on(h.sessions.create_session(&session(read))).unwrap(),
+        None
+    );
+    assert_eq!(
+        block_on(h.sessions.create_session(&session(read + 1))).unwrap(),
+        Some(vec![])
+    );
 }
 
 #[test]

@@ -34,7 +34,8 @@ fn register() {}
         (LoginForm = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "Logged in: a new session.", body = TokenPair),
+        (status = 200, description = "Logged in: a new session. Beyond `MAX_SESSIONS_PER_USER` \
+            active sessions (100), the user's oldest end (`session_limit`).", body = TokenPair),
         (status = 400, description = "`malformed_request` (`error`: `invalid_request`) or \
          `unsupported_grant_type` (`error`: `unsupported_grant_type`)",
          body = TokenProblem, content_type = PROBLEM),

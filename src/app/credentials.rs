@@ -165,11 +165,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
             clear_attempts_of: email.clone(),
+            keep_at_most: self.config.max_sessions_per_user,
+            now_ms: ctx.now_ms,
         };
-        if !guard
+        let Some(ended) = guard
             .call(|| self.sessions.create_session(&session))
             .await?
-        {
+        else {
             // The password was changed (or the account deleted) while this login hashed.
             ctx.log(
                 "info",
@@ -177,12 +179,26 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
             );
             return Err(AppError::InvalidCredentials);
-        }
+        };
         ctx.log(
             "info",
             "login_succeeded",
             json!({ "user_id": user.id.to_string(), "sid": session_id }),
         );
+        if !ended.is_empty() {
+            // Over `MAX_SESSIONS_PER_USER`: the oldest sessions ended, as a logout ends one.
+            self.purge_sessions(&ended, ctx).await;
+            ctx.log(
+                "info",
+                "session_limit",
+                json!({
+                    "user_id": user.id.to_string(),
+                    "sid": session_id,
+                    "revoked": ended.len(),
+                    "sids": ended,
+                }),
+            );
+        }
         self.token_pair(&user, &session_id, refresh_token, ctx)
     }
 

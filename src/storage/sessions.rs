@@ -1,7 +1,7 @@
 //! `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
 
 use super::d1::{query, FromRow, Param, Row};
-use super::{all_rows, batch, execute, first_row, result_of, rows_of, D1Store, IdRow};
+use super::{all_rows, batch, execute, first_row, ids_if_written, result_of, D1Store, IdRow};
 use crate::domain::UserId;
 use crate::store::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
@@ -104,7 +104,7 @@ impl D1Store {
 }
 
 impl SessionStore for D1Store {
-    async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
+    async fn create_session(&self, s: &NewSession) -> Result<Option<Vec<String>>, StoreError> {
         // Only while the password's version is still the one the login's check read: a login
         // that raced a password change, a reset or an account deletion opens nothing.
         let insert = query!(
@@ -121,18 +121,36 @@ impl SessionStore for D1Store {
             &s.user_agent,
             &s.password_version,
         );
-        let Some(email) = &s.clear_attempts_of else {
-            let row: Option<IdRow> = first_row(insert).await?;
-            return Ok(row.is_some());
-        };
-        // One round trip: the login's throttle row goes with the session's creation.
-        let clear = query!(
+        // The user's active sessions past the newest `keep_at_most` (by rowid, the order of
+        // insertion), once the new one exists. D1 runs a batch as one transaction and writes
+        // one at a time, so concurrent logins cannot both count below the limit.
+        let limit = query!(
             &self.0,
-            "DELETE FROM login_attempts WHERE email = ?1",
-            email.as_ref()
+            "UPDATE sessions SET revoked_at = ?2, revoked_reason = 'session_limit' \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+             AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4) \
+             AND id NOT IN (SELECT id FROM sessions \
+                 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+                 ORDER BY rowid DESC LIMIT ?3) \
+             RETURNING id",
+            &s.user_id.to_string(),
+            &s.now_ms,
+            &s.keep_at_most,
+            &s.id,
         );
-        let results = batch(&self.0, vec![clear, insert]).await?;
-        Ok(!rows_of::<IdRow>(&results, 1)?.is_empty())
+        // One round trip: the login's throttle row goes with the session's creation.
+        let mut statements = Vec::with_capacity(3);
+        if let Some(email) = &s.clear_attempts_of {
+            statements.push(query!(
+                &self.0,
+                "DELETE FROM login_attempts WHERE email = ?1",
+                email.as_ref()
+            ));
+        }
+        let created = statements.len();
+        statements.extend([insert, limit]);
+        let results = batch(&self.0, statements).await?;
+        ids_if_written(&results, created, created + 1)
     }
 
     async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {

@@ -251,6 +251,11 @@ pub struct NewSession {
     /// The throttle row that the login's successful password check clears, in the same round
     /// trip as the session (whether or not the session is created: the password was right).
     pub clear_attempts_of: Option<Email>,
+    /// Active sessions the user may have, this one included (`MAX_SESSIONS_PER_USER`).
+    pub keep_at_most: u32,
+    /// The login's time: sessions expired by then do not count, and the revoked ones are
+    /// revoked at it.
+    pub now_ms: i64,
 }
 
 /// An active session as `GET /auth/sessions` lists it.
@@ -299,8 +304,12 @@ pub enum Rotation {
 #[allow(async_fn_in_trait)]
 pub trait SessionStore {
     /// Creates the session unless the user's password hash changed (or the user was deleted)
-    /// since it was read; `false` then.
-    async fn create_session(&self, session: &NewSession) -> Result<bool, StoreError>;
+    /// since it was read; `None` then. In the same transaction, the user's oldest active
+    /// sessions beyond `keep_at_most` (the new one counted, and kept) are revoked with reason
+    /// `session_limit`, and their ids returned. Concurrent logins of one user
+    /// leave at most `keep_at_most` active (exactly that many when there were more).
+    async fn create_session(&self, session: &NewSession)
+        -> Result<Option<Vec<String>>, StoreError>;
     /// Atomically spends `old_hash` and makes `new_hash` current, only if `old_hash` is the
     /// current token of an active (unrevoked, unexpired at `now_ms`) session. Concurrent calls
     /// with one `old_hash`: exactly one gets `Rotated`.

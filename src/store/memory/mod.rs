@@ -24,6 +24,8 @@ struct MemorySession {
     last_used_at_ms: Option<i64>,
     user_agent: Option<String>,
     revoked: Option<(i64, String)>,
+    /// Insertion order (D1's rowid).
+    seq: u64,
 }
 
 /// An email token row (`email_tokens`), for deletion and cleanup.
@@ -63,6 +65,8 @@ pub struct MemoryDb {
     pub session_reads: RefCell<Vec<Read>>,
     /// A read replica that has not caught up: a `Read::Nearest` finds no session.
     pub replica_lags: Cell<bool>,
+    /// The last session's `seq`.
+    session_seq: Cell<u64>,
     /// `deleted_users`: the ids of deleted accounts.
     pub deleted_users: RefCell<std::collections::HashSet<String>>,
 }

@@ -8,19 +8,22 @@ use crate::store::{
 };
 
 impl SessionStore for MemoryDb {
-    async fn create_session(&self, s: &NewSession) -> Result<bool, StoreError> {
+    async fn create_session(&self, s: &NewSession) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         if let Some(email) = &s.clear_attempts_of {
             self.attempts.borrow_mut().remove(email.as_ref());
         }
         let current = self.user_by_id(&s.user_id.to_string());
         if current.is_none_or(|u| u.password_version as i64 != s.password_version) {
-            return Ok(false);
+            return Ok(None);
         }
-        self.sessions.borrow_mut().insert(
+        let user_id = s.user_id.to_string();
+        self.session_seq.set(self.session_seq.get() + 1);
+        let mut sessions = self.sessions.borrow_mut();
+        sessions.insert(
             s.id.clone(),
             MemorySession {
-                user_id: s.user_id.to_string(),
+                user_id: user_id.clone(),
                 refresh_hash: s.refresh_hash.clone(),
                 rotations: 0,
                 created_at: s.created_at.clone(),
@@ -28,9 +31,28 @@ impl SessionStore for MemoryDb {
                 last_used_at_ms: None,
                 user_agent: s.user_agent.clone(),
                 revoked: None,
+                seq: self.session_seq.get(),
             },
         );
-        Ok(true)
+        let mut active: Vec<(u64, String)> = sessions
+            .iter()
+            .filter(|(_, x)| {
+                x.user_id == user_id && x.revoked.is_none() && x.expires_at_ms > s.now_ms
+            })
+            .map(|(id, x)| (x.seq, id.clone()))
+            .collect();
+        active.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        let over: Vec<String> = active
+            .into_iter()
+            .skip(s.keep_at_most as usize)
+            .map(|(_, id)| id)
+            .collect();
+        for id in &over {
+            if let Some(x) = sessions.get_mut(id) {
+                x.revoked = Some((s.now_ms, "session_limit".to_owned()));
+            }
+        }
+        Ok(Some(over))
     }
 
     async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
