@@ -351,9 +351,7 @@ fn expired_and_ended_sessions_do_not_count_toward_the_session_limit() {
     ]));
     h.register("alice@example.com", PASSWORD);
     let login_at = |now_ms: i64| {
-        let req = ApiRequest::new("POST", "/auth/login")
-            .json(&json!({"email": "alice@example.com", "password": PASSWORD}));
-        let r = h.send_at(req, now_ms);
+        let r = h.login_at("alice@example.com", PASSWORD, now_ms);
         assert_eq!(r.status, 200, "{}", r.body_json());
         r.body_json()
     };
@@ -375,6 +373,24 @@ fn expired_and_ended_sessions_do_not_count_toward_the_session_limit() {
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0]["sids"], json!([first_active]));
     assert_eq!(ended[0]["revoked"], 1);
+}
+
+#[test]
+fn a_lowered_session_limit_ends_the_whole_surplus_at_the_next_login() {
+    let h = Harness::with_config(config_with(&[("MAX_SESSIONS_PER_USER", "5")]));
+    h.register("alice@example.com", PASSWORD);
+    for _ in 0..5 {
+        login_pair(&h, "alice@example.com", PASSWORD, None);
+    }
+    assert!(h.events("session_limit").is_empty());
+    // A new deployment with a limit of 2, on the same database.
+    let lowered = h.elsewhere(config_with(&[("MAX_SESSIONS_PER_USER", "2")]));
+    let newest = login_pair(&lowered, "alice@example.com", PASSWORD, None);
+    let ended = lowered.events("session_limit");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0]["revoked"], 4);
+    let list = sessions(&lowered, access(&newest), NOW_MS);
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
 }
 
 #[test]

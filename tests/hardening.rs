@@ -4,39 +4,24 @@
 mod common;
 
 use common::*;
-use edge_auth::http::{ApiRequest, ApiResponse};
+use edge_auth::http::ApiRequest;
 use serde_json::{json, Value};
-
-fn login_at(h: &Harness, email: &str, password: &str, now_ms: i64) -> ApiResponse {
-    h.send_at(
-        ApiRequest::new("POST", "/auth/login").json(&json!({"email": email, "password": password})),
-        now_ms,
-    )
-}
 
 #[test]
 fn five_failures_throttle_the_account_even_with_the_right_password() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);
     for i in 0..5 {
-        let r = login_at(
-            &h,
-            "alice@example.com",
-            "wrong password!",
-            NOW_MS + i * 1_000,
-        );
+        let r = h.login_at("alice@example.com", "wrong password!", NOW_MS + i * 1_000);
         assert_problem(&r, 401, "invalid_credentials");
     }
-    let r = login_at(&h, "ALICE@example.com", PASSWORD, NOW_MS + 60_000);
+    let r = h.login_at("ALICE@example.com", PASSWORD, NOW_MS + 60_000);
     assert_problem(&r, 429, "too_many_attempts");
     // The window started at the first failure: 15 min minus the minute that has passed.
     assert_eq!(r.get_header("retry-after"), Some("840"));
     // Once the window has passed, the right password works again.
     let later = NOW_MS + 15 * 60_000;
-    assert_eq!(
-        login_at(&h, "alice@example.com", PASSWORD, later).status,
-        200
-    );
+    assert_eq!(h.login_at("alice@example.com", PASSWORD, later).status, 200);
 }
 
 #[test]
@@ -44,18 +29,18 @@ fn a_success_resets_the_count() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);
     for _ in 0..4 {
-        login_at(&h, "alice@example.com", "wrong password!", NOW_MS);
+        h.login_at("alice@example.com", "wrong password!", NOW_MS);
     }
     assert_eq!(
-        login_at(&h, "alice@example.com", PASSWORD, NOW_MS).status,
+        h.login_at("alice@example.com", PASSWORD, NOW_MS).status,
         200
     );
     for _ in 0..4 {
-        let r = login_at(&h, "alice@example.com", "wrong password!", NOW_MS);
+        let r = h.login_at("alice@example.com", "wrong password!", NOW_MS);
         assert_problem(&r, 401, "invalid_credentials");
     }
     assert_eq!(
-        login_at(&h, "alice@example.com", PASSWORD, NOW_MS).status,
+        h.login_at("alice@example.com", PASSWORD, NOW_MS).status,
         200
     );
 }
@@ -65,14 +50,11 @@ fn unknown_accounts_are_throttled_the_same_way_and_others_are_unaffected() {
     let h = Harness::new();
     h.register("bob@example.com", PASSWORD);
     for _ in 0..5 {
-        login_at(&h, "ghost@example.com", PASSWORD, NOW_MS);
+        h.login_at("ghost@example.com", PASSWORD, NOW_MS);
     }
-    let r = login_at(&h, "Ghost@Example.com", PASSWORD, NOW_MS);
+    let r = h.login_at("Ghost@Example.com", PASSWORD, NOW_MS);
     assert_problem(&r, 429, "too_many_attempts");
-    assert_eq!(
-        login_at(&h, "bob@example.com", PASSWORD, NOW_MS).status,
-        200
-    );
+    assert_eq!(h.login_at("bob@example.com", PASSWORD, NOW_MS).status, 200);
 }
 
 #[test]
@@ -82,13 +64,14 @@ fn limits_are_configurable() {
         ("LOGIN_WINDOW", "60"),
     ]));
     h.register("alice@example.com", PASSWORD);
-    login_at(&h, "alice@example.com", "wrong password!", NOW_MS);
-    login_at(&h, "alice@example.com", "wrong password!", NOW_MS);
-    let r = login_at(&h, "alice@example.com", PASSWORD, NOW_MS + 1_000);
+    h.login_at("alice@example.com", "wrong password!", NOW_MS);
+    h.login_at("alice@example.com", "wrong password!", NOW_MS);
+    let r = h.login_at("alice@example.com", PASSWORD, NOW_MS + 1_000);
     assert_problem(&r, 429, "too_many_attempts");
     assert_eq!(r.get_header("retry-after"), Some("59"));
     assert_eq!(
-        login_at(&h, "alice@example.com", PASSWORD, NOW_MS + 60_000).status,
+        h.login_at("alice@example.com", PASSWORD, NOW_MS + 60_000)
+            .status,
         200
     );
 }

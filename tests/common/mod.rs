@@ -204,9 +204,14 @@ impl Harness {
     }
 
     pub fn login(&self, email: &str, password: &str) -> ApiResponse {
-        self.send(
+        self.login_at(email, password, NOW_MS)
+    }
+
+    pub fn login_at(&self, email: &str, password: &str, now_ms: i64) -> ApiResponse {
+        self.send_at(
             ApiRequest::new("POST", "/auth/login")
                 .json(&json!({"email": email, "password": password})),
+            now_ms,
         )
     }
 
