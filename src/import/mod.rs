@@ -502,19 +502,24 @@ mod tests {
         assert_eq!(to_rfc3339("yesterday"), None);
     }
 
+    /// An accepted bcrypt row `i`, with a UUID made from `i`.
+    fn accepted(i: usize, email: String, email_verified: bool) -> ImportUser {
+        ImportUser {
+            row: i,
+            id: format!("00000000-0000-4000-8000-{i:012}"),
+            email,
+            password_hash: BCRYPT.into(),
+            created_at: NOW.into(),
+            email_verified,
+            algorithm: "bcrypt",
+            work_iterations: 1,
+        }
+    }
+
     #[test]
     fn sql_statements_stay_under_the_size_limit_and_quote_safely() {
         let users: Vec<ImportUser> = (0..1000)
-            .map(|i| ImportUser {
-                row: i,
-                id: format!("00000000-0000-4000-8000-{i:012}"),
-                email: format!("o'brien{i}@x.io"),
-                password_hash: BCRYPT.into(),
-                created_at: NOW.into(),
-                email_verified: i % 2 == 0,
-                algorithm: "bcrypt",
-                work_iterations: 1,
-            })
+            .map(|i| accepted(i, format!("o'brien{i}@x.io"), i % 2 == 0))
             .collect();
         let files = sql_files(&users, 10_000, 400);
         assert_eq!(files.len(), 3);
@@ -562,16 +567,7 @@ mod tests {
 
     #[test]
     fn an_account_deleted_here_is_not_brought_back() {
-        let user = |i: usize| ImportUser {
-            row: i,
-            id: format!("00000000-0000-4000-8000-{i:012}"),
-            email: format!("user{i}@x.io"),
-            password_hash: BCRYPT.into(),
-            created_at: NOW.into(),
-            email_verified: false,
-            algorithm: "bcrypt",
-            work_iterations: 1,
-        };
+        let user = |i: usize| accepted(i, format!("user{i}@x.io"), false);
         let db = migrated_db();
         db.execute(
             "INSERT INTO deleted_users (id, deleted_at) VALUES (?1, ?2)",
