@@ -23,6 +23,7 @@ pub mod pbkdf2_sliced;
 pub mod random;
 pub mod ratelimit;
 pub mod session_cache;
+pub mod sql;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -319,6 +319,7 @@ pub fn summary(read: usize, planned: usize, inserted: usize, refused: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::migrated_db;
 
     #[test]
     fn the_summary_caps_a_count_that_includes_registrations_made_meanwhile() {
@@ -546,23 +547,6 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1000);
-    }
-
-    /// An in-memory SQLite database with every migration of `migrations/` applied, in order.
-    fn migrated_db() -> rusqlite::Connection {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .collect();
-        files.sort();
-        let db = rusqlite::Connection::open_in_memory().unwrap();
-        for f in files {
-            db.execute_batch(&std::fs::read_to_string(f).unwrap())
-                .unwrap();
-        }
-        db
     }
 
     #[test]

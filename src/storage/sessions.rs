@@ -3,6 +3,7 @@
 use super::d1::{query, FromRow, Param, Row};
 use super::{all_rows, batch, execute, first_row, ids_if_written, result_of, D1Store, IdRow};
 use crate::domain::UserId;
+use crate::sql::sessions as sql;
 use crate::store::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
@@ -76,43 +77,22 @@ pub(super) fn revoke_others(
     reason: &str,
     now_ms: i64,
 ) -> worker::Result<worker::D1PreparedStatement> {
-    query!(
-        db,
-        "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-         WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id",
-        user_id,
-        keep,
-        &now_ms,
-        reason,
-    )
+    query!(db, sql::REVOKE_OTHERS, user_id, keep, &now_ms, reason,)
 }
 
 impl D1Store {
     /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
     /// spent one.
     async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
-        first_row(query!(
-            &self.0,
-            "SELECT id AS session_id, NULL AS spent_at FROM sessions WHERE refresh_hash = ?1 \
-             UNION ALL \
-             SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
-             LIMIT 1",
-            token_hash,
-        ))
-        .await
+        first_row(query!(&self.0, sql::TOKEN_STATE, token_hash,)).await
     }
 }
 
 impl SessionStore for D1Store {
     async fn create_session(&self, s: &NewSession) -> Result<Option<Vec<String>>, StoreError> {
-        // Only while the password's version is still the one the login's check read: a login
-        // that raced a password change, a reset or an account deletion opens nothing.
         let insert = query!(
             &self.0,
-            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
-             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?7) \
-             RETURNING id",
+            sql::INSERT,
             &s.id,
             &s.user_id.to_string(),
             &s.refresh_hash,
@@ -121,18 +101,9 @@ impl SessionStore for D1Store {
             &s.user_agent,
             &s.password_version,
         );
-        // The user's active sessions past the newest `keep_at_most` (by rowid, the order of
-        // insertion), once the new one exists. D1 runs a batch as one transaction and writes
-        // one at a time, so concurrent logins cannot both count below the limit.
         let limit = query!(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?2, revoked_reason = 'session_limit' \
-             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
-             AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4) \
-             AND id NOT IN (SELECT id FROM sessions \
-                 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
-                 ORDER BY rowid DESC LIMIT ?3) \
-             RETURNING id",
+            sql::REVOKE_BEYOND_LIMIT,
             &s.user_id.to_string(),
             &s.now_ms,
             &s.keep_at_most,
@@ -141,11 +112,7 @@ impl SessionStore for D1Store {
         // One round trip: the login's throttle row goes with the session's creation.
         let mut statements = Vec::with_capacity(3);
         if let Some(email) = &s.clear_attempts_of {
-            statements.push(query!(
-                &self.0,
-                "DELETE FROM login_attempts WHERE email = ?1",
-                email.as_ref()
-            ));
+            statements.push(query!(&self.0, sql::CLEAR_ATTEMPTS, email.as_ref()));
         }
         let created = statements.len();
         statements.extend([insert, limit]);
@@ -157,30 +124,9 @@ impl SessionStore for D1Store {
         // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
         // rotations of one token, exactly one finds it current. The spend is recorded first,
         // then the session's current hash is swapped, both under the same condition.
-        let record_spend = query!(
-            &self.0,
-            "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
-             SELECT refresh_hash, id, ?2 FROM sessions \
-             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
-            old,
-            &now_ms,
-        );
-        let swap = query!(
-            &self.0,
-            "UPDATE sessions SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
-             WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3",
-            old,
-            new,
-            &now_ms,
-        );
-        let read_back = query!(
-            &self.0,
-            "SELECT s.id AS session_id, u.id, u.email, u.password_hash, u.password_version, \
-                    u.created_at, \
-                    u.email_verified \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1",
-            new,
-        );
+        let record_spend = query!(&self.0, sql::RECORD_SPEND, old, &now_ms,);
+        let swap = query!(&self.0, sql::SWAP_REFRESH, old, new, &now_ms,);
+        let read_back = query!(&self.0, sql::ROTATED, new,);
         let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
         if let Some((row, user)) = result_of(&results, 2)?.pair::<RotatedRow, UserRow>()? {
             return Ok(Rotation::Rotated {
@@ -208,15 +154,8 @@ impl SessionStore for D1Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let row: Option<IdRow> = first_row(query!(
-            &self.0,
-            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
-             WHERE id = ?1 AND revoked_at IS NULL RETURNING id",
-            session_id,
-            &now_ms,
-            reason,
-        ))
-        .await?;
+        let row: Option<IdRow> =
+            first_row(query!(&self.0, sql::REVOKE, session_id, &now_ms, reason,)).await?;
         Ok(row.is_some())
     }
 
@@ -229,11 +168,7 @@ impl SessionStore for D1Store {
         // One statement: the session whose current or spent token this is, if still active.
         let row: Option<IdRow> = first_row(query!(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
-             WHERE revoked_at IS NULL AND id IN ( \
-               SELECT id FROM sessions WHERE refresh_hash = ?1 \
-               UNION SELECT session_id FROM spent_refresh_tokens WHERE token_hash = ?1) \
-             RETURNING id",
+            sql::REVOKE_BY_TOKEN,
             token_hash,
             &now_ms,
             reason,
@@ -249,13 +184,9 @@ impl SessionStore for D1Store {
         now_ms: i64,
         read: Read,
     ) -> Result<Option<ActiveSession>, StoreError> {
-        const SQL: &str = "SELECT s.expires_at AS session_expires_at, \
-                    u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
         let user_id = user_id.to_string();
         let stmt = match read {
-            Read::Primary => query!(&self.0, SQL, session_id, &user_id, &now_ms),
+            Read::Primary => query!(&self.0, sql::ACTIVE, session_id, &user_id, &now_ms),
             // A Sessions API session that starts anywhere: a read replica near this location
             // may answer (on a database without replicas, the primary does).
             Read::Nearest => self
@@ -263,7 +194,7 @@ impl SessionStore for D1Store {
                 .with_session(Some("first-unconstrained"))
                 .and_then(|session| {
                     session
-                        .prepare(SQL)
+                        .prepare(sql::ACTIVE)
                         .bind(&[session_id.js(), user_id.js(), now_ms.js()])
                 }),
         };
@@ -284,15 +215,8 @@ impl SessionStore for D1Store {
         user_id: &UserId,
         now_ms: i64,
     ) -> Result<Vec<SessionInfo>, StoreError> {
-        let rows: Vec<SessionRow> = all_rows(query!(
-            &self.0,
-            "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions \
-             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
-             ORDER BY created_at DESC, id DESC",
-            &user_id.to_string(),
-            &now_ms,
-        ))
-        .await?;
+        let rows: Vec<SessionRow> =
+            all_rows(query!(&self.0, sql::LIST, &user_id.to_string(), &now_ms,)).await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionInfo {
@@ -314,9 +238,7 @@ impl SessionStore for D1Store {
     ) -> Result<bool, StoreError> {
         let row: Option<IdRow> = first_row(query!(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-             WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
-             RETURNING id",
+            sql::REVOKE_OF_USER,
             session_id,
             &user_id.to_string(),
             &now_ms,

@@ -1,0 +1,92 @@
+//! The statements of `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
+
+/// Opens a session (`?1` id, `?2` user, `?3` refresh hash, `?4` created at, `?5` expires at,
+/// `?6` user agent), only while the password's version is still `?7`, the one the login's check
+/// read: a login that raced a password change, a reset or an account deletion opens nothing.
+/// Returns the id if it opened one.
+pub const INSERT: &str = "INSERT INTO sessions \
+         (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+     WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?7) \
+     RETURNING id";
+
+/// Ends, at `?2`, the active sessions of user `?1` past the newest `?3` (by rowid, the order of
+/// insertion), once session `?4` (the login's new one) exists; returns their ids. Run in the
+/// login's batch after [`INSERT`]: D1 runs a batch as one transaction and writes one at a time,
+/// so concurrent logins cannot both count below the limit.
+pub const REVOKE_BEYOND_LIMIT: &str = "UPDATE sessions \
+     SET revoked_at = ?2, revoked_reason = 'session_limit' \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+     AND EXISTS (SELECT 1 FROM sessions WHERE id = ?4) \
+     AND id NOT IN (SELECT id FROM sessions \
+         WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+         ORDER BY rowid DESC LIMIT ?3) \
+     RETURNING id";
+
+/// The login's throttle row for email `?1`, cleared in the same batch as [`INSERT`].
+pub const CLEAR_ATTEMPTS: &str = "DELETE FROM login_attempts WHERE email = ?1";
+
+/// Records refresh token hash `?1` as spent at `?2`, if it is the current token of an active
+/// session. The first statement of a rotation's batch.
+pub const RECORD_SPEND: &str = "INSERT INTO spent_refresh_tokens \
+         (token_hash, session_id, spent_at) \
+     SELECT refresh_hash, id, ?2 FROM sessions \
+     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2";
+
+/// Replaces current token hash `?1` by `?2` at `?3`, under the same condition as
+/// [`RECORD_SPEND`]. The second statement of a rotation's batch.
+pub const SWAP_REFRESH: &str = "UPDATE sessions \
+     SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
+     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3";
+
+/// The session whose current token hash is `?1` (the rotation's new one), with its user's
+/// columns. The last statement of a rotation's batch: a row means this rotation happened.
+pub const ROTATED: &str = "SELECT s.id AS session_id, u.id, u.email, u.password_hash, \
+         u.password_version, u.created_at, u.email_verified \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1";
+
+/// The session refresh token hash `?1` belongs to: as its current token (`spent_at` NULL) or as
+/// a spent one.
+pub const TOKEN_STATE: &str = "SELECT id AS session_id, NULL AS spent_at \
+     FROM sessions WHERE refresh_hash = ?1 \
+     UNION ALL \
+     SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
+     LIMIT 1";
+
+/// Ends session `?1` at `?2` for reason `?3`, if still active; returns its id if it did.
+pub const REVOKE: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+     WHERE id = ?1 AND revoked_at IS NULL RETURNING id";
+
+/// Ends, at `?2` for reason `?3`, the session whose current or spent token hash is `?1`, if
+/// still active; returns its id if it did.
+pub const REVOKE_BY_TOKEN: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+     WHERE revoked_at IS NULL AND id IN ( \
+       SELECT id FROM sessions WHERE refresh_hash = ?1 \
+       UNION SELECT session_id FROM spent_refresh_tokens WHERE token_hash = ?1) \
+     RETURNING id";
+
+/// Session `?1` of user `?2` if active at `?3`, with its user's columns.
+pub const ACTIVE: &str = "SELECT s.expires_at AS session_expires_at, \
+         u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";
+
+/// The active sessions of user `?1` at `?2`, newest first.
+pub const LIST: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent \
+     FROM sessions \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+     ORDER BY created_at DESC, id DESC";
+
+/// Ends session `?1` of user `?2` at `?3` for reason `?4`, if active; returns its id if it did.
+pub const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+     WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
+     RETURNING id";
+
+/// Ends every active session of user `?1` except `?2` (`''` keeps none) at `?3` for reason
+/// `?4`; returns their ids. The list of devices' "all others", and part of a password change's
+/// and an account deletion's batches.
+pub const REVOKE_OTHERS: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+     WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id";
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

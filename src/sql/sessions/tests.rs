@@ -1,0 +1,299 @@
+//! The session statements on SQLite with every migration applied. Numbers are bound as JS
+//! numbers are by the D1 store: as doubles.
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use super::*;
+use crate::sql::migrated_db;
+
+const NOW: f64 = 1_800_000_000_000.0;
+const DAY: f64 = 86_400_000.0;
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+fn num(n: f64) -> Value {
+    Value::Real(n)
+}
+
+/// Runs one statement; the first column of each row it returns, as text.
+fn run(db: &Connection, sql: &str, params: &[Value]) -> Vec<String> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, Value>(0))
+        .unwrap();
+    rows.map(|v| match v.unwrap() {
+        Value::Text(s) => s,
+        other => format!("{other:?}"),
+    })
+    .collect()
+}
+
+/// Runs statements as one transaction, as a D1 batch does; each one's rows.
+fn batch(db: &mut Connection, statements: &[(&str, Vec<Value>)]) -> Vec<Vec<String>> {
+    let tx = db.transaction().unwrap();
+    let out = statements
+        .iter()
+        .map(|(sql, params)| run(&tx, sql, params))
+        .collect();
+    tx.commit().unwrap();
+    out
+}
+
+fn add_user(db: &Connection, id: &str, password_version: i64) {
+    db.execute(
+        "INSERT INTO users (id, email, password_hash, created_at, updated_at, password_version) \
+         VALUES (?1, ?2, 'hash', '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z', ?3)",
+        rusqlite::params![id, format!("{id}@example.com"), password_version],
+    )
+    .unwrap();
+}
+
+/// The login's batch, as `create_session` sends it: whether the session opened, and the ids the
+/// limit ended.
+fn login(
+    db: &mut Connection,
+    user: &str,
+    sid: &str,
+    password_version: i64,
+    keep: u32,
+) -> (bool, Vec<String>) {
+    let insert = vec![
+        text(sid),
+        text(user),
+        text(&format!("refresh-{sid}")),
+        text("2026-11-27T00:00:00Z"),
+        num(NOW + 30.0 * DAY),
+        Value::Null,
+        num(password_version as f64),
+    ];
+    let limit = vec![text(user), num(NOW), num(f64::from(keep)), text(sid)];
+    let mut results = batch(db, &[(INSERT, insert), (REVOKE_BEYOND_LIMIT, limit)]);
+    let ended = results.pop().unwrap();
+    (results.pop().unwrap() == [sid], ended)
+}
+
+fn active(db: &Connection, user: &str) -> Vec<String> {
+    run(db, LIST, &[text(user), num(NOW)])
+}
+
+/// Session `sid` of `user` as a row written directly: ended (`revoked`) or expired ones.
+fn add_row(db: &Connection, user: &str, sid: &str, expires_at: f64, revoked: bool) {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at) \
+         VALUES (?1, ?2, ?3, '2026-11-27T00:00:00Z', ?4, ?5)",
+        rusqlite::params![
+            sid,
+            user,
+            format!("refresh-{sid}"),
+            expires_at,
+            revoked.then_some(NOW - DAY)
+        ],
+    )
+    .unwrap();
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_login_past_the_limit_ends_exactly_the_oldest_active_sessions_in_order_of_login() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    add_user(&db, "u2", 1);
+    // An expired and a logged-out session, older than all: neither counts, neither changes.
+    add_row(&db, "u1", "expired", NOW - 1.0, false);
+    add_row(&db, "u1", "ended", NOW + DAY, true);
+    // Ids that sort against the order of login, and one creation time for all: only the
+    // order of insertion tells the oldest.
+    for sid in ["s9", "s8", "s7", "s6"] {
+        assert_eq!(login(&mut db, "u1", sid, 1, 10), (true, vec![]));
+    }
+    login(&mut db, "u2", "other", 1, 10);
+
+    let (opened, ended) = login(&mut db, "u1", "s5", 1, 3);
+    assert!(opened);
+    assert_eq!(sorted(ended), ["s8", "s9"]);
+    assert_eq!(sorted(active(&db, "u1")), ["s5", "s6", "s7"]);
+    assert_eq!(active(&db, "u2"), ["other"]);
+    let reasons = run(
+        &db,
+        "SELECT id || ':' || coalesce(revoked_reason, '-') FROM sessions ORDER BY id",
+        &[],
+    );
+    assert_eq!(
+        reasons,
+        [
+            "ended:-",
+            "expired:-",
+            "other:-",
+            "s5:-",
+            "s6:-",
+            "s7:-",
+            "s8:session_limit",
+            "s9:session_limit"
+        ]
+    );
+}
+
+#[test]
+fn sessions_that_ended_or_expired_take_no_place_among_the_newest() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    for sid in ["a", "b", "c"] {
+        login(&mut db, "u1", sid, 1, 10);
+    }
+    // Newer than the active ones: a logged-out session and an expired row.
+    run(&db, REVOKE, &[text("c"), num(NOW), text("logout")]);
+    add_row(&db, "u1", "late-expired", NOW - 1.0, false);
+
+    let (opened, ended) = login(&mut db, "u1", "d", 1, 2);
+    assert!(opened);
+    assert_eq!(ended, ["a"]);
+    assert_eq!(sorted(active(&db, "u1")), ["b", "d"]);
+}
+
+#[test]
+fn a_login_that_raced_a_password_change_opens_nothing_and_ends_nothing() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    for sid in ["a", "b", "c"] {
+        login(&mut db, "u1", sid, 1, 10);
+    }
+    // The login checked the password at version 0; it is 1 now. Even with a lowered limit,
+    // the batch's second statement finds no new session and ends none.
+    assert_eq!(login(&mut db, "u1", "late", 0, 2), (false, vec![]));
+    assert_eq!(sorted(active(&db, "u1")), ["a", "b", "c"]);
+    // A deleted account: no user row, no session.
+    assert_eq!(login(&mut db, "gone", "late2", 0, 1), (false, vec![]));
+    // The same limit with the current version ends the surplus at once.
+    let (opened, ended) = login(&mut db, "u1", "d", 1, 2);
+    assert!(opened);
+    assert_eq!(sorted(ended), ["a", "b"]);
+}
+
+/// A rotation's batch for current hash `old` → `new`: the session id if it rotated.
+fn rotate(db: &mut Connection, old: &str, new: &str, at: f64) -> Option<String> {
+    let results = batch(
+        db,
+        &[
+            (RECORD_SPEND, vec![text(old), num(at)]),
+            (SWAP_REFRESH, vec![text(old), text(new), num(at)]),
+            (ROTATED, vec![text(new)]),
+        ],
+    );
+    results[2].first().cloned()
+}
+
+/// [`TOKEN_STATE`]'s row: the session, and when the token was spent (`None`: it is current).
+fn token_state(db: &Connection, hash: &str) -> Option<(String, Option<i64>)> {
+    let mut stmt = db.prepare(TOKEN_STATE).unwrap();
+    let mut rows = stmt.query([hash]).unwrap();
+    rows.next().unwrap().map(|r| {
+        let spent: Option<f64> = r.get(1).unwrap();
+        (r.get(0).unwrap(), spent.map(|t| t as i64))
+    })
+}
+
+#[test]
+fn a_token_rotates_once_and_its_reuse_ends_the_session() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    login(&mut db, "u1", "s", 1, 10);
+
+    assert_eq!(
+        rotate(&mut db, "refresh-s", "r1", NOW).as_deref(),
+        Some("s")
+    );
+    // The same token again: nothing happens, and it reads as spent, with when.
+    assert_eq!(rotate(&mut db, "refresh-s", "r2", NOW + 5.0), None);
+    assert_eq!(
+        run(
+            &db,
+            "SELECT session_id || ':' || CAST(spent_at AS INTEGER) FROM spent_refresh_tokens",
+            &[]
+        ),
+        [format!("s:{}", NOW as i64)]
+    );
+    assert_eq!(
+        token_state(&db, "refresh-s"),
+        Some(("s".to_owned(), Some(NOW as i64)))
+    );
+    assert_eq!(token_state(&db, "r1"), Some(("s".to_owned(), None)));
+    assert_eq!(token_state(&db, "unknown"), None);
+
+    // Reuse: the spent token ends its session, once; the current token then rotates no more.
+    let reuse = vec![text("refresh-s"), num(NOW + 6.0), text("reuse_detected")];
+    assert_eq!(run(&db, REVOKE_BY_TOKEN, &reuse), ["s"]);
+    assert!(run(&db, REVOKE_BY_TOKEN, &reuse).is_empty());
+    assert_eq!(rotate(&mut db, "r1", "r3", NOW + 7.0), None);
+    assert!(run(&db, ACTIVE, &[text("s"), text("u1"), num(NOW + 7.0)]).is_empty());
+}
+
+#[test]
+fn an_expired_session_neither_rotates_nor_reads_as_active() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    login(&mut db, "u1", "s", 1, 10);
+    let expiry = NOW + 30.0 * DAY;
+    assert_eq!(
+        run(&db, ACTIVE, &[text("s"), text("u1"), num(expiry - 1.0)]).len(),
+        1
+    );
+    assert!(run(&db, ACTIVE, &[text("s"), text("u2"), num(NOW)]).is_empty());
+    assert!(run(&db, ACTIVE, &[text("s"), text("u1"), num(expiry)]).is_empty());
+    assert_eq!(rotate(&mut db, "refresh-s", "r1", expiry), None);
+    assert!(run(&db, "SELECT * FROM spent_refresh_tokens", &[]).is_empty());
+}
+
+#[test]
+fn revocations_end_only_what_they_name() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    add_user(&db, "u2", 1);
+    for sid in ["a", "b", "c"] {
+        login(&mut db, "u1", sid, 1, 10);
+    }
+    login(&mut db, "u2", "x", 1, 10);
+    let at = num(NOW);
+
+    // Another user's session is not the caller's to end.
+    let of_user =
+        |sid: &str, user: &str| vec![text(sid), text(user), at.clone(), text("session_revoked")];
+    assert!(run(&db, REVOKE_OF_USER, &of_user("x", "u1")).is_empty());
+    assert_eq!(run(&db, REVOKE_OF_USER, &of_user("a", "u1")), ["a"]);
+    assert!(run(&db, REVOKE_OF_USER, &of_user("a", "u1")).is_empty());
+
+    // "All others" keeps the caller's session, and ends each other one once.
+    let others = vec![text("u1"), text("c"), at.clone(), text("others_revoked")];
+    assert_eq!(run(&db, REVOKE_OTHERS, &others), ["b"]);
+    assert_eq!(active(&db, "u1"), ["c"]);
+    assert_eq!(active(&db, "u2"), ["x"]);
+
+    // A logout, once.
+    let logout = vec![text("c"), at.clone(), text("logout")];
+    assert_eq!(run(&db, REVOKE, &logout), ["c"]);
+    assert!(run(&db, REVOKE, &logout).is_empty());
+    assert!(active(&db, "u1").is_empty());
+}
+
+#[test]
+fn the_login_batch_clears_only_its_own_accounts_failed_attempts() {
+    let db = migrated_db();
+    for email in ["a@example.com", "b@example.com"] {
+        db.execute(
+            "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 3, 0)",
+            [email],
+        )
+        .unwrap();
+    }
+    run(&db, CLEAR_ATTEMPTS, &[text("a@example.com")]);
+    assert_eq!(
+        run(&db, "SELECT email FROM login_attempts", &[]),
+        ["b@example.com"]
+    );
+}
