@@ -319,7 +319,7 @@ pub fn summary(read: usize, planned: usize, inserted: usize, refused: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::migrated_db;
+    use crate::sql::testing::migrated_db;
 
     #[test]
     fn the_summary_caps_a_count_that_includes_registrations_made_meanwhile() {

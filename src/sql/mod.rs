@@ -8,22 +8,7 @@
 //! by the D1 store.
 
 pub mod sessions;
+pub mod users;
 
-/// An in-memory SQLite database with every migration of `migrations/` applied, in order (as
-/// `wrangler d1 migrations apply` does).
 #[cfg(all(test, not(target_arch = "wasm32")))]
-pub(crate) fn migrated_db() -> rusqlite::Connection {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    let db = rusqlite::Connection::open_in_memory().unwrap();
-    for f in files {
-        db.execute_batch(&std::fs::read_to_string(f).unwrap())
-            .unwrap();
-    }
-    db
-}
+pub(crate) mod testing;

@@ -3,6 +3,7 @@
 use super::d1::{query, FromRow, Row};
 use super::{batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
 use crate::domain::{Email, User, UserId};
+use crate::sql::users as sql;
 use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::throttle::Attempts;
 
@@ -26,8 +27,7 @@ impl UserStore for D1Store {
         // row instead of failing, so it becomes `409`, never a 500.
         let inserted: Option<IdRow> = first_row(query!(
             &self.0,
-            "INSERT INTO users (id, email, password_hash, created_at, updated_at, email_verified) \
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (email) DO NOTHING RETURNING id",
+            sql::INSERT,
             &user.id.to_string(),
             user.email.as_ref(),
             &user.password_hash,
@@ -47,8 +47,7 @@ impl UserStore for D1Store {
     ) -> Result<bool, StoreError> {
         let written: Option<IdRow> = first_row(query!(
             &self.0,
-            "UPDATE users SET password_hash = ?1, updated_at = ?2 \
-             WHERE id = ?3 AND password_version = ?4 RETURNING id",
+            sql::REHASH,
             phc,
             updated_at,
             &id.to_string(),
@@ -69,21 +68,12 @@ impl UserStore for D1Store {
         // concurrent attempts each get their own count.
         let reserve = query!(
             &self.0,
-            "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 1, ?2) \
-             ON CONFLICT (email) DO UPDATE SET \
-               failures = CASE WHEN ?2 < window_start_ms + ?3 THEN failures + 1 ELSE 1 END, \
-               window_start_ms = CASE WHEN ?2 < window_start_ms + ?3 THEN window_start_ms ELSE ?2 END \
-             RETURNING failures, window_start_ms",
+            sql::RESERVE_ATTEMPT,
             email.as_ref(),
             &now_ms,
             &window_ms,
         );
-        let account = query!(
-            &self.0,
-            "SELECT id, email, password_hash, password_version, created_at, email_verified \
-             FROM users WHERE email = ?1",
-            email.as_ref(),
-        );
+        let account = query!(&self.0, sql::BY_EMAIL, email.as_ref(),);
         let results = batch(&self.0, vec![reserve, account]).await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
@@ -108,12 +98,7 @@ impl UserStore for D1Store {
     }
 
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
-        super::changes(query!(
-            &self.0,
-            "DELETE FROM login_attempts WHERE email = ?1",
-            email.as_ref()
-        ))
-        .await?;
+        super::changes(query!(&self.0, sql::CLEAR_ATTEMPTS, email.as_ref())).await?;
         Ok(())
     }
 
@@ -129,10 +114,7 @@ impl UserStore for D1Store {
         let user_id = c.user_id.to_string();
         let revoke = query!(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-             WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL \
-               AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?5) \
-             RETURNING id",
+            sql::REVOKE_FOR_CHANGE,
             &user_id,
             c.keep_session.unwrap_or(""),
             &c.now_ms,
@@ -141,9 +123,7 @@ impl UserStore for D1Store {
         );
         let update = query!(
             &self.0,
-            "UPDATE users SET password_hash = ?1, updated_at = ?2, \
-               password_version = password_version + 1 \
-             WHERE id = ?3 AND password_version = ?4 RETURNING id",
+            sql::CHANGE_PASSWORD,
             c.phc,
             c.updated_at,
             &user_id,
@@ -159,62 +139,27 @@ impl UserStore for D1Store {
         email: &Email,
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // One transaction, so nothing is left half-deleted; every statement runs only while the
-        // password's version is the one the caller's check read (the user row goes last, so
-        // each one still sees it): a reset that committed first makes this a no-op.
+        // One transaction, so nothing is left half-deleted (the statements' order and guard:
+        // `sql::users::DELETE_ACCOUNT`).
         let id = id.to_string();
-        // Each statement (?1 the user's id, ?2 its version, ?3 its email) under this condition.
-        let as_checked = |delete: &str, returning: &str| {
-            format!(
-                "{delete} AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2) \
-                 {returning}"
-            )
-        };
-        let by_user = |delete: &str, returning: &str| {
-            query!(&self.0, &as_checked(delete, returning), &id, &version)
-        };
-        let by_email = |delete: &str| {
-            query!(
-                &self.0,
-                &as_checked(delete, ""),
-                &id,
-                &version,
-                email.as_ref()
-            )
-        };
-        let statements = vec![
-            by_user(
-                "DELETE FROM spent_refresh_tokens \
-                 WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
-                "",
-            ),
-            by_user("DELETE FROM sessions WHERE user_id = ?1", "RETURNING id"),
-            by_user("DELETE FROM email_tokens WHERE user_id = ?1", ""),
-            by_email("DELETE FROM login_attempts WHERE email = ?3"),
-            by_email("DELETE FROM email_requests WHERE email = ?3"),
-            // The id is remembered, so that an import run again does not bring it back.
-            query!(
-                &self.0,
-                "INSERT INTO deleted_users (id, deleted_at) \
-                 SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM users \
-                 WHERE id = ?1 AND password_version = ?2 ON CONFLICT DO NOTHING",
-                &id,
-                &version,
-            ),
-            query!(
-                &self.0,
-                "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",
-                &id,
-                &version,
-            ),
-        ];
+        let statements = sql::DELETE_ACCOUNT
+            .into_iter()
+            .zip(sql::DELETION_BINDS_EMAIL)
+            .map(|(statement, binds_email)| {
+                if binds_email {
+                    query!(&self.0, statement, &id, &version, email.as_ref())
+                } else {
+                    query!(&self.0, statement, &id, &version)
+                }
+            })
+            .collect();
         let results = batch(&self.0, statements).await?;
         ids_if_written(&results, 6, 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         // Touches the users table, so a database without the schema counts as failing.
-        super::d1::first(query!(&self.0, "SELECT 1 AS ok FROM users LIMIT 1")).await?;
+        super::d1::first(query!(&self.0, sql::PING)).await?;
         Ok(())
     }
 }

@@ -1,55 +1,13 @@
-//! The session statements on SQLite with every migration applied. Numbers are bound as JS
-//! numbers are by the D1 store: as doubles.
+//! The session statements on SQLite with every migration applied.
 
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::migrated_db;
+use crate::sql::testing::{add_user, batch, migrated_db, num, run, text};
 
 const NOW: f64 = 1_800_000_000_000.0;
 const DAY: f64 = 86_400_000.0;
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_owned())
-}
-
-fn num(n: f64) -> Value {
-    Value::Real(n)
-}
-
-/// Runs one statement; the first column of each row it returns, as text.
-fn run(db: &Connection, sql: &str, params: &[Value]) -> Vec<String> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, Value>(0))
-        .unwrap();
-    rows.map(|v| match v.unwrap() {
-        Value::Text(s) => s,
-        other => format!("{other:?}"),
-    })
-    .collect()
-}
-
-/// Runs statements as one transaction, as a D1 batch does; each one's rows.
-fn batch(db: &mut Connection, statements: &[(&str, Vec<Value>)]) -> Vec<Vec<String>> {
-    let tx = db.transaction().unwrap();
-    let out = statements
-        .iter()
-        .map(|(sql, params)| run(&tx, sql, params))
-        .collect();
-    tx.commit().unwrap();
-    out
-}
-
-fn add_user(db: &Connection, id: &str, password_version: i64) {
-    db.execute(
-        "INSERT INTO users (id, email, password_hash, created_at, updated_at, password_version) \
-         VALUES (?1, ?2, 'hash', '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z', ?3)",
-        rusqlite::params![id, format!("{id}@example.com"), password_version],
-    )
-    .unwrap();
-}
 
 /// The login's batch, as `create_session` sends it: whether the session opened, and the ids the
 /// limit ended.
