@@ -4,9 +4,12 @@
 //! stores' rules; these tests prove that the SQL keeps the same ones, including guards that no
 //! end-to-end test can reach (a race that HTTP cannot time).
 //!
-//! One file per store, as in `storage`; parameters are numbered (`?1`) and bound in that order
-//! by the D1 store.
+//! One file per store, as in `storage`, each with its tests beside it; parameters are numbered
+//! (`?1`) and bound in that order by the D1 store. A batch's statements are documented in the
+//! batch's order: D1 runs a batch as one transaction, and the tests run them so too.
 
+pub mod cleanup;
+pub mod email;
 pub mod sessions;
 pub mod users;
 

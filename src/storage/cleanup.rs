@@ -2,6 +2,7 @@
 //! most `limit` rows, picked through an indexed sub-select.
 
 use super::d1::query;
+use crate::sql::cleanup as sql;
 
 use super::{changes, D1Store};
 use crate::store::{CleanupStore, StoreError};
@@ -14,11 +15,7 @@ impl CleanupStore for D1Store {
     ) -> Result<u32, StoreError> {
         changes(query!(
             &self.0,
-            "DELETE FROM spent_refresh_tokens WHERE token_hash IN ( \
-               SELECT t.token_hash FROM spent_refresh_tokens t \
-               LEFT JOIN sessions s ON s.id = t.session_id \
-               WHERE s.id IS NULL OR s.revoked_at IS NOT NULL OR s.expires_at <= ?1 \
-               LIMIT ?2)",
+            sql::SPENT_OF_ENDED_SESSIONS,
             &now_ms,
             &limit,
         ))
@@ -26,14 +23,7 @@ impl CleanupStore for D1Store {
     }
 
     async fn delete_attempts_before(&self, before_ms: i64, limit: u32) -> Result<u32, StoreError> {
-        changes(query!(
-            &self.0,
-            "DELETE FROM login_attempts WHERE email IN ( \
-               SELECT email FROM login_attempts WHERE window_start_ms < ?1 LIMIT ?2)",
-            &before_ms,
-            &limit,
-        ))
-        .await
+        changes(query!(&self.0, sql::ATTEMPTS_BEFORE, &before_ms, &limit,)).await
     }
 
     async fn delete_sessions_ended_before(
@@ -41,13 +31,10 @@ impl CleanupStore for D1Store {
         before_ms: i64,
         limit: u32,
     ) -> Result<u32, StoreError> {
-        // Their spent tokens go with them (ON DELETE CASCADE), and the next step catches any
-        // left behind.
+        // The next step catches any spent tokens left behind.
         changes(query!(
             &self.0,
-            "DELETE FROM sessions WHERE id IN ( \
-               SELECT id FROM sessions WHERE expires_at < ?1 \
-               UNION SELECT id FROM sessions WHERE revoked_at < ?1 LIMIT ?2)",
+            sql::SESSIONS_ENDED_BEFORE,
             &before_ms,
             &limit,
         ))
@@ -61,8 +48,7 @@ impl CleanupStore for D1Store {
     ) -> Result<u32, StoreError> {
         changes(query!(
             &self.0,
-            "DELETE FROM email_requests WHERE rowid IN ( \
-               SELECT rowid FROM email_requests WHERE window_start_ms < ?1 LIMIT ?2)",
+            sql::EMAIL_REQUESTS_BEFORE,
             &before_ms,
             &limit,
         ))
@@ -70,14 +56,6 @@ impl CleanupStore for D1Store {
     }
 
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
-        changes(query!(
-            &self.0,
-            "DELETE FROM email_tokens WHERE token_hash IN ( \
-               SELECT token_hash FROM email_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL \
-               LIMIT ?2)",
-            &now_ms,
-            &limit,
-        ))
-        .await
+        changes(query!(&self.0, sql::DEAD_EMAIL_TOKENS, &now_ms, &limit,)).await
     }
 }

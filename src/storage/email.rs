@@ -5,6 +5,7 @@
 use super::d1::{query, FromRow, Row};
 use super::{batch, changes, first_row, rows_of, D1Store};
 use crate::domain::{Email, User};
+use crate::sql::email as sql;
 use crate::store::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
@@ -32,11 +33,7 @@ impl EmailTokenStore for D1Store {
         // Written for every address, known or not (see migrations/0007_email_requests.sql).
         changes(query!(
             &self.0,
-            "INSERT INTO email_requests (email, purpose, requests, window_start_ms) \
-             VALUES (?1, ?2, 1, ?3) \
-             ON CONFLICT (email, purpose) DO UPDATE SET \
-               requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
-               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END",
+            sql::RECORD_REQUEST,
             email.as_ref(),
             purpose.as_str(),
             &now_ms,
@@ -53,35 +50,17 @@ impl EmailTokenStore for D1Store {
         // A delivery of the message that counted last (a retry) is not counted again.
         let count = query!(
             &self.0,
-            "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms, last_message_id) \
-             SELECT id, ?2, 1, ?3, ?5 FROM users WHERE email = ?1 \
-             ON CONFLICT (user_id, purpose) DO UPDATE SET \
-               sent = CASE WHEN ?3 >= window_start_ms + ?4 THEN 1 \
-                           WHEN last_message_id IS ?5 THEN sent ELSE sent + 1 END, \
-               window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END, \
-               last_message_id = ?5 \
-             RETURNING user_id",
+            sql::COUNT_SEND,
             email,
             purpose,
             &t.now_ms,
             &EMAIL_CAP_WINDOW_MS,
             t.queue_message_id,
         );
-        let void_older = query!(
-            &self.0,
-            "DELETE FROM email_tokens WHERE purpose = ?2 AND used_at IS NULL AND user_id = ( \
-               SELECT s.user_id FROM email_sends s JOIN users u ON u.id = s.user_id \
-               WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?3)",
-            email,
-            purpose,
-            &t.max_per_hour,
-        );
+        let void_older = query!(&self.0, sql::VOID_OLDER, email, purpose, &t.max_per_hour,);
         let insert = query!(
             &self.0,
-            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
-             SELECT ?3, s.user_id, ?2, ?4, ?5 FROM email_sends s JOIN users u ON u.id = s.user_id \
-             WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?6 \
-             RETURNING user_id",
+            sql::INSERT_TOKEN,
             email,
             purpose,
             t.token_hash,
@@ -113,9 +92,7 @@ impl EmailTokenStore for D1Store {
     ) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = first_row(query!(
             &self.0,
-            "SELECT u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
-             FROM email_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3",
+            sql::TOKEN_USER,
             token_hash,
             purpose.as_str(),
             &now_ms,
@@ -137,10 +114,7 @@ impl EmailTokenStore for D1Store {
         let purpose = EmailPurpose::PasswordReset.as_str();
         let update = query!(
             &self.0,
-            "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1, \
-               password_version = password_version + 1 \
-             WHERE id = ?2 AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
-               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?6)",
+            sql::RESET_PASSWORD,
             token_hash,
             &user_id,
             purpose,
@@ -150,11 +124,7 @@ impl EmailTokenStore for D1Store {
         );
         let revoke = query!(
             &self.0,
-            "UPDATE sessions SET revoked_at = ?4, revoked_reason = ?5 \
-             WHERE user_id = ?2 AND revoked_at IS NULL AND id != ?6 \
-               AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
-               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4) \
-             RETURNING id",
+            sql::RESET_REVOKE,
             token_hash,
             &user_id,
             purpose,
@@ -164,9 +134,7 @@ impl EmailTokenStore for D1Store {
         );
         let clear = query!(
             &self.0,
-            "DELETE FROM login_attempts WHERE email = ?5 \
-               AND EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
-               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4)",
+            sql::RESET_CLEAR_ATTEMPTS,
             token_hash,
             &user_id,
             purpose,
@@ -175,8 +143,7 @@ impl EmailTokenStore for D1Store {
         );
         let spend = query!(
             &self.0,
-            "UPDATE email_tokens SET used_at = ?4 WHERE token_hash = ?1 AND user_id = ?2 \
-               AND purpose = ?3 AND used_at IS NULL AND expires_at > ?4 RETURNING user_id",
+            sql::SPEND_RESET_TOKEN,
             token_hash,
             &user_id,
             purpose,
@@ -200,28 +167,15 @@ impl EmailTokenStore for D1Store {
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
         let purpose = EmailPurpose::EmailVerification.as_str();
-        let verify = query!(
-            &self.0,
-            "UPDATE users SET email_verified = 1 WHERE id = (SELECT user_id FROM email_tokens \
-               WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3)",
-            token_hash,
-            purpose,
-            &now_ms,
-        );
+        let verify = query!(&self.0, sql::MARK_VERIFIED, token_hash, purpose, &now_ms,);
         let spend = query!(
             &self.0,
-            "UPDATE email_tokens SET used_at = ?3 WHERE token_hash = ?1 AND purpose = ?2 \
-               AND used_at IS NULL AND expires_at > ?3 RETURNING user_id",
+            sql::SPEND_VERIFICATION_TOKEN,
             token_hash,
             purpose,
             &now_ms,
         );
-        let user = query!(
-            &self.0,
-            "SELECT u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
-             FROM users u JOIN email_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1",
-            token_hash,
-        );
+        let user = query!(&self.0, sql::TOKEN_OWNER, token_hash,);
         let results = batch(&self.0, vec![verify, spend, user]).await?;
         if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
             return Ok(None);

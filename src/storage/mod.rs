@@ -1,5 +1,5 @@
-//! The D1 and Workers KV implementations of the storage traits. All SQL is bound, never
-//! formatted (`d1::query!`); rows are `…Row` structs kept apart from the domain types, read
+//! The D1 and Workers KV implementations of the storage traits. The SQL text lives in
+//! [`crate::sql`] (tested there on SQLite) and is bound, never formatted (`d1::query!`); rows are `…Row` structs kept apart from the domain types, read
 //! column by column (`d1::FromRow`) and decoded through the same
 //! [`UserRow::decode`](crate::store::UserRow::decode) as the in-memory twin's.
 //!

@@ -1,0 +1,109 @@
+//! The statements of `EmailTokenStore` on D1: `email_requests`, `email_sends` and
+//! `email_tokens`.
+
+/// Counts a request for email `?1` and purpose `?2` at `?3`, in a window of `?4` ms.
+pub const RECORD_REQUEST: &str = "INSERT INTO email_requests \
+         (email, purpose, requests, window_start_ms) \
+     VALUES (?1, ?2, 1, ?3) \
+     ON CONFLICT (email, purpose) DO UPDATE SET \
+       requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
+       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END";
+
+/// The first statement of issuing a token: counts an email of purpose `?2` at `?3` (window `?4`
+/// ms) for the account with email `?1`, unless queue message `?5` was already counted (a retry
+/// of the same job); returns the user's id, or no row when there is no such account.
+pub const COUNT_SEND: &str = "INSERT INTO email_sends \
+         (user_id, purpose, sent, window_start_ms, last_message_id) \
+     SELECT id, ?2, 1, ?3, ?5 FROM users WHERE email = ?1 \
+     ON CONFLICT (user_id, purpose) DO UPDATE SET \
+       sent = CASE WHEN ?3 >= window_start_ms + ?4 THEN 1 \
+                   WHEN last_message_id IS ?5 THEN sent ELSE sent + 1 END, \
+       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END, \
+       last_message_id = ?5 \
+     RETURNING user_id";
+
+/// The second: voids the unused tokens of purpose `?2` of the account with email `?1`, when its
+/// count is within the cap `?3` (a new token is on its way).
+pub const VOID_OLDER: &str = "DELETE FROM email_tokens \
+     WHERE purpose = ?2 AND used_at IS NULL AND user_id = ( \
+       SELECT s.user_id FROM email_sends s JOIN users u ON u.id = s.user_id \
+       WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?3)";
+
+/// The third: stores token hash `?3` of purpose `?2` (created `?4`, expires `?5`) for the
+/// account with email `?1`, when its count is within the cap `?6`; returns the user's id if it
+/// did.
+pub const INSERT_TOKEN: &str = "INSERT INTO email_tokens \
+         (token_hash, user_id, purpose, created_at, expires_at) \
+     SELECT ?3, s.user_id, ?2, ?4, ?5 FROM email_sends s JOIN users u ON u.id = s.user_id \
+     WHERE u.email = ?1 AND s.purpose = ?2 AND s.sent <= ?6 \
+     RETURNING user_id";
+
+/// The user an unused token hash `?1` of purpose `?2` belongs to, if unexpired at `?3`.
+pub const TOKEN_USER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
+         u.created_at, u.email_verified \
+     FROM email_tokens t JOIN users u ON u.id = t.user_id \
+     WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3";
+
+/// A reset's condition on every statement of its batch: token hash `?1` of user `?2` and
+/// purpose `?3` is unused and unexpired at `$at`. Each statement reads it before the last one
+/// spends the token, so the batch happens whole or not at all.
+macro_rules! while_token_is_live {
+    ($at:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
+               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ",
+            $at,
+            ")"
+        )
+    };
+}
+
+/// A reset's first statement: new hash `?4` at `?5`, the email verified (the link proved it),
+/// the password's version moved on, while the token is live at `?6`.
+pub const RESET_PASSWORD: &str = concat!(
+    "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1, \
+       password_version = password_version + 1 \
+     WHERE id = ?2 AND ",
+    while_token_is_live!("?6")
+);
+
+/// The second: every active session but `?6` ended at `?4` for reason `?5`, while the token is
+/// live at `?4`; returns their ids.
+pub const RESET_REVOKE: &str = concat!(
+    "UPDATE sessions SET revoked_at = ?4, revoked_reason = ?5 \
+     WHERE user_id = ?2 AND revoked_at IS NULL AND id != ?6 AND ",
+    while_token_is_live!("?4"),
+    " RETURNING id"
+);
+
+/// The third: the failed attempts of email `?5` forgotten, while the token is live at `?4`.
+pub const RESET_CLEAR_ATTEMPTS: &str = concat!(
+    "DELETE FROM login_attempts WHERE email = ?5 AND ",
+    while_token_is_live!("?4")
+);
+
+/// The last: the token spent at `?4`; returns the user's id. No row: no reset.
+pub const SPEND_RESET_TOKEN: &str = "UPDATE email_tokens SET used_at = ?4 \
+     WHERE token_hash = ?1 AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL \
+       AND expires_at > ?4 \
+     RETURNING user_id";
+
+/// An email verification's first statement: the user of unused token hash `?1` of purpose `?2`,
+/// unexpired at `?3`, marked verified.
+pub const MARK_VERIFIED: &str = "UPDATE users SET email_verified = 1 \
+     WHERE id = (SELECT user_id FROM email_tokens \
+       WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3)";
+
+/// The second: the token spent at `?3`, under the same condition; returns the user's id. No row:
+/// nothing verified.
+pub const SPEND_VERIFICATION_TOKEN: &str = "UPDATE email_tokens SET used_at = ?3 \
+     WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3 \
+     RETURNING user_id";
+
+/// The last: the user of token hash `?1`, read back.
+pub const TOKEN_OWNER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
+         u.created_at, u.email_verified \
+     FROM users u JOIN email_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1";
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

@@ -1,0 +1,298 @@
+//! The email statements on SQLite with every migration applied.
+
+use rusqlite::Connection;
+
+use super::*;
+use crate::sql::testing::{add_user, batch, count, migrated_db, num, run, text};
+
+const NOW: f64 = 1_800_000_000_000.0;
+const HOUR: f64 = 3_600_000.0;
+const RESET: &str = "password_reset";
+const VERIFY: &str = "email_verification";
+
+#[test]
+fn requests_are_counted_per_address_and_purpose_in_their_window() {
+    let db = migrated_db();
+    let record = |email: &str, purpose: &str, at: f64| {
+        run(
+            &db,
+            RECORD_REQUEST,
+            &[text(email), text(purpose), num(at), num(HOUR)],
+        );
+        db.query_row(
+            "SELECT requests FROM email_requests WHERE email = ?1 AND purpose = ?2",
+            [email, purpose],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(record("a@x.io", RESET, NOW), 1);
+    assert_eq!(record("a@x.io", RESET, NOW + HOUR - 1.0), 2);
+    assert_eq!(record("a@x.io", VERIFY, NOW), 1);
+    assert_eq!(record("b@x.io", RESET, NOW), 1);
+    assert_eq!(record("a@x.io", RESET, NOW + HOUR), 1, "a new window");
+}
+
+/// Issuing token `hash` for `email` under a cap of `cap` per window, as queue message `message`:
+/// the batch's three results (counted, voided nothing, stored).
+fn issue(
+    db: &mut Connection,
+    email: &str,
+    hash: &str,
+    message: &str,
+    cap: f64,
+    at: f64,
+) -> [Vec<String>; 3] {
+    let results = batch(
+        db,
+        &[
+            (
+                COUNT_SEND,
+                vec![text(email), text(RESET), num(at), num(HOUR), text(message)],
+            ),
+            (VOID_OLDER, vec![text(email), text(RESET), num(cap)]),
+            (
+                INSERT_TOKEN,
+                vec![
+                    text(email),
+                    text(RESET),
+                    text(hash),
+                    num(at),
+                    num(at + HOUR),
+                    num(cap),
+                ],
+            ),
+        ],
+    );
+    results.try_into().unwrap()
+}
+
+fn tokens(db: &Connection) -> Vec<String> {
+    run(
+        db,
+        "SELECT token_hash FROM email_tokens ORDER BY token_hash",
+        &[],
+    )
+}
+
+fn sent(db: &Connection) -> i64 {
+    db.query_row("SELECT sent FROM email_sends", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_token_voids_the_older_one_until_the_cap_and_a_retry_is_not_counted_twice() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 0);
+    let email = "u1@example.com";
+    let issued = |user: &str| [vec![user.to_owned()], vec![], vec![user.to_owned()]];
+
+    // No account: nothing counted, nothing stored.
+    let nothing: [Vec<String>; 3] = Default::default();
+    assert_eq!(
+        issue(&mut db, "nobody@example.com", "t0", "m0", 2.0, NOW),
+        nothing
+    );
+    assert_eq!(count(&db, "email_sends", "1"), 0);
+
+    assert_eq!(issue(&mut db, email, "t1", "m1", 2.0, NOW), issued("u1"));
+    assert_eq!(
+        issue(&mut db, email, "t2", "m2", 2.0, NOW + 1.0),
+        issued("u1")
+    );
+    assert_eq!((tokens(&db), sent(&db)), (vec!["t2".to_owned()], 2));
+
+    // The same queue message again (a retry): a fresh token, not counted again.
+    assert_eq!(
+        issue(&mut db, email, "t3", "m2", 2.0, NOW + 2.0),
+        issued("u1")
+    );
+    assert_eq!((tokens(&db), sent(&db)), (vec!["t3".to_owned()], 2));
+
+    // Past the cap: counted, but the last token stays the valid one and none is stored.
+    assert_eq!(
+        issue(&mut db, email, "t4", "m4", 2.0, NOW + 3.0),
+        [vec!["u1".to_owned()], vec![], vec![]]
+    );
+    assert_eq!((tokens(&db), sent(&db)), (vec!["t3".to_owned()], 3));
+
+    // A new window.
+    assert_eq!(
+        issue(&mut db, email, "t5", "m5", 2.0, NOW + HOUR),
+        issued("u1")
+    );
+    assert_eq!((tokens(&db), sent(&db)), (vec!["t5".to_owned()], 1));
+}
+
+fn add_token(db: &Connection, hash: &str, user: &str, purpose: &str, expires_at: f64) {
+    db.execute(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, 0, ?4)",
+        rusqlite::params![hash, user, purpose, expires_at],
+    )
+    .unwrap();
+}
+
+fn add_session(db: &Connection, user: &str, sid: &str) {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) \
+         VALUES (?1, ?2, 'r-' || ?1, '2026-11-27T00:00:00Z', ?3)",
+        rusqlite::params![sid, user, NOW + HOUR],
+    )
+    .unwrap();
+}
+
+/// A reset's batch with token `hash` for `user`, keeping session `keep`: the ended sessions,
+/// and whether the token was spent.
+fn reset(db: &mut Connection, hash: &str, user: &str, keep: &str, at: f64) -> (Vec<String>, bool) {
+    let (t, u, p) = (text(hash), text(user), text(RESET));
+    let results = batch(
+        db,
+        &[
+            (
+                RESET_PASSWORD,
+                vec![
+                    t.clone(),
+                    u.clone(),
+                    p.clone(),
+                    text("new"),
+                    text("later"),
+                    num(at),
+                ],
+            ),
+            (
+                RESET_REVOKE,
+                vec![
+                    t.clone(),
+                    u.clone(),
+                    p.clone(),
+                    num(at),
+                    text("password_reset"),
+                    text(keep),
+                ],
+            ),
+            (
+                RESET_CLEAR_ATTEMPTS,
+                vec![
+                    t.clone(),
+                    u.clone(),
+                    p.clone(),
+                    num(at),
+                    text(&format!("{user}@example.com")),
+                ],
+            ),
+            (SPEND_RESET_TOKEN, vec![t, u, p, num(at)]),
+        ],
+    );
+    let mut ended = results[1].clone();
+    ended.sort();
+    (ended, results[3] == [user])
+}
+
+fn user_state(db: &Connection, id: &str) -> (String, i64, i64) {
+    db.query_row(
+        "SELECT password_hash, password_version, email_verified FROM users WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_reset_token_works_once_whole_and_only_for_its_purpose_and_time() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 4);
+    add_user(&db, "u2", 0);
+    for sid in ["a", "b", "keep"] {
+        add_session(&db, "u1", sid);
+    }
+    add_session(&db, "u2", "theirs");
+    db.execute(
+        "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES ('u1@example.com', 4, 0)",
+        [],
+    )
+    .unwrap();
+    add_token(&db, "live", "u1", RESET, NOW + 10.0);
+    add_token(&db, "expired", "u1", RESET, NOW);
+    add_token(&db, "other-purpose", "u1", VERIFY, NOW + 10.0);
+    let untouched = ("hash".to_owned(), 4, 0);
+
+    // Expired at this instant, made for another purpose, or named for another user: nothing.
+    assert_eq!(reset(&mut db, "expired", "u1", "", NOW), (vec![], false));
+    assert_eq!(
+        reset(&mut db, "other-purpose", "u1", "", NOW),
+        (vec![], false)
+    );
+    assert_eq!(reset(&mut db, "live", "u2", "", NOW), (vec![], false));
+    assert_eq!(user_state(&db, "u1"), untouched);
+    assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 4);
+    assert_eq!(count(&db, "login_attempts", "1"), 1);
+
+    // The live token: the whole batch.
+    assert_eq!(
+        reset(&mut db, "live", "u1", "keep", NOW + 9.0),
+        (vec!["a".to_owned(), "b".to_owned()], true)
+    );
+    assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
+    assert_eq!(count(&db, "login_attempts", "1"), 0);
+    assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 2);
+
+    // Twice: nothing, even for a session opened since.
+    add_session(&db, "u1", "since");
+    assert_eq!(reset(&mut db, "live", "u1", "", NOW + 9.0), (vec![], false));
+    assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
+    assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 3);
+}
+
+/// A verification's batch with token `hash`: the spent token's user, and the user read back.
+fn verify(db: &mut Connection, hash: &str, at: f64) -> (Vec<String>, Vec<String>) {
+    let params = vec![text(hash), text(VERIFY), num(at)];
+    let results = batch(
+        db,
+        &[
+            (MARK_VERIFIED, params.clone()),
+            (SPEND_VERIFICATION_TOKEN, params),
+            (TOKEN_OWNER, vec![text(hash)]),
+        ],
+    );
+    (results[1].clone(), results[2].clone())
+}
+
+#[test]
+fn a_verification_token_verifies_once() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 0);
+    add_token(&db, "v", "u1", VERIFY, NOW + 10.0);
+    add_token(&db, "r", "u1", RESET, NOW + 10.0);
+    assert_eq!(
+        verify(&mut db, "r", NOW),
+        (vec![], vec!["u1".to_owned()]),
+        "a reset token verifies nothing"
+    );
+    assert_eq!(
+        verify(&mut db, "v", NOW + 10.0),
+        (vec![], vec!["u1".to_owned()]),
+        "expired"
+    );
+    assert_eq!(user_state(&db, "u1").2, 0);
+    assert_eq!(
+        verify(&mut db, "v", NOW),
+        (vec!["u1".to_owned()], vec!["u1".to_owned()])
+    );
+    assert_eq!(user_state(&db, "u1").2, 1);
+    assert_eq!(verify(&mut db, "v", NOW).0, Vec::<String>::new(), "spent");
+}
+
+#[test]
+fn a_tokens_user_is_found_only_while_it_is_unused_unexpired_and_of_its_purpose() {
+    let db = migrated_db();
+    add_user(&db, "u1", 0);
+    add_token(&db, "t", "u1", RESET, NOW + 10.0);
+    let user = |purpose: &str, at: f64| run(&db, TOKEN_USER, &[text("t"), text(purpose), num(at)]);
+    assert_eq!(user(RESET, NOW), ["u1"]);
+    assert!(user(VERIFY, NOW).is_empty());
+    assert!(user(RESET, NOW + 10.0).is_empty());
+    db.execute("UPDATE email_tokens SET used_at = 1", [])
+        .unwrap();
+    assert!(user(RESET, NOW).is_empty());
+}
