@@ -14,10 +14,10 @@ use crate::domain::{Email, UserId};
 use crate::password::{HashBounds, StoredHash};
 
 mod sources;
-mod sql;
+mod sql_files;
 
 pub use sources::{read_json_lines, read_source};
-pub use sql::{inserted_ids, sql_files};
+pub use sql_files::{inserted_ids, sql_files};
 
 /// D1 refuses statements over 100,000 bytes; stay well below.
 pub const MAX_STATEMENT_BYTES: usize = 90_000;

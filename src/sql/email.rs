@@ -10,8 +10,9 @@ pub const RECORD_REQUEST: &str = "INSERT INTO email_requests \
        window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END";
 
 /// The first statement of issuing a token: counts an email of purpose `?2` at `?3` (window `?4`
-/// ms) for the account with email `?1`, unless queue message `?5` was already counted (a retry
-/// of the same job); returns the user's id, or no row when there is no such account.
+/// ms) for the account with email `?1`, as queue message `?5`: a message that is the one counted
+/// last (a retry of the same job) is not counted again, and a new window counts 1. Returns the
+/// user's id, or no row when there is no such account.
 pub const COUNT_SEND: &str = "INSERT INTO email_sends \
          (user_id, purpose, sent, window_start_ms, last_message_id) \
      SELECT id, ?2, 1, ?3, ?5 FROM users WHERE email = ?1 \
@@ -39,7 +40,7 @@ pub const INSERT_TOKEN: &str = "INSERT INTO email_tokens \
      RETURNING user_id";
 
 /// The user an unused token hash `?1` of purpose `?2` belongs to, if unexpired at `?3`.
-pub const TOKEN_USER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
+pub const LIVE_TOKEN_USER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
          u.created_at, u.email_verified \
      FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3";
@@ -100,8 +101,9 @@ pub const SPEND_VERIFICATION_TOKEN: &str = "UPDATE email_tokens SET used_at = ?3
      WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3 \
      RETURNING user_id";
 
-/// The last: the user of token hash `?1`, read back.
-pub const TOKEN_OWNER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
+/// The last: the user of token hash `?1`, read back (whatever the token's state: the second
+/// statement's row says whether this verification happened).
+pub const VERIFIED_USER: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
          u.created_at, u.email_verified \
      FROM users u JOIN email_tokens t ON t.user_id = u.id WHERE t.token_hash = ?1";
 

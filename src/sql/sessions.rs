@@ -23,9 +23,6 @@ pub const REVOKE_BEYOND_LIMIT: &str = "UPDATE sessions \
          ORDER BY rowid DESC LIMIT ?3) \
      RETURNING id";
 
-/// The login's throttle row for email `?1`, cleared in the same batch as [`INSERT`].
-pub const CLEAR_ATTEMPTS: &str = "DELETE FROM login_attempts WHERE email = ?1";
-
 /// Records refresh token hash `?1` as spent at `?2`, if it is the current token of an active
 /// session. The first statement of a rotation's batch.
 pub const RECORD_SPEND: &str = "INSERT INTO spent_refresh_tokens \
@@ -53,12 +50,13 @@ pub const TOKEN_STATE: &str = "SELECT id AS session_id, NULL AS spent_at \
      SELECT session_id, spent_at FROM spent_refresh_tokens WHERE token_hash = ?1 \
      LIMIT 1";
 
-/// Ends session `?1` at `?2` for reason `?3`, if still active; returns its id if it did.
+/// Ends session `?1` at `?2` for reason `?3`, unless already revoked (an expired one is revoked
+/// too); returns its id if it did.
 pub const REVOKE: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL RETURNING id";
 
-/// Ends, at `?2` for reason `?3`, the session whose current or spent token hash is `?1`, if
-/// still active; returns its id if it did.
+/// Ends, at `?2` for reason `?3`, the session whose current or spent token hash is `?1`, unless
+/// already revoked (an expired one is revoked too); returns its id if it did.
 pub const REVOKE_BY_TOKEN: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE revoked_at IS NULL AND id IN ( \
        SELECT id FROM sessions WHERE refresh_hash = ?1 \
@@ -82,9 +80,8 @@ pub const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_r
      WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
      RETURNING id";
 
-/// Ends every active session of user `?1` except `?2` (`''` keeps none) at `?3` for reason
-/// `?4`; returns their ids. The list of devices' "all others", and part of a password change's
-/// and an account deletion's batches.
+/// Ends every session of user `?1` not already revoked (expired ones too), except `?2` (`''`
+/// keeps none), at `?3` for reason `?4`; returns their ids. The list of devices' "all others".
 pub const REVOKE_OTHERS: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
      WHERE user_id = ?1 AND id != ?2 AND revoked_at IS NULL RETURNING id";
 

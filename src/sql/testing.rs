@@ -1,5 +1,7 @@
-//! Running the statements on SQLite in native tests. Numbers are bound as the D1 store binds
-//! them (as JS numbers): as doubles.
+//! Running the statements on SQLite in native tests. Numbers are bound as doubles, the type of
+//! the JS numbers the D1 store binds: SQLite compares them with INTEGER columns by value, and a
+//! whole double is a valid `LIMIT`, so a statement that works here with doubles works with
+//! integers too.
 
 use rusqlite::types::Value;
 use rusqlite::Connection;
@@ -75,3 +77,57 @@ pub(crate) fn count(db: &Connection, table: &str, condition: &str) -> i64 {
     )
     .unwrap()
 }
+
+/// The statements' "now" in the tests (Unix ms).
+pub(crate) const NOW: f64 = 1_800_000_000_000.0;
+
+/// Session `sid` of `user`, with refresh token hash `refresh-{sid}`, expiring at `expires_at`,
+/// ended at `revoked_at` if given: a row as a login writes it, or as it is later.
+pub(crate) fn add_session(
+    db: &Connection,
+    user: &str,
+    sid: &str,
+    expires_at: f64,
+    revoked_at: Option<f64>,
+) {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at) \
+         VALUES (?1, ?2, 'refresh-' || ?1, '2026-11-27T00:00:00Z', ?3, ?4)",
+        rusqlite::params![sid, user, expires_at, revoked_at],
+    )
+    .unwrap();
+}
+
+/// Email token `hash` of `user` for `purpose`, expiring at `expires_at`, used at `used_at` if
+/// given.
+pub(crate) fn add_token(
+    db: &Connection,
+    hash: &str,
+    user: &str,
+    purpose: &str,
+    expires_at: f64,
+    used_at: Option<f64>,
+) {
+    db.execute(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at, used_at) \
+         VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+        rusqlite::params![hash, user, purpose, expires_at, used_at],
+    )
+    .unwrap();
+}
+
+/// The names of the columns `sql` returns, in order.
+pub(crate) fn columns(db: &Connection, sql: &str) -> Vec<String> {
+    let stmt = db.prepare(sql).unwrap();
+    stmt.column_names().into_iter().map(str::to_owned).collect()
+}
+
+/// The columns a user row is read from (`UserRow` in the D1 store).
+pub(crate) const USER_COLUMNS: [&str; 6] = [
+    "id",
+    "email",
+    "password_hash",
+    "password_version",
+    "created_at",
+    "email_verified",
+];

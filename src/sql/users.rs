@@ -28,7 +28,8 @@ pub const BY_EMAIL: &str = "SELECT id, email, password_hash, password_version, c
          email_verified \
      FROM users WHERE email = ?1";
 
-/// Forgets the failed attempts of email `?1`.
+/// Forgets the failed attempts of email `?1`: after a correct password, and in the login's
+/// session batch.
 pub const CLEAR_ATTEMPTS: &str = "DELETE FROM login_attempts WHERE email = ?1";
 
 /// A password change's first statement: ends every active session of user `?1` but `?2` (`''`
@@ -59,31 +60,50 @@ macro_rules! as_checked {
     };
 }
 
-/// The statements of an account's deletion, in the order of its one batch (`?1` the user's id,
-/// `?2` its password's version, `?3` its email; the last two bind only what they name, see
-/// [`DELETION_BINDS_EMAIL`]). Each runs only while the version is the one the caller's check
+/// The statements of an account's deletion, in the order of its one batch, each with whether
+/// it binds the email: `?1` the user's id, `?2` its password's version, and `?3` its email in
+/// the two that delete by email. Each runs only while the version is the one the caller's check
 /// read, and the user row goes last, so that each still sees it: a reset that committed first
-/// makes the whole batch a no-op. The second returns the ended sessions, the last the user's id
-/// when it was deleted.
-pub const DELETE_ACCOUNT: [&str; 7] = [
-    as_checked!(
-        "DELETE FROM spent_refresh_tokens \
-         WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
-        ""
+/// makes the whole batch a no-op. The second returns the ids of all the user's sessions (ended
+/// ones too), the last the user's id when it was deleted. (The rows that reference the user
+/// and are not named here, such as `email_sends`, go with it: ON DELETE CASCADE.)
+pub const DELETE_ACCOUNT: [(&str, bool); 7] = [
+    (
+        as_checked!(
+            "DELETE FROM spent_refresh_tokens \
+             WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
+            ""
+        ),
+        false,
     ),
-    as_checked!("DELETE FROM sessions WHERE user_id = ?1", "RETURNING id"),
-    as_checked!("DELETE FROM email_tokens WHERE user_id = ?1", ""),
-    as_checked!("DELETE FROM login_attempts WHERE email = ?3", ""),
-    as_checked!("DELETE FROM email_requests WHERE email = ?3", ""),
+    (
+        as_checked!("DELETE FROM sessions WHERE user_id = ?1", "RETURNING id"),
+        false,
+    ),
+    (
+        as_checked!("DELETE FROM email_tokens WHERE user_id = ?1", ""),
+        false,
+    ),
+    (
+        as_checked!("DELETE FROM login_attempts WHERE email = ?3", ""),
+        true,
+    ),
+    (
+        as_checked!("DELETE FROM email_requests WHERE email = ?3", ""),
+        true,
+    ),
     // The id is remembered, so that an import run again does not bring it back.
-    "INSERT INTO deleted_users (id, deleted_at) \
-     SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM users \
-     WHERE id = ?1 AND password_version = ?2 ON CONFLICT DO NOTHING",
-    "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",
+    (
+        "INSERT INTO deleted_users (id, deleted_at) \
+         SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM users \
+         WHERE id = ?1 AND password_version = ?2 ON CONFLICT DO NOTHING",
+        false,
+    ),
+    (
+        "DELETE FROM users WHERE id = ?1 AND password_version = ?2 RETURNING id",
+        false,
+    ),
 ];
-
-/// Which of [`DELETE_ACCOUNT`]'s statements bind the email as `?3`.
-pub const DELETION_BINDS_EMAIL: [bool; 7] = [false, false, false, true, true, false, false];
 
 /// Whether the schema is there: touches the users table.
 pub const PING: &str = "SELECT 1 AS ok FROM users LIMIT 1";

@@ -92,7 +92,7 @@ impl EmailTokenStore for D1Store {
     ) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = first_row(query!(
             &self.0,
-            sql::TOKEN_USER,
+            sql::LIVE_TOKEN_USER,
             token_hash,
             purpose.as_str(),
             &now_ms,
@@ -175,7 +175,7 @@ impl EmailTokenStore for D1Store {
             purpose,
             &now_ms,
         );
-        let user = query!(&self.0, sql::TOKEN_OWNER, token_hash,);
+        let user = query!(&self.0, sql::VERIFIED_USER, token_hash,);
         let results = batch(&self.0, vec![verify, spend, user]).await?;
         if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
             return Ok(None);

@@ -68,9 +68,9 @@ impl FromRow for SessionRow {
     }
 }
 
-/// Revokes every active session of a user except `keep` (`""` keeps none), returning the revoked
-/// ids: the one statement behind the list of devices' "all others" and a password change.
-pub(super) fn revoke_others(
+/// Revokes every session of a user not already revoked, except `keep` (`""` keeps none),
+/// returning the revoked ids: the statement behind the list of devices' "all others".
+fn revoke_others(
     db: &worker::D1Database,
     user_id: &str,
     keep: &str,
@@ -112,7 +112,11 @@ impl SessionStore for D1Store {
         // One round trip: the login's throttle row goes with the session's creation.
         let mut statements = Vec::with_capacity(3);
         if let Some(email) = &s.clear_attempts_of {
-            statements.push(query!(&self.0, sql::CLEAR_ATTEMPTS, email.as_ref()));
+            statements.push(query!(
+                &self.0,
+                crate::sql::users::CLEAR_ATTEMPTS,
+                email.as_ref()
+            ));
         }
         let created = statements.len();
         statements.extend([insert, limit]);

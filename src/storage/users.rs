@@ -140,11 +140,10 @@ impl UserStore for D1Store {
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         // One transaction, so nothing is left half-deleted (the statements' order and guard:
-        // `sql::users::DELETE_ACCOUNT`).
+        // `sql::DELETE_ACCOUNT`).
         let id = id.to_string();
         let statements = sql::DELETE_ACCOUNT
             .into_iter()
-            .zip(sql::DELETION_BINDS_EMAIL)
             .map(|(statement, binds_email)| {
                 if binds_email {
                     query!(&self.0, statement, &id, &version, email.as_ref())

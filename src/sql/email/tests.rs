@@ -3,9 +3,10 @@
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{add_user, batch, count, migrated_db, num, run, text};
+use crate::sql::testing::{
+    add_session, add_token, add_user, batch, count, migrated_db, num, run, text, NOW,
+};
 
-const NOW: f64 = 1_800_000_000_000.0;
 const HOUR: f64 = 3_600_000.0;
 const RESET: &str = "password_reset";
 const VERIFY: &str = "email_verification";
@@ -34,7 +35,7 @@ fn requests_are_counted_per_address_and_purpose_in_their_window() {
 }
 
 /// Issuing token `hash` for `email` under a cap of `cap` per window, as queue message `message`:
-/// the batch's three results (counted, voided nothing, stored).
+/// the users the batch counted and stored a token for (its middle statement returns nothing).
 fn issue(
     db: &mut Connection,
     email: &str,
@@ -42,8 +43,8 @@ fn issue(
     message: &str,
     cap: f64,
     at: f64,
-) -> [Vec<String>; 3] {
-    let results = batch(
+) -> (Vec<String>, Vec<String>) {
+    let mut results = batch(
         db,
         &[
             (
@@ -64,13 +65,16 @@ fn issue(
             ),
         ],
     );
-    results.try_into().unwrap()
+    let stored = results.pop().unwrap();
+    (results.swap_remove(0), stored)
 }
 
+/// The unused reset tokens.
 fn tokens(db: &Connection) -> Vec<String> {
     run(
         db,
-        "SELECT token_hash FROM email_tokens ORDER BY token_hash",
+        "SELECT token_hash FROM email_tokens \
+         WHERE purpose = 'password_reset' AND used_at IS NULL ORDER BY token_hash",
         &[],
     )
 }
@@ -85,13 +89,15 @@ fn a_new_token_voids_the_older_one_until_the_cap_and_a_retry_is_not_counted_twic
     let mut db = migrated_db();
     add_user(&db, "u1", 0);
     let email = "u1@example.com";
-    let issued = |user: &str| [vec![user.to_owned()], vec![], vec![user.to_owned()]];
+    let issued = |user: &str| (vec![user.to_owned()], vec![user.to_owned()]);
+    // Tokens a new reset token must not void: another purpose's, and a used one.
+    add_token(&db, "verify", "u1", VERIFY, NOW + HOUR, None);
+    add_token(&db, "used", "u1", RESET, NOW + HOUR, Some(NOW - 1.0));
 
     // No account: nothing counted, nothing stored.
-    let nothing: [Vec<String>; 3] = Default::default();
     assert_eq!(
         issue(&mut db, "nobody@example.com", "t0", "m0", 2.0, NOW),
-        nothing
+        (vec![], vec![])
     );
     assert_eq!(count(&db, "email_sends", "1"), 0);
 
@@ -112,7 +118,7 @@ fn a_new_token_voids_the_older_one_until_the_cap_and_a_retry_is_not_counted_twic
     // Past the cap: counted, but the last token stays the valid one and none is stored.
     assert_eq!(
         issue(&mut db, email, "t4", "m4", 2.0, NOW + 3.0),
-        [vec!["u1".to_owned()], vec![], vec![]]
+        (vec!["u1".to_owned()], vec![])
     );
     assert_eq!((tokens(&db), sent(&db)), (vec!["t3".to_owned()], 3));
 
@@ -122,24 +128,10 @@ fn a_new_token_voids_the_older_one_until_the_cap_and_a_retry_is_not_counted_twic
         issued("u1")
     );
     assert_eq!((tokens(&db), sent(&db)), (vec!["t5".to_owned()], 1));
-}
-
-fn add_token(db: &Connection, hash: &str, user: &str, purpose: &str, expires_at: f64) {
-    db.execute(
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, 0, ?4)",
-        rusqlite::params![hash, user, purpose, expires_at],
-    )
-    .unwrap();
-}
-
-fn add_session(db: &Connection, user: &str, sid: &str) {
-    db.execute(
-        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) \
-         VALUES (?1, ?2, 'r-' || ?1, '2026-11-27T00:00:00Z', ?3)",
-        rusqlite::params![sid, user, NOW + HOUR],
-    )
-    .unwrap();
+    assert_eq!(
+        count(&db, "email_tokens", "token_hash IN ('verify', 'used')"),
+        2
+    );
 }
 
 /// A reset's batch with token `hash` for `user`, keeping session `keep`: the ended sessions,
@@ -204,17 +196,17 @@ fn a_reset_token_works_once_whole_and_only_for_its_purpose_and_time() {
     add_user(&db, "u1", 4);
     add_user(&db, "u2", 0);
     for sid in ["a", "b", "keep"] {
-        add_session(&db, "u1", sid);
+        add_session(&db, "u1", sid, NOW + HOUR, None);
     }
-    add_session(&db, "u2", "theirs");
+    add_session(&db, "u2", "theirs", NOW + HOUR, None);
     db.execute(
         "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES ('u1@example.com', 4, 0)",
         [],
     )
     .unwrap();
-    add_token(&db, "live", "u1", RESET, NOW + 10.0);
-    add_token(&db, "expired", "u1", RESET, NOW);
-    add_token(&db, "other-purpose", "u1", VERIFY, NOW + 10.0);
+    add_token(&db, "live", "u1", RESET, NOW + 10.0, None);
+    add_token(&db, "expired", "u1", RESET, NOW, None);
+    add_token(&db, "other-purpose", "u1", VERIFY, NOW + 10.0, None);
     let untouched = ("hash".to_owned(), 4, 0);
 
     // Expired at this instant, made for another purpose, or named for another user: nothing.
@@ -238,7 +230,7 @@ fn a_reset_token_works_once_whole_and_only_for_its_purpose_and_time() {
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 2);
 
     // Twice: nothing, even for a session opened since.
-    add_session(&db, "u1", "since");
+    add_session(&db, "u1", "since", NOW + HOUR, None);
     assert_eq!(reset(&mut db, "live", "u1", "", NOW + 9.0), (vec![], false));
     assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 3);
@@ -252,7 +244,7 @@ fn verify(db: &mut Connection, hash: &str, at: f64) -> (Vec<String>, Vec<String>
         &[
             (MARK_VERIFIED, params.clone()),
             (SPEND_VERIFICATION_TOKEN, params),
-            (TOKEN_OWNER, vec![text(hash)]),
+            (VERIFIED_USER, vec![text(hash)]),
         ],
     );
     (results[1].clone(), results[2].clone())
@@ -262,8 +254,8 @@ fn verify(db: &mut Connection, hash: &str, at: f64) -> (Vec<String>, Vec<String>
 fn a_verification_token_verifies_once() {
     let mut db = migrated_db();
     add_user(&db, "u1", 0);
-    add_token(&db, "v", "u1", VERIFY, NOW + 10.0);
-    add_token(&db, "r", "u1", RESET, NOW + 10.0);
+    add_token(&db, "v", "u1", VERIFY, NOW + 10.0, None);
+    add_token(&db, "r", "u1", RESET, NOW + 10.0, None);
     assert_eq!(
         verify(&mut db, "r", NOW),
         (vec![], vec!["u1".to_owned()]),
@@ -287,8 +279,9 @@ fn a_verification_token_verifies_once() {
 fn a_tokens_user_is_found_only_while_it_is_unused_unexpired_and_of_its_purpose() {
     let db = migrated_db();
     add_user(&db, "u1", 0);
-    add_token(&db, "t", "u1", RESET, NOW + 10.0);
-    let user = |purpose: &str, at: f64| run(&db, TOKEN_USER, &[text("t"), text(purpose), num(at)]);
+    add_token(&db, "t", "u1", RESET, NOW + 10.0, None);
+    let user =
+        |purpose: &str, at: f64| run(&db, LIVE_TOKEN_USER, &[text("t"), text(purpose), num(at)]);
     assert_eq!(user(RESET, NOW), ["u1"]);
     assert!(user(VERIFY, NOW).is_empty());
     assert!(user(RESET, NOW + 10.0).is_empty());

@@ -4,9 +4,10 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{add_user, batch, migrated_db, num, run, text};
+use crate::sql::testing::{
+    add_session, add_user, batch, columns, migrated_db, num, run, text, NOW, USER_COLUMNS,
+};
 
-const NOW: f64 = 1_800_000_000_000.0;
 const DAY: f64 = 86_400_000.0;
 
 /// The login's batch, as `create_session` sends it: whether the session opened, and the ids the
@@ -37,22 +38,6 @@ fn active(db: &Connection, user: &str) -> Vec<String> {
     run(db, LIST, &[text(user), num(NOW)])
 }
 
-/// Session `sid` of `user` as a row written directly: ended (`revoked`) or expired ones.
-fn add_row(db: &Connection, user: &str, sid: &str, expires_at: f64, revoked: bool) {
-    db.execute(
-        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at, revoked_at) \
-         VALUES (?1, ?2, ?3, '2026-11-27T00:00:00Z', ?4, ?5)",
-        rusqlite::params![
-            sid,
-            user,
-            format!("refresh-{sid}"),
-            expires_at,
-            revoked.then_some(NOW - DAY)
-        ],
-    )
-    .unwrap();
-}
-
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -64,8 +49,8 @@ fn a_login_past_the_limit_ends_exactly_the_oldest_active_sessions_in_order_of_lo
     add_user(&db, "u1", 1);
     add_user(&db, "u2", 1);
     // An expired and a logged-out session, older than all: neither counts, neither changes.
-    add_row(&db, "u1", "expired", NOW - 1.0, false);
-    add_row(&db, "u1", "ended", NOW + DAY, true);
+    add_session(&db, "u1", "expired", NOW - 1.0, None);
+    add_session(&db, "u1", "ended", NOW + DAY, Some(NOW - DAY));
     // Ids that sort against the order of login, and one creation time for all: only the
     // order of insertion tells the oldest.
     for sid in ["s9", "s8", "s7", "s6"] {
@@ -107,7 +92,7 @@ fn sessions_that_ended_or_expired_take_no_place_among_the_newest() {
     }
     // Newer than the active ones: a logged-out session and an expired row.
     run(&db, REVOKE, &[text("c"), num(NOW), text("logout")]);
-    add_row(&db, "u1", "late-expired", NOW - 1.0, false);
+    add_session(&db, "u1", "late-expired", NOW - 1.0, None);
 
     let (opened, ended) = login(&mut db, "u1", "d", 1, 2);
     assert!(opened);
@@ -219,7 +204,19 @@ fn revocations_end_only_what_they_name() {
     login(&mut db, "u2", "x", 1, 10);
     let at = num(NOW);
 
-    // Another user's session is not the caller's to end.
+    // Another user's session is not the caller's to end, nor an expired one.
+    add_session(&db, "u1", "expired", NOW, None);
+    assert!(run(
+        &db,
+        REVOKE_OF_USER,
+        &[
+            text("expired"),
+            text("u1"),
+            at.clone(),
+            text("session_revoked")
+        ]
+    )
+    .is_empty());
     let of_user =
         |sid: &str, user: &str| vec![text(sid), text(user), at.clone(), text("session_revoked")];
     assert!(run(&db, REVOKE_OF_USER, &of_user("x", "u1")).is_empty());
@@ -228,7 +225,7 @@ fn revocations_end_only_what_they_name() {
 
     // "All others" keeps the caller's session, and ends each other one once.
     let others = vec![text("u1"), text("c"), at.clone(), text("others_revoked")];
-    assert_eq!(run(&db, REVOKE_OTHERS, &others), ["b"]);
+    assert_eq!(sorted(run(&db, REVOKE_OTHERS, &others)), ["b", "expired"]);
     assert_eq!(active(&db, "u1"), ["c"]);
     assert_eq!(active(&db, "u2"), ["x"]);
 
@@ -240,18 +237,34 @@ fn revocations_end_only_what_they_name() {
 }
 
 #[test]
-fn the_login_batch_clears_only_its_own_accounts_failed_attempts() {
+fn rows_have_the_columns_the_store_reads() {
     let db = migrated_db();
-    for email in ["a@example.com", "b@example.com"] {
-        db.execute(
-            "INSERT INTO login_attempts (email, failures, window_start_ms) VALUES (?1, 3, 0)",
-            [email],
-        )
-        .unwrap();
-    }
-    run(&db, CLEAR_ATTEMPTS, &[text("a@example.com")]);
+    let with_user = |first: &str| {
+        let mut names = vec![first.to_owned()];
+        names.extend(USER_COLUMNS.map(str::to_owned));
+        names
+    };
+    assert_eq!(columns(&db, ACTIVE), with_user("session_expires_at"));
+    assert_eq!(columns(&db, ROTATED), with_user("session_id"));
+    assert_eq!(columns(&db, TOKEN_STATE), ["session_id", "spent_at"]);
     assert_eq!(
-        run(&db, "SELECT email FROM login_attempts", &[]),
-        ["b@example.com"]
+        columns(&db, LIST),
+        [
+            "id",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "user_agent"
+        ]
     );
+    for sql in [
+        INSERT,
+        REVOKE_BEYOND_LIMIT,
+        REVOKE,
+        REVOKE_BY_TOKEN,
+        REVOKE_OF_USER,
+        REVOKE_OTHERS,
+    ] {
+        assert_eq!(columns(&db, sql), ["id"], "{sql}");
+    }
 }

@@ -4,9 +4,11 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{add_user, batch, count, migrated_db, num, run, text};
+use crate::sql::testing::{
+    add_session, add_token, add_user, batch, columns, count, migrated_db, num, run, text, NOW,
+    USER_COLUMNS,
+};
 
-const NOW: f64 = 1_800_000_000_000.0;
 const WINDOW: f64 = 900_000.0;
 
 fn hash_of(db: &Connection, id: &str) -> (String, i64) {
@@ -16,15 +18,6 @@ fn hash_of(db: &Connection, id: &str) -> (String, i64) {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .unwrap()
-}
-
-fn session(db: &Connection, user: &str, sid: &str) {
-    db.execute(
-        "INSERT INTO sessions (id, user_id, refresh_hash, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, '2026-11-27T00:00:00Z', ?4)",
-        rusqlite::params![sid, user, format!("refresh-{sid}"), NOW + WINDOW],
-    )
-    .unwrap();
 }
 
 #[test]
@@ -123,9 +116,9 @@ fn of_two_password_changes_from_one_version_exactly_one_happens() {
     add_user(&db, "u1", 0);
     add_user(&db, "u2", 0);
     for sid in ["mine", "other1", "other2"] {
-        session(&db, "u1", sid);
+        add_session(&db, "u1", sid, NOW + WINDOW, None);
     }
-    session(&db, "u2", "theirs");
+    add_session(&db, "u2", "theirs", NOW + WINDOW, None);
 
     let (mut ended, written) = change(&mut db, "mine", 0.0, "first");
     ended.sort();
@@ -137,7 +130,7 @@ fn of_two_password_changes_from_one_version_exactly_one_happens() {
 
     // The second change checked the same version: it ends nothing and writes nothing, even a
     // session opened since.
-    session(&db, "u1", "since");
+    add_session(&db, "u1", "since", NOW + WINDOW, None);
     assert_eq!(change(&mut db, "", 0.0, "second"), (vec![], false));
     assert_eq!(hash_of(&db, "u1"), ("first".to_owned(), 1));
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 3);
@@ -150,14 +143,13 @@ fn of_two_password_changes_from_one_version_exactly_one_happens() {
 /// Everything an account leaves in the database, with `u` as its id and `{u}@example.com`.
 fn account_with_traces(db: &Connection, u: &str) {
     add_user(db, u, 1);
-    session(db, u, &format!("{u}-s1"));
-    session(db, u, &format!("{u}-s2"));
+    add_session(db, u, &format!("{u}-s1"), NOW + WINDOW, None);
+    add_session(db, u, &format!("{u}-s2"), NOW + WINDOW, None);
+    add_token(db, &format!("tok-{u}"), u, "password_reset", 1.0, None);
     let email = format!("{u}@example.com");
     for sql in [
         "INSERT INTO spent_refresh_tokens (token_hash, session_id, spent_at) \
          VALUES ('spent-' || ?1, ?1 || '-s1', 0)",
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) \
-         VALUES ('tok-' || ?1, ?1, 'password_reset', 0, 1)",
         "INSERT INTO email_sends (user_id, purpose, sent, window_start_ms) \
          VALUES (?1, 'password_reset', 1, 0)",
     ] {
@@ -196,13 +188,12 @@ fn traces(db: &Connection, u: &str) -> Vec<i64> {
 fn delete(db: &mut Connection, u: &str, version: f64) -> (Vec<String>, bool) {
     let statements: Vec<(&str, Vec<Value>)> = DELETE_ACCOUNT
         .iter()
-        .zip(DELETION_BINDS_EMAIL)
-        .map(|(sql, binds_email)| {
+        .map(|&(sql, binds_email)| {
             let mut params = vec![text(u), num(version)];
             if binds_email {
                 params.push(text(&format!("{u}@example.com")));
             }
-            (*sql, params)
+            (sql, params)
         })
         .collect();
     let results = batch(db, &statements);
@@ -241,5 +232,27 @@ fn a_deletion_removes_every_trace_of_the_account_and_remembers_its_id() {
 #[test]
 fn the_ping_needs_the_schema() {
     assert!(Connection::open_in_memory().unwrap().prepare(PING).is_err());
-    assert!(run(&migrated_db(), PING, &[]).is_empty());
+    let db = migrated_db();
+    add_user(&db, "u1", 0);
+    add_user(&db, "u2", 0);
+    assert_eq!(run(&db, PING, &[]), ["Integer(1)"]);
+}
+
+#[test]
+fn rows_have_the_columns_the_store_reads() {
+    let db = migrated_db();
+    assert_eq!(columns(&db, BY_EMAIL), USER_COLUMNS);
+    assert_eq!(
+        columns(&db, RESERVE_ATTEMPT),
+        ["failures", "window_start_ms"]
+    );
+    for sql in [
+        INSERT,
+        REHASH,
+        REVOKE_FOR_CHANGE,
+        CHANGE_PASSWORD,
+        DELETE_ACCOUNT[1].0,
+    ] {
+        assert_eq!(columns(&db, sql), ["id"], "{sql}");
+    }
 }
