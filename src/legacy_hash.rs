@@ -1,7 +1,11 @@
 //! Password hashes moved in from other services (the FastAPI service's passlib bcrypt,
 //! fastapi-users' pwdlib Argon2id or bcrypt, Django's PBKDF2). They are parsed and bounds-checked
-//! before any work, verified once at login with the RustCrypto / `bcrypt` crates, and then
-//! replaced by our own PBKDF2 PHC string (see [`crate::password::StoredHash`]).
+//! before any work, verified once at login (bcrypt and Django's PBKDF2 in slices that yield to
+//! other requests, [`crate::bcrypt_sliced`] and [`crate::pbkdf2_sliced`]; Argon2id in one piece
+//! with the RustCrypto `argon2` crate), and then replaced by our own PBKDF2 PHC string (see
+//! [`crate::password::StoredHash`]).
+
+use std::future::Future;
 
 use base64::alphabet;
 use base64::engine::general_purpose::{self, GeneralPurpose, STANDARD, STANDARD_NO_PAD};
@@ -30,7 +34,7 @@ const DJANGO_MAX_SALT_LEN: usize = 128;
 /// bcrypt cost 12 and 13 gave 170 and 185 iterations per expansion round (2^cost of them).
 pub const BCRYPT_ITERATIONS_PER_ROUND: f64 = 180.0;
 /// How much of a password bcrypt reads; the rest never changes its hash.
-const BCRYPT_READS_BYTES: usize = 72;
+const BCRYPT_READS_BYTES: usize = crate::bcrypt_sliced::READS_BYTES;
 /// Argon2id: iterations per KiB block and pass (`m × t`); pwdlib's m=65536, t=3, p=4 gave 3.3.
 pub const ARGON2_ITERATIONS_PER_KIB_PASS: f64 = 3.3;
 
@@ -66,7 +70,11 @@ pub struct HashBounds {
 #[derive(Clone, PartialEq, Eq)]
 pub enum LegacyHash {
     /// `$2a$`, `$2b$` or `$2y$` (the same algorithm for passwords under 256 bytes).
-    Bcrypt { cost: u32, raw: String },
+    Bcrypt {
+        cost: u32,
+        salt: [u8; 16],
+        hash: [u8; crate::bcrypt_sliced::OUTPUT_LEN],
+    },
     /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
     Argon2id {
         m_kib: u32,
@@ -133,12 +141,15 @@ impl LegacyHash {
         }
     }
 
-    /// Recomputes the hash of `password` and compares in constant time. Runs in one piece (the
-    /// crates offer no way to work in steps); its cost is [`Self::work_iterations`].
+    /// Recomputes the hash of `password` and compares in constant time, in one piece; its
+    /// cost is [`Self::work_iterations`].
     pub fn verify(&self, password: &str) -> bool {
         match self {
             // Truncates at 72 bytes, as passlib and pwdlib (bcrypt < 5) did when they hashed.
-            Self::Bcrypt { raw, .. } => bcrypt::verify(password, raw).unwrap_or(false),
+            Self::Bcrypt { cost, salt, hash } => {
+                let candidate = crate::bcrypt_sliced::hash(*cost, salt, password.as_bytes());
+                candidate.ct_eq(hash).into()
+            }
             Self::Argon2id { raw, .. } => verify_argon2id(raw, password),
             Self::Django {
                 iterations,
@@ -146,6 +157,45 @@ impl LegacyHash {
                 hash,
             } => {
                 let candidate = crate::password::derive(password, salt.as_bytes(), *iterations);
+                candidate.ct_eq(hash).into()
+            }
+        }
+    }
+
+    /// [`Self::verify`], with bcrypt and Django's PBKDF2 run in slices that await `pause` in
+    /// between, one hash at a time per isolate ([`crate::hash_lock`]), as our own PBKDF2 is.
+    /// Argon2id still runs in one piece: the `argon2` crate offers no way to work in steps.
+    pub async fn verify_yielding<F, Fut>(&self, password: &str, mut pause: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        match self {
+            Self::Bcrypt { cost, salt, hash } => {
+                let lock = crate::password::hash_lock();
+                let held = crate::password::wait_turn(&lock, &mut pause).await;
+                let candidate = crate::bcrypt_sliced::hash_yielding(
+                    *cost,
+                    salt,
+                    password.as_bytes(),
+                    crate::bcrypt_sliced::DEFAULT_ROUNDS,
+                    || {
+                        held.progress();
+                        pause()
+                    },
+                )
+                .await;
+                candidate.ct_eq(hash).into()
+            }
+            Self::Argon2id { raw, .. } => verify_argon2id(raw, password),
+            Self::Django {
+                iterations,
+                salt,
+                hash,
+            } => {
+                let candidate =
+                    crate::password::derive_yielding(password, salt.as_bytes(), *iterations, pause)
+                        .await;
                 candidate.ct_eq(hash).into()
             }
         }
@@ -201,18 +251,17 @@ fn parse_bcrypt(raw: &str, max_cost: u32) -> Result<LegacyHash, LegacyError> {
     }
     // bcrypt's own base64 alphabet, unpadded: 16 bytes of salt, 23 of hash.
     let b64 = GeneralPurpose::new(&alphabet::BCRYPT, general_purpose::NO_PAD);
-    match b64.decode(&raw[7..29]) {
-        Ok(salt) if salt.len() == 16 => {}
-        _ => return Err(LegacyError::Salt),
-    }
-    match b64.decode(&raw[29..]) {
-        Ok(hash) if hash.len() == 23 => {}
-        _ => return Err(LegacyError::Hash),
-    }
-    Ok(LegacyHash::Bcrypt {
-        cost,
-        raw: raw.to_owned(),
-    })
+    let salt = b64
+        .decode(&raw[7..29])
+        .ok()
+        .and_then(|salt| salt.try_into().ok())
+        .ok_or(LegacyError::Salt)?;
+    let hash = b64
+        .decode(&raw[29..])
+        .ok()
+        .and_then(|hash| hash.try_into().ok())
+        .ok_or(LegacyError::Hash)?;
+    Ok(LegacyHash::Bcrypt { cost, salt, hash })
 }
 
 /// The parts of `$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>`, the PHC string
@@ -416,6 +465,48 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Checks `raw` with [`LegacyHash::verify_yielding`]: the answer, and the pauses it awaited.
+    fn verify_counting_pauses(raw: &str, password: &str) -> (bool, u32) {
+        let h = parse(raw).unwrap();
+        let pauses = std::cell::Cell::new(0);
+        let ok = futures::executor::block_on(h.verify_yielding(password, || {
+            pauses.set(pauses.get() + 1);
+            async {}
+        }));
+        (ok, pauses.get())
+    }
+
+    #[test]
+    fn bcrypt_and_django_hashes_are_checked_in_slices_that_pause_argon2id_in_one_piece() {
+        use sha2::Sha256;
+        // Cost 9: 512 rounds, three slices of at most 192.
+        let bcrypt_9 = bcrypt::hash_with_salt(PW, 9, [3; 16]).unwrap().to_string();
+        // 80,000 iterations: three slices of at most 35,000.
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(PW.as_bytes(), b"NaCl", 80_000, &mut out);
+        let django = format!("pbkdf2_sha256$80000$NaCl${}", STANDARD.encode(out));
+        for raw in [bcrypt_9.as_str(), &django] {
+            assert_eq!(verify_counting_pauses(raw, PW), (true, 2), "{raw}");
+            assert_eq!(
+                verify_counting_pauses(raw, "correct horse batterY"),
+                (false, 2)
+            );
+        }
+        // The small vectors: one slice, no pause, the same answers as `verify`.
+        for raw in [BCRYPT_2B, PWDLIB_BCRYPT, DJANGO] {
+            assert_eq!(verify_counting_pauses(raw, PW), (true, 0), "{raw}");
+        }
+        assert_eq!(
+            verify_counting_pauses(BCRYPT_LONG, &"x".repeat(80)),
+            (true, 0)
+        );
+        assert_eq!(
+            verify_counting_pauses(BCRYPT_LONG, &"x".repeat(71)),
+            (false, 0)
+        );
+        assert_eq!(verify_counting_pauses(ARGON2_CFFI, PW), (true, 0));
     }
 
     #[test]

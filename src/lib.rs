@@ -4,6 +4,7 @@
 
 pub mod api_doc;
 pub mod app;
+pub mod bcrypt_sliced;
 pub mod blocklist;
 pub mod breaker;
 pub mod config;

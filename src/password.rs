@@ -202,9 +202,8 @@ impl StoredHash {
         }
     }
 
-    /// [`Self::verify`], with our PBKDF2 run in slices that await `pause` in between. The
-    /// bcrypt and Argon2 crates offer no steps: a legacy hash is verified in one piece (once
-    /// per migrated account: a successful login replaces it).
+    /// [`Self::verify`], run in slices that await `pause` in between: ours, and the legacy
+    /// formats but Argon2id ([`LegacyHash::verify_yielding`]).
     pub async fn verify_yielding<F, Fut>(&self, password: &str, pause: F) -> bool
     where
         F: FnMut() -> Fut,
@@ -212,7 +211,7 @@ impl StoredHash {
     {
         match self {
             Self::Pbkdf2(h) => h.verify_yielding(password, pause).await,
-            Self::Legacy(h) => h.verify(password),
+            Self::Legacy(h) => h.verify_yielding(password, pause).await,
         }
     }
 
@@ -329,13 +328,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let lock = HASH_LOCK.with(Rc::clone);
-    let held = loop {
-        if let Some(held) = lock.try_take() {
-            break held;
-        }
-        pause().await;
-    };
+    let lock = hash_lock();
+    let held = wait_turn(&lock, &mut pause).await;
     crate::pbkdf2_sliced::derive(
         password.as_bytes(),
         salt,
@@ -347,6 +341,29 @@ where
         },
     )
     .await
+}
+
+/// This isolate's hash lock ([`crate::hash_lock`]): every hash on the request path takes it.
+pub(crate) fn hash_lock() -> Rc<HashLock> {
+    HASH_LOCK.with(Rc::clone)
+}
+
+/// Takes `lock` once it is free, awaiting `pause` between asks. The hash that holds it calls
+/// [`crate::hash_lock::Held::progress`] at each of its own pauses.
+pub(crate) async fn wait_turn<'a, F, Fut>(
+    lock: &'a HashLock,
+    pause: &mut F,
+) -> crate::hash_lock::Held<'a>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        if let Some(held) = lock.try_take() {
+            return held;
+        }
+        pause().await;
+    }
 }
 
 fn parse_decimal(v: &str) -> Result<u32, PhcError> {
