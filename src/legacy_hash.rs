@@ -31,12 +31,15 @@ const DJANGO_MAX_SALT_LEN: usize = 128;
 /// failed login has already spent when the padding tops it up (see `password::pad_failure`).
 /// Measured in the Worker on workerd (wasm, release build) by `make bench`, as the time of each
 /// verification divided by the time of one of our iterations (README, "Migrating …"):
-/// bcrypt cost 12 and 13 gave 170 and 185 iterations per expansion round (2^cost of them).
-pub const BCRYPT_ITERATIONS_PER_ROUND: f64 = 180.0;
+/// bcrypt cost 12 and 13 gave 159 and 160 iterations per expansion round (2^cost of them), with
+/// its rounds in slices ([`crate::bcrypt_sliced`]; 170 and 185 in an earlier run, with the
+/// `bcrypt` crate, on a machine shared with other builds).
+pub const BCRYPT_ITERATIONS_PER_ROUND: f64 = 160.0;
 /// How much of a password bcrypt reads; the rest never changes its hash.
 const BCRYPT_READS_BYTES: usize = crate::bcrypt_sliced::READS_BYTES;
-/// Argon2id: iterations per KiB block and pass (`m × t`); pwdlib's m=65536, t=3, p=4 gave 3.3.
-pub const ARGON2_ITERATIONS_PER_KIB_PASS: f64 = 3.3;
+/// Argon2id: iterations per KiB block and pass (`m × t`); pwdlib's m=65536, t=3, p=4 gave 2.26
+/// (3.3 in an earlier run, on a machine shared with other builds).
+pub const ARGON2_ITERATIONS_PER_KIB_PASS: f64 = 2.3;
 
 /// Why a stored legacy hash was refused without computing anything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -112,13 +112,18 @@ fn ticks(counter: &js_sys::Object) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Sliced PBKDF2 with `pause` while a JS interval counts its own callbacks; returns the hash
-/// and the interval's count before and after each pause.
-async fn sliced_beside_an_interval<F, Fut>(
-    iterations: u32,
-    slice: u32,
-    mut pause: F,
-) -> ([u8; 32], Vec<(f64, f64)>)
+/// A hash run in slices: PBKDF2 (`iterations`, `slice` per slice) or bcrypt (`cost`, `rounds`
+/// per slice).
+enum Sliced {
+    Pbkdf2 { iterations: u32, slice: u32 },
+    Bcrypt { cost: u32, rounds: u32 },
+}
+
+const SALT: &[u8; 16] = b"0123456789abcdef";
+
+/// `hash` with `pause` while a JS interval counts its own callbacks; returns the hash and the
+/// interval's count before and after each pause.
+async fn sliced_beside_an_interval<F, Fut>(hash: Sliced, mut pause: F) -> (Vec<u8>, Vec<(f64, f64)>)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -132,56 +137,86 @@ where
         .call3(&JsValue::UNDEFINED, &tick, &0.into(), &counter)
         .unwrap();
     let seen = std::cell::RefCell::new(Vec::new());
-    let out = edge_auth::pbkdf2_sliced::derive(
-        b"correct horse battery",
-        b"0123456789abcdef",
-        iterations,
-        std::num::NonZeroU32::new(slice).unwrap(),
-        || {
-            let before = ticks(&counter);
-            let paused = pause();
-            let (counter, seen) = (&counter, &seen);
-            async move {
-                paused.await;
-                seen.borrow_mut().push((before, ticks(counter)));
-            }
-        },
-    )
-    .await;
+    let counted_pause = || {
+        let before = ticks(&counter);
+        let paused = pause();
+        let (counter, seen) = (&counter, &seen);
+        async move {
+            paused.await;
+            seen.borrow_mut().push((before, ticks(counter)));
+        }
+    };
+    let password = b"correct horse battery";
+    let nonzero = |n| std::num::NonZeroU32::new(n).unwrap();
+    let out = match hash {
+        Sliced::Pbkdf2 { iterations, slice } => edge_auth::pbkdf2_sliced::derive(
+            password,
+            SALT,
+            iterations,
+            nonzero(slice),
+            counted_pause,
+        )
+        .await
+        .to_vec(),
+        Sliced::Bcrypt { cost, rounds } => edge_auth::bcrypt_sliced::hash_yielding(
+            cost,
+            SALT,
+            password,
+            nonzero(rounds),
+            counted_pause,
+        )
+        .await
+        .to_vec(),
+    };
     get("clearInterval")
         .call1(&JsValue::UNDEFINED, &interval)
         .unwrap();
     (out, seen.into_inner())
 }
 
-#[wasm_bindgen_test]
-async fn sliced_pbkdf2_lets_other_work_run_between_slices_in_wasm() {
-    let (iterations, slice) = (20_000, 2_000);
-    let mut expected = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
-        b"correct horse battery",
-        b"0123456789abcdef",
-        iterations,
-        &mut expected,
-    );
-
-    let (out, pauses) = sliced_beside_an_interval(iterations, slice, || async {
+/// Runs `hash` with a zero JS timer as the pause, then with a pause that never reaches the
+/// event loop, and checks both against `expected` and `pauses`.
+async fn check_sliced_in_wasm(hash: impl Fn() -> Sliced, expected: &[u8], pauses: usize) {
+    let (out, seen) = sliced_beside_an_interval(hash(), || async {
         js_sys::futures::JsFuture::from(zero_timer()).await.unwrap();
     })
     .await;
     assert_eq!(out, expected);
-    assert_eq!(pauses.len(), 9);
+    assert_eq!(seen.len(), pauses);
     // The interval's callback ran during every pause: the event loop got the isolate back.
-    for (before, after) in &pauses {
-        assert!(after > before, "no other work ran in a pause: {pauses:?}");
+    for (before, after) in &seen {
+        assert!(after > before, "no other work ran in a pause: {seen:?}");
     }
 
     // The control: a pause that does not reach the event loop lets nothing else run.
-    let (out, pauses) = sliced_beside_an_interval(iterations, slice, || async {}).await;
+    let (out, seen) = sliced_beside_an_interval(hash(), || async {}).await;
     assert_eq!(out, expected);
-    assert_eq!(pauses.len(), 9);
-    assert!(pauses.iter().all(|(before, after)| before == after));
-    assert_eq!(pauses.first().unwrap().0, pauses.last().unwrap().1);
+    assert_eq!(seen.len(), pauses);
+    assert!(seen.iter().all(|(before, after)| before == after));
+    assert_eq!(seen.first().unwrap().0, seen.last().unwrap().1);
+}
+
+#[wasm_bindgen_test]
+async fn sliced_pbkdf2_lets_other_work_run_between_slices_in_wasm() {
+    let (iterations, slice) = (20_000, 2_000);
+    let mut expected = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"correct horse battery", SALT, iterations, &mut expected);
+    check_sliced_in_wasm(|| Sliced::Pbkdf2 { iterations, slice }, &expected, 9).await;
+}
+
+#[wasm_bindgen_test]
+async fn sliced_bcrypt_lets_other_work_run_between_slices_in_wasm() {
+    // Cost 6: 64 rounds, in slices of 10: seven slices, six pauses.
+    let (cost, rounds) = (6, 10);
+    let reference = bcrypt::hash_with_salt("correct horse battery", cost, *SALT)
+        .unwrap()
+        .to_string();
+    let bcrypt64 = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::BCRYPT,
+        base64::engine::general_purpose::NO_PAD,
+    );
+    let expected = bcrypt64.decode(&reference[29..]).unwrap();
+    check_sliced_in_wasm(|| Sliced::Bcrypt { cost, rounds }, &expected, 6).await;
 }
 
 /// A hash pwdlib wrote with its defaults (fastapi-users' Argon2id: m=65536 KiB, t=3, p=4).
