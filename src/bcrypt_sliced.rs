@@ -44,6 +44,8 @@ struct Eks {
 
 impl Eks {
     fn new(cost: u32, salt: &[u8; 16], password: &[u8]) -> Self {
+        // The parser refuses any other cost (`legacy_hash`), as the `bcrypt` crate does.
+        debug_assert!((4..=31).contains(&cost), "bcrypt cost {cost}");
         let (key, key_len) = key_of(password);
         let mut state = Blowfish::bc_init_state();
         state.salted_expand_key(salt, &key[..key_len]);
@@ -91,7 +93,8 @@ impl Eks {
     }
 }
 
-/// bcrypt's hash of `password` (its first 72 bytes) at `cost` (4 to 31) and `salt`, in one go.
+/// bcrypt's hash of `password` (its first 72 bytes) at `cost` (4 to 31: the parser refuses
+/// others; a larger one would count as 31) and `salt`, in one go.
 pub fn hash(cost: u32, salt: &[u8; 16], password: &[u8]) -> [u8; OUTPUT_LEN] {
     let mut eks = Eks::new(cost, salt, password);
     while eks.run(u32::MAX) {}

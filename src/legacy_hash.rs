@@ -167,7 +167,8 @@ impl LegacyHash {
 
     /// [`Self::verify`], with bcrypt and Django's PBKDF2 run in slices that await `pause` in
     /// between, one hash at a time per isolate ([`crate::hash_lock`]), as our own PBKDF2 is.
-    /// Argon2id still runs in one piece: the `argon2` crate offers no way to work in steps.
+    /// Argon2id still runs in one piece (the `argon2` crate offers no way to work in steps), but
+    /// it too waits for its turn, so it never runs inside another hash's pause.
     pub async fn verify_yielding<F, Fut>(&self, password: &str, mut pause: F) -> bool
     where
         F: FnMut() -> Fut,
@@ -190,7 +191,11 @@ impl LegacyHash {
                 .await;
                 candidate.ct_eq(hash).into()
             }
-            Self::Argon2id { raw, .. } => verify_argon2id(raw, password),
+            Self::Argon2id { raw, .. } => {
+                let lock = crate::password::hash_lock();
+                let _held = crate::password::wait_turn(&lock, &mut pause).await;
+                verify_argon2id(raw, password)
+            }
             Self::Django {
                 iterations,
                 salt,
@@ -510,6 +515,72 @@ mod tests {
             (false, 0)
         );
         assert_eq!(verify_counting_pauses(ARGON2_CFFI, PW), (true, 0));
+    }
+
+    #[test]
+    fn each_legacy_hash_waits_for_the_isolates_hash_lock() {
+        use std::cell::{Cell, RefCell};
+        let bcrypt_9 = bcrypt::hash_with_salt(PW, 9, [3; 16]).unwrap().to_string();
+        // Two pauses of its own for bcrypt 9 (three slices), none for the small Argon2id and
+        // Django hashes; plus the three it waits while another hash holds the lock.
+        for (raw, own_pauses) in [(bcrypt_9.as_str(), 2), (ARGON2_CFFI, 0), (DJANGO, 0)] {
+            let lock = crate::password::hash_lock();
+            let other = RefCell::new(Some(lock.try_take().expect("free")));
+            let pauses = Cell::new(0);
+            let h = parse(raw).unwrap();
+            let ok = futures::executor::block_on(h.verify_yielding(PW, || {
+                pauses.set(pauses.get() + 1);
+                if pauses.get() == 3 {
+                    other.borrow_mut().take(); // the other hash is done
+                }
+                async {}
+            }));
+            assert!(ok, "{raw}");
+            assert_eq!(pauses.get(), 3 + own_pauses, "{raw}");
+        }
+    }
+
+    #[test]
+    fn bcrypt_answers_as_the_bcrypt_crate_at_the_72_byte_edge_and_with_nul_bytes() {
+        let long = |n: usize| "p".repeat(n);
+        for password in [
+            long(71),
+            long(72),
+            long(73),
+            "pass\0word".to_owned(),
+            "\0".to_owned(),
+        ] {
+            let raw = bcrypt::hash_with_salt(&password, 4, [9; 16])
+                .unwrap()
+                .to_string();
+            let h = parse(&raw).unwrap();
+            let mut candidates = vec![password.clone(), format!("{password}x"), long(72)];
+            candidates.push(password[..password.len() - 1].to_owned());
+            for candidate in candidates {
+                assert_eq!(
+                    h.verify(&candidate),
+                    bcrypt::verify(&candidate, &raw).unwrap(),
+                    "{} bytes against {} bytes",
+                    candidate.len(),
+                    password.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bcrypt_refuses_a_non_canonical_last_character_as_the_bcrypt_crate_does() {
+        const ALPHABET: &str = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let raw = bcrypt::hash_with_salt(PW, 4, [0; 16]).unwrap().to_string();
+        // The salt's last character (4 spare bits) and the hash's (2), each with a spare bit set.
+        for at in [28, 59] {
+            let index = ALPHABET.find(&raw[at..at + 1]).unwrap();
+            let changed = ALPHABET.as_bytes()[index ^ 1] as char;
+            let mut bad = raw.clone();
+            bad.replace_range(at..at + 1, &changed.to_string());
+            assert!(bcrypt::verify(PW, &bad).is_err(), "{bad}");
+            assert!(parse(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
