@@ -15,9 +15,11 @@
 //! never resume (its client went away, and the runtime cancelled it), so a holder that makes no
 //! progress while waiters check [`STALE_CHECKS`] times in a row is taken over.
 //!
-//! Single-threaded (`Cell`): one per isolate, or per test thread natively.
+//! Single-threaded (`Cell`): one per isolate ([`isolate_lock`]), or per test thread natively.
 
 use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
 
 /// Checks by waiters without any progress of the holder after which its turn is taken over.
 /// A live holder makes progress at every slice, and waiters check only between slices, so a
@@ -79,6 +81,31 @@ impl Drop for Held<'_> {
             self.lock.holder.set(None);
             self.lock.idle_checks.set(0);
         }
+    }
+}
+
+thread_local! {
+    /// The isolate's lock: every hash on the request path takes it.
+    static ISOLATE_LOCK: Rc<HashLock> = Rc::new(HashLock::default());
+}
+
+/// This isolate's lock (one per thread natively).
+pub fn isolate_lock() -> Rc<HashLock> {
+    ISOLATE_LOCK.with(Rc::clone)
+}
+
+/// Takes `lock` once it is free, awaiting `pause` between asks. The hash that holds it calls
+/// [`Held::progress`] at each of its own pauses.
+pub async fn wait_turn<'a, F, Fut>(lock: &'a HashLock, pause: &mut F) -> Held<'a>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        if let Some(held) = lock.try_take() {
+            return held;
+        }
+        pause().await;
     }
 }
 

@@ -4,14 +4,12 @@
 //! ([`crate::legacy_hash`]), which a successful login replaces by ours.
 
 use std::future::Future;
-use std::rc::Rc;
 
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use subtle::ConstantTimeEq;
 
-use crate::hash_lock::HashLock;
-
 pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
+pub use crate::pbkdf2_sliced::counting;
 
 pub const ALGORITHM: &str = "pbkdf2-sha256";
 pub const SALT_LEN: usize = 16;
@@ -270,38 +268,6 @@ where
     missing
 }
 
-thread_local! {
-    /// The isolate's hashes take turns ([`crate::hash_lock`]).
-    static HASH_LOCK: Rc<HashLock> = Rc::new(HashLock::default());
-    /// The counter of the [`counting`] future being polled now, if any.
-    static COUNTING: std::cell::RefCell<Option<Rc<std::cell::Cell<u64>>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Runs `work`, adding to `counter` the PBKDF2 iterations run while `work` itself is polled:
-/// exactly its own hashes, however many other requests hash on the isolate between its polls,
-/// so the audit log can say how much work a failed login cost.
-pub async fn counting<T>(counter: Rc<std::cell::Cell<u64>>, work: impl Future<Output = T>) -> T {
-    let mut work = std::pin::pin!(work);
-    std::future::poll_fn(|cx| {
-        let outer = COUNTING.with(|c| c.replace(Some(counter.clone())));
-        let poll = work.as_mut().poll(cx);
-        COUNTING.with(|c| *c.borrow_mut() = outer);
-        poll
-    })
-    .await
-}
-
-/// Adds `n` iterations just run (here or in [`crate::pbkdf2_sliced`]) to the counter of the
-/// [`counting`] future being polled, if any, so it covers every hash whichever path computed it.
-pub(crate) fn record_iterations(n: u64) {
-    COUNTING.with(|c| {
-        if let Some(counter) = &*c.borrow() {
-            counter.set(counter.get() + n);
-        }
-    });
-}
-
 /// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
 /// every failed login cost at least the configured count.
 ///
@@ -310,7 +276,7 @@ pub(crate) fn record_iterations(n: u64) {
 pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
     let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
     block.run(iterations.max(1));
-    record_iterations(u64::from(iterations));
+    crate::pbkdf2_sliced::record_iterations(u64::from(iterations));
     block.result()
 }
 
@@ -328,8 +294,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let lock = hash_lock();
-    let held = wait_turn(&lock, &mut pause).await;
+    let lock = crate::hash_lock::isolate_lock();
+    let held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
     crate::pbkdf2_sliced::derive(
         password.as_bytes(),
         salt,
@@ -341,29 +307,6 @@ where
         },
     )
     .await
-}
-
-/// This isolate's hash lock ([`crate::hash_lock`]): every hash on the request path takes it.
-pub(crate) fn hash_lock() -> Rc<HashLock> {
-    HASH_LOCK.with(Rc::clone)
-}
-
-/// Takes `lock` once it is free, awaiting `pause` between asks. The hash that holds it calls
-/// [`crate::hash_lock::Held::progress`] at each of its own pauses.
-pub(crate) async fn wait_turn<'a, F, Fut>(
-    lock: &'a HashLock,
-    pause: &mut F,
-) -> crate::hash_lock::Held<'a>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    loop {
-        if let Some(held) = lock.try_take() {
-            return held;
-        }
-        pause().await;
-    }
 }
 
 fn parse_decimal(v: &str) -> Result<u32, PhcError> {
@@ -381,6 +324,7 @@ fn parse_decimal(v: &str) -> Result<u32, PhcError> {
 mod tests {
     use super::*;
     use sha2::Sha256;
+    use std::rc::Rc;
 
     const MAX: u32 = 10_000_000;
 

@@ -6,8 +6,10 @@
 //! The loop between two pauses is `pbkdf2_block::Block::run` (`crates/pbkdf2-block`), a crate of its
 //! own so that the release profile compiles it for speed while this crate is compiled for size.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::rc::Rc;
 
 use pbkdf2_block::Block;
 
@@ -39,7 +41,7 @@ pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
 /// first or after the last. `iterations == 0` is not valid PBKDF2; like the `pbkdf2` crate it
 /// computes `U_1` alone, so it gives the result of `iterations == 1`.
 ///
-/// Each slice adds its iterations to the request's count ([`crate::password::counting`]) as it
+/// Each slice adds its iterations to the request's count ([`counting`]) as it
 /// finishes, so a derivation dropped half-way counts the work it did.
 pub async fn derive<F, Fut>(
     password: &[u8],
@@ -57,13 +59,43 @@ where
     loop {
         let n = left.min(slice.get());
         block.run(n);
-        crate::password::record_iterations(u64::from(n));
+        record_iterations(u64::from(n));
         left -= n;
         if left == 0 {
             return block.result();
         }
         pause().await;
     }
+}
+
+thread_local! {
+    /// The counter of the [`counting`] future being polled now, if any.
+    static COUNTING: RefCell<Option<Rc<Cell<u64>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work`, adding to `counter` the PBKDF2 iterations run while `work` itself is polled:
+/// exactly its own hashes, however many other requests hash on the isolate between its polls,
+/// so the audit log can say how much work a failed login cost.
+pub async fn counting<T>(counter: Rc<Cell<u64>>, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        let outer = COUNTING.with(|c| c.replace(Some(counter.clone())));
+        let poll = work.as_mut().poll(cx);
+        COUNTING.with(|c| *c.borrow_mut() = outer);
+        poll
+    })
+    .await
+}
+
+/// Adds `n` iterations just run (here, or in one go by [`crate::password::derive`]) to the
+/// counter of the [`counting`] future being polled, if any, so it covers every hash whichever
+/// path computed it.
+pub(crate) fn record_iterations(n: u64) {
+    COUNTING.with(|c| {
+        if let Some(counter) = &*c.borrow() {
+            counter.set(counter.get() + n);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -188,7 +220,7 @@ mod tests {
                 }
             })
         });
-        let mut future = pin!(crate::password::counting(counted.clone(), future));
+        let mut future = pin!(counting(counted.clone(), future));
         let mut cx = Context::from_waker(Waker::noop());
         let mut polls = 0u64;
         let out = loop {
@@ -229,7 +261,7 @@ mod tests {
     #[test]
     fn counts_every_iteration_in_the_requests_counter() {
         let counted = std::rc::Rc::new(Cell::new(0u64));
-        run_ready(crate::password::counting(
+        run_ready(counting(
             counted.clone(),
             derive(b"pw", b"salt", 2_500, slice(1_000), || async {}),
         ));
