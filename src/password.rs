@@ -9,14 +9,11 @@ use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use subtle::ConstantTimeEq;
 
 pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
-pub use crate::pbkdf2_sliced::counting;
+pub use crate::pbkdf2_sliced::{counting, derive, derive_yielding, MIN_ITERATIONS};
 
 pub const ALGORITHM: &str = "pbkdf2-sha256";
 pub const SALT_LEN: usize = 16;
 pub const OUTPUT_LEN: usize = 32;
-/// Below this a stored hash is not worth trusting; above the configured ceiling it is refused
-/// so that a tampered row cannot make the Worker burn its CPU budget.
-pub const MIN_ITERATIONS: u32 = 1_000;
 const MAX_SALT_LEN: usize = 64;
 const MAX_PHC_LEN: usize = 256;
 
@@ -266,47 +263,6 @@ where
         derive_yielding(password, PAD_SALT, missing, pause).await;
     }
     missing
-}
-
-/// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
-/// every failed login cost at least the configured count.
-///
-/// The same loop as [`derive_yielding`] (`pbkdf2_block`, compiled for speed), run in one go; like
-/// the `pbkdf2` crate, a count of 0 computes `U_1` alone.
-pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
-    let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
-    block.run(iterations.max(1));
-    crate::pbkdf2_sliced::record_iterations(u64::from(iterations));
-    block.result()
-}
-
-/// [`derive`] in slices of [`crate::pbkdf2_sliced::DEFAULT_SLICE`] iterations that await
-/// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
-/// runs. Every hash on the request path goes through this, one at a time per isolate
-/// ([`crate::hash_lock`]): while another holds the lock, it asks again after each pause.
-pub async fn derive_yielding<F, Fut>(
-    password: &str,
-    salt: &[u8],
-    iterations: u32,
-    mut pause: F,
-) -> [u8; OUTPUT_LEN]
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let lock = crate::hash_lock::isolate_lock();
-    let held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
-    crate::pbkdf2_sliced::derive(
-        password.as_bytes(),
-        salt,
-        iterations,
-        crate::pbkdf2_sliced::DEFAULT_SLICE,
-        || {
-            held.progress();
-            pause()
-        },
-    )
-    .await
 }
 
 fn parse_decimal(v: &str) -> Result<u32, PhcError> {

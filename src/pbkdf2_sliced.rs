@@ -5,6 +5,11 @@
 //! decides what a pause is (a zero `worker::Delay`, a JS timer, or nothing at all in native tests).
 //! The loop between two pauses is `pbkdf2_block::Block::run` (`crates/pbkdf2-block`), a crate of its
 //! own so that the release profile compiles it for speed while this crate is compiled for size.
+//!
+//! Every PBKDF2 of ours and of Django's hashes runs here: [`derive_yielding`] on the request
+//! path (in slices, one hash at a time per isolate, [`crate::hash_lock`]), [`derive`] in one go
+//! (the bench's hash, and the blocking checks the tests use), both on top of [`derive_sliced`];
+//! [`counting`] tells a request how many iterations its own hashes ran.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -15,6 +20,10 @@ use pbkdf2_block::Block;
 
 /// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
 pub const OUTPUT_LEN: usize = pbkdf2_block::OUTPUT_LEN;
+
+/// Below this a stored hash is not worth trusting; above the configured ceiling it is refused
+/// so that a tampered row cannot make the Worker burn its CPU budget.
+pub const MIN_ITERATIONS: u32 = 1_000;
 
 /// Iterations between two pauses: about 14 ms of hashing in the Worker (some 2,400 iterations
 /// per ms there: 600,000 in about 250 ms, `make bench`).
@@ -43,7 +52,7 @@ pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
 ///
 /// Each slice adds its iterations to the request's count ([`counting`]) as it
 /// finishes, so a derivation dropped half-way counts the work it did.
-pub async fn derive<F, Fut>(
+pub async fn derive_sliced<F, Fut>(
     password: &[u8],
     salt: &[u8],
     iterations: u32,
@@ -68,6 +77,41 @@ where
     }
 }
 
+/// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
+/// every failed login cost at least the configured count.
+///
+/// The same loop as [`derive_yielding`] (`pbkdf2_block`, compiled for speed), run in one go; like
+/// the `pbkdf2` crate, a count of 0 computes `U_1` alone.
+pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
+    let mut block = pbkdf2_block::Block::new(password.as_bytes(), salt);
+    block.run(iterations.max(1));
+    record_iterations(u64::from(iterations));
+    block.result()
+}
+
+/// [`derive`] in slices of [`DEFAULT_SLICE`] iterations that await
+/// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
+/// runs. Every hash on the request path goes through this, one at a time per isolate
+/// ([`crate::hash_lock`]): while another holds the lock, it asks again after each pause.
+pub async fn derive_yielding<F, Fut>(
+    password: &str,
+    salt: &[u8],
+    iterations: u32,
+    mut pause: F,
+) -> [u8; OUTPUT_LEN]
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let lock = crate::hash_lock::isolate_lock();
+    let held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
+    derive_sliced(password.as_bytes(), salt, iterations, DEFAULT_SLICE, || {
+        held.progress();
+        pause()
+    })
+    .await
+}
+
 thread_local! {
     /// The counter of the [`counting`] future being polled now, if any.
     static COUNTING: RefCell<Option<Rc<Cell<u64>>>> = const { RefCell::new(None) };
@@ -87,7 +131,7 @@ pub async fn counting<T>(counter: Rc<Cell<u64>>, work: impl Future<Output = T>) 
     .await
 }
 
-/// Adds `n` iterations just run (here, or in one go by [`crate::password::derive`]) to the
+/// Adds `n` iterations just run (in slices, or in one go by [`derive`]) to the
 /// counter of the [`counting`] future being polled, if any, so it covers every hash whichever
 /// path computed it.
 pub(crate) fn record_iterations(n: u64) {
@@ -119,7 +163,13 @@ mod tests {
     }
 
     fn sliced(password: &[u8], salt: &[u8], iterations: u32, every: u32) -> [u8; OUTPUT_LEN] {
-        run_ready(derive(password, salt, iterations, slice(every), || async {}))
+        run_ready(derive_sliced(
+            password,
+            salt,
+            iterations,
+            slice(every),
+            || async {},
+        ))
     }
 
     fn reference(password: &[u8], salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
@@ -194,10 +244,16 @@ mod tests {
             (4096, u32::MAX, 0),
         ] {
             let calls = Cell::new(0u32);
-            run_ready(derive(b"pw", b"salt", iterations, slice(every), || {
-                calls.set(calls.get() + 1);
-                async {}
-            }));
+            run_ready(derive_sliced(
+                b"pw",
+                b"salt",
+                iterations,
+                slice(every),
+                || {
+                    calls.set(calls.get() + 1);
+                    async {}
+                },
+            ));
             assert_eq!(calls.get(), pauses, "c = {iterations}, slice = {every}");
         }
     }
@@ -209,7 +265,7 @@ mod tests {
         let pending = Cell::new(0u32);
         let polls_pending = &pending;
         let counted = std::rc::Rc::new(Cell::new(0u64));
-        let future = derive(b"pw", b"salt", 25, slice(10), || {
+        let future = derive_sliced(b"pw", b"salt", 25, slice(10), || {
             let mut first = true;
             std::future::poll_fn(move |_| {
                 if std::mem::take(&mut first) {
@@ -263,7 +319,7 @@ mod tests {
         let counted = std::rc::Rc::new(Cell::new(0u64));
         run_ready(counting(
             counted.clone(),
-            derive(b"pw", b"salt", 2_500, slice(1_000), || async {}),
+            derive_sliced(b"pw", b"salt", 2_500, slice(1_000), || async {}),
         ));
         assert_eq!(counted.get(), 2_500);
     }

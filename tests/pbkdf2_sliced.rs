@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::num::NonZeroU32;
 
 use edge_auth::http::yield_once;
-use edge_auth::pbkdf2_sliced::{derive, OUTPUT_LEN};
+use edge_auth::pbkdf2_sliced::{derive_sliced, OUTPUT_LEN};
 use futures::executor::block_on;
 use proptest::prelude::*;
 use sha2::Sha256;
@@ -30,7 +30,7 @@ proptest! {
         slice in slice_sizes(),
     ) {
         let pauses = Cell::new(0u32);
-        let out = block_on(derive(
+        let out = block_on(derive_sliced(
             &password,
             &salt,
             iterations,

@@ -149,7 +149,7 @@ where
     let password = b"correct horse battery";
     let nonzero = |n| std::num::NonZeroU32::new(n).unwrap();
     let out = match hash {
-        Sliced::Pbkdf2 { iterations, slice } => edge_auth::pbkdf2_sliced::derive(
+        Sliced::Pbkdf2 { iterations, slice } => edge_auth::pbkdf2_sliced::derive_sliced(
             password,
             SALT,
             iterations,

@@ -159,7 +159,8 @@ impl LegacyHash {
                 salt,
                 hash,
             } => {
-                let candidate = crate::password::derive(password, salt.as_bytes(), *iterations);
+                let candidate =
+                    crate::pbkdf2_sliced::derive(password, salt.as_bytes(), *iterations);
                 candidate.ct_eq(hash).into()
             }
         }
@@ -201,9 +202,13 @@ impl LegacyHash {
                 salt,
                 hash,
             } => {
-                let candidate =
-                    crate::password::derive_yielding(password, salt.as_bytes(), *iterations, pause)
-                        .await;
+                let candidate = crate::pbkdf2_sliced::derive_yielding(
+                    password,
+                    salt.as_bytes(),
+                    *iterations,
+                    pause,
+                )
+                .await;
                 candidate.ct_eq(hash).into()
             }
         }
@@ -390,7 +395,7 @@ fn parse_django(rest: &str, max_iterations: u32) -> Result<LegacyHash, LegacyErr
         return Err(LegacyError::Format);
     }
     let iterations: u32 = iterations.parse().map_err(|_| LegacyError::Iterations)?;
-    if !(crate::password::MIN_ITERATIONS..=max_iterations).contains(&iterations) {
+    if !(crate::pbkdf2_sliced::MIN_ITERATIONS..=max_iterations).contains(&iterations) {
         return Err(LegacyError::Iterations);
     }
     if salt.is_empty() || salt.len() > DJANGO_MAX_SALT_LEN {
