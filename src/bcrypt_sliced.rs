@@ -94,15 +94,8 @@ impl Eks {
 }
 
 /// bcrypt's hash of `password` (its first 72 bytes) at `cost` (4 to 31: the parser refuses
-/// others; a larger one would count as 31) and `salt`, in one go.
-pub fn hash(cost: u32, salt: &[u8; 16], password: &[u8]) -> [u8; OUTPUT_LEN] {
-    let mut eks = Eks::new(cost, salt, password);
-    while eks.run(u32::MAX) {}
-    eks.output()
-}
-
-/// [`hash`], awaiting `pause()` after every `rounds` of its `2^cost` expensive rounds while
-/// some are left: `ceil(2^cost / rounds) - 1` pauses, none before the first slice or after the
+/// others; a larger one would count as 31) and `salt`, awaiting `pause()` after every `rounds`
+/// of its `2^cost` expensive rounds while some are left: `ceil(2^cost / rounds) - 1` pauses, none before the first slice or after the
 /// last. (The setup before the rounds and the output after them are each about one round.)
 pub async fn hash_yielding<F, Fut>(
     cost: u32,
@@ -125,6 +118,7 @@ where
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::pbkdf2_sliced::at_once;
     use base64::alphabet;
     use base64::engine::general_purpose::{GeneralPurpose, NO_PAD};
     use base64::Engine;
@@ -145,12 +139,12 @@ mod tests {
         b64().decode(&s[29..]).unwrap().try_into().unwrap()
     }
 
-    /// Drives a future whose pauses are always ready: it must finish in one poll.
-    fn run_ready<F: Future>(f: F) -> F::Output {
-        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(out) => out,
-            Poll::Pending => panic!("a ready pause left the hash pending"),
-        }
+    /// The hash in one slice, with no pause.
+    fn hash(cost: u32, salt: &[u8; 16], password: &[u8]) -> [u8; OUTPUT_LEN] {
+        let all = NonZeroU32::new(u32::MAX).unwrap();
+        at_once(hash_yielding(cost, salt, password, all, || async {
+            unreachable!("one slice")
+        }))
     }
 
     #[test]
@@ -193,7 +187,7 @@ mod tests {
         let salt = [7u8; 16];
         for (cost, rounds, pauses) in [(4, 16, 0), (4, 15, 1), (4, 1, 15), (6, 10, 6), (5, 32, 0)] {
             let n = Cell::new(0);
-            let out = run_ready(hash_yielding(
+            let out = at_once(hash_yielding(
                 cost,
                 &salt,
                 b"pw",
@@ -257,7 +251,7 @@ mod tests {
             cost in 4u32..=6,
             rounds in 1u32..=70,
         ) {
-            let sliced = run_ready(hash_yielding(
+            let sliced = at_once(hash_yielding(
                 cost, &salt, &password, NonZeroU32::new(rounds).unwrap(), || async {},
             ));
             prop_assert_eq!(sliced, reference(cost, salt, &password));

@@ -38,7 +38,7 @@ pub struct HashLock {
 impl HashLock {
     /// Takes the lock if nobody holds it (or the holder is stale); `None` means pause and ask
     /// again.
-    pub fn try_take(&self) -> Option<Held<'_>> {
+    pub fn try_take(self: &Rc<Self>) -> Option<Held> {
         if self.holder.get().is_some() {
             let checks = self.idle_checks.get() + 1;
             self.idle_checks.set(checks);
@@ -50,7 +50,10 @@ impl HashLock {
         self.next_turn.set(turn + 1);
         self.holder.set(Some(turn));
         self.idle_checks.set(0);
-        Some(Held { lock: self, turn })
+        Some(Held {
+            lock: Rc::clone(self),
+            turn,
+        })
     }
 
     /// Whether a hash holds the lock now.
@@ -61,12 +64,24 @@ impl HashLock {
 }
 
 /// The lock, held. Dropping it frees the lock (unless it was taken over meanwhile).
-pub struct Held<'a> {
-    lock: &'a HashLock,
+pub struct Held {
+    lock: Rc<HashLock>,
     turn: u64,
 }
 
-impl Held<'_> {
+impl Held {
+    /// `pause`, telling the lock at each call that its holder is alive: the pause of a hash that
+    /// runs in slices while it holds the lock.
+    pub fn pausing<'a, F, Fut>(&'a self, mut pause: F) -> impl FnMut() -> Fut + 'a
+    where
+        F: FnMut() -> Fut + 'a,
+    {
+        move || {
+            self.progress();
+            pause()
+        }
+    }
+
     /// The holder is alive: called at every slice.
     pub fn progress(&self) {
         if self.lock.holder.get() == Some(self.turn) {
@@ -75,7 +90,7 @@ impl Held<'_> {
     }
 }
 
-impl Drop for Held<'_> {
+impl Drop for Held {
     fn drop(&mut self) {
         if self.lock.holder.get() == Some(self.turn) {
             self.lock.holder.set(None);
@@ -94,13 +109,14 @@ pub fn isolate_lock() -> Rc<HashLock> {
     ISOLATE_LOCK.with(Rc::clone)
 }
 
-/// Takes `lock` once it is free, awaiting `pause` between asks. The hash that holds it calls
-/// [`Held::progress`] at each of its own pauses.
-pub async fn wait_turn<'a, F, Fut>(lock: &'a HashLock, pause: &mut F) -> Held<'a>
+/// Takes this isolate's lock once it is free, awaiting `pause` between asks. The hash that
+/// holds it pauses through [`Held::pausing`].
+pub async fn take_turn<F, Fut>(pause: &mut F) -> Held
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
+    let lock = isolate_lock();
     loop {
         if let Some(held) = lock.try_take() {
             return held;
@@ -115,7 +131,7 @@ mod tests {
 
     #[test]
     fn one_holder_at_a_time_and_free_again_when_dropped() {
-        let lock = HashLock::default();
+        let lock = Rc::new(HashLock::default());
         let held = lock.try_take().expect("free");
         assert!(lock.is_held());
         assert!(lock.try_take().is_none());
@@ -126,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_holder_that_makes_progress_is_never_taken_over() {
-        let lock = HashLock::default();
+        let lock = Rc::new(HashLock::default());
         let held = lock.try_take().unwrap();
         for _ in 0..10 {
             for _ in 0..STALE_CHECKS - 1 {
@@ -138,7 +154,7 @@ mod tests {
 
     #[test]
     fn a_stalled_holder_is_taken_over_and_its_late_drop_frees_nothing() {
-        let lock = HashLock::default();
+        let lock = Rc::new(HashLock::default());
         let stalled = lock.try_take().unwrap();
         for _ in 0..STALE_CHECKS - 1 {
             assert!(lock.try_take().is_none());

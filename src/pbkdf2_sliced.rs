@@ -77,8 +77,8 @@ where
     }
 }
 
-/// Runs the full key derivation once. Used for real hashes and for the dummy work that makes
-/// every failed login cost at least the configured count.
+/// Runs the full key derivation in one go, without the isolate's hash lock: the bench's bare
+/// hash (`/__test/hash`) and the blocking checks ([`crate::password::PasswordHash::verify`]).
 ///
 /// The same loop as [`derive_yielding`] (`pbkdf2_block`, compiled for speed), run in one go; like
 /// the `pbkdf2` crate, a count of 0 computes `U_1` alone.
@@ -103,13 +103,29 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let lock = crate::hash_lock::isolate_lock();
-    let held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
-    derive_sliced(password.as_bytes(), salt, iterations, DEFAULT_SLICE, || {
-        held.progress();
-        pause()
-    })
+    let turn = crate::hash_lock::take_turn(&mut pause).await;
+    derive_sliced(
+        password.as_bytes(),
+        salt,
+        iterations,
+        DEFAULT_SLICE,
+        turn.pausing(pause),
+    )
     .await
+}
+
+/// Runs a hash whose pauses are all ready (`|| std::future::ready(())`) to its end in one poll:
+/// the blocking form of a `_yielding` hash, for a caller with no event loop to share.
+///
+/// # Panics
+/// If the hash waits after all: only when this thread's hash lock is held by a hash still
+/// running ([`crate::hash_lock`]), which a caller without an event loop cannot be inside of.
+pub fn at_once<F: Future>(hash: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    match std::pin::pin!(hash).poll(&mut std::task::Context::from_waker(waker)) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("a hash run at once waited"),
+    }
 }
 
 thread_local! {
@@ -150,20 +166,12 @@ mod tests {
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};
 
-    /// Drives a future whose pauses are always ready: it must finish in one poll.
-    fn run_ready<F: Future>(f: F) -> F::Output {
-        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(out) => out,
-            Poll::Pending => panic!("a ready pause left the derivation pending"),
-        }
-    }
-
     fn slice(n: u32) -> NonZeroU32 {
         NonZeroU32::new(n).unwrap()
     }
 
     fn sliced(password: &[u8], salt: &[u8], iterations: u32, every: u32) -> [u8; OUTPUT_LEN] {
-        run_ready(derive_sliced(
+        at_once(derive_sliced(
             password,
             salt,
             iterations,
@@ -244,7 +252,7 @@ mod tests {
             (4096, u32::MAX, 0),
         ] {
             let calls = Cell::new(0u32);
-            run_ready(derive_sliced(
+            at_once(derive_sliced(
                 b"pw",
                 b"salt",
                 iterations,
@@ -317,7 +325,7 @@ mod tests {
     #[test]
     fn counts_every_iteration_in_the_requests_counter() {
         let counted = std::rc::Rc::new(Cell::new(0u64));
-        run_ready(counting(
+        at_once(counting(
             counted.clone(),
             derive_sliced(b"pw", b"salt", 2_500, slice(1_000), || async {}),
         ));

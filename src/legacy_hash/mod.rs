@@ -144,26 +144,10 @@ impl LegacyHash {
         }
     }
 
-    /// Recomputes the hash of `password` and compares in constant time, in one piece; its
-    /// cost is [`Self::work_iterations`].
+    /// Recomputes the hash of `password` and compares in constant time, in one go
+    /// ([`Self::verify_yielding`] with no pause); its cost is [`Self::work_iterations`].
     pub fn verify(&self, password: &str) -> bool {
-        match self {
-            // Truncates at 72 bytes, as passlib and pwdlib (bcrypt < 5) did when they hashed.
-            Self::Bcrypt { cost, salt, hash } => {
-                let candidate = crate::bcrypt_sliced::hash(*cost, salt, password.as_bytes());
-                candidate.ct_eq(hash).into()
-            }
-            Self::Argon2id { raw, .. } => verify_argon2id(raw, password),
-            Self::Django {
-                iterations,
-                salt,
-                hash,
-            } => {
-                let candidate =
-                    crate::pbkdf2_sliced::derive(password, salt.as_bytes(), *iterations);
-                candidate.ct_eq(hash).into()
-            }
-        }
+        crate::pbkdf2_sliced::at_once(self.verify_yielding(password, || std::future::ready(())))
     }
 
     /// [`Self::verify`], with bcrypt and Django's PBKDF2 run in slices that await `pause` in
@@ -176,25 +160,21 @@ impl LegacyHash {
         Fut: Future<Output = ()>,
     {
         match self {
+            // Truncates at 72 bytes, as passlib and pwdlib (bcrypt < 5) did when they hashed.
             Self::Bcrypt { cost, salt, hash } => {
-                let lock = crate::hash_lock::isolate_lock();
-                let held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
+                let turn = crate::hash_lock::take_turn(&mut pause).await;
                 let candidate = crate::bcrypt_sliced::hash_yielding(
                     *cost,
                     salt,
                     password.as_bytes(),
                     crate::bcrypt_sliced::DEFAULT_ROUNDS,
-                    || {
-                        held.progress();
-                        pause()
-                    },
+                    turn.pausing(pause),
                 )
                 .await;
                 candidate.ct_eq(hash).into()
             }
             Self::Argon2id { raw, .. } => {
-                let lock = crate::hash_lock::isolate_lock();
-                let _held = crate::hash_lock::wait_turn(&lock, &mut pause).await;
+                let _turn = crate::hash_lock::take_turn(&mut pause).await;
                 verify_argon2id(raw, password)
             }
             Self::Django {

@@ -23,7 +23,7 @@ impl CleanupStore for D1Store {
     }
 
     async fn delete_attempts_before(&self, before_ms: i64, limit: u32) -> Result<u32, StoreError> {
-        changes(query!(&self.0, sql::ATTEMPTS_BEFORE, &before_ms, &limit,)).await
+        changes(query!(&self.0, sql::ATTEMPTS_BEFORE, &before_ms, &limit)).await
     }
 
     async fn delete_sessions_ended_before(
@@ -56,6 +56,6 @@ impl CleanupStore for D1Store {
     }
 
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
-        changes(query!(&self.0, sql::DEAD_EMAIL_TOKENS, &now_ms, &limit,)).await
+        changes(query!(&self.0, sql::DEAD_EMAIL_TOKENS, &now_ms, &limit)).await
     }
 }

@@ -57,7 +57,7 @@ impl EmailTokenStore for D1Store {
             &EMAIL_CAP_WINDOW_MS,
             t.queue_message_id,
         );
-        let void_older = query!(&self.0, sql::VOID_OLDER, email, purpose, &t.max_per_hour,);
+        let void_older = query!(&self.0, sql::VOID_OLDER, email, purpose, &t.max_per_hour);
         let insert = query!(
             &self.0,
             sql::INSERT_TOKEN,
@@ -167,7 +167,7 @@ impl EmailTokenStore for D1Store {
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
         let purpose = EmailPurpose::EmailVerification.as_str();
-        let verify = query!(&self.0, sql::MARK_VERIFIED, token_hash, purpose, &now_ms,);
+        let verify = query!(&self.0, sql::MARK_VERIFIED, token_hash, purpose, &now_ms);
         let spend = query!(
             &self.0,
             sql::SPEND_VERIFICATION_TOKEN,
@@ -175,7 +175,7 @@ impl EmailTokenStore for D1Store {
             purpose,
             &now_ms,
         );
-        let user = query!(&self.0, sql::VERIFIED_USER, token_hash,);
+        let user = query!(&self.0, sql::VERIFIED_USER, token_hash);
         let results = batch(&self.0, vec![verify, spend, user]).await?;
         if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
             return Ok(None);

@@ -68,23 +68,11 @@ impl FromRow for SessionRow {
     }
 }
 
-/// Revokes every session of a user not already revoked, except `keep` (`""` keeps none),
-/// returning the revoked ids: the statement behind the list of devices' "all others".
-fn revoke_others(
-    db: &worker::D1Database,
-    user_id: &str,
-    keep: &str,
-    reason: &str,
-    now_ms: i64,
-) -> worker::Result<worker::D1PreparedStatement> {
-    query!(db, sql::REVOKE_OTHERS, user_id, keep, &now_ms, reason,)
-}
-
 impl D1Store {
     /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
     /// spent one.
     async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
-        first_row(query!(&self.0, sql::TOKEN_STATE, token_hash,)).await
+        first_row(query!(&self.0, sql::TOKEN_STATE, token_hash)).await
     }
 }
 
@@ -128,9 +116,9 @@ impl SessionStore for D1Store {
         // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
         // rotations of one token, exactly one finds it current. The spend is recorded first,
         // then the session's current hash is swapped, both under the same condition.
-        let record_spend = query!(&self.0, sql::RECORD_SPEND, old, &now_ms,);
-        let swap = query!(&self.0, sql::SWAP_REFRESH, old, new, &now_ms,);
-        let read_back = query!(&self.0, sql::ROTATED, new,);
+        let record_spend = query!(&self.0, sql::RECORD_SPEND, old, &now_ms);
+        let swap = query!(&self.0, sql::SWAP_REFRESH, old, new, &now_ms);
+        let read_back = query!(&self.0, sql::ROTATED, new);
         let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
         if let Some((row, user)) = result_of(&results, 2)?.pair::<RotatedRow, UserRow>()? {
             return Ok(Rotation::Rotated {
@@ -159,7 +147,7 @@ impl SessionStore for D1Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let row: Option<IdRow> =
-            first_row(query!(&self.0, sql::REVOKE, session_id, &now_ms, reason,)).await?;
+            first_row(query!(&self.0, sql::REVOKE, session_id, &now_ms, reason)).await?;
         Ok(row.is_some())
     }
 
@@ -220,7 +208,7 @@ impl SessionStore for D1Store {
         now_ms: i64,
     ) -> Result<Vec<SessionInfo>, StoreError> {
         let rows: Vec<SessionRow> =
-            all_rows(query!(&self.0, sql::LIST, &user_id.to_string(), &now_ms,)).await?;
+            all_rows(query!(&self.0, sql::LIST, &user_id.to_string(), &now_ms)).await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionInfo {
@@ -259,12 +247,14 @@ impl SessionStore for D1Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<IdRow> = all_rows(revoke_others(
+        let user_id = user_id.to_string();
+        let rows: Vec<IdRow> = all_rows(query!(
             &self.0,
-            &user_id.to_string(),
+            sql::REVOKE_OTHERS,
+            &user_id,
             keep,
-            reason,
-            now_ms,
+            &now_ms,
+            reason
         ))
         .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())

@@ -73,7 +73,7 @@ impl UserStore for D1Store {
             &now_ms,
             &window_ms,
         );
-        let account = query!(&self.0, sql::BY_EMAIL, email.as_ref(),);
+        let account = query!(&self.0, sql::BY_EMAIL, email.as_ref());
         let results = batch(&self.0, vec![reserve, account]).await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
