@@ -15,12 +15,23 @@ fn bearer(req: ApiRequest, token: &str) -> ApiRequest {
 }
 
 fn login_pair(h: &Harness, email: &str, password: &str, user_agent: Option<&str>) -> Value {
+    login_pair_at(h, email, password, user_agent, NOW_MS)
+}
+
+/// A login at `now_ms` that must succeed: its token pair.
+fn login_pair_at(
+    h: &Harness,
+    email: &str,
+    password: &str,
+    user_agent: Option<&str>,
+    now_ms: i64,
+) -> Value {
     let mut req =
         ApiRequest::new("POST", "/auth/login").json(&json!({"email": email, "password": password}));
     if let Some(ua) = user_agent {
         req = req.header("user-agent", ua);
     }
-    let r = h.send(req);
+    let r = h.send_at(req, now_ms);
     assert_eq!(r.status, 200, "{}", r.body_json());
     r.body_json()
 }
@@ -350,11 +361,7 @@ fn expired_and_ended_sessions_do_not_count_toward_the_session_limit() {
         ("REFRESH_TOKEN_TTL", "300"),
     ]));
     h.register("alice@example.com", PASSWORD);
-    let login_at = |now_ms: i64| {
-        let r = h.login_at("alice@example.com", PASSWORD, now_ms);
-        assert_eq!(r.status, 200, "{}", r.body_json());
-        r.body_json()
-    };
+    let login_at = |now_ms| login_pair_at(&h, "alice@example.com", PASSWORD, None, now_ms);
     let logged_out = login_at(NOW_MS);
     let r = h.send(
         ApiRequest::new("POST", "/auth/logout")

@@ -312,11 +312,9 @@ impl UserStore for MemoryDb {
         self.email_requests
             .borrow_mut()
             .retain(|(e, _), _| e != email.as_ref());
-        let mut users = self.users.borrow_mut();
-        let before = users.len();
-        users.retain(|_, u| u.id != id);
+        self.users.borrow_mut().retain(|_, u| u.id != id);
         self.deleted_users.borrow_mut().insert(id);
-        Ok((users.len() < before).then_some(session_ids))
+        Ok(Some(session_ids))
     }
 }
 
