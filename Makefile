@@ -33,7 +33,8 @@ help:
 	@echo "make test   - install what is missing, then lint + native + wasm + end-to-end tests"
 	@echo "make import SRC=<file> [TARGET=remote] - move users in (FastAPI / fastapi-users SQLite, JSON Lines)"
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency,"
-	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that)"
+	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that;"
+	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size)"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
@@ -100,10 +101,13 @@ worker-test: .tools/rust .tools/npm
 
 # The bench's floor Worker (tests/bench/floor: answers 200, one JSON log line per request),
 # built exactly as `make worker` builds ours: worker-build --release, the workspace's release
-# profile, the same wasm-opt step.
+# profile, the same wasm-opt step. Twice: build/ as it is, build-hash/ with `GET /hash` (the
+# logins' hashing, with nothing else around it).
 floor: .tools/rust .tools/npm
 	@cd tests/bench/floor && worker-build --release >/dev/null 2>../../../build-floor.log || { cat ../../../build-floor.log; exit 1; }
 	@$(WASM_OPT) tests/bench/floor/build/index_bg.wasm -o tests/bench/floor/build/index_bg.wasm
+	@cd tests/bench/floor && worker-build --release -d build-hash --features hash >/dev/null 2>../../../build-floor.log || { cat ../../../build-floor.log; exit 1; }
+	@$(WASM_OPT) tests/bench/floor/build-hash/index_bg.wasm -o tests/bench/floor/build-hash/index_bg.wasm
 
 # The example consumer Worker (examples/consumer), which calls the auth Worker over a service binding.
 consumer: .tools/rust .tools/npm
@@ -137,6 +141,7 @@ lint: .tools/rust ts-check
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --workspace --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet -p edge-auth-bench-floor --features hash --lib --target wasm32-unknown-unknown -- -D warnings
 
 # Type-checks the TypeScript consumer (wrangler's esbuild bundles it without checking types).
 ts-check: .tools/ts-consumer
@@ -188,8 +193,9 @@ fuzz-parsers: .tools/fuzz .tools/npm
 test-fuzz: .tools/fuzz .tools/npm
 	@$(MAKE) -s fuzz-parsers FUZZ_SECONDS=$(SMOKE_SECONDS)
 
-# BENCH_ONLY=floor: only the floor table and the cold starts (no test-hooks build needed).
-bench: tools worker floor $(if $(filter floor,$(BENCH_ONLY)),,worker-test)
+# BENCH_ONLY=floor: only the floor table and the cold starts; BENCH_ONLY=slices: only the hashing
+# floor's tail pair at each slice size (BENCH_SLICES); neither needs the test-hooks build.
+bench: tools worker floor $(if $(filter floor slices,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

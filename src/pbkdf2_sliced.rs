@@ -25,19 +25,9 @@ pub const OUTPUT_LEN: usize = pbkdf2_block::OUTPUT_LEN;
 /// so that a tampered row cannot make the Worker burn its CPU budget.
 pub const MIN_ITERATIONS: u32 = 1_000;
 
-/// Iterations between two pauses: about 14 ms of hashing in the Worker (some 2,400 iterations
-/// per ms there: 600,000 in about 250 ms, `make bench`).
-///
-/// The slice is a trade between the two goals issue 10 sets under `make bench`'s load (four
-/// clients reading `/auth/me` back to back while two clients log in back to back): the reads'
-/// p99 at most 3x their p99 alone, and the logins' p50 at most 1.10x theirs alone. Every pause
-/// hands the isolate to the waiting reads, so short slices cost the logins (10,000 iterations:
-/// 1.25x) and long ones cost the reads (50,000: p99 3.3x, with one hash at a time,
-/// [`crate::hash_lock`]). Measured figures for each size are in README, "Performance". A
-/// zero-delay timer under `wrangler dev`'s workerd costs about 0.01-0.03 ms, so with nothing
-/// else waiting the 42 pauses of a 600,000-iteration hash add well under 1 %. (Node clamps such
-/// a timer to 1 ms: the choice of pause matters as much as the slice.)
-pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
+/// Iterations between two pauses (in `pbkdf2_block`, so that the bench's floor Worker
+/// hashes in the same slices).
+pub use pbkdf2_block::DEFAULT_SLICE;
 
 /// Derives `PBKDF2-HMAC-SHA256(password, salt, iterations)` with a 32-byte output, awaiting
 /// `pause()` after every `slice` iterations while work remains.

@@ -7,7 +7,10 @@
 - the tail pair: GET /auth/me p50/p99 alone and while two clients log in back to back, and the
   two clients' login p50 alone and beside those reads; then the control, the same logins beside
   as many reads per second sent to the floor Worker (another process), which shows the machine's
-  share of the logins' slowdown;
+  share of the logins' slowdown; then the same pair on the hashing floor (tests/bench/floor built
+  with its `hash` feature: `GET /hash` is the logins' PBKDF2, same loop, slices, pauses and one
+  hash at a time, in a Worker that does nothing else; its reads are `GET /`), which shows what
+  this read load takes from any Worker's hashes here, and our logins' ratio over its ratio;
 - login latency for an unknown email vs a wrong password, and vs a wrong password on an account
   whose hash is stored with fewer iterations than configured (medians, 60 samples each);
 - POST /auth/password/forgot for known vs unknown addresses, each asked for the first time
@@ -30,7 +33,8 @@
   the time of the first request (GET /health for ours, GET / for the floor), alternately, medians.
 
 `BENCH_ONLY=legacy`, `BENCH_ONLY=import` or `BENCH_ONLY=floor` runs that part alone;
-`BENCH_ONLY=core` all but legacy and import.
+`BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=slices` only the hashing floor's tail
+pair at each slice size of `BENCH_SLICES` (default 25,000 to 60,000 iterations), two rounds.
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
@@ -98,7 +102,95 @@ def load(url: str, n: int, c: int, header: str | None = None, *, method: str | N
     return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
 
 
+def two_clients(call, work, warmup_s: float = 1.0):
+    """Two clients `call()` back to back (it returns an HTTP status) while `work()` runs, after
+    `warmup_s`; returns the times of the calls that answered 200, the statuses of the others
+    (reported, not timed), and what `work` returned."""
+    times: list[float] = []
+    refused: list[int] = []
+    halt = threading.Event()
+
+    def client() -> None:
+        while not halt.is_set():
+            t0 = time.perf_counter()
+            status = call()
+            if status == 200:
+                times.append((time.perf_counter() - t0) * 1000)
+            else:
+                refused.append(status)
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(warmup_s)
+        result = work()
+    finally:
+        halt.set()
+        for t in threads:
+            t.join()
+    return times, refused, result
+
+
+def refusals(refused: list[int]) -> str:
+    return f" ({len(refused)} refused: {sorted(set(refused))})" if refused else ""
+
+
+def floor_hash_pair(floor_hash, slice_: int | None = None) -> dict:
+    """The tail pair on the hashing floor, measured as ours is: `GET /` alone and while two
+    clients hash back to back (`GET /hash`, the logins' PBKDF2 with nothing around it), and the
+    two clients' p50 alone and beside those reads."""
+    root = f"{floor_hash.base}/"
+    path = "/hash" if slice_ is None else f"/hash?slice={slice_}"
+    call = lambda: request(floor_hash.base, "GET", path).status  # noqa: E731
+    load(root, 300, 4)
+    alone = load(root, 2000, 4)
+    hashes_alone, refused_alone, _ = two_clients(call, lambda: time.sleep(8), warmup_s=0)
+    hashes_busy, refused_busy, busy = two_clients(call, lambda: load(root, 2000, 4))
+    assert not refused_alone and not refused_busy, (refused_alone, refused_busy)
+    return {"alone": alone, "busy": busy, "hash_alone": statistics.median(hashes_alone),
+            "hash_busy": statistics.median(hashes_busy), "n_alone": len(hashes_alone),
+            "n_busy": len(hashes_busy)}
+
+
+def floor_hash_rows(fh: dict, label: str = "the hashing floor") -> list[tuple[str, str]]:
+    a, b = fh["alone"], fh["busy"]
+    return [
+        (f"{label}: GET / p99 alone / while 2 clients hash",
+         f"{a['p99_ms']:.1f} ms / {b['p99_ms']:.1f} ms (p50 {b['p50_ms']:.1f} ms, {b['rps']:.0f} req/s) "
+         f"= {b['p99_ms'] / a['p99_ms']:.2f}x"),
+        (f"{label}: 2 clients' /hash p50 alone / beside the reads",
+         f"{fh['hash_alone']:.0f} ms ({fh['n_alone']}) / {fh['hash_busy']:.0f} ms ({fh['n_busy']}) "
+         f"= {fh['hash_busy'] / fh['hash_alone']:.2f}x"),
+    ]
+
+
+SLICES = [int(x) for x in os.environ.get("BENCH_SLICES", "25000,35000,45000,60000").split(",")]
+SLICE_ROUNDS = 2
+
+
+def slices_only() -> None:
+    """`BENCH_ONLY=slices`: the hashing floor's tail pair at each slice size (`BENCH_SLICES`), in
+    SLICE_ROUNDS rounds, each in the other order: the trade between the two tail goals that any
+    Worker with this hashing and this read load makes here, with nothing of ours in it."""
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        floor_hash = start_worker(Path(tmp) / "floor-hash", SigningKey("bench"), config=str(FLOOR_HASH_CONFIG),
+                                  migrate=False)
+        try:
+            print("| slice | reads' p99 alone -> under hashes | p99 ratio | hash p50 alone -> beside reads | ratio |")
+            print("|---:|---|---:|---|---:|")
+            for r in range(SLICE_ROUNDS):
+                for slice_ in SLICES if r % 2 == 0 else SLICES[::-1]:
+                    fh = floor_hash_pair(floor_hash, slice_)
+                    a, b = fh["alone"], fh["busy"]
+                    print(f"| {slice_:,} | {a['p99_ms']:.1f} -> {b['p99_ms']:.1f} ms ({b['rps']:.0f} req/s) | "
+                          f"{b['p99_ms'] / a['p99_ms']:.2f}x | {fh['hash_alone']:.0f} -> {fh['hash_busy']:.0f} ms | "
+                          f"{fh['hash_busy'] / fh['hash_alone']:.2f}x |", flush=True)
+        finally:
+            stop(floor_hash.proc)
+
+
 FLOOR_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.toml"
+FLOOR_HASH_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.hash.toml"
 FLOOR_WASM = ROOT / "tests" / "bench" / "floor" / "build" / "index_bg.wasm"
 FLOOR_CONNECTIONS = 32  # in flight at once, as wrk -t2 -c32 in issue 10
 FLOOR_SECONDS = 4       # each measured run
@@ -340,6 +432,9 @@ def main() -> None:
     if only == "floor":
         floor_only()
         return
+    if only == "slices":
+        slices_only()
+        return
     if only in ("legacy", "import"):
         with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
             print_rows((legacy_rows if only == "legacy" else import_rows)(Path(tmp)))
@@ -355,6 +450,8 @@ def main() -> None:
         empty = start_worker(tmp / "empty", SigningKey("bench"),
                              config=str(ROOT / "tests" / "bench" / "wrangler.empty.toml"), migrate=False)
         floor = start_worker(tmp / "floor", SigningKey("bench"), config=str(FLOOR_CONFIG), migrate=False)
+        floor_hash = start_worker(tmp / "floor-hash", SigningKey("bench"), config=str(FLOOR_HASH_CONFIG),
+                                  migrate=False)
         try:
             # PBKDF2 in the Worker: latency of a hash route minus a no-work route, same worker.
             for _ in range(3):
@@ -414,41 +511,15 @@ def main() -> None:
             auth_header = f"authorization=Bearer {token}"
 
             def logins_beside(work, warmup_s: float = 1.0):
-                """Two clients log in back to back while `work()` runs (after `warmup_s`);
-                returns their login times, the statuses of refused logins, and what `work`
-                returned. Each phase logs in as an account of its own, registered here: a login
-                opens a session, and past MAX_SESSIONS_PER_USER (100) it also ends the oldest
-                (a purge and a log line more), which would make the phases unlike, and would end
-                the reads' own session if they shared its account."""
+                """Two clients log in back to back while `work()` runs (`two_clients`). Each
+                phase logs in as an account of its own, registered here: a login opens a
+                session, and past MAX_SESSIONS_PER_USER (100) it also ends the oldest (a purge
+                and a log line more), which would make the phases unlike, and would end the
+                reads' own session if they shared its account."""
                 other = f"bench-logins-{uuid.uuid4().hex[:8]}@example.com"
                 assert request(prod.base, "POST", "/auth/register",
                                json={"email": other, "password": PASSWORD}).status == 201
-                times: list[float] = []
-                refused: list[int] = []
-                halt = threading.Event()
-
-                def client() -> None:
-                    while not halt.is_set():
-                        t0 = time.perf_counter()
-                        status = login(PASSWORD, other).status
-                        if status == 200:
-                            times.append((time.perf_counter() - t0) * 1000)
-                        else:  # timed only when it is a real login; reported below
-                            refused.append(status)
-                threads = [threading.Thread(target=client) for _ in range(2)]
-                for t in threads:
-                    t.start()
-                try:
-                    time.sleep(warmup_s)
-                    result = work()
-                finally:
-                    halt.set()
-                    for t in threads:
-                        t.join()
-                return times, refused, result
-
-            def refusals(refused: list[int]) -> str:
-                return f" ({len(refused)} logins refused: {sorted(set(refused))})" if refused else ""
+                return two_clients(lambda: login(PASSWORD, other).status, work, warmup_s)
 
             load(me, 300, 4, auth_header)
             alone = load(me, 2000, 4, auth_header)
@@ -475,7 +546,14 @@ def main() -> None:
             rows.append(("control: login p50 beside as many reads/s sent to the floor Worker",
                          f"{lc:.0f} ms ({len(logins_control)}{refusals(refused_control)}) = {lc / la:.2f}x alone "
                          f"(reads {control['rps']:.0f}/s, p50 {control['p50_ms']:.1f} ms)"))
-
+            # The same pair on the hashing floor: the logins' PBKDF2 (same loop, slices, pauses,
+            # one at a time) in a Worker that does nothing else, beside reads of its `/`. What
+            # the hashes lose there, the runtime and the machine take from any Worker that
+            # shares its isolate with this read load; the rest is our Worker's.
+            fh = floor_hash_pair(floor_hash)
+            rows += floor_hash_rows(fh)
+            rows.append(("our logins' ratio / the hashing floor's",
+                         f"{(lb / la) / (fh['hash_busy'] / fh['hash_alone']):.2f}x"))
 
             load(me, 300, 8, f"authorization=Bearer {token}")
             load(f"{empty.base}/", 300, 8)
@@ -491,7 +569,7 @@ def main() -> None:
                          f"{m['p99_ms'] / e['p99_ms']:.2f}x"))
             table = floor_table(prod, floor, "fl")
         finally:
-            for w in (prod, test, empty, floor):
+            for w in (prod, test, empty, floor, floor_hash):
                 stop(w.proc)
         table += [""] + cold_start_table(tmp / "cold")
         if only != "core":

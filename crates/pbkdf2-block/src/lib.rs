@@ -1,6 +1,7 @@
 //! One block of PBKDF2-HMAC-SHA256 (`T_1`, 32 bytes), advanced a given number of iterations at a
 //! time. The worker crate (`edge-auth`, `src/pbkdf2_sliced.rs`) owns the slicing, the pauses and
-//! the tests against the `pbkdf2` crate; this crate holds only the loop.
+//! the tests against the `pbkdf2` crate; this crate holds the loop and the slice size, which the
+//! bench's floor Worker (`tests/bench/floor`) hashes with too.
 //!
 //! Why a crate of its own: the Worker is built with `opt-level = "z"` for size, which made this
 //! loop about twice as slow in the Worker. Cargo sets the optimisation level per crate, and the
@@ -8,12 +9,28 @@
 //! profile keeps `opt-level = 3` (see the workspace `Cargo.toml`). `Block::run` is not generic
 //! and is never inlined, so link-time optimisation keeps it as compiled here.
 
+use std::num::NonZeroU32;
+
 use hmac::digest::{FixedOutput, KeyInit, Update};
 use hmac::{Hmac, HmacCore};
 use sha2::Sha256;
 
 /// Bytes of output: one SHA-256 block of PBKDF2.
 pub const OUTPUT_LEN: usize = 32;
+
+/// Iterations between two pauses: about 14 ms of hashing in the Worker (some 2,400 iterations
+/// per ms there: 600,000 in about 250 ms, `make bench`).
+///
+/// The slice is a trade between the two goals issue 10 sets under `make bench`'s load (four
+/// clients reading `/auth/me` back to back while two clients log in back to back): the reads'
+/// p99 at most 3x their p99 alone, and the logins' p50 at most 1.10x theirs alone. Every pause
+/// hands the isolate to the waiting reads, so short slices cost the logins (10,000 iterations:
+/// 1.25x) and long ones cost the reads (50,000: p99 3.3x, with one hash at a time,
+/// `edge_auth::hash_lock`). Measured figures for each size are in README, "Performance". A
+/// zero-delay timer under `wrangler dev`'s workerd costs about 0.01-0.03 ms, so with nothing
+/// else waiting the 42 pauses of a 600,000-iteration hash add well under 1 %. (Node clamps such
+/// a timer to 1 ms: the choice of pause matters as much as the slice.)
+pub const DEFAULT_SLICE: NonZeroU32 = NonZeroU32::new(35_000).unwrap();
 
 /// The state of one PBKDF2 block between calls to [`Block::run`]: `T = U_1 ^ ... ^ U_done`.
 pub struct Block<'s> {

@@ -3,6 +3,17 @@
 //! auth Worker's request-line fields (`level`, `event`, `request_id`, `ts`, `method`, `path`,
 //! `status`, `duration_ms`, `outcome`), so that `make bench` can quote the auth Worker's figures
 //! as ratios against what no Rust Worker can go below.
+//!
+//! With the `hash` feature (`make floor` builds it into `build-hash/`), `GET /hash` also runs a
+//! PBKDF2-HMAC-SHA256 of 600,000 iterations (`?iterations=N`, 1 to 10,000,000; `&slice=N` for
+//! slices other than the auth Worker's) the way the auth Worker's logins hash: the same loop
+//! (`pbkdf2_block`), in the same slices, a zero `Delay` between them, one hash at a time per
+//! isolate. `make bench` logs in beside reads of our Worker, then hashes here beside reads of
+//! `/`: what the same hashing loses to the same read load in a Worker that does nothing else.
+//! The plain floor stays without it, so that its size and cold start are a Worker's least.
+
+#[cfg(all(target_arch = "wasm32", feature = "hash"))]
+mod hash;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
@@ -25,6 +36,13 @@ mod entry {
     async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
         let started = Date::now().as_millis() as i64;
         let request_id = request_id(&req);
+        #[cfg(feature = "hash")]
+        let response = if req.path() == "/hash" {
+            super::hash::respond(&req).await?
+        } else {
+            Response::ok("ok")?
+        };
+        #[cfg(not(feature = "hash"))]
         let response = Response::ok("ok")?;
         let line = serde_json::json!({
             "level": "info",
