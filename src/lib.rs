@@ -10,7 +10,8 @@ pub mod breaker;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod hash_lock;
+/// One password hash at a time per isolate (`crates/hash-lock`, shared with the bench's floor).
+pub use hash_lock;
 pub mod health;
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]

@@ -16,8 +16,6 @@ use std::future::Future;
 use std::num::NonZeroU32;
 use std::rc::Rc;
 
-use pbkdf2_block::Block;
-
 /// Bytes of output: one SHA-256 block of PBKDF2 (`T_1`), the length `password` stores.
 pub const OUTPUT_LEN: usize = pbkdf2_block::OUTPUT_LEN;
 
@@ -33,7 +31,8 @@ pub use pbkdf2_block::DEFAULT_SLICE;
 /// `pause()` after every `slice` iterations while work remains.
 ///
 /// The HMAC is keyed with `password` once; each `U_i` starts from a clone of that keyed state
-/// (the `HmacCore` of an `Hmac<Sha256>`, kept by [`Block`]).
+/// (the `HmacCore` of an `Hmac<Sha256>`, kept by `pbkdf2_block::Block`); the loop is
+/// [`pbkdf2_block::derive_sliced`].
 ///
 /// Precisely: with `c = max(iterations, 1)` iterations run, `pause` is called and awaited
 /// `ceil(c / slice) - 1` times, once between each pair of consecutive slices, never before the
@@ -42,29 +41,20 @@ pub use pbkdf2_block::DEFAULT_SLICE;
 ///
 /// Each slice adds its iterations to the request's count ([`counting`]) as it
 /// finishes, so a derivation dropped half-way counts the work it did.
-pub async fn derive_sliced<F, Fut>(
-    password: &[u8],
-    salt: &[u8],
+pub fn derive_sliced<'a, F, Fut>(
+    password: &'a [u8],
+    salt: &'a [u8],
     iterations: u32,
     slice: NonZeroU32,
-    mut pause: F,
-) -> [u8; OUTPUT_LEN]
+    pause: F,
+) -> impl Future<Output = [u8; OUTPUT_LEN]> + 'a
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
+    F: FnMut() -> Fut + 'a,
+    Fut: Future<Output = ()> + 'a,
 {
-    let mut block = Block::new(password, salt);
-    let mut left = iterations.max(1);
-    loop {
-        let n = left.min(slice.get());
-        block.run(n);
+    pbkdf2_block::derive_sliced(password, salt, iterations, slice, pause, |n| {
         record_iterations(u64::from(n));
-        left -= n;
-        if left == 0 {
-            return block.result();
-        }
-        pause().await;
-    }
+    })
 }
 
 /// Runs the full key derivation in one go, without the isolate's hash lock: the bench's bare

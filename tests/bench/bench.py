@@ -153,13 +153,13 @@ def floor_hash_pair(floor_hash, slice_: int | None = None) -> dict:
             "n_busy": len(hashes_busy), "refused_alone": refused_alone, "refused_busy": refused_busy}
 
 
-def floor_hash_rows(fh: dict, label: str = "the hashing floor") -> list[tuple[str, str]]:
+def floor_hash_rows(fh: dict) -> list[tuple[str, str]]:
     a, b = fh["alone"], fh["busy"]
     return [
-        (f"{label}: GET / p99 alone / while 2 clients hash",
+        ("the hashing floor: GET / p99 alone / while 2 clients hash",
          f"{a['p99_ms']:.1f} ms / {b['p99_ms']:.1f} ms (p50 {b['p50_ms']:.1f} ms, {b['rps']:.0f} req/s, "
          f"{b['errors']} errors) = {b['p99_ms'] / a['p99_ms']:.2f}x"),
-        (f"{label}: 2 clients' /hash p50 alone / beside the reads",
+        ("the hashing floor: 2 clients' /hash p50 alone / beside the reads",
          f"{fh['hash_alone']:.0f} ms ({fh['n_alone']}{refusals(fh['refused_alone'])}) / "
          f"{fh['hash_busy']:.0f} ms ({fh['n_busy']}{refusals(fh['refused_busy'])}) "
          f"= {fh['hash_busy'] / fh['hash_alone']:.2f}x"),

@@ -1,7 +1,8 @@
 //! One block of PBKDF2-HMAC-SHA256 (`T_1`, 32 bytes), advanced a given number of iterations at a
 //! time. The worker crate (`edge-auth`, `src/pbkdf2_sliced.rs`) owns the slicing, the pauses and
-//! the tests against the `pbkdf2` crate; this crate holds the loop and the slice size, which the
-//! bench's floor Worker (`tests/bench/floor`) hashes with too.
+//! the tests against the `pbkdf2` crate; this crate holds what the bench's floor Worker
+//! (`tests/bench/floor`) hashes with too: the loop, the slice size and the loop in slices
+//! ([`derive_sliced`]).
 //!
 //! Why a crate of its own: the Worker is built with `opt-level = "z"` for size, which made this
 //! loop about twice as slow in the Worker. Cargo sets the optimisation level per crate, and the
@@ -9,6 +10,7 @@
 //! profile keeps `opt-level = 3` (see the workspace `Cargo.toml`). `Block::run` is not generic
 //! and is never inlined, so link-time optimisation keeps it as compiled here.
 
+use std::future::Future;
 use std::num::NonZeroU32;
 
 use hmac::digest::{FixedOutput, KeyInit, Update};
@@ -26,7 +28,7 @@ pub const OUTPUT_LEN: usize = 32;
 /// p99 at most 3x their p99 alone, and the logins' p50 at most 1.10x theirs alone. Every pause
 /// hands the isolate to the waiting reads, so short slices cost the logins (10,000 iterations:
 /// 1.25x) and long ones cost the reads (50,000: p99 3.3x, with one hash at a time,
-/// `edge_auth::hash_lock`). Measured figures for each size are in README, "Performance". A
+/// `hash_lock`). Measured figures for each size are in README, "Performance". A
 /// zero-delay timer under `wrangler dev`'s workerd costs about 0.01-0.03 ms, so with nothing
 /// else waiting the 42 pauses of a 600,000-iteration hash add well under 1 %. (Node clamps such
 /// a timer to 1 ms: the choice of pause matters as much as the slice.)
@@ -94,5 +96,40 @@ impl<'s> Block<'s> {
         }
         (self.u, self.t) = (u.into(), t);
         self.done += n;
+    }
+}
+
+/// Derives `PBKDF2-HMAC-SHA256(password, salt, iterations)` with a 32-byte output, awaiting
+/// `pause()` after every `slice` iterations while work remains, and telling `ran` the
+/// iterations of each slice as it finishes.
+///
+/// Precisely: with `c = max(iterations, 1)` iterations run, `pause` is called and awaited
+/// `ceil(c / slice) - 1` times, once between each pair of consecutive slices, never before the
+/// first or after the last. `iterations == 0` is not valid PBKDF2; like the `pbkdf2` crate it
+/// computes `U_1` alone, so it gives the result of `iterations == 1`. The auth Worker's tests
+/// (`src/pbkdf2_sliced.rs`) prove it equal to the `pbkdf2` crate.
+pub async fn derive_sliced<F, Fut>(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    slice: NonZeroU32,
+    mut pause: F,
+    mut ran: impl FnMut(u32),
+) -> [u8; OUTPUT_LEN]
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut block = Block::new(password, salt);
+    let mut left = iterations.max(1);
+    loop {
+        let n = left.min(slice.get());
+        block.run(n);
+        ran(n);
+        left -= n;
+        if left == 0 {
+            return block.result();
+        }
+        pause().await;
     }
 }

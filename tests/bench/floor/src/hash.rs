@@ -1,51 +1,34 @@
 //! `GET /hash` of the hashing floor: a PBKDF2-HMAC-SHA256 as the auth Worker's logins run it
-//! (`src/pbkdf2_sliced.rs`, `src/hash_lock.rs`), with nothing else around it.
+//! (`src/pbkdf2_sliced.rs`), through the same lock (`hash_lock`) and loop (`pbkdf2_block`), with
+//! nothing else around it.
 
-use std::cell::Cell;
+use std::num::NonZeroU32;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use pbkdf2_block::{Block, DEFAULT_SLICE, OUTPUT_LEN};
+use pbkdf2_block::{derive_sliced, DEFAULT_SLICE, OUTPUT_LEN};
 use worker::{Delay, Request, Response, Result};
 
-thread_local! {
-    /// Whether a hash holds this isolate's turn (the auth Worker's `hash_lock`, without its
-    /// take-over of a stalled holder: the bench's clients never leave mid-hash).
-    static HASHING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The turn, given back when the hash ends or its request is dropped.
-struct Turn;
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        HASHING.with(|h| h.set(false));
-    }
-}
-
 /// The auth Worker's pause: a zero `worker::Delay`.
-fn pause() -> Delay {
-    Delay::from(Duration::ZERO)
+async fn pause() {
+    Delay::from(Duration::ZERO).await;
 }
 
-/// Waits for the isolate's turn, asking again after each pause, then hashes in slices of
-/// `slice` iterations with a pause between each two.
-async fn hash(iterations: u32, slice: u32) -> [u8; OUTPUT_LEN] {
-    while HASHING.with(|h| h.replace(true)) {
-        pause().await;
-    }
-    let _turn = Turn;
-    let mut block = Block::new(b"correct horse battery", b"bench-floor-salt");
-    let mut left = iterations;
-    loop {
-        let n = left.min(slice);
-        block.run(n);
-        left -= n;
-        if left == 0 {
-            return block.result();
-        }
-        pause().await;
-    }
+/// Takes the isolate's hash lock as the auth Worker's `pbkdf2_sliced::derive_yielding` does,
+/// then hashes in slices of `slice` iterations through the same loop.
+async fn hash(iterations: u32, slice: NonZeroU32) -> [u8; OUTPUT_LEN] {
+    let mut pause = pause;
+    let turn = hash_lock::take_turn(&mut pause).await;
+    let (password, salt) = (b"correct horse battery", b"bench-floor-salt");
+    derive_sliced(
+        password,
+        salt,
+        iterations,
+        slice,
+        turn.pausing(pause),
+        |_| {},
+    )
+    .await
 }
 
 /// `name=N` from the raw URL's query, `default` when absent; `None` when not a number in
@@ -65,7 +48,8 @@ fn param(req: &Request, name: &str, default: u32, range: RangeInclusive<u32>) ->
 /// `200` with the first 4 bytes of the hash in hex, or `400` for a bad query.
 pub async fn respond(req: &Request) -> Result<Response> {
     let iterations = param(req, "iterations", 600_000, 1..=10_000_000);
-    let slice = param(req, "slice", DEFAULT_SLICE.get(), 1_000..=10_000_000);
+    let slice =
+        param(req, "slice", DEFAULT_SLICE.get(), 1_000..=10_000_000).and_then(NonZeroU32::new);
     match iterations.zip(slice) {
         Some((n, slice)) => {
             let t = hash(n, slice).await;

@@ -8,8 +8,9 @@
 //! PBKDF2-HMAC-SHA256 of 600,000 iterations (`?iterations=N`, 1 to 10,000,000; `&slice=N` for
 //! slices other than the auth Worker's) the way the auth Worker's logins hash: the same loop
 //! (`pbkdf2_block`), in the same slices, a zero `Delay` between them, one hash at a time per
-//! isolate. `make bench` logs in beside reads of our Worker, then hashes here beside reads of
-//! `/`: what the same hashing loses to the same read load in a Worker that does nothing else.
+//! isolate (the same lock, `hash_lock`). `make bench` logs in beside reads of our
+//! Worker, then hashes here beside reads of `/`: what the same hashing loses to the same read
+//! load in a Worker that does nothing else.
 //! The plain floor stays without it, so that its size and cold start are a Worker's least.
 
 #[cfg(all(target_arch = "wasm32", feature = "hash"))]

@@ -1,7 +1,7 @@
 //! One password hash at a time per isolate.
 //!
 //! A hash runs in slices with a pause between them, so other requests run in between
-//! ([`crate::pbkdf2_sliced`]). When two hashes shared the isolate, a pause of one was mostly
+//! (`pbkdf2_block::derive_sliced`; the auth Worker's bcrypt runs so too). When two hashes shared the isolate, a pause of one was mostly
 //! filled by a slice of the other: measured under `wrangler dev`, a read waited for about four
 //! slices instead of one, and slices long enough to keep a login's own time within 10 % under
 //! read load pushed the reads' tail past its goal (README, "Performance"). Taking turns, the
@@ -16,6 +16,8 @@
 //! progress while waiters check [`STALE_CHECKS`] times in a row is taken over.
 //!
 //! Single-threaded (`Cell`): one per isolate ([`isolate_lock`]), or per test thread natively.
+//! A crate of its own so that the bench's floor Worker takes turns with the same lock as the
+//! auth Worker (`edge_auth::hash_lock` is this crate), compiled for size with the rest.
 
 use std::cell::Cell;
 use std::future::Future;
