@@ -23,6 +23,16 @@ pub const REVOKE_BEYOND_LIMIT: &str = "UPDATE sessions \
          ORDER BY rowid DESC LIMIT ?3) \
      RETURNING id";
 
+/// Deletes the ended (revoked, or expired at `?2`) sessions of user `?1` past the newest `?3`
+/// (by rowid), with their spent tokens (ON DELETE CASCADE). The last statement of the login's
+/// batch: a user keeps at most `?3` ended sessions for "where was I signed in", so logins in a
+/// loop on one account add no rows past that, whatever the retention; the scheduled cleanup
+/// removes the rest after `SESSION_RETENTION`.
+pub const DROP_ENDED_BEYOND_LIMIT: &str = "DELETE FROM sessions WHERE id IN ( \
+       SELECT id FROM sessions \
+       WHERE user_id = ?1 AND (revoked_at IS NOT NULL OR expires_at <= ?2) \
+       ORDER BY rowid DESC LIMIT -1 OFFSET ?3)";
+
 /// Records refresh token hash `?1` as spent at `?2`, if it is the current token of an active
 /// session. The first statement of a rotation's batch.
 pub const RECORD_SPEND: &str = "INSERT INTO spent_refresh_tokens \

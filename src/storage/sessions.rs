@@ -97,8 +97,15 @@ impl SessionStore for D1Store {
             &s.keep_at_most,
             &s.id,
         );
+        let drop_ended = query!(
+            &self.0,
+            sql::DROP_ENDED_BEYOND_LIMIT,
+            &s.user_id.to_string(),
+            &s.now_ms,
+            &s.keep_at_most,
+        );
         // One round trip: the login's throttle row goes with the session's creation.
-        let mut statements = Vec::with_capacity(3);
+        let mut statements = Vec::with_capacity(4);
         if let Some(email) = &s.clear_attempts_of {
             statements.push(query!(
                 &self.0,
@@ -107,7 +114,7 @@ impl SessionStore for D1Store {
             ));
         }
         let created = statements.len();
-        statements.extend([insert, limit]);
+        statements.extend([insert, limit, drop_ended]);
         let results = batch(&self.0, statements).await?;
         ids_if_written(&results, created, created + 1)
     }

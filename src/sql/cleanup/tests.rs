@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sql::testing::{add_user, count, migrated_db, num, run, NOW};
+use crate::store::{CleanupStore, StoreError};
 
 fn exec(db: &rusqlite::Connection, sql: &str) {
     db.execute_batch(sql).unwrap();
@@ -94,4 +95,130 @@ fn throttle_rows_requests_and_dead_email_tokens_go_by_their_own_clock() {
         run(&db, "SELECT token_hash FROM email_tokens", &[]),
         ["live"]
     );
+}
+
+/// The cleanup's store on SQLite: each method runs its statement from this module.
+struct Sqlite(rusqlite::Connection);
+
+impl Sqlite {
+    fn delete(&self, sql: &str, at: i64, limit: u32) -> Result<u32, StoreError> {
+        Ok(clean(&self.0, sql, at as f64, f64::from(limit)) as u32)
+    }
+}
+
+impl CleanupStore for Sqlite {
+    async fn delete_spent_of_ended_sessions(&self, now: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(SPENT_OF_ENDED_SESSIONS, now, n)
+    }
+    async fn delete_attempts_before(&self, before: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(ATTEMPTS_BEFORE, before, n)
+    }
+    async fn delete_sessions_ended_before(&self, before: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(SESSIONS_ENDED_BEFORE, before, n)
+    }
+    async fn delete_dead_email_tokens(&self, now: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(DEAD_EMAIL_TOKENS, now, n)
+    }
+    async fn delete_email_requests_before(&self, before: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(EMAIL_REQUESTS_BEFORE, before, n)
+    }
+}
+
+/// A value of `wrangler.toml`'s text: the first quoted string or number after `key = `.
+fn wrangler_value(key: &str) -> String {
+    let toml = include_str!("../../../wrangler.toml");
+    let line = toml
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("{key} in wrangler.toml"));
+    let value = line.split_once('=').unwrap().1;
+    value
+        .trim_matches(|c: char| c == ' ' || c == '[' || c == ']' || c == '"')
+        .to_owned()
+}
+
+/// Minutes between two runs of the Cron Trigger: `*/N` in the minute field, else hourly.
+fn cron_interval_minutes() -> i64 {
+    let cron = wrangler_value("crons");
+    let minute = cron.split_whitespace().next().unwrap();
+    assert!(
+        cron.ends_with("* * * *"),
+        "a cron of every hour or less: {cron}"
+    );
+    minute.strip_prefix("*/").map_or(60, |n| n.parse().unwrap())
+}
+
+/// Forgot requests per minute from one client IP at the per-IP limit (`[[ratelimits]]`).
+fn per_ip_requests_per_minute() -> i64 {
+    let simple = wrangler_value("simple");
+    let field = |name: &str| -> i64 {
+        let at = simple.find(name).unwrap() + name.len();
+        simple[at..]
+            .trim_start_matches([' ', '='])
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    field("limit") * 60 / field("period")
+}
+
+#[test]
+fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
+    use crate::app::cleanup;
+    use crate::http::Ctx;
+
+    let store = Sqlite(migrated_db());
+    let config = crate::config::Config::from_lookup(|name| {
+        (name == "JWT_SIGNING_KEYS").then(|| {
+            r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#
+                .to_owned()
+        })
+    })
+    .unwrap();
+    let interval = cron_interval_minutes();
+    // Ten client IPs at the per-IP limit, each request for an address never asked about:
+    // 60,000 rows an hour with the shipped limit of 100 a minute.
+    let per_minute = 10 * per_ip_requests_per_minute();
+    let start = NOW as i64;
+    let mut most = 0;
+    for minute in 0..3 * 60 {
+        let now = start + minute * 60_000;
+        store.0.execute_batch("BEGIN").unwrap();
+        for i in 0..per_minute {
+            store
+                .0
+                .execute(
+                    crate::sql::email::RECORD_REQUEST,
+                    rusqlite::params![
+                        format!("m{minute}-{i}@example.com"),
+                        "password_reset",
+                        now,
+                        crate::store::EMAIL_CAP_WINDOW_MS
+                    ],
+                )
+                .unwrap();
+        }
+        store.0.execute_batch("COMMIT").unwrap();
+        if minute % interval == interval - 1 {
+            let ctx = Ctx::new(format!("cron-{minute}"), now);
+            let report = futures::executor::block_on(cleanup::run(&store, &config, &ctx));
+            // Each run finishes its work: no row whose hour has passed is left.
+            assert!(!report.incomplete, "minute {minute}: {report:?}");
+            let dead = count(
+                &store.0,
+                "email_requests",
+                &format!(
+                    "window_start_ms < {}",
+                    now - crate::store::EMAIL_CAP_WINDOW_MS
+                ),
+            );
+            assert_eq!(dead, 0, "minute {minute}");
+        }
+        most = most.max(count(&store.0, "email_requests", "1"));
+    }
+    // The table never holds more than the requests of one hour and one interval.
+    assert!(most <= per_minute * (60 + interval), "{most}");
+    assert!(most >= per_minute * 60, "{most}");
 }

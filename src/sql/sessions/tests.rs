@@ -29,7 +29,16 @@ fn login(
         num(password_version as f64),
     ];
     let limit = vec![text(user), num(NOW), num(f64::from(keep)), text(sid)];
-    let mut results = batch(db, &[(INSERT, insert), (REVOKE_BEYOND_LIMIT, limit)]);
+    let drop_ended = vec![text(user), num(NOW), num(f64::from(keep))];
+    let mut results = batch(
+        db,
+        &[
+            (INSERT, insert),
+            (REVOKE_BEYOND_LIMIT, limit),
+            (DROP_ENDED_BEYOND_LIMIT, drop_ended),
+        ],
+    );
+    results.pop();
     let ended = results.pop().unwrap();
     (results.pop().unwrap() == [sid], ended)
 }
@@ -63,6 +72,8 @@ fn a_login_past_the_limit_ends_exactly_the_oldest_active_sessions_in_order_of_lo
     assert_eq!(sorted(ended), ["s8", "s9"]);
     assert_eq!(sorted(active(&db, "u1")), ["s5", "s6", "s7"]);
     assert_eq!(active(&db, "u2"), ["other"]);
+    // Neither the logged-out nor the expired session was ended by the limit. Of the four
+    // ended ones the user keeps the newest three: the expired row, the oldest, is gone.
     let reasons = run(
         &db,
         "SELECT id || ':' || coalesce(revoked_reason, '-') FROM sessions ORDER BY id",
@@ -72,7 +83,6 @@ fn a_login_past_the_limit_ends_exactly_the_oldest_active_sessions_in_order_of_lo
         reasons,
         [
             "ended:-",
-            "expired:-",
             "other:-",
             "s5:-",
             "s6:-",
@@ -98,6 +108,38 @@ fn sessions_that_ended_or_expired_take_no_place_among_the_newest() {
     assert!(opened);
     assert_eq!(ended, ["a"]);
     assert_eq!(sorted(active(&db, "u1")), ["b", "d"]);
+}
+
+#[test]
+fn logins_in_a_loop_leave_the_user_at_most_the_limit_of_ended_sessions() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    add_user(&db, "u2", 1);
+    add_session(&db, "u2", "other-ended", NOW + DAY, Some(NOW - DAY));
+    for i in 0..50 {
+        let sid = format!("s{i:02}");
+        login(&mut db, "u1", &sid, 1, 3);
+        if i % 2 == 0 {
+            run(&db, REVOKE, &[text(&sid), num(NOW), text("logout")]);
+        }
+    }
+    // Three active and the three newest ended sessions (by order of login); another user's
+    // rows as they were.
+    assert_eq!(sorted(active(&db, "u1")), ["s45", "s47", "s49"]);
+    let ended = run(
+        &db,
+        "SELECT id FROM sessions WHERE user_id = 'u1' AND revoked_at IS NOT NULL ORDER BY id",
+        &[],
+    );
+    assert_eq!(ended, ["s44", "s46", "s48"]);
+    assert_eq!(
+        run(&db, "SELECT id FROM sessions WHERE user_id = 'u1'", &[]).len(),
+        6
+    );
+    assert_eq!(
+        run(&db, "SELECT id FROM sessions WHERE user_id = 'u2'", &[]),
+        ["other-ended"]
+    );
 }
 
 #[test]

@@ -52,6 +52,18 @@ impl SessionStore for MemoryDb {
                 x.revoked = Some((s.now_ms, "session_limit".to_owned()));
             }
         }
+        let mut ended: Vec<(u64, String)> = sessions
+            .iter()
+            .filter(|(_, x)| {
+                x.user_id == user_id && (x.revoked.is_some() || x.expires_at_ms <= s.now_ms)
+            })
+            .map(|(id, x)| (x.seq, id.clone()))
+            .collect();
+        ended.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        for (_, id) in ended.into_iter().skip(s.keep_at_most as usize) {
+            sessions.remove(&id);
+            self.spent.borrow_mut().retain(|_, (sid, _)| *sid != id);
+        }
         Ok(Some(over))
     }
 
