@@ -327,7 +327,9 @@ mod tests {
         assert_eq!(lock.admitted(), 2);
         // The live one, unseen as long, is counted again as soon as it is polled.
         drop(third);
-        let fourth = lock.admit(2, 3 * GONE_AFTER_MS).expect("the live one unseen");
+        let fourth = lock
+            .admit(2, 3 * GONE_AFTER_MS)
+            .expect("the live one unseen");
         assert_eq!(lock.admitted(), 1);
         alive.alive(3 * GONE_AFTER_MS);
         assert_eq!(lock.admitted(), 2);
