@@ -673,7 +673,7 @@ mod tests {
         let now = 3 * MEMORY_CAPACITY as i64;
         for i in [0, 1, MEMORY_CAPACITY as i64, now - 1] {
             let p = format!("p{i}");
-            block_on(location.put(&p, serde_json::to_string(&entry(0)).unwrap(), 30));
+            block_on(location.put(&p, serde_json::to_string(&entry(0)).unwrap(), 30)).unwrap();
             location.entries.borrow_mut().remove(&mark_key(&p));
             let seen = block_on(c.lookup(&p, "u1", now));
             assert!(seen.hit.is_none() && seen.purged, "{p}");
