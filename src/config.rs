@@ -39,6 +39,7 @@ pub mod names {
     pub const SESSION_MEMORY_TTL: &str = "SESSION_MEMORY_TTL";
     pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
     pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
+    pub const MAX_HASH_QUEUE: &str = "MAX_HASH_QUEUE";
 }
 
 /// Circuit-breaker limits, in seconds and counts.
@@ -97,6 +98,9 @@ pub struct Config {
     pub session_memory_ttl_secs: i64,
     /// How long (s) an isolate answers `/health` from its last good check; 0 checks every time.
     pub health_check_ttl_secs: i64,
+    /// Requests that may hash at once per isolate, the one hashing and those waiting their turn
+    /// (`hash_lock`); one more answers `503` with `Retry-After: 1` before its body is read.
+    pub max_hash_queue: u32,
     pub keys: KeySet,
 }
 
@@ -143,6 +147,7 @@ pub const DEFAULT_EMAIL_MAX_PER_HOUR: u32 = 5;
 pub const DEFAULT_SESSION_CACHE_TTL: i64 = 30;
 pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
 pub const DEFAULT_HEALTH_CHECK_TTL: i64 = 5;
+pub const DEFAULT_MAX_HASH_QUEUE: u32 = 32;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -275,6 +280,12 @@ impl Config {
                 names::HEALTH_CHECK_TTL,
                 DEFAULT_HEALTH_CHECK_TTL,
                 0..=300,
+            )?,
+            max_hash_queue: number(
+                &get,
+                names::MAX_HASH_QUEUE,
+                DEFAULT_MAX_HASH_QUEUE,
+                1..=10_000,
             )?,
             keys,
         })

@@ -15,11 +15,17 @@
 //! from the location's cache before it answers. `SESSION_CACHE_TTL=0` turns every tier off:
 //! each check reads D1's primary, as v1 did.
 //!
+//! A purge leaves a mark for `SESSION_CACHE_TTL`, and while a mark is in force no state of its
+//! session is used, whenever it was put: in the location's cache the mark has a key of its own
+//! ([`mark_key`]), so a check that read D1 before the purge and puts its state after the mark
+//! overwrites nothing, in whichever order the two puts land; that state is dead (its read is
+//! `SESSION_CACHE_TTL` old) before the mark expires.
+//!
 //! Only the user view is cached (id, email, creation time, whether the address is verified) and
 //! the session's expiry: never a password hash. An entry is only used for the `sub` it was
 //! read for, and never past its session's own expiry.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -33,9 +39,16 @@ use crate::domain::User;
 pub type CacheCall<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + 'a>>;
 
 /// The per-location tier: the Workers Cache API in the Worker, a map in native tests.
+/// Keys are a session id (its state) or its [`mark_key`] (its purge mark).
 pub trait LocationCache {
-    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>>;
-    fn put<'a>(&'a self, session_id: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()>;
+    fn get<'a>(&'a self, key: &'a str) -> CacheCall<'a, Option<String>>;
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()>;
+}
+
+/// The location cache's key of a session's purge mark: apart from its state's, so that no put
+/// of a state replaces a mark.
+pub fn mark_key(session_id: &str) -> String {
+    format!("purged/{session_id}")
 }
 
 /// One session's state as `/auth/me` and `/auth/verify` need it.
@@ -98,13 +111,20 @@ impl Tier {
     }
 }
 
-/// Entries kept per isolate at most; past that, dead entries are dropped, then the live ones
-/// (a miss only costs a lookup in the next tier). Purge marks in force are never dropped: a
-/// live entry is not kept while they alone fill the map.
+/// Entries kept per isolate at most; past that, expired entries and marks are dropped, then the
+/// live entries (a miss only costs a lookup in the next tier), and only then the oldest purge
+/// marks in force, [`EVICTED_MARKS`] at a time: until the last of those would have expired,
+/// every session without a slot counts as purged here (only D1's primary answers for it), so
+/// no purge is forgotten early. A live entry is not kept while marks alone fill the map.
 pub const MEMORY_CAPACITY: usize = 10_000;
 
-/// What the location cache holds for a purged session until `SESSION_CACHE_TTL` has passed: a
-/// check that read D1 before the purge then finds it and does not put its (stale) state back.
+/// Marks in force dropped at once when marks alone fill the memory: one scan of the map per
+/// this many purges, not one per purge.
+pub const EVICTED_MARKS: usize = MEMORY_CAPACITY / 10;
+
+/// What the location cache holds under a purged session's [`mark_key`] until
+/// `SESSION_CACHE_TTL` has passed (and what an earlier version put under the session id
+/// itself, still read as a mark there).
 pub const PURGED: &str = "purged";
 
 #[derive(Debug, Clone)]
@@ -119,44 +139,65 @@ enum Slot {
 #[derive(Debug, Default)]
 pub struct SessionMemory {
     slots: RefCell<HashMap<String, (Slot, i64)>>,
+    /// When the last purge mark dropped in force would have expired: until then, a session
+    /// without a slot may be one of them.
+    evicted_marks_until: Cell<i64>,
 }
 
 impl SessionMemory {
     fn get(&self, session_id: &str, now_ms: i64) -> Option<Slot> {
-        let slots = self.slots.borrow();
-        let (slot, until_ms) = slots.get(session_id)?;
-        (now_ms < *until_ms).then(|| slot.clone())
+        match self.slots.borrow().get(session_id) {
+            Some((slot, until_ms)) if now_ms < *until_ms => Some(slot.clone()),
+            _ if now_ms < self.evicted_marks_until.get() => Some(Slot::Purged),
+            _ => None,
+        }
     }
 
     /// Keeps `slot` until `until_ms`, except a live entry over a purge mark still in force: a
     /// state read before the purge (a location read or a D1 read that raced it) must not
     /// outlive the mark, whichever path brings it here.
     fn put(&self, session_id: &str, slot: Slot, until_ms: i64, now_ms: i64) {
-        let mut slots = self.slots.borrow_mut();
-        if let (Slot::Live(_), Some((Slot::Purged, until))) = (&slot, slots.get(session_id)) {
-            if now_ms < *until {
-                return;
-            }
+        let live = matches!(slot, Slot::Live(_));
+        if live && matches!(self.get(session_id, now_ms), Some(Slot::Purged)) {
+            return;
         }
+        let mut slots = self.slots.borrow_mut();
         if slots.len() >= MEMORY_CAPACITY && !slots.contains_key(session_id) {
             slots.retain(|_, (_, until)| now_ms < *until);
             if slots.len() >= MEMORY_CAPACITY {
-                // Dropping a mark would let a state read before its purge back in (another
-                // user's too): only live entries go.
                 slots.retain(|_, (kept, _)| matches!(kept, Slot::Purged));
-                if slots.len() >= MEMORY_CAPACITY && matches!(slot, Slot::Live(_)) {
+            }
+            if slots.len() >= MEMORY_CAPACITY {
+                if live {
                     return;
                 }
+                self.evict_oldest_marks(&mut slots);
             }
         }
         slots.insert(session_id.to_owned(), (slot, until_ms));
+    }
+
+    /// Drops the marks that expire first, down to `MEMORY_CAPACITY - EVICTED_MARKS` (ties may
+    /// take a few more), and makes every session without a slot count as purged until the
+    /// last of them would have expired.
+    fn evict_oldest_marks(&self, slots: &mut HashMap<String, (Slot, i64)>) {
+        let keep = MEMORY_CAPACITY - EVICTED_MARKS;
+        let Some(drop_count) = slots.len().checked_sub(keep).filter(|n| *n > 0) else {
+            return;
+        };
+        let mut untils: Vec<i64> = slots.values().map(|(_, until)| *until).collect();
+        let (_, last_dropped, _) = untils.select_nth_unstable(drop_count - 1);
+        let last_dropped = *last_dropped;
+        slots.retain(|_, (_, until)| *until > last_dropped);
+        let evicted = self.evicted_marks_until.get().max(last_dropped);
+        self.evicted_marks_until.set(evicted);
     }
 
     fn is_purged(&self, session_id: &str, now_ms: i64) -> bool {
         matches!(self.get(session_id, now_ms), Some(Slot::Purged))
     }
 
-    /// Live entries and purge marks held.
+    /// Live entries and purge marks held (expired ones included until they are dropped).
     pub fn len(&self) -> usize {
         self.slots.borrow().len()
     }
@@ -211,20 +252,23 @@ impl SessionCache<'_> {
             }
             _ => {}
         }
-        let answer = self.location.get(session_id).await;
+        let mark_key = mark_key(session_id);
+        let (answer, mark) =
+            futures_util::future::join(self.location.get(session_id), self.location.get(&mark_key))
+                .await;
         // A revocation in this isolate may have purged the session while the read was on its
         // way: what the read brings is older than that purge, so the purge mark wins.
         out.purged = self.memory.is_purged(session_id, now_ms);
-        match answer {
-            Ok(Some(raw)) if raw == PURGED => {
+        match (answer, mark) {
+            (Err(e), _) | (_, Err(e)) => out.location_error = Some(e),
+            (Ok(raw), Ok(mark)) if mark.is_some() || raw.as_deref() == Some(PURGED) => {
                 self.mark_purged(session_id, now_ms);
                 out.purged = true;
             }
-            Ok(Some(raw)) if !out.purged => {
+            (Ok(Some(raw)), Ok(None)) if !out.purged => {
                 out.hit = self.take_in(session_id, &raw, user_id, now_ms);
             }
-            Ok(_) => {}
-            Err(e) => out.location_error = Some(e),
+            (Ok(_), Ok(_)) => {}
         }
         out
     }
@@ -276,14 +320,15 @@ impl SessionCache<'_> {
             return None;
         }
         // Another isolate of this location may have purged it: its mark is in the location
-        // cache. (Between this read and the put below, a purge elsewhere can still slip in; the
-        // README gives that window.)
-        match self.location.get(session_id).await {
-            Ok(Some(raw)) if raw == PURGED => {
+        // cache. (A purge elsewhere can still land after this read: then this isolate's memory
+        // may serve the state for up to `SESSION_MEMORY_TTL`, the README gives that window,
+        // but no other isolate uses it, since the mark's key is not the state's.)
+        match self.location.get(&mark_key(session_id)).await {
+            Ok(Some(_)) => {
                 self.mark_purged(session_id, now_ms);
                 return None;
             }
-            Ok(_) => {}
+            Ok(None) => {}
             Err(e) => return Some(e),
         }
         if self.memory.is_purged(session_id, now_ms) {
@@ -298,8 +343,8 @@ impl SessionCache<'_> {
     }
 
     /// Purges these sessions in this location: this isolate's memory and the location's cache
-    /// hold a purge mark instead of their state for `SESSION_CACHE_TTL`, so neither answers for
-    /// them, and a check that read D1 before the purge cannot put them back. Returns the
+    /// hold a purge mark for `SESSION_CACHE_TTL`, so neither answers for them, and a check that
+    /// read D1 before the purge cannot bring them back, whenever its put lands. Returns the
     /// location cache's errors, if any, for the logs.
     pub async fn purge(&self, session_ids: &[String], now_ms: i64) -> Vec<String> {
         let mut errors = Vec::new();
@@ -310,7 +355,7 @@ impl SessionCache<'_> {
             self.mark_purged(id, now_ms);
             if let Err(e) = self
                 .location
-                .put(id, PURGED.to_owned(), self.ttl_secs())
+                .put(&mark_key(id), PURGED.to_owned(), self.ttl_secs())
                 .await
             {
                 errors.push(e);
@@ -334,9 +379,17 @@ pub struct MemoryLocationCache {
     /// When set, that paused get reads the map *before* it yields: like a Cache API read whose
     /// answer was on its way back while a purge ran, it returns what the map held before.
     pub read_before_yield: std::cell::Cell<bool>,
+    /// While `Some`, puts are held there instead of landing, for a test to deliver
+    /// ([`Self::deliver`]) in the order it chooses.
+    pub held_puts: RefCell<Option<Vec<(String, String)>>>,
 }
 
 impl MemoryLocationCache {
+    /// Lands a held put (its key and value), as the location's cache would once it arrives.
+    pub fn deliver(&self, put: (String, String)) {
+        self.entries.borrow_mut().insert(put.0, put.1);
+    }
+
     /// Counts one call on `counter`, and fails it when `fail` is set.
     fn call(&self, counter: &std::cell::Cell<u32>) -> Result<(), String> {
         counter.set(counter.get() + 1);
@@ -349,10 +402,10 @@ impl MemoryLocationCache {
 }
 
 impl LocationCache for MemoryLocationCache {
-    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
+    fn get<'a>(&'a self, key: &'a str) -> CacheCall<'a, Option<String>> {
         Box::pin(async move {
             let counted = self.call(&self.gets);
-            let read = || self.entries.borrow().get(session_id).cloned();
+            let read = || self.entries.borrow().get(key).cloned();
             let early = self.read_before_yield.get().then(read);
             match self.yield_at_get.get() {
                 Some(0) => {
@@ -367,12 +420,14 @@ impl LocationCache for MemoryLocationCache {
         })
     }
 
-    fn put<'a>(&'a self, session_id: &'a str, value: String, _ttl_secs: u32) -> CacheCall<'a, ()> {
+    fn put<'a>(&'a self, key: &'a str, value: String, _ttl_secs: u32) -> CacheCall<'a, ()> {
         Box::pin(async move {
             self.call(&self.puts)?;
-            self.entries
-                .borrow_mut()
-                .insert(session_id.to_owned(), value);
+            if let Some(held) = &mut *self.held_puts.borrow_mut() {
+                held.push((key.to_owned(), value));
+                return Ok(());
+            }
+            self.entries.borrow_mut().insert(key.to_owned(), value);
             Ok(())
         })
     }
@@ -423,7 +478,8 @@ mod tests {
         assert_eq!(location.gets.get(), gets);
         let hit = block_on(c.lookup("s1", "u1", 1_500)).hit.unwrap();
         assert_eq!(hit.1, Tier::Location);
-        assert_eq!(location.gets.get(), gets + 1);
+        // The state and its purge mark, read together.
+        assert_eq!(location.gets.get(), gets + 2);
         // Copied back into memory.
         assert_eq!(
             block_on(c.lookup("s1", "u1", 1_600)).hit.unwrap().1,
@@ -459,12 +515,15 @@ mod tests {
         let c = cache(&memory, &location);
         block_on(c.store("s1", &entry(0), 0));
         assert!(block_on(c.purge(&["s1".to_owned()], 5)).is_empty());
-        assert_eq!(location.entries.borrow()["s1"], PURGED);
+        assert_eq!(location.entries.borrow()[&mark_key("s1")], PURGED);
         assert!(block_on(c.lookup("s1", "u1", 10)).hit.is_none());
         // A check that read D1 before the purge does not put the session back, in either tier.
         block_on(c.store("s1", &entry(0), 10));
         assert!(block_on(c.lookup("s1", "u1", 20)).hit.is_none());
-        assert_eq!(location.entries.borrow()["s1"], PURGED);
+        let elsewhere = SessionMemory::default();
+        let seen = block_on(cache(&elsewhere, &location).lookup("s1", "u1", 20));
+        assert!(seen.hit.is_none() && seen.purged);
+        assert_eq!(location.entries.borrow()[&mark_key("s1")], PURGED);
     }
 
     #[test]
@@ -480,7 +539,47 @@ mod tests {
         // This isolate read D1 (before the purge) and now tries to cache what it read.
         block_on(c_here.store("s1", &entry(0), 10));
         assert!(block_on(c_here.lookup("s1", "u1", 20)).hit.is_none());
-        assert_eq!(location.entries.borrow()["s1"], PURGED);
+        assert_eq!(location.entries.borrow()[&mark_key("s1")], PURGED);
+        assert!(!location.entries.borrow().contains_key("s1"));
+    }
+
+    /// Isolate `a` read D1 (the session active) at 0 and puts that state; isolate `b` purged the
+    /// session at 5. The location's cache receives the two puts in `order`.
+    fn puts_landing(order: [usize; 2]) -> MemoryLocationCache {
+        let location = MemoryLocationCache::default();
+        let (a, b) = (SessionMemory::default(), SessionMemory::default());
+        *location.held_puts.borrow_mut() = Some(Vec::new());
+        block_on(cache(&a, &location).store("s1", &entry(0), 0));
+        block_on(cache(&b, &location).purge(&["s1".to_owned()], 5));
+        let mut held = location.held_puts.borrow_mut().take().unwrap();
+        assert_eq!(held.len(), 2, "the state's put and the mark's");
+        let (state, mark) = (held.remove(0), held.remove(0));
+        assert_eq!((state.0.as_str(), mark.1.as_str()), ("s1", PURGED));
+        let mut puts = [Some(state), Some(mark)];
+        for i in order {
+            location.deliver(puts[i].take().unwrap());
+        }
+        location
+    }
+
+    #[test]
+    fn a_purge_wins_over_a_state_read_before_it_whichever_put_lands_last() {
+        for (order, name) in [([0, 1], "state, then mark"), ([1, 0], "mark, then state")] {
+            let location = puts_landing(order);
+            // Any other isolate of the location, any time until the state is dead anyway.
+            for now in [10, 1_000, 29_999] {
+                let other = SessionMemory::default();
+                let seen = block_on(cache(&other, &location).lookup("s1", "u1", now));
+                assert!(seen.hit.is_none(), "{name}: served at {now}");
+                assert!(seen.purged, "{name}: at {now}, not known as purged");
+                // Nor does it keep the state for its next check.
+                assert!(
+                    block_on(cache(&other, &location).lookup("s1", "u1", now + 1))
+                        .hit
+                        .is_none()
+                );
+            }
+        }
     }
 
     #[test]
@@ -557,5 +656,61 @@ mod tests {
             memory.put(&format!("s{i}"), Slot::Live(entry(0)), 1_000, 0);
         }
         assert!(memory.len() <= MEMORY_CAPACITY);
+        // Purge marks, three times the capacity within one TTL, mixed with live entries.
+        let (memory, location) = (SessionMemory::default(), MemoryLocationCache::default());
+        let c = cache(&memory, &location);
+        for i in 0..3 * MEMORY_CAPACITY as i64 {
+            block_on(c.purge(&[format!("p{i}")], i));
+            block_on(c.store(&format!("l{i}"), &entry(i), i));
+            assert!(
+                memory.len() <= MEMORY_CAPACITY,
+                "{} after {i}",
+                memory.len()
+            );
+        }
+        // Every purge is still in force here, kept or dropped: none of them answers from a
+        // state, and each is known as purged.
+        let now = 3 * MEMORY_CAPACITY as i64;
+        for i in [0, 1, MEMORY_CAPACITY as i64, now - 1] {
+            let p = format!("p{i}");
+            block_on(location.put(&p, serde_json::to_string(&entry(0)).unwrap(), 30)).unwrap();
+            location.entries.borrow_mut().remove(&mark_key(&p));
+            let seen = block_on(c.lookup(&p, "u1", now));
+            assert!(seen.hit.is_none() && seen.purged, "{p}");
+        }
+        // Once the marks have expired, the next put into a full memory drops them all, and
+        // the cache serves again.
+        let later = now + 30_000;
+        let mut fresh = 0;
+        loop {
+            block_on(c.store(&format!("f{fresh}"), &entry(later), later));
+            fresh += 1;
+            if memory.len() < MEMORY_CAPACITY / 2 {
+                break;
+            }
+            assert!(fresh <= MEMORY_CAPACITY, "expired marks were not dropped");
+        }
+        assert_eq!(memory.len(), fresh);
+        for id in ["f0".to_owned(), format!("f{}", fresh - 1)] {
+            let hit = block_on(c.lookup(&id, "u1", later + 1)).hit;
+            assert_eq!(hit.map(|h| h.1), Some(Tier::Memory), "{id}");
+        }
+    }
+
+    #[test]
+    fn expired_purge_marks_are_dropped_before_live_entries() {
+        let memory = SessionMemory::default();
+        for i in 0..MEMORY_CAPACITY / 2 {
+            memory.put(&format!("p{i}"), Slot::Purged, 1_000, 0);
+        }
+        for i in 0..MEMORY_CAPACITY / 2 {
+            memory.put(&format!("l{i}"), Slot::Live(entry(0)), 60_000, 0);
+        }
+        assert_eq!(memory.len(), MEMORY_CAPACITY);
+        memory.put("new", Slot::Live(entry(2_000)), 60_000, 2_000);
+        assert_eq!(memory.len(), MEMORY_CAPACITY / 2 + 1);
+        assert!(matches!(memory.get("l0", 2_000), Some(Slot::Live(_))));
+        assert!(matches!(memory.get("new", 2_000), Some(Slot::Live(_))));
+        assert!(memory.get("p0", 2_000).is_none());
     }
 }

@@ -167,7 +167,8 @@ fn to_worker(resp: ApiResponse) -> Result<web_sys::Response> {
 }
 
 /// The session cache's location tier on the Workers Cache API (per Cloudflare location). The
-/// cache is opened at the first lookup that misses the isolate's memory, then kept.
+/// cache is opened at the first lookup that misses the isolate's memory, then kept. A key is a
+/// session id or its purge mark's key (`session_cache::mark_key`), each its own URL.
 struct CacheApiTier;
 
 impl CacheApiTier {
@@ -180,16 +181,16 @@ impl CacheApiTier {
         cache
     }
 
-    fn key(session_id: &str) -> String {
-        format!("{SESSION_CACHE_KEY}{session_id}")
+    fn url(key: &str) -> String {
+        format!("{SESSION_CACHE_KEY}{key}")
     }
 }
 
 impl LocationCache for CacheApiTier {
-    fn get<'a>(&'a self, session_id: &'a str) -> CacheCall<'a, Option<String>> {
+    fn get<'a>(&'a self, key: &'a str) -> CacheCall<'a, Option<String>> {
         Box::pin(async move {
             let cache = Self::cache().await;
-            match cache.get(Self::key(session_id), false).await {
+            match cache.get(Self::url(key), false).await {
                 Ok(Some(mut resp)) => resp.text().await.map(Some).map_err(|e| e.to_string()),
                 Ok(None) => Ok(None),
                 Err(e) => Err(e.to_string()),
@@ -197,7 +198,7 @@ impl LocationCache for CacheApiTier {
         })
     }
 
-    fn put<'a>(&'a self, session_id: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()> {
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_secs: u32) -> CacheCall<'a, ()> {
         Box::pin(async move {
             let cache = Self::cache().await;
             let headers = Headers::new();
@@ -208,7 +209,7 @@ impl LocationCache for CacheApiTier {
                 .map_err(|e| e.to_string())?
                 .with_headers(headers);
             cache
-                .put(Self::key(session_id), resp)
+                .put(Self::url(key), resp)
                 .await
                 .map_err(|e| e.to_string())
         })

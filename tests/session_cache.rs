@@ -380,9 +380,10 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
     use std::task::{Context, Poll, Waker};
     let h = registered();
     let p = pair(&h);
-    // The check misses both tiers (get 1), reads the session (still active), and is paused at
-    // the location-cache read that precedes its put (get 2).
-    h.location_cache.yield_at_get.set(Some(1));
+    // The check misses both tiers (gets 1 and 2: the state and its purge mark), reads the
+    // session (still active), and is paused at the location-cache read that precedes its put
+    // (get 3).
+    h.location_cache.yield_at_get.set(Some(2));
     let cache = h.session_cache();
     let outbox = edge_auth::mail::Outbox::new(ORIGIN);
     let app = h.app(&outbox, &cache);

@@ -5,7 +5,8 @@
 //! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
 //! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
 //! `/auth/verify`), `email` (password forgot/reset, address verification), `abuse` (the
-//! per-client-IP limit), `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
+//! per-client-IP limit), `load_shedding` (the bound on hashing requests per isolate),
+//! `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
 //! through the circuit breaker, `cleanup` is the scheduled deletion of dead rows and `consumer`
 //! the mail queue's consumer (the account lookup, cap and token of a reset or verification mail).
 
@@ -18,6 +19,7 @@ mod credentials;
 mod discovery;
 mod email;
 mod guard;
+mod load_shedding;
 mod sessions;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -201,14 +203,30 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // An oversized body is refused on every route, before its handler runs: also on
             // the routes that read no body (the contract's 413 does not depend on the route).
             Ok(()) if req.body.is_err() => Err(AppError::PayloadTooLarge),
-            other => other,
+            Ok(()) => self.admit_to_hash(route, ctx),
+            Err(e) => Err(e),
         };
-        if let Err(e) = admitted {
-            return match route {
-                Route::Login | Route::Refresh => oauth::token_endpoint(Err(e), &ctx.request_id),
-                _ => Err(e),
-            };
-        }
+        let admitted = match admitted {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                return match route {
+                    Route::Login | Route::Refresh => oauth::token_endpoint(Err(e), &ctx.request_id),
+                    _ => Err(e),
+                }
+            }
+        };
+        let handled = self.run_route(route, param, req, ctx, guard);
+        crate::hash_lock::while_admitted(admitted.as_ref(), || ctx.clock_ms(), handled).await
+    }
+
+    async fn run_route(
+        &self,
+        route: Route,
+        param: Option<&str>,
+        req: &ApiRequest,
+        ctx: &Ctx,
+        guard: &Guard<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
         match route {
             Route::Register => self.register(req, ctx, guard).await,
             Route::Login => {

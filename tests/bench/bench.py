@@ -31,8 +31,12 @@
   (the first requests of each run skipped); login's and refresh's D1 calls per request;
 - cold start: a fresh `wrangler dev`, polled with TCP connects until its port accepts one, then
   the time of the first request (GET /health for ours, GET / for the floor), alternately, medians.
+- load shedding: 2, 8, 32 and 64 clients logging in back to back for SHEDDING_SECONDS each, on a
+  Worker of its own with the default `MAX_HASH_QUEUE` (32): the logins' p50 (200s only) and the
+  share of answers that were `503` (a shed client waits its `Retry-After` before trying again).
 
-`BENCH_ONLY=legacy`, `BENCH_ONLY=import` or `BENCH_ONLY=floor` runs that part alone;
+`BENCH_ONLY=legacy`, `BENCH_ONLY=import`, `BENCH_ONLY=floor` or `BENCH_ONLY=shedding` runs that
+part alone;
 `BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=slices` only the hashing floor's tail
 pair at each slice size of `BENCH_SLICES` (default 25,000 to 60,000 iterations), two rounds.
 
@@ -91,12 +95,12 @@ def node_pbkdf2_ms(n: int = 10) -> float:
 
 def load(url: str, n: int, c: int, header: str | None = None, *, method: str | None = None,
          body: str | None = None, seconds: float | None = None, id_prefix: str | None = None,
-         rate: float | None = None) -> dict:
+         rate: float | None = None, honor_retry_after: int | None = None) -> dict:
     args = ["node", str(ROOT / "tests" / "bench" / "load.mjs"), url, str(n), str(c)]
     if header:
         args.append(header)
     for flag, value in (("--method", method), ("--body", body), ("--seconds", seconds), ("--id-prefix", id_prefix),
-                        ("--rate", rate)):
+                        ("--rate", rate), ("--honor-retry-after", honor_retry_after)):
         if value is not None:
             args += [flag, str(value)]
     return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
@@ -355,6 +359,42 @@ def cold_start_table(tmp: Path) -> list[str]:
             f"| ours / floor | {mo / mf:.2f}x | | {so / sf:.2f}x | |"]
 
 
+SHEDDING_CLIENTS = (2, 8, 32, 64)
+SHEDDING_SECONDS = 20
+
+
+def shedding_rows(tmp: Path) -> list[tuple[str, str]]:
+    """Logins by 2 to 64 clients at once, each back to back, on a production Worker with the
+    default queue bound: their p50 and the share shed. Its own Worker, so that no other load of
+    the bench shares its isolate."""
+    w = start_worker(tmp / "shedding", SigningKey("bench"), extra_vars=PROD_VARS)
+    rows: list[tuple[str, str]] = []
+    try:
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        assert request(w.base, "POST", "/auth/register",
+                       json={"email": email, "password": PASSWORD}).status == 201
+        body = json.dumps({"email": email, "password": PASSWORD})
+        load(w.base + "/auth/login", 4, 2, method="POST", body=body)  # warm-up
+        for clients in SHEDDING_CLIENTS:
+            r = load(w.base + "/auth/login", 100_000, clients, method="POST", body=body,
+                     seconds=SHEDDING_SECONDS, honor_retry_after=1)
+            answered = sum(r["statuses"].values())
+            shed = r["statuses"].get("503", 0)
+            other = {k: v for k, v in r["statuses"].items() if k not in ("200", "503")}
+            p50 = f"{r['ok_p50_ms']:.0f} ms" if r["ok_p50_ms"] is not None else "none answered 200"
+            rows.append((f"login, {clients} clients (MAX_HASH_QUEUE 32): p50 of 200s, 503 share",
+                         f"{p50}, {shed / answered:.0%} of {answered} answers shed"
+                         + (f" (other statuses: {other})" if other else "")))
+    finally:
+        stop(w.proc)
+    return rows
+
+
+def shedding_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        print_rows(shedding_rows(Path(tmp)))
+
+
 def floor_only() -> None:
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         tmp = Path(tmp)
@@ -436,6 +476,9 @@ def main() -> None:
         return
     if only == "slices":
         slices_only()
+        return
+    if only == "shedding":
+        shedding_only()
         return
     if only in ("legacy", "import"):
         with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
@@ -578,6 +621,7 @@ def main() -> None:
             for w in (prod, test, empty, floor):
                 stop(w.proc)
         table += [""] + cold_start_table(tmp / "cold")
+        rows += shedding_rows(tmp)
         if only != "core":
             rows += legacy_rows(tmp)
             rows += import_rows(tmp)

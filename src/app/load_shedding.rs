@@ -1,0 +1,52 @@
+//! Load shedding in front of the routes that hash a password: at most `MAX_HASH_QUEUE` of them
+//! per isolate, the one hashing and those waiting their turn (`hash_lock`). One more would wait
+//! behind every hash before it, a quarter-second each: it answers `503` with `Retry-After: 1` at
+//! once instead, before its body is read and before any hash.
+
+use serde_json::json;
+
+use super::{App, Route};
+use crate::error::AppError;
+use crate::hash_lock::{self, Admitted};
+use crate::http::Ctx;
+use crate::store::{BreakerStore, SessionStore, UserStore};
+
+/// A client told to come back in this many seconds finds a queue that has moved on: a few
+/// hashes' time at most.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    /// Admits a request of a route that hashes to this isolate's queue (`None` for the other
+    /// routes); the admission lasts as long as the returned value.
+    ///
+    /// # Errors
+    /// `503 service_unavailable` with `Retry-After: 1` when `MAX_HASH_QUEUE` are admitted.
+    pub(super) fn admit_to_hash(
+        &self,
+        route: Route,
+        ctx: &Ctx,
+    ) -> Result<Option<Admitted>, AppError> {
+        let name = match route {
+            Route::Register => "register",
+            Route::Login => "login",
+            Route::ChangePassword => "password_change",
+            Route::ResetPassword => "password_reset",
+            Route::DeleteAccount => "delete_account",
+            _ => return Ok(None),
+        };
+        let lock = hash_lock::isolate_lock();
+        match lock.admit(self.config.max_hash_queue, ctx.clock_ms()) {
+            Some(admitted) => Ok(Some(admitted)),
+            None => {
+                ctx.log(
+                    "warn",
+                    "hash_queue_full",
+                    json!({ "route": name, "admitted": lock.admitted() }),
+                );
+                Err(AppError::ServiceUnavailable {
+                    retry_after: RETRY_AFTER_SECS,
+                })
+            }
+        }
+    }
+}
