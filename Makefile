@@ -39,8 +39,8 @@ help:
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
 
-.tools/rust: Cargo.lock
-	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+.tools/rust: Cargo.lock rust-toolchain.toml
+	@rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
 	@[ "$$($(CARGO_BIN)/worker-build --version 2>/dev/null)" = "$(WORKER_BUILD_V)" ] || \
 	  cargo install --quiet worker-build --version $(WORKER_BUILD_V) --locked --force
 	@[ "$$($(CARGO_BIN)/wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_V)" ] || \
