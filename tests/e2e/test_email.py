@@ -314,6 +314,21 @@ def test_no_token_appears_in_any_log_line(worker):
     assert all("@" in l["to"] and "***" in l["to"] for l in sent)
 
 
+# A display name around an address, a list, a quoted local part: each passes RFC 5322's wider
+# grammar, and a mail service may deliver it to a mailbox other than the one it seems to name.
+NOT_PLAIN_ADDRESSES = ["victim<attacker@evil.example>", "a,b@example.com", 'x"y@example.com']
+
+
+def test_register_and_forgot_accept_only_a_plain_address(worker):
+    for raw in NOT_PLAIN_ADDRESSES:
+        for r in (register(worker, raw), forgot(worker, raw)):
+            body = assert_problem(r, 422, "validation_failed")
+            assert [(e["field"], e["code"]) for e in body["errors"]] == [("email", "invalid_email")], (raw, body)
+    rows = worker.d1("SELECT COUNT(*) AS n FROM users WHERE email LIKE '%<%' OR email LIKE '%,%' "
+                     "OR email LIKE '%\"%'")
+    assert rows == [{"n": 0}], rows
+
+
 @pytest.fixture(scope="module")
 def limited_worker(e2e_dir):
     """The production build as deployed: RATE_LIMIT_BY_IP on (100 a minute per endpoint and IP)."""
