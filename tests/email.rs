@@ -366,6 +366,41 @@ fn register_login_and_forgot_are_limited_per_client_ip() {
 }
 
 #[test]
+fn reset_is_limited_per_client_ip_before_the_token_is_looked_up() {
+    let h = registered();
+    forgot(&h, ALICE);
+    let token = reset_token(&h, ALICE);
+    h.ip_limiter.limit.set(2);
+    let reset_from = |ip: &str, token: &str| {
+        h.send(
+            ApiRequest::new("POST", "/auth/password/reset")
+                .header("cf-connecting-ip", ip)
+                .json(&json!({ "token": token, "new_password": NEW_PASSWORD })),
+        )
+    };
+    let never_issued = "A".repeat(43);
+    for _ in 0..2 {
+        assert_problem(
+            &reset_from("203.0.113.7", &never_issued),
+            400,
+            "invalid_email_token",
+        );
+    }
+    let calls = h.users.calls.get();
+    let r = reset_from("203.0.113.7", &token);
+    assert_problem(&r, 429, "too_many_requests");
+    assert_eq!(r.get_header("retry-after"), Some("60"));
+    assert_eq!(
+        h.users.calls.get(),
+        calls,
+        "refused before any database call"
+    );
+    assert_eq!(h.events("ip_rate_limited")[0]["route"], "reset");
+    // The link was not spent: another client uses it.
+    assert_eq!(reset_from("198.51.100.1", &token).status, 204);
+}
+
+#[test]
 fn an_ipv6_client_counts_by_its_slash_64() {
     // One host holds a whole /64 and could send every request from a new address: the limit
     // counts the /64. Another /64 is another client; an IPv4 address written as IPv6 is itself.

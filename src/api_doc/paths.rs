@@ -166,6 +166,8 @@ fn forgot_password() {}
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (fields `token`, `new_password`)",
          body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]

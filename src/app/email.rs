@@ -81,8 +81,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ))
     }
 
-    /// `POST /auth/password/reset`: spends the token, replaces the password and signs out every
-    /// session, in one transaction.
+    /// `POST /auth/password/reset`: looks the token up, then spends it, and only then hashes
+    /// the new password (of concurrent resets with one token, the ones that lose hash nothing);
+    /// then replaces the password and signs out every session, in one transaction.
     pub(super) async fn reset_password(
         &self,
         req: &ApiRequest,
@@ -108,8 +109,20 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             })
             .await?
             .ok_or_else(|| self.token_refused("password_reset", "unusable", ctx))?;
-        // Now that the account is known, the rule that the password is not the email.
+        // Now that the account is known, the rule that the password is not the email (checked
+        // before the claim, so that a refused password leaves the link usable).
         let password = new_password(raw, Some(&user.email)).map_err(AppError::Validation)?;
+        let version = user.password_version;
+        let claimed = guard
+            .call(|| {
+                self.users
+                    .claim_reset_token(&hash, &user.id, version, ctx.now_ms)
+            })
+            .await?;
+        if !claimed {
+            // Spent by a concurrent reset since the lookup (or the password set meanwhile).
+            return Err(self.token_refused("password_reset", "spent_concurrently", ctx));
+        }
         let phc = self.new_password_hash(password.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
@@ -121,10 +134,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             now_ms: ctx.now_ms,
         };
         let revoked = guard
-            .call(|| self.users.reset_password(&hash, &user.email, &change))
+            .call(|| self.users.reset_password(&user.email, &change, version))
             .await?
-            // Spent by a concurrent reset between the lookup and here.
-            .ok_or_else(|| self.token_refused("password_reset", "spent_concurrently", ctx))?;
+            // A change or another reset committed while this one hashed: it wins, and the
+            // link, spent by the claim, is refused like any spent link.
+            .ok_or_else(|| self.token_refused("password_reset", "password_changed", ctx))?;
         self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",

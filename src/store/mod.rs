@@ -216,16 +216,32 @@ pub trait EmailTokenStore {
         purpose: EmailPurpose,
         now_ms: i64,
     ) -> Result<Option<User>, StoreError>;
-    /// Spends a usable reset token of `change.user_id` and, in the same transaction and only if
-    /// it was usable: replaces the password, revokes every session (but `keep_session`, `None`
-    /// on a reset), clears the throttle row of `email` and marks the address verified.
-    /// `None` when the token was not usable (spent by a concurrent reset, expired, gone):
-    /// concurrent resets with one token, exactly one gets `Some` (the revoked session ids).
-    async fn reset_password(
+    /// Claims a reset before its new password is hashed: spends the usable reset token with
+    /// this hash if it is `user_id`'s and the user's password is still at `version` (the one
+    /// [`Self::email_token_user`] read), atomically. Of concurrent claims of one token exactly
+    /// one gets `true`; the others hash nothing.
+    ///
+    /// The claim is final: if the hash or [`Self::reset_password`] then fails, the password
+    /// is unchanged (that write is one transaction) and the link is used up, so the user asks
+    /// for a new one. A token that could come back would need one more write to the database
+    /// that just failed, and would let a retry race a reset that already began.
+    async fn claim_reset_token(
         &self,
         token_hash: &str,
+        user_id: &UserId,
+        version: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Completes a claimed reset, in one transaction and only while the password is still at
+    /// `version` (the one the claim saw): replaces the password, revokes every session (but
+    /// `keep_session`, `None` on a reset), clears the throttle row of `email` and marks the
+    /// address verified. `None` when a change or another reset committed since the claim (or
+    /// the account is gone): nothing is written. Otherwise the revoked session ids.
+    async fn reset_password(
+        &self,
         email: &Email,
         change: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError>;
     /// Spends a usable verification token and marks its user's address verified, atomically.
     /// Returns the (now verified) user, or `None` when the token was not usable.

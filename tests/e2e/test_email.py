@@ -108,8 +108,10 @@ def forgot(w, email, request_id=None):
     return request(w.base, "POST", "/auth/password/forgot", json={"email": email}, headers=headers)
 
 
-def reset(w, token, password=NEW_PASSWORD):
-    return request(w.base, "POST", "/auth/password/reset", json={"token": token, "new_password": password})
+def reset(w, token, password=NEW_PASSWORD, request_id=None):
+    headers = {"X-Request-Id": request_id} if request_id else {}
+    return request(w.base, "POST", "/auth/password/reset", json={"token": token, "new_password": password},
+                   headers=headers)
 
 
 def verify(w, token):
@@ -210,19 +212,28 @@ def test_an_unknown_address_gets_no_mail_and_a_consumer_log_line(worker):
     assert email not in worker.log_path.read_text(errors="replace")
 
 
-def test_a_reset_link_works_once_even_when_used_concurrently(worker):
+def test_a_reset_link_used_concurrently_resets_once_and_only_that_reset_hashes(worker):
+    # The link is spent before the new password is hashed: of the resets that present it at
+    # once, the one that spends it hashes, and the others are refused without hashing. Each
+    # request's own log line counts the passwords it hashed.
     email = unique_email("once")
     register(worker, email)
     forgot(worker, email)
     token = wait_for_mail(worker, email, RESET).token
+    rids = [f"once-{i}-{uuid.uuid4().hex[:8]}" for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: reset(worker, token, f"{NEW_PASSWORD} {i}"), range(8)))
+        results = list(pool.map(lambda i: reset(worker, token, f"{NEW_PASSWORD} {i}", rids[i]), range(8)))
     statuses = sorted(r.status for r in results)
     assert statuses == [204] + [400] * 7, statuses
     for r in results:
         if r.status == 400:
             assert_problem(r, 400, "invalid_email_token")
     winner = next(i for i, r in enumerate(results) if r.status == 204)
+    lines = wait_for_lines(worker, lambda l: l["event"] == "request" and l["request_id"] in rids, 8)
+    hashes = {l["request_id"]: l.get("new_password_hashes") for l in lines}
+    assert hashes == {rid: int(rid == rids[winner]) for rid in rids}, hashes
+    refused = [l for l in worker.logs() if l["event"] == "email_token_refused" and l["request_id"] in rids]
+    assert sorted(l["request_id"] for l in refused) == sorted(set(rids) - {rids[winner]}), refused
     assert login(worker, email, f"{NEW_PASSWORD} {winner}").status == 200
     assert_problem(reset(worker, token), 400, "invalid_email_token")
 
@@ -358,6 +369,26 @@ def test_a_flood_from_one_ip_is_refused_with_429_and_retry_after(limited_worker)
     # The other endpoints count apart: this client can still log in.
     assert login(w, email).status == 200
     assert w.has_line(lambda l: l["event"] == "ip_rate_limited" and l["route"] == "forgot")
+
+
+def test_a_flood_of_resets_from_one_ip_is_refused_with_429(limited_worker):
+    w = limited_worker
+    into_minute = time.time() % 60
+    if into_minute > 30:
+        time.sleep(60 - into_minute + 0.5)
+    # A token that was never issued: each reset is refused.
+    token = "A" * 43
+    answers = [reset(w, token) for _ in range(130)]
+    statuses = [r.status for r in answers]
+    assert statuses[:90] == [400] * 90, "an honest number of requests always passes"
+    assert_problem(answers[0], 400, "invalid_email_token")
+    assert 429 in statuses, statuses
+    first = statuses.index(429)
+    assert first >= 100, first
+    r = reset(w, token)
+    assert_problem(r, 429, "too_many_requests")
+    assert r.header("retry-after") == "60"
+    assert w.has_line(lambda l: l["event"] == "ip_rate_limited" and l["route"] == "reset")
 
 
 @pytest.fixture(scope="module")
