@@ -302,6 +302,30 @@ fn a_password_change_sends_a_notice_without_a_link() {
 }
 
 #[test]
+fn a_password_change_voids_a_pending_reset_link() {
+    let h = registered();
+    forgot(&h, ALICE);
+    let token = reset_token(&h, ALICE);
+    let access = h.token(ALICE);
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/password/change")
+            .header("authorization", &format!("Bearer {access}"))
+            .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(
+        &reset(&h, &token, "the link's own passphrase"),
+        400,
+        "invalid_email_token",
+    );
+    assert_eq!(h.login(ALICE, NEW_PASSWORD).status, 200);
+    // A link mailed after the change works.
+    forgot(&h, ALICE);
+    let later = reset_token(&h, ALICE);
+    assert_eq!(reset(&h, &later, "the link's own passphrase").status, 204);
+}
+
+#[test]
 fn a_deleted_accounts_tokens_die_with_it() {
     let h = registered();
     forgot(&h, ALICE);

@@ -123,7 +123,8 @@ fn delete_account() {}
     security(("bearer" = []), ("oauth2" = [])),
     request_body(content = ChangePasswordRequest, content_type = "application/json"),
     responses(
-        (status = 204, description = "Changed; every other session of the user is revoked, this one stays."),
+        (status = 204, description = "Changed; every other session of the user is revoked, this one \
+         stays, and reset links mailed before the change stop working."),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong current \
                                       password (counted as a failed login), or when the password was \

@@ -68,6 +68,15 @@ macro_rules! at_version {
     };
 }
 
+/// Voids every pending (unused) reset token of user `?1`, while its password is at version
+/// `?2`: in the batch of whatever makes a mailed reset link stale (a password change, a reset,
+/// a new second factor), before the statement that moves the version on.
+pub const VOID_RESET_TOKENS: &str = at_version!(
+    "DELETE FROM email_tokens \
+     WHERE user_id = ?1 AND purpose = 'password_reset' AND used_at IS NULL",
+    ""
+);
+
 /// The batch of a claimed reset, after the hash; `?1` the user's id and `?2` the password's
 /// version the claim saw. First: every active session but `?5` ended at `?3` for reason `?4`;
 /// returns their ids.
@@ -81,7 +90,7 @@ pub const RESET_REVOKE: &str = at_version!(
 pub const RESET_CLEAR_ATTEMPTS: &str =
     at_version!("DELETE FROM login_attempts WHERE email = ?3", "");
 
-/// Last: new hash `?3` at `?4`, the email verified (the link
+/// Then [`VOID_RESET_TOKENS`], and last: new hash `?3` at `?4`, the email verified (the link
 /// proved it), the password's version moved on; returns the user's id. No row: no reset (a
 /// change or another reset committed since the claim, or the account is gone).
 pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?3, updated_at = ?4, \

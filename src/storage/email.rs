@@ -23,6 +23,20 @@ impl FromRow for UserIdRow {
     }
 }
 
+impl D1Store {
+    /// The statement that voids every pending reset token of user `user_id` while its password
+    /// is at `version`, for the batch of anything that makes a mailed reset link stale (a
+    /// password change, a reset, a new second factor). Placed before the statement of that
+    /// batch that moves the version on, it commits with the batch or not at all.
+    pub(super) fn void_reset_tokens(
+        &self,
+        user_id: &str,
+        version: i64,
+    ) -> worker::Result<worker::D1PreparedStatement> {
+        query!(&self.0, sql::VOID_RESET_TOKENS, user_id, &version)
+    }
+}
+
 impl EmailTokenStore for D1Store {
     async fn record_email_request(
         &self,
@@ -149,6 +163,7 @@ impl EmailTokenStore for D1Store {
             &version,
             email.as_ref(),
         );
+        let void = self.void_reset_tokens(&user_id, version);
         let update = query!(
             &self.0,
             sql::RESET_PASSWORD,
@@ -157,8 +172,8 @@ impl EmailTokenStore for D1Store {
             c.phc,
             c.updated_at,
         );
-        let results = batch(&self.0, vec![revoke, clear, update]).await?;
-        ids_if_written(&results, 2, 0)
+        let results = batch(&self.0, vec![revoke, clear, void, update]).await?;
+        ids_if_written(&results, 3, 0)
     }
 
     async fn verify_email(

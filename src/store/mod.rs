@@ -108,8 +108,9 @@ pub trait UserStore: EmailTokenStore {
         window_ms: i64,
     ) -> Result<LoginLookup, StoreError>;
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
-    /// Replaces the password hash, bumps its version and revokes every active session of the
-    /// user except `keep`, in one transaction, if the version is still `version` (the one the
+    /// Replaces the password hash, bumps its version, revokes every active session of the
+    /// user except `keep` and voids its pending reset tokens (a link mailed before the change
+    /// must not undo it), in one transaction, if the version is still `version` (the one the
     /// caller's check read).
     /// Returns the revoked session ids, or `None` when the password was set by another request
     /// since the caller checked it (nothing is written).
@@ -234,9 +235,10 @@ pub trait EmailTokenStore {
     ) -> Result<bool, StoreError>;
     /// Completes a claimed reset, in one transaction and only while the password is still at
     /// `version` (the one the claim saw): replaces the password, revokes every session (but
-    /// `keep_session`, `None` on a reset), clears the throttle row of `email` and marks the
-    /// address verified. `None` when a change or another reset committed since the claim (or
-    /// the account is gone): nothing is written. Otherwise the revoked session ids.
+    /// `keep_session`, `None` on a reset), clears the throttle row of `email`, marks the
+    /// address verified and voids the account's other pending reset tokens. `None` when a
+    /// change or another reset committed since the claim (or the account is gone): nothing is
+    /// written. Otherwise the revoked session ids.
     async fn reset_password(
         &self,
         email: &Email,

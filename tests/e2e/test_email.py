@@ -238,6 +238,20 @@ def test_a_reset_link_used_concurrently_resets_once_and_only_that_reset_hashes(w
     assert_problem(reset(worker, token), 400, "invalid_email_token")
 
 
+def test_a_password_change_voids_a_pending_reset_link(worker):
+    email = unique_email("voided")
+    register(worker, email)
+    pair = login(worker, email).json()
+    assert forgot(worker, email).status == 202
+    token = wait_for_mail(worker, email, RESET).token
+    r = request(worker.base, "POST", "/auth/password/change", headers=access(pair),
+                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert r.status == 204, r.body
+    assert_problem(reset(worker, token, "the link's own passphrase"), 400, "invalid_email_token")
+    assert login(worker, email, NEW_PASSWORD).status == 200
+    assert_problem(login(worker, email, "the link's own passphrase"), 401, "invalid_credentials")
+
+
 def test_an_expired_reset_link_is_refused(worker):
     email = unique_email("expired")
     register(worker, email)

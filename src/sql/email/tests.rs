@@ -200,12 +200,13 @@ fn finish(
                 RESET_CLEAR_ATTEMPTS,
                 vec![u.clone(), v.clone(), text(&format!("{user}@example.com"))],
             ),
+            (VOID_RESET_TOKENS, vec![u.clone(), v.clone()]),
             (RESET_PASSWORD, vec![u, v, text("new"), text("later")]),
         ],
     );
     let mut ended = results[0].clone();
     ended.sort();
-    (ended, results[2] == [user])
+    (ended, results[3] == [user])
 }
 
 fn user_state(db: &Connection, id: &str) -> (String, i64, i64) {
@@ -231,6 +232,12 @@ fn a_claimed_reset_is_written_whole_and_only_at_the_password_its_claim_saw() {
         [],
     )
     .unwrap();
+    // The claimed token, another pending link of the account (mailed while this one was
+    // used), and tokens the reset must leave alone.
+    add_token(&db, "claimed", "u1", RESET, NOW + 10.0, Some(NOW));
+    add_token(&db, "pending", "u1", RESET, NOW + 10.0, None);
+    add_token(&db, "verify", "u1", VERIFY, NOW + 10.0, None);
+    add_token(&db, "theirs", "u2", RESET, NOW + 10.0, None);
     let untouched = ("hash".to_owned(), 4, 0);
 
     // The password was set since the claim (a change, another reset): nothing at all.
@@ -238,6 +245,7 @@ fn a_claimed_reset_is_written_whole_and_only_at_the_password_its_claim_saw() {
     assert_eq!(user_state(&db, "u1"), untouched);
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 4);
     assert_eq!(count(&db, "login_attempts", "1"), 1);
+    assert_eq!(count(&db, "email_tokens", "1"), 4);
 
     // At the claim's version: the whole batch.
     assert_eq!(
@@ -247,6 +255,14 @@ fn a_claimed_reset_is_written_whole_and_only_at_the_password_its_claim_saw() {
     assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
     assert_eq!(count(&db, "login_attempts", "1"), 0);
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 2);
+    assert_eq!(
+        run(
+            &db,
+            "SELECT token_hash FROM email_tokens ORDER BY token_hash",
+            &[]
+        ),
+        ["claimed", "theirs", "verify"]
+    );
 
     // Twice: nothing, even for a session opened since.
     add_session(&db, "u1", "since", NOW + HOUR, None);

@@ -27,6 +27,15 @@ impl MemoryDb {
         }
     }
 
+    /// Voids the user's pending reset tokens (`sql::email::VOID_RESET_TOKENS`), as part of a
+    /// password change or a reset.
+    pub(super) fn void_reset_tokens(&self, user_id: &str) {
+        let purpose = EmailPurpose::PasswordReset.as_str();
+        self.email_tokens.borrow_mut().retain(|_, t| {
+            !(t.user_id == user_id && t.purpose == purpose && t.used_at_ms.is_none())
+        });
+    }
+
     /// Moves an email token's expiry, as time passing would.
     pub fn set_email_token_expiry(&self, token_hash: &str, expires_at_ms: i64) {
         if let Some(t) = self.email_tokens.borrow_mut().get_mut(token_hash) {
@@ -154,6 +163,7 @@ impl EmailTokenStore for MemoryDb {
             s.user_id == id && Some(sid) != c.keep_session
         });
         self.attempts.borrow_mut().remove(email.as_ref());
+        self.void_reset_tokens(&id);
         Ok(Some(revoked))
     }
 
