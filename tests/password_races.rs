@@ -41,7 +41,7 @@ fn race(h: &Harness, first: ApiRequest, second: ApiRequest) -> (ApiResponse, Api
         Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| Box::pin(edge_auth::http::yield_once())))
     };
     let (a, b) = (yielding("first"), yielding("second"));
-    let outbox = Outbox::new(ORIGIN);
+    let outbox = Outbox::default();
     let cache = h.session_cache();
     let app = h.app(&outbox, &cache);
     let (first_route, second_route) = (

@@ -144,7 +144,8 @@ fn change_password() {}
     responses(
         (status = 202, description = "The same answer, body and (within noise) time for every \
          well-formed email, known or not. For a known account a reset email with a link to \
-         `<APP_URL>/reset-password?token=…` (valid `PASSWORD_RESET_TTL` s, default 1800) is \
+         `<APP_URL or PUBLIC_URL>/reset-password?token=…` (valid `PASSWORD_RESET_TTL` s, default \
+         1800) is \
          queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
          body = Accepted),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),

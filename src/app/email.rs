@@ -17,7 +17,8 @@ use crate::mail::{MailJob, MailKind};
 use crate::store::{BreakerStore, EmailPurpose, PasswordChange, SessionStore, UserStore};
 use crate::tokens;
 
-/// The page paths the links point to, under `APP_URL` or the Worker's own origin.
+/// The page paths the links point to, under `APP_URL` or the Worker's own origin
+/// (`PUBLIC_URL`).
 pub const RESET_PAGE: &str = "/reset-password";
 pub const VERIFY_PAGE: &str = "/verify-email";
 
@@ -38,6 +39,19 @@ fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldE
             .map(|e| FieldError::new("new_password", e.code, e.message))
             .collect()
     })
+}
+
+/// Logs that a reset or verification email was not sent for want of an origin for its link
+/// (neither `APP_URL` nor `PUBLIC_URL` is set): an operator's error, never the client's.
+pub(super) fn link_unconfigured(kind: MailKind, ctx: &Ctx) {
+    ctx.log(
+        "error",
+        "mail_link_unconfigured",
+        json!({
+            "kind": kind.as_str(),
+            "cause": "neither APP_URL nor PUBLIC_URL is set: no origin for the link, nothing sent",
+        }),
+    );
 }
 
 /// A body that may be absent (or JSON `null`); when sent it must be a JSON object (its members
@@ -218,7 +232,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.outbox.push(MailJob {
             kind: MailKind::PasswordChanged,
             to: email.as_ref().to_owned(),
-            link_base: None,
             link: None,
             valid_for_secs: None,
             request_id: ctx.request_id.clone(),
@@ -240,13 +253,17 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Queues a reset or verification email for the account of `email`, if it has one: the job
-    /// carries the address and where the link points, never a token (the consumer makes it).
+    /// carries the address, never a token (the consumer makes it) nor where the link points
+    /// (the consumer takes that from its configuration). Without a configured origin nothing is
+    /// queued: a link is never built from anything the request says.
     fn queue_token_mail(&self, email: &Email, kind: MailKind, ctx: &Ctx) {
-        let base = self.config.email.app_url.as_deref();
+        if self.config.email.link_origin().is_none() {
+            link_unconfigured(kind, ctx);
+            return;
+        }
         self.outbox.push(MailJob {
             kind,
             to: email.as_ref().to_owned(),
-            link_base: Some(base.unwrap_or(self.outbox.origin()).to_owned()),
             link: None,
             valid_for_secs: None,
             request_id: ctx.request_id.clone(),

@@ -354,6 +354,47 @@ def test_register_and_forgot_accept_only_a_plain_address(worker):
     assert rows == [{"n": 0}], rows
 
 
+def test_a_links_origin_is_the_configured_one_whatever_the_host_header(worker):
+    email = unique_email("host")
+    spoofed = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    r = request(worker.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD},
+                headers=spoofed)
+    assert r.status == 201, r.body
+    r = request(worker.base, "POST", "/auth/password/forgot", json={"email": email}, headers=spoofed)
+    assert r.status == 202, r.body
+    verify_link = wait_for_mail(worker, email, VERIFY).link
+    reset_link = wait_for_mail(worker, email, RESET).link
+    assert verify_link.startswith(f"{worker.base}/verify-email?token="), verify_link
+    assert reset_link.startswith(f"{worker.base}/reset-password?token="), reset_link
+
+
+@pytest.fixture(scope="module")
+def unlinked_worker(e2e_dir):
+    """The production build with neither APP_URL nor PUBLIC_URL: no origin to put in a link."""
+    w = start_worker(e2e_dir / "unlinked", SigningKey(kid="e2e-unlinked"),
+                     extra_vars={"PUBLIC_URL": "", "RATE_LIMIT_BY_IP": "false"})
+    yield w
+    stop(w.proc)
+
+
+def test_without_a_configured_origin_no_link_is_mailed(unlinked_worker):
+    w = unlinked_worker
+    email = unique_email("unlinked").lower()
+    rids = {"register": f"unlinked-reg-{uuid.uuid4().hex[:8]}", "forgot": f"unlinked-fgt-{uuid.uuid4().hex[:8]}"}
+    r = request(w.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD},
+                headers={"X-Request-Id": rids["register"], "Host": "attacker.example"})
+    assert r.status == 201, r.body
+    assert forgot(w, email, request_id=rids["forgot"]).status == 202
+    lines = wait_for_lines(w, lambda l: l["event"] == "mail_link_unconfigured"
+                           and l["request_id"] in rids.values(), 2)
+    assert sorted(l["kind"] for l in lines) == ["email_verification", "password_reset"], lines
+    assert all(l["level"] == "error" for l in lines), lines
+    wait_for_lines(w, lambda l: l["event"] == "request" and l["request_id"] in rids.values(), 2)
+    time.sleep(2)
+    assert not [l for l in w.logs() if l["event"] == "email_queued" and l["request_id"] in rids.values()]
+    assert mails_to(w, email) == []
+
+
 @pytest.fixture(scope="module")
 def limited_worker(e2e_dir):
     """The production build as deployed: RATE_LIMIT_BY_IP on (100 a minute per endpoint and IP)."""
