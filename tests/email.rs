@@ -237,6 +237,42 @@ fn a_verification_link_expires_and_a_newer_one_voids_it() {
 }
 
 #[test]
+fn asking_for_verification_past_the_hourly_cap_queues_nothing() {
+    let h = Harness::with_config(config_with(&[("EMAIL_MAX_PER_HOUR", "3")]));
+    h.register(ALICE, PASSWORD);
+    let access = h.token(ALICE);
+    h.hold_queue.set(true);
+    let queued_at_registration = h.events("email_queued").len();
+    let first = ask_verification(&h, &access);
+    for _ in 0..4 {
+        let r = ask_verification(&h, &access);
+        assert_eq!((r.status, &r.body), (202, &first.body));
+    }
+    // Three jobs reached the queue, and the two requests past the cap queued nothing.
+    assert_eq!(h.queue.jobs.borrow().len(), 3);
+    assert_eq!(h.events("email_queued").len() - queued_at_registration, 3);
+    let capped = h.events("email_request_capped");
+    assert_eq!(capped.len(), 2);
+    assert_eq!(capped[0]["purpose"], "email_verification");
+    assert_eq!(capped[0]["max_per_hour"], 3);
+    assert_eq!(
+        h.users.email_requests_of(ALICE, "email_verification"),
+        Some((5, NOW_MS))
+    );
+    // An hour after the first request, the window starts again.
+    let later = NOW_MS + 3_600_000;
+    let pair = h.login_at(ALICE, PASSWORD, later).body_json();
+    let access = pair["access_token"].as_str().unwrap();
+    let r = h.send_at(
+        ApiRequest::new("POST", "/auth/email/verification")
+            .header("authorization", &format!("Bearer {access}")),
+        later,
+    );
+    assert_eq!(r.status, 202);
+    assert_eq!(h.queue.jobs.borrow().len(), 4);
+}
+
+#[test]
 fn asking_for_verification_needs_a_bearer_and_at_most_an_empty_object() {
     let h = registered();
     let r = h.send(ApiRequest::new("POST", "/auth/email/verification"));

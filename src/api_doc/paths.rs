@@ -181,7 +181,8 @@ fn reset_password() {}
                  description = "Optional: nothing, `null`, or a JSON object (its members are ignored)."),
     responses(
         (status = 202, description = "A new verification email (older links stop working) is \
-         queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
+         queued, unless the account already asked for (or was sent) `EMAIL_MAX_PER_HOUR` of them \
+         this hour.",
          body = Accepted),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),

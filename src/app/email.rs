@@ -163,8 +163,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(ApiResponse::empty(204))
     }
 
-    /// `POST /auth/email/verification` (Bearer): a new verification email. Its body is
-    /// optional: nothing, JSON `null` or a JSON object.
+    /// `POST /auth/email/verification` (Bearer): a new verification email, for at most
+    /// `EMAIL_MAX_PER_HOUR` requests an hour (past that the same `202`, nothing queued). Its
+    /// body is optional: nothing, JSON `null` or a JSON object.
     pub(super) async fn request_verification(
         &self,
         req: &ApiRequest,
@@ -176,7 +177,30 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if user.email_verified {
             return Err(AppError::EmailAlreadyVerified);
         }
-        self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
+        // Counted before anything is queued: past the hourly cap the answer is the same and no
+        // job reaches the queue, so a flood of requests makes no queue or consumer work. (The
+        // consumer's own cap, on emails sent per account, still applies to what is queued.)
+        let purpose = EmailPurpose::EmailVerification;
+        let requests = guard
+            .call(|| {
+                self.users
+                    .record_email_request(&user.email, purpose, ctx.now_ms)
+            })
+            .await?;
+        let max_per_hour = self.config.email.max_per_hour;
+        if requests > max_per_hour {
+            ctx.log(
+                "warn",
+                "email_request_capped",
+                json!({
+                    "purpose": purpose.as_str(),
+                    "user_id": user.id.to_string(),
+                    "max_per_hour": max_per_hour,
+                }),
+            );
+        } else {
+            self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
+        }
         Ok(accepted("A verification email is on its way."))
     }
 

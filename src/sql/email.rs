@@ -1,13 +1,16 @@
 //! The statements of `EmailTokenStore` on D1: `email_requests`, `email_sends` and
 //! `email_tokens`.
 
-/// Counts a request for email `?1` and purpose `?2` at `?3`, in a window of `?4` ms.
+/// Counts a request for email `?1` and purpose `?2` at `?3`, in a window of `?4` ms; returns
+/// the window's count, this request included. D1 writes one at a time, so concurrent requests
+/// each get their own count.
 pub const RECORD_REQUEST: &str = "INSERT INTO email_requests \
          (email, purpose, requests, window_start_ms) \
      VALUES (?1, ?2, 1, ?3) \
      ON CONFLICT (email, purpose) DO UPDATE SET \
        requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
-       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END";
+       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END \
+     RETURNING requests";
 
 /// The first statement of issuing a token: counts an email of purpose `?2` at `?3` (window `?4`
 /// ms) for the account with email `?1`, as queue message `?5`: a message that is the one counted

@@ -3,7 +3,7 @@
 //! transaction: D1 runs a batch's statements in order with no other write in between.
 
 use super::d1::{query, FromRow, Row};
-use super::{batch, changes, first_row, ids_if_written, rows_of, D1Store};
+use super::{batch, first_row, ids_if_written, rows_of, D1Store};
 use crate::domain::{Email, User, UserId};
 use crate::sql::email as sql;
 use crate::store::{
@@ -19,6 +19,18 @@ impl FromRow for UserIdRow {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
         Ok(UserIdRow {
             user_id: row.text("user_id")?,
+        })
+    }
+}
+
+struct RequestsRow {
+    requests: f64,
+}
+
+impl FromRow for RequestsRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(RequestsRow {
+            requests: row.number("requests")?,
         })
     }
 }
@@ -43,9 +55,9 @@ impl EmailTokenStore for D1Store {
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         // Written for every address, known or not (see migrations/0007_email_requests.sql).
-        changes(query!(
+        let counted: Option<RequestsRow> = first_row(query!(
             &self.0,
             sql::RECORD_REQUEST,
             email.as_ref(),
@@ -53,8 +65,10 @@ impl EmailTokenStore for D1Store {
             &now_ms,
             &EMAIL_CAP_WINDOW_MS,
         ))
-        .await
-        .map(drop)
+        .await?;
+        counted
+            .map(|row| row.requests as u32)
+            .ok_or_else(|| StoreError::Unavailable("the request count returned no row".into()))
     }
 
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {

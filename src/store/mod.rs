@@ -197,14 +197,16 @@ pub enum Issued {
 #[allow(async_fn_in_trait)]
 pub trait EmailTokenStore {
     /// Counts one request of `purpose` for this address (a fixed one-hour window from its first
-    /// request), whether or not an account has it: the only database work of `forgot`'s request
-    /// path, the same for every address. One statement, no read of `users`.
+    /// request), whether or not an account has it, and returns the window's count, this request
+    /// included (concurrent requests each get their own). One statement, no read of `users`:
+    /// the only database work of `forgot`'s request path, the same for every address; a
+    /// verification request past `EMAIL_MAX_PER_HOUR` queues nothing.
     async fn record_email_request(
         &self,
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u32, StoreError>;
     /// Counts one email of `purpose` for the account of `t.email` (a fixed one-hour window from
     /// its first email) and, unless that goes past `t.max_per_hour`, deletes the account's
     /// unused tokens of the purpose and stores the new one, in one transaction. An unknown email

@@ -368,6 +368,28 @@ def test_a_links_origin_is_the_configured_one_whatever_the_host_header(worker):
     assert reset_link.startswith(f"{worker.base}/reset-password?token="), reset_link
 
 
+def test_asking_for_verification_past_the_hourly_cap_queues_nothing(worker):
+    # EMAIL_MAX_PER_HOUR is 5: the sixth request of the hour and later are answered the same,
+    # and no job reaches the queue. Each request logs what it did: queued, or capped.
+    email = unique_email("askcap")
+    assert register(worker, email).status == 201
+    pair = login(worker, email).json()
+    rids = [f"askcap-{i}-{uuid.uuid4().hex[:8]}" for i in range(8)]
+    answers = [request(worker.base, "POST", "/auth/email/verification",
+                       headers={**access(pair), "X-Request-Id": rid}) for rid in rids]
+    assert {(r.status, r.body) for r in answers} == {(202, answers[0].body)}
+    decided = wait_for_lines(worker, lambda l: l.get("request_id") in rids
+                             and l["event"] in ("email_queued", "email_request_capped"), 8)
+    assert sorted(l["request_id"] for l in decided if l["event"] == "email_queued") == sorted(rids[:5]), decided
+    capped = [l for l in decided if l["event"] == "email_request_capped"]
+    assert sorted(l["request_id"] for l in capped) == sorted(rids[5:]), capped
+    assert all(l["purpose"] == "email_verification" and l["max_per_hour"] == 5 for l in capped), capped
+    # The consumer got exactly the five queued jobs.
+    handled = wait_for_lines(worker, lambda l: l.get("origin_request_id") in rids
+                             and l["event"] in ("email_token_issued", "email_capped"), 5)
+    assert sorted(l["origin_request_id"] for l in handled) == sorted(rids[:5]), handled
+
+
 @pytest.fixture(scope="module")
 def unlinked_worker(e2e_dir):
     """The production build with neither APP_URL nor PUBLIC_URL: no origin to put in a link."""

@@ -14,18 +14,22 @@ const VERIFY: &str = "email_verification";
 #[test]
 fn requests_are_counted_per_address_and_purpose_in_their_window() {
     let db = migrated_db();
+    // The count the statement returns, checked against the row it wrote.
     let record = |email: &str, purpose: &str, at: f64| {
-        run(
+        let returned = run(
             &db,
             RECORD_REQUEST,
             &[text(email), text(purpose), num(at), num(HOUR)],
         );
-        db.query_row(
-            "SELECT requests FROM email_requests WHERE email = ?1 AND purpose = ?2",
-            [email, purpose],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap()
+        let stored = db
+            .query_row(
+                "SELECT requests FROM email_requests WHERE email = ?1 AND purpose = ?2",
+                [email, purpose],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(returned, [format!("Integer({stored})")]);
+        stored
     };
     assert_eq!(record("a@x.io", RESET, NOW), 1);
     assert_eq!(record("a@x.io", RESET, NOW + HOUR - 1.0), 2);

@@ -51,7 +51,7 @@ impl EmailTokenStore for MemoryDb {
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         self.enter()?;
         let mut requests = self.email_requests.borrow_mut();
         let key = (email.as_ref().to_owned(), purpose.as_str());
@@ -60,7 +60,7 @@ impl EmailTokenStore for MemoryDb {
             _ => (1, now_ms),
         };
         requests.insert(key, next);
-        Ok(())
+        Ok(next.0)
     }
 
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
