@@ -26,7 +26,7 @@ export ESBUILD_BIN      := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER := $(CARGO_BIN)/wasm-bindgen-test-runner
 
-.PHONY: help tools chromium dev test consumer floor ts-check test-ts fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy worker-test deploy-check openapi import
+.PHONY: help tools chromium dev test consumer floor ts-check test-ts fuzz-parsers fuzz test-fuzz test-native test-wasm test-e2e lint worker bench bench-forgot dev-vars deploy deploy-vars worker-test deploy-check openapi import
 
 help:
 	@echo "make dev    - install what is missing, migrate the local D1, serve on http://127.0.0.1:8787"
@@ -113,6 +113,8 @@ floor: .tools/rust .tools/npm
 consumer: .tools/rust .tools/npm
 	@cd examples/consumer && worker-build --release >/dev/null 2>../../build-consumer.log || { cat ../../build-consumer.log; exit 1; }
 
+# The git-ignored .dev.vars: a signing key, and PUBLIC_URL=http://127.0.0.1:8787 (the origin
+# `make dev` serves on, where the emailed links point), each added when missing.
 dev-vars: .tools/npm
 	@node scripts/gen-dev-key.mjs .dev.vars
 
@@ -130,9 +132,20 @@ import: .tools/npm
 	@cargo build --quiet --bin import
 	@target/debug/import "$(SRC)" $(if $(filter remote,$(TARGET)),--remote) -- $(WRANGLER_ARGS)
 
-deploy: worker
+# The emailed links' origin comes only from configuration, never from a request's Host: a
+# deployment needs PUBLIC_URL (this Worker's own https origin) or APP_URL (a frontend's) in
+# wrangler.toml's [vars]. Without either the Worker would send no reset or verification link.
+deploy: deploy-vars worker
 	$(WRANGLER) d1 migrations apply DB --remote
 	$(WRANGLER) deploy
+
+deploy-vars:
+	@awk '/^[ \t]*\[/ { vars = ($$0 ~ /^[ \t]*\[vars\][ \t]*$$/) } \
+	  vars && /^[ \t]*(APP_URL|PUBLIC_URL)[ \t]*=[ \t]*"https:\/\/[^" ]+"/ { found = 1 } \
+	  END { exit !found }' wrangler.toml || { \
+	  echo 'make deploy: set PUBLIC_URL (this Worker'"'"'s public origin, e.g. "https://auth.example.com")' >&2; \
+	  echo 'or APP_URL (your frontend'"'"'s) under [vars] in wrangler.toml: the emailed links start with it.' >&2; \
+	  exit 1; }
 
 # ---- tests -----------------------------------------------------------------------------------
 test: tools lint test-native test-ts test-wasm test-fuzz test-e2e deploy-check

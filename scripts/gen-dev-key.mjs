@@ -1,13 +1,26 @@
-// Writes a fresh Ed25519 signing key, as the JWT_SIGNING_KEYS secret, to the given .dev.vars
-// file unless one is already there. Local development and tests only; production keys are
-// set with `wrangler secret put JWT_SIGNING_KEYS`.
+// Fills the given .dev.vars file for local development and tests: a fresh Ed25519 signing key
+// as the JWT_SIGNING_KEYS secret, and PUBLIC_URL, the origin `make dev` serves on (where the
+// emailed links point), each unless the file already has it. Production keys are set with
+// `wrangler secret put JWT_SIGNING_KEYS`, and PUBLIC_URL (or APP_URL) in wrangler.toml's [vars].
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, appendFileSync } from "node:fs";
 
+const DEV_ORIGIN = "http://127.0.0.1:8787";
 const file = process.argv[2] ?? ".dev.vars";
-if (existsSync(file) && /^JWT_SIGNING_KEYS=/m.test(readFileSync(file, "utf8"))) process.exit(0);
-const { privateKey } = generateKeyPairSync("ed25519");
-const jwk = privateKey.export({ format: "jwk" });
-const key = { kty: "OKP", crv: "Ed25519", kid: `dev-${randomUUID().slice(0, 8)}`, d: jwk.d, x: jwk.x };
-appendFileSync(file, `JWT_SIGNING_KEYS='${JSON.stringify([key])}'\n`, { mode: 0o600 });
-console.log(`wrote a new signing key (${key.kid}) to ${file}`);
+const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+const has = (name) => new RegExp(`^${name}=`, "m").test(text);
+// A file whose last line has no newline would glue the next line to it.
+const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+let lines = "";
+if (!has("JWT_SIGNING_KEYS")) {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const jwk = privateKey.export({ format: "jwk" });
+  const key = { kty: "OKP", crv: "Ed25519", kid: `dev-${randomUUID().slice(0, 8)}`, d: jwk.d, x: jwk.x };
+  lines += `JWT_SIGNING_KEYS='${JSON.stringify([key])}'\n`;
+  console.log(`wrote a new signing key (${key.kid}) to ${file}`);
+}
+if (!has("PUBLIC_URL")) {
+  lines += `PUBLIC_URL=${DEV_ORIGIN}\n`;
+  console.log(`wrote PUBLIC_URL=${DEV_ORIGIN} to ${file}`);
+}
+if (lines) appendFileSync(file, sep + lines, { mode: 0o600 });

@@ -28,6 +28,7 @@ pub mod names {
     pub const EMAIL_QUEUE: &str = "EMAIL_QUEUE";
     pub const EMAIL: &str = "EMAIL";
     pub const APP_URL: &str = "APP_URL";
+    pub const PUBLIC_URL: &str = "PUBLIC_URL";
     pub const EMAIL_FROM: &str = "EMAIL_FROM";
     pub const PASSWORD_RESET_TTL: &str = "PASSWORD_RESET_TTL";
     pub const EMAIL_VERIFICATION_TTL: &str = "EMAIL_VERIFICATION_TTL";
@@ -107,9 +108,12 @@ pub struct Config {
 /// Password reset and address verification by email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailConfig {
-    /// Where the emailed links point (`<app_url>/reset-password?token=…`), without a trailing
-    /// slash; `None`: the Worker's own origin, which then serves the two pages itself.
+    /// Where the emailed links point when a frontend of its own serves the two pages
+    /// (`<app_url>/reset-password?token=…`), without a trailing slash.
     pub app_url: Option<String>,
+    /// The Worker's own public origin (`scheme://host[:port]`), which serves the two pages
+    /// itself: where the links point when `app_url` is unset.
+    pub public_url: Option<String>,
     pub from: String,
     pub reset_ttl_secs: i64,
     pub verification_ttl_secs: i64,
@@ -250,7 +254,8 @@ impl Config {
                 0..=366 * 24 * 3600,
             )?,
             email: EmailConfig {
-                app_url: app_url(&get)?,
+                app_url: link_url(&get, names::APP_URL, true)?,
+                public_url: link_url(&get, names::PUBLIC_URL, false)?,
                 from: text(&get, names::EMAIL_FROM, DEFAULT_EMAIL_FROM),
                 reset_ttl_secs: number(
                     &get,
@@ -302,22 +307,84 @@ impl Config {
     }
 }
 
-/// `APP_URL`: an `http(s)://` origin (optionally with a path), kept without a trailing slash.
-fn app_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
-    let Some(raw) = get(names::APP_URL).filter(|v| !v.trim().is_empty()) else {
+impl EmailConfig {
+    /// The origin (and path) the emailed links start with: `APP_URL`, else `PUBLIC_URL`; `None`
+    /// when neither is set, and then no link is sent. Never anything from a request: a `Host`
+    /// header is the client's to choose.
+    pub fn link_origin(&self) -> Option<&str> {
+        self.app_url.as_deref().or(self.public_url.as_deref())
+    }
+}
+
+/// `APP_URL` or `PUBLIC_URL` (`with_path`: only the former may have a path), kept without a
+/// trailing slash: `https://`, or `http://` on a loopback host only (a reset link carries its
+/// token, which must not travel in clear text), with no user info, query or fragment.
+fn link_url(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    with_path: bool,
+) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = get(name).filter(|v| !v.trim().is_empty()) else {
         return Ok(None);
     };
+    let refuse = |why: &str| ConfigError {
+        name,
+        why: format!("{raw:?} {why}"),
+    };
     let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !url.contains(['?', '#', ' ']) => Ok(Some(url.into())),
-        _ => Err(ConfigError {
-            name: names::APP_URL,
-            why: format!("{raw:?} is not an http(s) URL without query or fragment"),
-        }),
+    let (plain, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (false, rest),
+        (None, Some(rest)) => (true, rest),
+        _ => return Err(refuse("is not an http(s) URL")),
+    };
+    if url.contains(|c: char| c.is_whitespace() || c.is_control() || "?#@\\".contains(c)) {
+        return Err(refuse(
+            "must have no user info, query, fragment, backslash or whitespace",
+        ));
     }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let Some(host) = host_of(authority) else {
+        return Err(refuse("has no valid host[:port]"));
+    };
+    if !with_path && !path.is_empty() {
+        return Err(refuse(
+            "must be an origin (scheme://host[:port]), without a path",
+        ));
+    }
+    if plain && !is_loopback(host) {
+        return Err(refuse(
+            "is http:// on a host that is not this machine: use https:// (http is for \
+             127.0.0.0/8, ::1 and localhost only)",
+        ));
+    }
+    Ok(Some(url.to_owned()))
+}
+
+/// The host of an authority (`host`, `host:port`, `[v6]`, `[v6]:port`), `None` when it has
+/// none or its port is not a number.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (
+                host,
+                after.strip_prefix(':').or(after.is_empty().then_some(""))?,
+            )
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, port),
+            None => (authority, ""),
+        },
+    };
+    let port_ok = port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    (!host.is_empty() && port_ok).then_some(host)
+}
+
+/// Whether `host` names this machine: `localhost`, `::1` or 127.0.0.0/8.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || crate::ratelimit::ipv4_octets(host).is_some_and(|o| o[0] == 127)
 }
 
 fn flag(
@@ -399,6 +466,7 @@ mod tests {
         assert_eq!(c.bcrypt_max_cost, 13);
         assert_eq!(c.login_failure_iterations, 600_000);
         assert_eq!(c.email.app_url, None);
+        assert_eq!(c.email.link_origin(), None);
         assert_eq!(c.email.reset_ttl_secs, 1800);
         assert_eq!(c.email.verification_ttl_secs, 86_400);
         assert_eq!(c.email.max_per_hour, 5);
@@ -446,6 +514,67 @@ mod tests {
         assert!(c.email.require_verification);
         let err = with(&[(names::REQUIRE_EMAIL_VERIFICATION, "yes")]).unwrap_err();
         assert_eq!(err.name, names::REQUIRE_EMAIL_VERIFICATION);
+    }
+
+    #[test]
+    fn links_start_with_app_url_else_public_url_and_never_guess() {
+        let c = with(&[(names::PUBLIC_URL, "https://auth.example.com/")]).unwrap();
+        assert_eq!(c.email.link_origin(), Some("https://auth.example.com"));
+        let c = with(&[
+            (names::APP_URL, "https://app.example.com/account/"),
+            (names::PUBLIC_URL, "https://auth.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.email.link_origin(),
+            Some("https://app.example.com/account")
+        );
+        assert_eq!(
+            with(&[(names::PUBLIC_URL, " ")])
+                .unwrap()
+                .email
+                .link_origin(),
+            None
+        );
+    }
+
+    #[test]
+    fn plain_http_links_are_only_for_this_machine() {
+        for name in [names::APP_URL, names::PUBLIC_URL] {
+            for local in [
+                "http://127.0.0.1:8787",
+                "http://127.3.2.1",
+                "http://localhost:8787/",
+                "http://LOCALHOST",
+                "http://[::1]:8787",
+                "https://[2001:db8::1]:8443",
+                "https://auth.example.com:8443",
+                "https://xn--bcher-kva.example",
+            ] {
+                let c = with(&[(name, local)]).unwrap();
+                assert_eq!(c.email.link_origin(), Some(local.trim_end_matches('/')));
+            }
+            for bad in [
+                "http://auth.example.com",
+                "http://127.example.com",
+                "http://128.0.0.1",
+                "http://[::2]:8787",
+                "http://localhost.example.com",
+                "https://user@auth.example.com",
+                "https://auth.example.com@evil.example",
+                "https://auth.example.com#x",
+                "https://auth example.com",
+                "https://auth.example.com:port",
+                "https://[::1",
+                "https://auth.example.com\\@evil.example",
+                "//auth.example.com",
+            ] {
+                assert_eq!(with(&[(name, bad)]).unwrap_err().name, name, "{bad:?}");
+            }
+        }
+        // The Worker serves the pages at its root: its own origin has no path.
+        let err = with(&[(names::PUBLIC_URL, "https://auth.example.com/x")]).unwrap_err();
+        assert_eq!(err.name, names::PUBLIC_URL);
     }
 
     #[test]

@@ -12,17 +12,50 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// A normalized email address: trimmed and lower-cased, the form that is stored and compared.
+/// Only a plain addr-spec: a dot-atom local part and a domain of LDH labels, so the address is
+/// one mailbox to every mail service that reads it (no display name, list, quoted string,
+/// comment or domain literal).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
+
+/// RFC 5322's `atext` besides letters and digits: what a dot-atom local part may hold.
+const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+/// RFC 1035's limit on one label of a domain name.
+const LABEL_MAX: usize = 63;
+
+/// Whether `local` is a dot-atom: runs of `atext`, one dot between runs (none leading,
+/// trailing or doubled).
+fn is_dot_atom(local: &str) -> bool {
+    local.split('.').all(|atom| {
+        !atom.is_empty()
+            && atom
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b))
+    })
+}
+
+/// Whether `label` is an LDH label: 1 to 63 letters, digits or hyphens, no hyphen at either
+/// end. (An international domain is written in its punycode form, `xn--…`.)
+fn is_ldh_label(label: &str) -> bool {
+    (1..=LABEL_MAX).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
 
 impl Email {
     /// Normalizes and validates an email address.
     ///
     /// # Errors
-    /// A [`FieldError`] on `email` naming the first broken rule.
+    /// A [`FieldError`] on `email` naming the first broken rule: `required`, `too_long`,
+    /// `invalid_format` (whitespace, not exactly one `@`, no local part, no dotted domain) or
+    /// `invalid_email` (anything else that is not a plain address).
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let err = |code, msg: &str| Err(FieldError::new("email", code, msg));
-        let normalized = crate::lowercase::to_lowercase(raw.trim());
+        let trimmed = raw.trim();
+        let normalized = crate::lowercase::to_lowercase(trimmed);
         if normalized.is_empty() {
             return err("required", "Email is required.");
         }
@@ -49,6 +82,23 @@ impl Email {
             return err(
                 "invalid_format",
                 "Email must have a domain with a dot, such as example.com.",
+            );
+        }
+        // ASCII is checked on the input as typed: lower-casing turns a few other characters
+        // (the Kelvin sign) into ASCII letters. Lower-casing never makes nor removes an '@'.
+        let (typed_local, typed_domain) = trimmed.split_once('@').unwrap_or_default();
+        if !typed_local.is_ascii() || !is_dot_atom(local) {
+            return err(
+                "invalid_email",
+                "Email must be a plain address: before the '@' only letters, digits, dots and \
+                 !#$%&'*+-/=?^_`{|}~, with no dot at either end or twice in a row.",
+            );
+        }
+        if !typed_domain.is_ascii() || !domain.split('.').all(is_ldh_label) {
+            return err(
+                "invalid_email",
+                "Email's domain must be labels of letters, digits and inner hyphens, each at \
+                 most 63 characters (an international domain in its xn-- form).",
             );
         }
         Ok(Self(normalized))
@@ -191,6 +241,54 @@ mod tests {
         assert_eq!(long.len(), 255);
         assert_eq!(Email::parse(&long).unwrap_err().code, "too_long");
         assert!(Email::parse(&long[1..]).is_ok());
+    }
+
+    #[test]
+    fn only_a_plain_address_is_accepted() {
+        for good in [
+            "a@example.com",
+            "first.last@example.com",
+            "o'brien+tag@mail.example.co.uk",
+            "!#$%&'*+-/=?^_`{|}~@example.com",
+            "x@xn--bcher-kva.example",
+            "x@a-b.c-d.example",
+            "x@1.2.3.example",
+        ] {
+            assert_eq!(Email::parse(good).map(|e| e.0), Ok(good.to_owned()));
+        }
+        let longest = format!("x@{}.example", "a".repeat(63));
+        assert!(Email::parse(&longest).is_ok());
+        for bad in [
+            // A display name, a list, a quoted string, a comment, a domain literal.
+            "victim<attacker@evil.example>",
+            "<attacker@evil.example>",
+            "a,b@example.com",
+            "a;b@example.com",
+            "x\"y@example.com",
+            "\"x\"@example.com",
+            "a(comment)@example.com",
+            "a:b@example.com",
+            "a\\b@example.com",
+            "x@[127.0.0.1].example",
+            // Dots out of place.
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            // Labels that are not LDH.
+            "x@-a.example",
+            "x@a-.example",
+            "x@a_b.example",
+            "x@a!b.example",
+            "x@example.com>",
+            &format!("x@{}.example", "a".repeat(64)),
+            // Anything but ASCII, in either part.
+            "jos\u{e9}@example.com",
+            "x@b\u{fc}cher.example",
+            "\u{212a}@example.com",
+        ] {
+            let e = Email::parse(bad).unwrap_err();
+            assert_eq!((e.field, e.code), ("email", "invalid_email"), "{bad:?}");
+        }
     }
 
     #[test]

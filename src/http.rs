@@ -194,6 +194,7 @@ pub struct Ctx {
     db_calls: Cell<u32>,
     session_cache: Cell<Option<&'static str>>,
     db_ms: Cell<i64>,
+    new_password_hashes: Cell<u32>,
     pause: Option<Pause>,
     clock: Option<Clock>,
 }
@@ -207,6 +208,7 @@ impl Ctx {
             db_calls: Cell::new(0),
             session_cache: Cell::new(None),
             db_ms: Cell::new(0),
+            new_password_hashes: Cell::new(0),
             pause: None,
             clock: None,
         }
@@ -269,6 +271,19 @@ impl Ctx {
         self.db_ms.get()
     }
 
+    /// Counts one password hashed to be stored (register, a change, a reset, a login's
+    /// rehash), reported on the request's log line: the CPU a request spent is visible per
+    /// request, and a request refused before its hash shows 0.
+    pub fn count_new_password_hash(&self) {
+        self.new_password_hashes
+            .set(self.new_password_hashes.get() + 1);
+    }
+
+    /// Passwords this request has hashed to be stored so far.
+    pub fn new_password_hashes(&self) -> u32 {
+        self.new_password_hashes.get()
+    }
+
     pub fn now_secs(&self) -> i64 {
         self.now_ms.div_euclid(1000)
     }
@@ -287,9 +302,10 @@ impl Ctx {
         self.lines.borrow_mut().push(Value::Object(line));
     }
 
-    /// Records the request's own line: what was asked, the answer, how long it took and the
-    /// database round trips it made (`db_calls`) and waited for (`db_ms`), and where its session
-    /// check was answered from (`session_cache`), if it made one through the cache.
+    /// Records the request's own line: what was asked, the answer, how long it took, the
+    /// database round trips it made (`db_calls`) and waited for (`db_ms`), the passwords it
+    /// hashed to be stored (`new_password_hashes`), and where its session check was answered
+    /// from (`session_cache`), if it made one through the cache.
     pub fn log_request(&self, method: &str, path: &str, status: u16) {
         let mut line = json!({
             "method": method,
@@ -298,6 +314,7 @@ impl Ctx {
             "duration_ms": self.clock_ms() - self.now_ms,
             "db_calls": self.db_calls(),
             "db_ms": self.db_ms(),
+            "new_password_hashes": self.new_password_hashes(),
             "outcome": match status {
                 200..=399 => "success",
                 400..=499 => "client_error",

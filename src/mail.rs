@@ -42,12 +42,9 @@ pub struct MailJob {
     pub kind: MailKind,
     /// The normalized address.
     pub to: String,
-    /// Where a reset or verification link points (`APP_URL`, or the requesting origin); the
-    /// consumer appends the page and the token it makes. `None` for a notification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_base: Option<String>,
     /// The link with its token, set by the consumer just before rendering: never queued. (A job
-    /// queued by an earlier version carries one, and is sent as it is.)
+    /// queued by an earlier version may carry one: it is sent as it is only when it starts with
+    /// the configured origin.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// How long the link works, in seconds (set with `link`).
@@ -87,44 +84,14 @@ impl MailJob {
     }
 }
 
-/// The emails one request asked for, and the origin its links default to. The handlers fill
-/// it; the Worker drains it after the response is built.
+/// The emails one request asked for. The handlers fill it; the Worker drains it after the
+/// response is built.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    origin: String,
     jobs: RefCell<Vec<MailJob>>,
 }
 
 impl Outbox {
-    /// `origin`: the request's own `scheme://host[:port]`, used for links when `APP_URL` is unset.
-    pub fn new(origin: impl Into<String>) -> Self {
-        Self {
-            origin: origin.into().trim_end_matches('/').to_owned(),
-            jobs: RefCell::default(),
-        }
-    }
-
-    /// The outbox of a request to `url`: its links default to the URL's `scheme://host[:port]`,
-    /// always `https` except on a loopback host (`wrangler dev`): a request that reached the
-    /// Worker over plain `http` must not make a reset link that sends its token in clear text.
-    /// (Plain string work: the Worker's request URL is already normalized by the runtime, and a
-    /// URL parser would bring its IDNA tables into the wasm.)
-    pub fn for_url(url: &str) -> Self {
-        let authority_start = url.find("://").map_or(0, |i| i + 3);
-        let end = url[authority_start..]
-            .find(['/', '?', '#'])
-            .map_or(url.len(), |i| authority_start + i);
-        let authority = &url[authority_start..end];
-        match url[..authority_start].strip_suffix("://") {
-            Some("http") if !is_loopback(authority) => Self::new(format!("https://{authority}")),
-            _ => Self::new(&url[..end]),
-        }
-    }
-
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
     pub fn push(&self, job: MailJob) {
         self.jobs.borrow_mut().push(job);
     }
@@ -132,18 +99,6 @@ impl Outbox {
     pub fn take(&self) -> Vec<MailJob> {
         std::mem::take(&mut *self.jobs.borrow_mut())
     }
-}
-
-/// Whether `authority` (`host[:port]`, as workerd normalizes it) names this machine.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    // 127.0.0.0/8, as workerd writes it (not std's parser: 3 KB of the wasm).
-    host == "localhost"
-        || host == "::1"
-        || crate::ratelimit::ipv4_octets(host).is_some_and(|o| o[0] == 127)
 }
 
 /// A rendered email, in the `{from, to, subject, text, html}` form of the `send_email` binding.
@@ -384,7 +339,6 @@ mod tests {
         MailJob {
             kind,
             to: "alice@example.com".into(),
-            link_base: None,
             link: link.map(str::to_owned),
             valid_for_secs: Some(1800),
             request_id: "rid".into(),
@@ -420,44 +374,6 @@ mod tests {
         assert!(!m.text.contains("http"));
         assert_eq!(minutes(86_400), "24 hours");
         assert_eq!(minutes(3600), "1 hour");
-    }
-
-    #[test]
-    fn the_links_origin_is_the_request_urls_scheme_and_authority() {
-        for (url, origin) in [
-            (
-                "https://auth.example.com/auth/password/forgot",
-                "https://auth.example.com",
-            ),
-            (
-                "http://127.0.0.1:8787/auth/register?x=1",
-                "http://127.0.0.1:8787",
-            ),
-            ("https://a.example", "https://a.example"),
-            ("https://a.example?q", "https://a.example"),
-            // Plain http from anywhere but this machine: the link is https all the same.
-            (
-                "http://auth.example.com/auth/password/forgot",
-                "https://auth.example.com",
-            ),
-            (
-                "http://auth.example.com:8080/x",
-                "https://auth.example.com:8080",
-            ),
-            (
-                "http://localhost:8787/auth/register",
-                "http://localhost:8787",
-            ),
-            ("http://[::1]:8787/auth/register", "http://[::1]:8787"),
-            ("http://127.0.0.2/x", "http://127.0.0.2"),
-            ("http://127.example.com/x", "https://127.example.com"),
-            (
-                "https://xn--bcher-kva.example/auth/register",
-                "https://xn--bcher-kva.example",
-            ),
-        ] {
-            assert_eq!(Outbox::for_url(url).origin(), origin);
-        }
     }
 
     /// Cargo.toml pins `idna_adapter` to its ASCII-only stub: an international domain still

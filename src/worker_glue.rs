@@ -315,7 +315,8 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
     let method = req.method();
-    // One read of the URL for the path and the links' origin (workerd hands it over normalized).
+    // The URL is read for its path only: an emailed link's origin is configuration
+    // (`APP_URL`, `PUBLIC_URL`), never the request's Host.
     let url = req.url();
     let path = http::path_of_url(&url).to_owned();
     let body = match method.as_str() {
@@ -329,8 +330,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
         body,
     };
 
-    // Links in emails point here unless APP_URL is set.
-    let outbox = Outbox::for_url(&url);
+    let outbox = Outbox::default();
     let resp = match config(&env) {
         Ok(cfg) => {
             let db = D1Store(env.d1(names::DB)?);

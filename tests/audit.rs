@@ -522,7 +522,7 @@ fn concurrent_failed_logins_each_count_only_their_own_hashing() {
             .json(&json!({ "email": email, "password": password }))
     };
     let (wrong, unknown) = (yielding("wrong"), yielding("unknown"));
-    let outbox = Outbox::new(ORIGIN);
+    let outbox = Outbox::default();
     let cache = h.session_cache();
     let app = h.app(&outbox, &cache);
     let (a, b) = block_on(join(

@@ -237,6 +237,42 @@ fn a_verification_link_expires_and_a_newer_one_voids_it() {
 }
 
 #[test]
+fn asking_for_verification_past_the_hourly_cap_queues_nothing() {
+    let h = Harness::with_config(config_with(&[("EMAIL_MAX_PER_HOUR", "3")]));
+    h.register(ALICE, PASSWORD);
+    let access = h.token(ALICE);
+    h.hold_queue.set(true);
+    let queued_at_registration = h.events("email_queued").len();
+    let first = ask_verification(&h, &access);
+    for _ in 0..4 {
+        let r = ask_verification(&h, &access);
+        assert_eq!((r.status, &r.body), (202, &first.body));
+    }
+    // Three jobs reached the queue, and the two requests past the cap queued nothing.
+    assert_eq!(h.queue.jobs.borrow().len(), 3);
+    assert_eq!(h.events("email_queued").len() - queued_at_registration, 3);
+    let capped = h.events("email_request_capped");
+    assert_eq!(capped.len(), 2);
+    assert_eq!(capped[0]["purpose"], "email_verification");
+    assert_eq!(capped[0]["max_per_hour"], 3);
+    assert_eq!(
+        h.users.email_requests_of(ALICE, "email_verification"),
+        Some((5, NOW_MS))
+    );
+    // An hour after the first request, the window starts again.
+    let later = NOW_MS + 3_600_000;
+    let pair = h.login_at(ALICE, PASSWORD, later).body_json();
+    let access = pair["access_token"].as_str().unwrap();
+    let r = h.send_at(
+        ApiRequest::new("POST", "/auth/email/verification")
+            .header("authorization", &format!("Bearer {access}")),
+        later,
+    );
+    assert_eq!(r.status, 202);
+    assert_eq!(h.queue.jobs.borrow().len(), 4);
+}
+
+#[test]
 fn asking_for_verification_needs_a_bearer_and_at_most_an_empty_object() {
     let h = registered();
     let r = h.send(ApiRequest::new("POST", "/auth/email/verification"));
@@ -302,6 +338,30 @@ fn a_password_change_sends_a_notice_without_a_link() {
 }
 
 #[test]
+fn a_password_change_voids_a_pending_reset_link() {
+    let h = registered();
+    forgot(&h, ALICE);
+    let token = reset_token(&h, ALICE);
+    let access = h.token(ALICE);
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/password/change")
+            .header("authorization", &format!("Bearer {access}"))
+            .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+    );
+    assert_eq!(r.status, 204);
+    assert_problem(
+        &reset(&h, &token, "the link's own passphrase"),
+        400,
+        "invalid_email_token",
+    );
+    assert_eq!(h.login(ALICE, NEW_PASSWORD).status, 200);
+    // A link mailed after the change works.
+    forgot(&h, ALICE);
+    let later = reset_token(&h, ALICE);
+    assert_eq!(reset(&h, &later, "the link's own passphrase").status, 204);
+}
+
+#[test]
 fn a_deleted_accounts_tokens_die_with_it() {
     let h = registered();
     forgot(&h, ALICE);
@@ -363,6 +423,41 @@ fn register_login_and_forgot_are_limited_per_client_ip() {
     // Other endpoints are not counted; nor is a request without a client IP (a service binding).
     assert_eq!(forgot(&h, ALICE).status, 202);
     assert_eq!(h.events("ip_rate_limited").len(), 3);
+}
+
+#[test]
+fn reset_is_limited_per_client_ip_before_the_token_is_looked_up() {
+    let h = registered();
+    forgot(&h, ALICE);
+    let token = reset_token(&h, ALICE);
+    h.ip_limiter.limit.set(2);
+    let reset_from = |ip: &str, token: &str| {
+        h.send(
+            ApiRequest::new("POST", "/auth/password/reset")
+                .header("cf-connecting-ip", ip)
+                .json(&json!({ "token": token, "new_password": NEW_PASSWORD })),
+        )
+    };
+    let never_issued = "A".repeat(43);
+    for _ in 0..2 {
+        assert_problem(
+            &reset_from("203.0.113.7", &never_issued),
+            400,
+            "invalid_email_token",
+        );
+    }
+    let calls = h.users.calls.get();
+    let r = reset_from("203.0.113.7", &token);
+    assert_problem(&r, 429, "too_many_requests");
+    assert_eq!(r.get_header("retry-after"), Some("60"));
+    assert_eq!(
+        h.users.calls.get(),
+        calls,
+        "refused before any database call"
+    );
+    assert_eq!(h.events("ip_rate_limited")[0]["route"], "reset");
+    // The link was not spent: another client uses it.
+    assert_eq!(reset_from("198.51.100.1", &token).status, 204);
 }
 
 #[test]

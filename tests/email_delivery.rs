@@ -58,7 +58,8 @@ fn forgot_answers_known_and_unknown_addresses_alike_and_mails_only_the_account()
         .iter()
         .map(|j| serde_json::to_value(j).unwrap())
         .collect();
-    let expected = |to: &str, rid: &str| json!({"kind": "password_reset", "to": to, "link_base": ORIGIN, "request_id": rid});
+    let expected =
+        |to: &str, rid: &str| json!({"kind": "password_reset", "to": to, "request_id": rid});
     assert_eq!(
         jobs,
         [
@@ -191,21 +192,80 @@ fn a_job_whose_sends_keep_failing_counts_once_and_is_retried_every_time() {
     assert_eq!(resets(&h), [2]);
 }
 
+/// Jobs queued by an earlier version carried their link's origin (`link_base`), taken from
+/// the request's Host unless `APP_URL` was set, or the whole link: the origin is this Worker's
+/// configuration all the same.
 #[test]
-fn a_job_queued_with_its_link_by_an_earlier_version_is_sent_as_it_is() {
+fn a_job_queued_by_an_earlier_version_gets_a_link_on_the_configured_origin_only() {
     let h = registered();
-    let old = json!({"kind": "password_reset", "to": ALICE,
-                     "link": "https://old.example/reset-password?token=abc",
-                     "valid_for_secs": 1800, "request_id": "old"});
-    h.queue
-        .jobs
-        .borrow_mut()
-        .push(serde_json::from_value(old).unwrap());
+    let queue = |job: Value| {
+        h.queue
+            .jobs
+            .borrow_mut()
+            .push(serde_json::from_value(job).unwrap())
+    };
+    queue(json!({"kind": "password_reset", "to": ALICE,
+                 "link_base": "https://attacker.example", "request_id": "old-base"}));
     assert_eq!(h.consume_at(NOW_MS), [Outcome::Sent]);
-    assert_eq!(
-        link(&h.inbox(ALICE).pop().unwrap()),
-        "https://old.example/reset-password?token=abc"
+    let made = link(&h.inbox(ALICE).pop().unwrap());
+    assert!(
+        made.starts_with(&format!("{ORIGIN}/reset-password?token=")),
+        "{made}"
     );
+    // A link made with its token by an earlier version: sent as it is on the configured
+    // origin, dropped (and logged) on any other.
+    let ours = format!("{ORIGIN}/reset-password?token=abc");
+    queue(json!({"kind": "password_reset", "to": ALICE, "link": ours,
+                 "valid_for_secs": 1800, "request_id": "old-link"}));
+    queue(json!({"kind": "password_reset", "to": ALICE,
+                 "link": "https://attacker.example/reset-password?token=def",
+                 "valid_for_secs": 1800, "request_id": "old-foreign"}));
+    assert_eq!(h.consume_at(NOW_MS), [Outcome::Sent, Outcome::NotSent]);
+    let sent: Vec<String> = h.inbox(ALICE).iter().map(link).collect();
+    assert_eq!(sent.last().unwrap(), &ours);
+    assert!(!sent.iter().any(|l| l.contains("attacker.example")));
+    let dropped = h.events("email_dropped");
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0]["origin_request_id"], "old-foreign");
+    assert_eq!(dropped[0]["level"], "error");
+}
+
+/// Neither `APP_URL` nor `PUBLIC_URL`: no link can be made without guessing a host, so none
+/// is: nothing is queued, the answers are the same, and each email not sent is an error line.
+#[test]
+fn without_a_configured_origin_no_link_is_queued_or_sent() {
+    let h = Harness::with_config(config_with(&[("PUBLIC_URL", "")]));
+    assert_eq!(h.config.email.link_origin(), None);
+    assert_eq!(h.register(ALICE, PASSWORD).status, 201);
+    assert_eq!(forgot(&h, ALICE).status, 202);
+    let access = h.token(ALICE);
+    assert_eq!(ask_verification(&h, &access).status, 202);
+    assert!(h.queue.jobs.borrow().is_empty());
+    assert!(h.events("email_queued").is_empty());
+    assert!(h.mailer.sent.borrow().is_empty());
+    let lines = h.events("mail_link_unconfigured");
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["email_verification", "password_reset", "email_verification"]
+    );
+    assert!(lines.iter().all(|l| l["level"] == "error"));
+    // A job already queued (by a Worker that had an origin) is not sent either.
+    h.queue.jobs.borrow_mut().push(
+        serde_json::from_value(json!({"kind": "password_reset", "to": ALICE, "request_id": "q"}))
+            .unwrap(),
+    );
+    assert_eq!(h.consume_at(NOW_MS), [Outcome::NotSent]);
+    assert_eq!(h.events("mail_link_unconfigured").len(), 4);
+    assert!(h.mailer.sent.borrow().is_empty());
+    // The notice of a password change has no link: it goes out.
+    let r = h.send(
+        ApiRequest::new("POST", "/auth/password/change")
+            .header("authorization", &format!("Bearer {access}"))
+            .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(subjects(&h, ALICE), ["Your password was changed"]);
 }
 
 #[test]

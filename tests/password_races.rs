@@ -1,6 +1,7 @@
 //! Writes that follow a password check, racing a reset that commits while they hash: a change,
 //! an account deletion and a login's rehash each write only while the password's version is the
-//! one their check read (`migrations/0008_password_version.sql`), so none can undo the reset.
+//! one their check read (`migrations/0008_password_version.sql`), so none can undo the reset;
+//! and a second reset with the same link, refused before it hashes.
 //! Over the in-memory stores, with hashing in slices: two requests on one isolate take turns
 //! at every slice, so the reset's write lands between the other request's check and its write.
 //! `tests/e2e/test_password_races.py` runs the same races on workerd and D1.
@@ -40,13 +41,35 @@ fn race(h: &Harness, first: ApiRequest, second: ApiRequest) -> (ApiResponse, Api
         Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| Box::pin(edge_auth::http::yield_once())))
     };
     let (a, b) = (yielding("first"), yielding("second"));
-    let outbox = Outbox::new(ORIGIN);
+    let outbox = Outbox::default();
     let cache = h.session_cache();
     let app = h.app(&outbox, &cache);
+    let (first_route, second_route) = (
+        (first.method.clone(), first.path.clone()),
+        (second.method.clone(), second.path.clone()),
+    );
     let answers = block_on(join(app.handle(first, &a), app.handle(second, &b)));
+    // Each request's own line, as the Worker writes it.
+    a.log_request(&first_route.0, &first_route.1, answers.0.status);
+    b.log_request(&second_route.0, &second_route.1, answers.1.status);
     h.keep_logs(&a);
     h.keep_logs(&b);
     answers
+}
+
+/// The passwords each of the two racing requests hashed to be stored, from their request
+/// lines: `(first, second)`.
+fn hashed(h: &Harness) -> (u64, u64) {
+    let of = |id: &str| {
+        let lines: Vec<_> = h
+            .events("request")
+            .into_iter()
+            .filter(|l| l["request_id"] == id)
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines[0]["new_password_hashes"].as_u64().unwrap()
+    };
+    (of("first"), of("second"))
 }
 
 fn bearer(path: &str, token: &str, body: serde_json::Value) -> ApiRequest {
@@ -136,6 +159,24 @@ fn a_rehashing_login_that_read_the_password_before_a_reset_wrote_opens_nothing()
     // Its rehash wrote nothing, and its log says no rehash.
     assert!(h.events("password_rehashed").is_empty());
     assert_only_the_reset_password_works(&h, &[PASSWORD]);
+}
+
+/// Two resets with one link at once (a double submit): the first spends the link before it
+/// hashes, so the second, arriving while it hashes, is refused without hashing anything.
+#[test]
+fn of_two_resets_with_one_link_the_second_is_refused_before_it_hashes() {
+    let h = sliced();
+    h.register(ALICE, PASSWORD);
+    assert_eq!(forgot(&h, ALICE).status, 202);
+    let token = reset_token(&h, ALICE);
+    let other = ApiRequest::new("POST", "/auth/password/reset")
+        .json(&json!({ "token": token, "new_password": THEIRS }));
+    let (first, second) = race(&h, reset_request(&token), other);
+    assert_eq!(first.status, 204);
+    assert_problem(&second, 400, "invalid_email_token");
+    assert_eq!(hashed(&h), (1, 0));
+    assert_eq!(h.events("password_reset").len(), 1);
+    assert_only_the_reset_password_works(&h, &[THEIRS, PASSWORD]);
 }
 
 /// Two deletions of one account at once (a double click): both pass their password check

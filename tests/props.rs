@@ -16,6 +16,14 @@ fn keys() -> KeySet {
     .unwrap()
 }
 
+/// A dot-atom (RFC 5322): runs of `atext`, single dots between them.
+const DOT_ATOM: &str =
+    "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,12}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,12}){0,3}";
+/// A label of a host name: letters, digits and inner hyphens, at most 63 characters.
+const LDH_LABEL: &str = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+/// What makes an address more than one plain mailbox, or not one at all.
+const NOT_IN_A_PLAIN_ADDRESS: &[char] = &['<', '>', ',', ';', ':', '(', ')', '[', ']', '\\', '"'];
+
 const BOUNDS: HashBounds = HashBounds {
     pbkdf2_max_iterations: 10_000_000,
     bcrypt_max_cost: 13,
@@ -31,19 +39,56 @@ proptest! {
             prop_assert_eq!(s.matches('@').count(), 1);
             prop_assert!(s.chars().count() <= EMAIL_MAX_CHARS);
             prop_assert!(!s.chars().any(|c| c.is_whitespace() || c.is_control()));
+            prop_assert!(s.is_ascii());
+            prop_assert!(!s.contains(NOT_IN_A_PLAIN_ADDRESS));
             prop_assert_eq!(Email::parse(s).unwrap(), e.clone());
         }
     }
 
     #[test]
-    fn well_formed_emails_are_accepted_in_any_case(
-        local in "[A-Za-z0-9._+-]{1,30}",
-        labels in prop::collection::vec("[A-Za-z0-9-]{1,12}", 2..4),
+    fn plain_addresses_are_accepted_in_any_case(
+        local in DOT_ATOM,
+        labels in prop::collection::vec(LDH_LABEL, 2..4),
         pad in " {0,3}",
     ) {
         let raw = format!("{pad}{local}@{}{pad}", labels.join("."));
         let e = Email::parse(&raw).unwrap();
         prop_assert_eq!(e.as_ref(), raw.trim().to_lowercase());
+    }
+
+    #[test]
+    fn a_character_outside_a_plain_address_makes_it_invalid(
+        local in DOT_ATOM,
+        labels in prop::collection::vec(LDH_LABEL, 2..4),
+        extra in prop::sample::select(
+            NOT_IN_A_PLAIN_ADDRESS.iter().copied().chain(['\u{e9}', '\u{fc}', '\u{212a}', '\u{130}']).collect::<Vec<_>>(),
+        ),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let plain = format!("{local}@{}", labels.join("."));
+        let mut chars: Vec<char> = plain.chars().collect();
+        chars.insert(at.index(chars.len() + 1), extra);
+        let raw: String = chars.into_iter().collect();
+        let e = Email::parse(&raw).unwrap_err();
+        prop_assert_eq!((e.field, e.code), ("email", "invalid_email"), "{:?}", raw);
+    }
+
+    #[test]
+    fn dots_out_of_place_and_bad_labels_make_it_invalid(
+        local in DOT_ATOM,
+        labels in prop::collection::vec(LDH_LABEL, 2..4),
+        flaw in 0usize..5,
+    ) {
+        let domain = labels.join(".");
+        let raw = match flaw {
+            0 => format!(".{local}@{domain}"),
+            1 => format!("{local}.@{domain}"),
+            2 => format!("{local}..x@{domain}"),
+            3 => format!("{local}@-{domain}"),
+            _ => format!("{local}@{}.{domain}", "a".repeat(64)),
+        };
+        let e = Email::parse(&raw).unwrap_err();
+        prop_assert_eq!((e.field, e.code), ("email", "invalid_email"), "{:?}", raw);
     }
 
     #[test]

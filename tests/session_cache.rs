@@ -385,7 +385,7 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
     // (get 3).
     h.location_cache.yield_at_get.set(Some(2));
     let cache = h.session_cache();
-    let outbox = edge_auth::mail::Outbox::new(ORIGIN);
+    let outbox = edge_auth::mail::Outbox::default();
     let app = h.app(&outbox, &cache);
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), NOW_MS);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));
@@ -427,7 +427,7 @@ fn a_location_read_answered_before_a_logout_does_not_serve_the_session_after_it(
     h.location_cache.yield_at_get.set(Some(0));
     h.location_cache.read_before_yield.set(true);
     let cache = h.session_cache();
-    let outbox = edge_auth::mail::Outbox::new(ORIGIN);
+    let outbox = edge_auth::mail::Outbox::default();
     let app = h.app(&outbox, &cache);
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), later);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));

@@ -307,8 +307,8 @@ pub enum ErrorCode {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FieldProblem {
     pub field: String,
-    /// `required`, `invalid_type`, `too_short`, `too_long`, `invalid_format`, `too_common`,
-    /// `equals_email`.
+    /// `required`, `invalid_type`, `too_short`, `too_long`, `invalid_format`, `invalid_email`,
+    /// `too_common`, `equals_email`.
     pub code: String,
     pub message: String,
 }

@@ -123,7 +123,8 @@ fn delete_account() {}
     security(("bearer" = []), ("oauth2" = [])),
     request_body(content = ChangePasswordRequest, content_type = "application/json"),
     responses(
-        (status = 204, description = "Changed; every other session of the user is revoked, this one stays."),
+        (status = 204, description = "Changed; every other session of the user is revoked, this one \
+         stays, and reset links mailed before the change stop working."),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong current \
                                       password (counted as a failed login), or when the password was \
@@ -143,7 +144,8 @@ fn change_password() {}
     responses(
         (status = 202, description = "The same answer, body and (within noise) time for every \
          well-formed email, known or not. For a known account a reset email with a link to \
-         `<APP_URL>/reset-password?token=…` (valid `PASSWORD_RESET_TTL` s, default 1800) is \
+         `<APP_URL or PUBLIC_URL>/reset-password?token=…` (valid `PASSWORD_RESET_TTL` s, default \
+         1800) is \
          queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
          body = Accepted),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
@@ -166,6 +168,8 @@ fn forgot_password() {}
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (fields `token`, `new_password`)",
          body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests`: too many from this client IP \
+         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
@@ -177,7 +181,8 @@ fn reset_password() {}
                  description = "Optional: nothing, `null`, or a JSON object (its members are ignored)."),
     responses(
         (status = 202, description = "A new verification email (older links stop working) is \
-         queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
+         queued, unless the account already asked for (or was sent) `EMAIL_MAX_PER_HOUR` of them \
+         this hour.",
          body = Accepted),
         (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
         (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),

@@ -1,4 +1,4 @@
-//! The per-client-IP limit in front of register, login and forgot (`RATE_LIMIT_BY_IP`).
+//! The per-client-IP limit in front of register, login, forgot and reset (`RATE_LIMIT_BY_IP`).
 
 use serde_json::json;
 
@@ -28,6 +28,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Register => "register",
             Route::Login => "login",
             Route::ForgotPassword => "forgot",
+            // Anyone can have a reset link of their own account mailed, and each reset that
+            // spends one hashes a password.
+            Route::ResetPassword => "reset",
             _ => return Ok(()),
         };
         if !self.config.rate_limit_by_ip {

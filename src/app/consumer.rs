@@ -49,10 +49,6 @@ pub async fn process(
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
         }
     };
-    if job.link.is_some() {
-        // Queued by an earlier version, with its token already made and stored.
-        return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await;
-    }
     let line = |extra: serde_json::Value| {
         let mut fields = json!({
             "purpose": purpose.as_str(),
@@ -64,11 +60,30 @@ pub async fn process(
         }
         fields
     };
-    let (Ok(email), Some(base)) = (Email::parse(&job.to), job.link_base.as_deref()) else {
+    // The link's origin is this Worker's configuration, never the job's: a job queued by an
+    // earlier version may carry one taken from its request's Host.
+    let Some(base) = config.link_origin() else {
+        super::email::link_unconfigured(job.kind, ctx);
+        return Outcome::NotSent;
+    };
+    if let Some(link) = &job.link {
+        // Queued by an earlier version, with its token already made and stored: sent as it is
+        // only when it points where this configuration says.
+        if link.starts_with(&format!("{base}{page}?token=")) {
+            return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await;
+        }
         ctx.log(
             "error",
             "email_dropped",
-            line(json!({ "cause": "job without a valid address or link base" })),
+            line(json!({ "cause": "a queued link that is not on the configured origin" })),
+        );
+        return Outcome::NotSent;
+    }
+    let Ok(email) = Email::parse(&job.to) else {
+        ctx.log(
+            "error",
+            "email_dropped",
+            line(json!({ "cause": "job without a valid address" })),
         );
         return Outcome::NotSent;
     };

@@ -330,6 +330,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         password: &str,
         ctx: &Ctx,
     ) -> Result<String, AppError> {
+        ctx.count_new_password_hash();
         let hash =
             PasswordHash::create_yielding(password, self.config.pbkdf2_iterations, || ctx.pause())
                 .await

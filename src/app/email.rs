@@ -17,7 +17,8 @@ use crate::mail::{MailJob, MailKind};
 use crate::store::{BreakerStore, EmailPurpose, PasswordChange, SessionStore, UserStore};
 use crate::tokens;
 
-/// The page paths the links point to, under `APP_URL` or the Worker's own origin.
+/// The page paths the links point to, under `APP_URL` or the Worker's own origin
+/// (`PUBLIC_URL`).
 pub const RESET_PAGE: &str = "/reset-password";
 pub const VERIFY_PAGE: &str = "/verify-email";
 
@@ -38,6 +39,19 @@ fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldE
             .map(|e| FieldError::new("new_password", e.code, e.message))
             .collect()
     })
+}
+
+/// Logs that a reset or verification email was not sent for want of an origin for its link
+/// (neither `APP_URL` nor `PUBLIC_URL` is set): an operator's error, never the client's.
+pub(super) fn link_unconfigured(kind: MailKind, ctx: &Ctx) {
+    ctx.log(
+        "error",
+        "mail_link_unconfigured",
+        json!({
+            "kind": kind.as_str(),
+            "cause": "neither APP_URL nor PUBLIC_URL is set: no origin for the link, nothing sent",
+        }),
+    );
 }
 
 /// A body that may be absent (or JSON `null`); when sent it must be a JSON object (its members
@@ -81,8 +95,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ))
     }
 
-    /// `POST /auth/password/reset`: spends the token, replaces the password and signs out every
-    /// session, in one transaction.
+    /// `POST /auth/password/reset`: looks the token up, then spends it, and only then hashes
+    /// the new password (of concurrent resets with one token, the ones that lose hash nothing);
+    /// then replaces the password and signs out every session, in one transaction.
     pub(super) async fn reset_password(
         &self,
         req: &ApiRequest,
@@ -108,8 +123,20 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             })
             .await?
             .ok_or_else(|| self.token_refused("password_reset", "unusable", ctx))?;
-        // Now that the account is known, the rule that the password is not the email.
+        // Now that the account is known, the rule that the password is not the email (checked
+        // before the claim, so that a refused password leaves the link usable).
         let password = new_password(raw, Some(&user.email)).map_err(AppError::Validation)?;
+        let version = user.password_version;
+        let claimed = guard
+            .call(|| {
+                self.users
+                    .claim_reset_token(&hash, &user.id, version, ctx.now_ms)
+            })
+            .await?;
+        if !claimed {
+            // Spent by a concurrent reset since the lookup (or the password set meanwhile).
+            return Err(self.token_refused("password_reset", "spent_concurrently", ctx));
+        }
         let phc = self.new_password_hash(password.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
         let change = PasswordChange {
@@ -121,10 +148,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             now_ms: ctx.now_ms,
         };
         let revoked = guard
-            .call(|| self.users.reset_password(&hash, &user.email, &change))
+            .call(|| self.users.reset_password(&user.email, &change, version))
             .await?
-            // Spent by a concurrent reset between the lookup and here.
-            .ok_or_else(|| self.token_refused("password_reset", "spent_concurrently", ctx))?;
+            // A change or another reset committed while this one hashed: it wins, and the
+            // link, spent by the claim, is refused like any spent link.
+            .ok_or_else(|| self.token_refused("password_reset", "password_changed", ctx))?;
         self.purge_sessions(&revoked, ctx).await;
         ctx.log(
             "info",
@@ -135,8 +163,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(ApiResponse::empty(204))
     }
 
-    /// `POST /auth/email/verification` (Bearer): a new verification email. Its body is
-    /// optional: nothing, JSON `null` or a JSON object.
+    /// `POST /auth/email/verification` (Bearer): a new verification email, for at most
+    /// `EMAIL_MAX_PER_HOUR` requests an hour (past that the same `202`, nothing queued). Its
+    /// body is optional: nothing, JSON `null` or a JSON object.
     pub(super) async fn request_verification(
         &self,
         req: &ApiRequest,
@@ -148,7 +177,30 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if user.email_verified {
             return Err(AppError::EmailAlreadyVerified);
         }
-        self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
+        // Counted before anything is queued: past the hourly cap the answer is the same and no
+        // job reaches the queue, so a flood of requests makes no queue or consumer work. (The
+        // consumer's own cap, on emails sent per account, still applies to what is queued.)
+        let purpose = EmailPurpose::EmailVerification;
+        let requests = guard
+            .call(|| {
+                self.users
+                    .record_email_request(&user.email, purpose, ctx.now_ms)
+            })
+            .await?;
+        let max_per_hour = self.config.email.max_per_hour;
+        if requests > max_per_hour {
+            ctx.log(
+                "warn",
+                "email_request_capped",
+                json!({
+                    "purpose": purpose.as_str(),
+                    "user_id": user.id.to_string(),
+                    "max_per_hour": max_per_hour,
+                }),
+            );
+        } else {
+            self.queue_token_mail(&user.email, MailKind::EmailVerification, ctx);
+        }
         Ok(accepted("A verification email is on its way."))
     }
 
@@ -204,7 +256,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.outbox.push(MailJob {
             kind: MailKind::PasswordChanged,
             to: email.as_ref().to_owned(),
-            link_base: None,
             link: None,
             valid_for_secs: None,
             request_id: ctx.request_id.clone(),
@@ -226,13 +277,17 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Queues a reset or verification email for the account of `email`, if it has one: the job
-    /// carries the address and where the link points, never a token (the consumer makes it).
+    /// carries the address, never a token (the consumer makes it) nor where the link points
+    /// (the consumer takes that from its configuration). Without a configured origin nothing is
+    /// queued: a link is never built from anything the request says.
     fn queue_token_mail(&self, email: &Email, kind: MailKind, ctx: &Ctx) {
-        let base = self.config.email.app_url.as_deref();
+        if self.config.email.link_origin().is_none() {
+            link_unconfigured(kind, ctx);
+            return;
+        }
         self.outbox.push(MailJob {
             kind,
             to: email.as_ref().to_owned(),
-            link_base: Some(base.unwrap_or(self.outbox.origin()).to_owned()),
             link: None,
             valid_for_secs: None,
             request_id: ctx.request_id.clone(),

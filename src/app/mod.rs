@@ -134,7 +134,7 @@ pub struct App<'a, U, S, B> {
     pub breaker_store: &'a B,
     /// The emails this request asks for; the caller sends them to the queue after the response.
     pub outbox: &'a Outbox,
-    /// Counts register, login and forgot per client IP (`RATE_LIMIT_BY_IP`).
+    /// Counts register, login, forgot and reset per client IP (`RATE_LIMIT_BY_IP`).
     pub ip_limiter: &'a dyn IpRateLimiter,
     /// The session state behind `/auth/me` and `/auth/verify` (`SESSION_CACHE_TTL`).
     pub session_cache: &'a SessionCache<'a>,

@@ -1,13 +1,16 @@
 //! The statements of `EmailTokenStore` on D1: `email_requests`, `email_sends` and
 //! `email_tokens`.
 
-/// Counts a request for email `?1` and purpose `?2` at `?3`, in a window of `?4` ms.
+/// Counts a request for email `?1` and purpose `?2` at `?3`, in a window of `?4` ms; returns
+/// the window's count, this request included. D1 writes one at a time, so concurrent requests
+/// each get their own count.
 pub const RECORD_REQUEST: &str = "INSERT INTO email_requests \
          (email, purpose, requests, window_start_ms) \
      VALUES (?1, ?2, 1, ?3) \
      ON CONFLICT (email, purpose) DO UPDATE SET \
        requests = CASE WHEN ?3 < window_start_ms + ?4 THEN requests + 1 ELSE 1 END, \
-       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END";
+       window_start_ms = CASE WHEN ?3 < window_start_ms + ?4 THEN window_start_ms ELSE ?3 END \
+     RETURNING requests";
 
 /// The first statement of issuing a token: counts an email of purpose `?2` at `?3` (window `?4`
 /// ms) for the account with email `?1`, as queue message `?5`: a message that is the one counted
@@ -45,49 +48,57 @@ pub const LIVE_TOKEN_USER: &str = "SELECT u.id, u.email, u.password_hash, u.pass
      FROM email_tokens t JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = ?1 AND t.purpose = ?2 AND t.used_at IS NULL AND t.expires_at > ?3";
 
-/// A reset's condition on every statement of its batch: token hash `?1` of user `?2` and
-/// purpose `?3` is unused and unexpired at `$at`. Each statement reads it before the last one
-/// spends the token, so the batch happens whole or not at all.
-macro_rules! while_token_is_live {
-    ($at:literal) => {
+/// A reset's claim, before its new password is hashed: spends usable reset token hash `?1` of
+/// user `?2` (purpose `?3`) at `?5`, while the user's password is still at version `?4` (the one
+/// the token's lookup read); returns the user's id. No row: not claimed. One statement, so of
+/// concurrent resets with one token exactly one claims it, and only that one hashes.
+pub const CLAIM_RESET_TOKEN: &str = "UPDATE email_tokens SET used_at = ?5 \
+     WHERE token_hash = ?1 AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL \
+       AND expires_at > ?5 \
+       AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?4) \
+     RETURNING user_id";
+
+/// A statement of a batch that sets the password of user `?1`, run only while the password is
+/// still at version `?2` (the one the batch's caller read): each one reads the version before
+/// the batch's last statement moves it on, so the batch happens whole or not at all.
+macro_rules! at_version {
+    ($statement:literal, $returning:literal) => {
         concat!(
-            "EXISTS (SELECT 1 FROM email_tokens WHERE token_hash = ?1 \
-               AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ",
-            $at,
-            ")"
+            $statement,
+            " AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_version = ?2) ",
+            $returning
         )
     };
 }
 
-/// A reset's first statement: new hash `?4` at `?5`, the email verified (the link proved it),
-/// the password's version moved on, while the token is live at `?6`.
-pub const RESET_PASSWORD: &str = concat!(
-    "UPDATE users SET password_hash = ?4, updated_at = ?5, email_verified = 1, \
-       password_version = password_version + 1 \
-     WHERE id = ?2 AND ",
-    while_token_is_live!("?6")
+/// Voids every pending (unused) reset token of user `?1`, while its password is at version
+/// `?2`: in the batch of whatever makes a mailed reset link stale (a password change, a reset,
+/// a new second factor), before the statement that moves the version on.
+pub const VOID_RESET_TOKENS: &str = at_version!(
+    "DELETE FROM email_tokens \
+     WHERE user_id = ?1 AND purpose = 'password_reset' AND used_at IS NULL",
+    ""
 );
 
-/// The second: every active session but `?6` ended at `?4` for reason `?5`, while the token is
-/// live at `?4`; returns their ids.
-pub const RESET_REVOKE: &str = concat!(
-    "UPDATE sessions SET revoked_at = ?4, revoked_reason = ?5 \
-     WHERE user_id = ?2 AND revoked_at IS NULL AND id != ?6 AND ",
-    while_token_is_live!("?4"),
-    " RETURNING id"
+/// The batch of a claimed reset, after the hash; `?1` the user's id and `?2` the password's
+/// version the claim saw. First: every active session but `?5` ended at `?3` for reason `?4`;
+/// returns their ids.
+pub const RESET_REVOKE: &str = at_version!(
+    "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND id != ?5",
+    "RETURNING id"
 );
 
-/// The third: the failed attempts of email `?5` forgotten, while the token is live at `?4`.
-pub const RESET_CLEAR_ATTEMPTS: &str = concat!(
-    "DELETE FROM login_attempts WHERE email = ?5 AND ",
-    while_token_is_live!("?4")
-);
+/// Then: the failed attempts of email `?3` forgotten.
+pub const RESET_CLEAR_ATTEMPTS: &str =
+    at_version!("DELETE FROM login_attempts WHERE email = ?3", "");
 
-/// The last: the token spent at `?4`; returns the user's id. No row: no reset.
-pub const SPEND_RESET_TOKEN: &str = "UPDATE email_tokens SET used_at = ?4 \
-     WHERE token_hash = ?1 AND user_id = ?2 AND purpose = ?3 AND used_at IS NULL \
-       AND expires_at > ?4 \
-     RETURNING user_id";
+/// Then [`VOID_RESET_TOKENS`], and last: new hash `?3` at `?4`, the email verified (the link
+/// proved it), the password's version moved on; returns the user's id. No row: no reset (a
+/// change or another reset committed since the claim, or the account is gone).
+pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = ?3, updated_at = ?4, \
+       email_verified = 1, password_version = password_version + 1 \
+     WHERE id = ?1 AND password_version = ?2 RETURNING id";
 
 /// An email verification's first statement: the user of unused token hash `?1` of purpose `?2`,
 /// unexpired at `?3`, marked verified.

@@ -3,8 +3,8 @@
 //! transaction: D1 runs a batch's statements in order with no other write in between.
 
 use super::d1::{query, FromRow, Row};
-use super::{batch, changes, first_row, rows_of, D1Store};
-use crate::domain::{Email, User};
+use super::{batch, first_row, ids_if_written, rows_of, D1Store};
+use crate::domain::{Email, User, UserId};
 use crate::sql::email as sql;
 use crate::store::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
@@ -23,15 +23,41 @@ impl FromRow for UserIdRow {
     }
 }
 
+struct RequestsRow {
+    requests: f64,
+}
+
+impl FromRow for RequestsRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(RequestsRow {
+            requests: row.number("requests")?,
+        })
+    }
+}
+
+impl D1Store {
+    /// The statement that voids every pending reset token of user `user_id` while its password
+    /// is at `version`, for the batch of anything that makes a mailed reset link stale (a
+    /// password change, a reset, a new second factor). Placed before the statement of that
+    /// batch that moves the version on, it commits with the batch or not at all.
+    pub(super) fn void_reset_tokens(
+        &self,
+        user_id: &str,
+        version: i64,
+    ) -> worker::Result<worker::D1PreparedStatement> {
+        query!(&self.0, sql::VOID_RESET_TOKENS, user_id, &version)
+    }
+}
+
 impl EmailTokenStore for D1Store {
     async fn record_email_request(
         &self,
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         // Written for every address, known or not (see migrations/0007_email_requests.sql).
-        changes(query!(
+        let counted: Option<RequestsRow> = first_row(query!(
             &self.0,
             sql::RECORD_REQUEST,
             email.as_ref(),
@@ -39,8 +65,10 @@ impl EmailTokenStore for D1Store {
             &now_ms,
             &EMAIL_CAP_WINDOW_MS,
         ))
-        .await
-        .map(drop)
+        .await?;
+        counted
+            .map(|row| row.requests as u32)
+            .ok_or_else(|| StoreError::Unavailable("the request count returned no row".into()))
     }
 
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
@@ -101,33 +129,43 @@ impl EmailTokenStore for D1Store {
         row.map(UserRow::decode).transpose()
     }
 
-    async fn reset_password(
+    async fn claim_reset_token(
         &self,
         token_hash: &str,
+        user_id: &UserId,
+        version: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement: D1 writes one at a time, so of concurrent claims one spends the token
+        // and the others find it spent.
+        let claimed: Option<UserIdRow> = first_row(query!(
+            &self.0,
+            sql::CLAIM_RESET_TOKEN,
+            token_hash,
+            &user_id.to_string(),
+            EmailPurpose::PasswordReset.as_str(),
+            &version,
+            &now_ms,
+        ))
+        .await?;
+        Ok(claimed.is_some())
+    }
+
+    async fn reset_password(
+        &self,
         email: &Email,
         c: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // Every statement is conditional on the token still being usable, and the last one
-        // spends it: of concurrent resets with one token, the first batch does it all and the
-        // others change nothing.
+        // Every statement runs only while the password is at the version the claim saw, and
+        // the last one moves it on: a change or another reset that committed since the claim
+        // makes the whole batch a no-op.
         let user_id = c.user_id.to_string();
-        let purpose = EmailPurpose::PasswordReset.as_str();
-        let update = query!(
-            &self.0,
-            sql::RESET_PASSWORD,
-            token_hash,
-            &user_id,
-            purpose,
-            c.phc,
-            c.updated_at,
-            &c.now_ms,
-        );
         let revoke = query!(
             &self.0,
             sql::RESET_REVOKE,
-            token_hash,
             &user_id,
-            purpose,
+            &version,
             &c.now_ms,
             c.reason,
             c.keep_session.unwrap_or(""),
@@ -135,30 +173,21 @@ impl EmailTokenStore for D1Store {
         let clear = query!(
             &self.0,
             sql::RESET_CLEAR_ATTEMPTS,
-            token_hash,
             &user_id,
-            purpose,
-            &c.now_ms,
+            &version,
             email.as_ref(),
         );
-        let spend = query!(
+        let void = self.void_reset_tokens(&user_id, version);
+        let update = query!(
             &self.0,
-            sql::SPEND_RESET_TOKEN,
-            token_hash,
+            sql::RESET_PASSWORD,
             &user_id,
-            purpose,
-            &c.now_ms,
+            &version,
+            c.phc,
+            c.updated_at,
         );
-        let results = batch(&self.0, vec![update, revoke, clear, spend]).await?;
-        if rows_of::<UserIdRow>(&results, 3)?.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            rows_of::<super::IdRow>(&results, 1)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
-        ))
+        let results = batch(&self.0, vec![revoke, clear, void, update]).await?;
+        ids_if_written(&results, 3, 0)
     }
 
     async fn verify_email(

@@ -107,8 +107,8 @@ impl UserStore for D1Store {
         c: &PasswordChange<'_>,
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // One transaction, and both statements under the same condition, read before either
-        // writes: the version is still the one the caller's check read. A refresh of another
+        // One transaction, and every statement under the same condition, read before the last
+        // one moves the version on: the version is still the one the caller's check read. A refresh of another
         // session either ran before (and that session is revoked here) or runs after (and finds
         // it revoked); a reset or another change that committed first makes this one a no-op.
         let user_id = c.user_id.to_string();
@@ -121,6 +121,8 @@ impl UserStore for D1Store {
             c.reason,
             &version,
         );
+        // A reset link mailed before the change must not undo it.
+        let void = self.void_reset_tokens(&user_id, version);
         let update = query!(
             &self.0,
             sql::CHANGE_PASSWORD,
@@ -129,8 +131,8 @@ impl UserStore for D1Store {
             &user_id,
             &version,
         );
-        let results = batch(&self.0, vec![revoke, update]).await?;
-        ids_if_written(&results, 1, 0)
+        let results = batch(&self.0, vec![revoke, void, update]).await?;
+        ids_if_written(&results, 2, 0)
     }
 
     async fn delete_user(

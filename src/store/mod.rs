@@ -108,8 +108,9 @@ pub trait UserStore: EmailTokenStore {
         window_ms: i64,
     ) -> Result<LoginLookup, StoreError>;
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
-    /// Replaces the password hash, bumps its version and revokes every active session of the
-    /// user except `keep`, in one transaction, if the version is still `version` (the one the
+    /// Replaces the password hash, bumps its version, revokes every active session of the
+    /// user except `keep` and voids its pending reset tokens (a link mailed before the change
+    /// must not undo it), in one transaction, if the version is still `version` (the one the
     /// caller's check read).
     /// Returns the revoked session ids, or `None` when the password was set by another request
     /// since the caller checked it (nothing is written).
@@ -196,14 +197,16 @@ pub enum Issued {
 #[allow(async_fn_in_trait)]
 pub trait EmailTokenStore {
     /// Counts one request of `purpose` for this address (a fixed one-hour window from its first
-    /// request), whether or not an account has it: the only database work of `forgot`'s request
-    /// path, the same for every address. One statement, no read of `users`.
+    /// request), whether or not an account has it, and returns the window's count, this request
+    /// included (concurrent requests each get their own). One statement, no read of `users`:
+    /// the only database work of `forgot`'s request path, the same for every address; a
+    /// verification request past `EMAIL_MAX_PER_HOUR` queues nothing.
     async fn record_email_request(
         &self,
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u32, StoreError>;
     /// Counts one email of `purpose` for the account of `t.email` (a fixed one-hour window from
     /// its first email) and, unless that goes past `t.max_per_hour`, deletes the account's
     /// unused tokens of the purpose and stores the new one, in one transaction. An unknown email
@@ -216,16 +219,33 @@ pub trait EmailTokenStore {
         purpose: EmailPurpose,
         now_ms: i64,
     ) -> Result<Option<User>, StoreError>;
-    /// Spends a usable reset token of `change.user_id` and, in the same transaction and only if
-    /// it was usable: replaces the password, revokes every session (but `keep_session`, `None`
-    /// on a reset), clears the throttle row of `email` and marks the address verified.
-    /// `None` when the token was not usable (spent by a concurrent reset, expired, gone):
-    /// concurrent resets with one token, exactly one gets `Some` (the revoked session ids).
-    async fn reset_password(
+    /// Claims a reset before its new password is hashed: spends the usable reset token with
+    /// this hash if it is `user_id`'s and the user's password is still at `version` (the one
+    /// [`Self::email_token_user`] read), atomically. Of concurrent claims of one token exactly
+    /// one gets `true`; the others hash nothing.
+    ///
+    /// The claim is final: if the hash or [`Self::reset_password`] then fails, the password
+    /// is unchanged (that write is one transaction) and the link is used up, so the user asks
+    /// for a new one. A token that could come back would need one more write to the database
+    /// that just failed, and would let a retry race a reset that already began.
+    async fn claim_reset_token(
         &self,
         token_hash: &str,
+        user_id: &UserId,
+        version: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Completes a claimed reset, in one transaction and only while the password is still at
+    /// `version` (the one the claim saw): replaces the password, revokes every session (but
+    /// `keep_session`, `None` on a reset), clears the throttle row of `email`, marks the
+    /// address verified and voids the account's other pending reset tokens. `None` when a
+    /// change or another reset committed since the claim (or the account is gone): nothing is
+    /// written. Otherwise the revoked session ids.
+    async fn reset_password(
+        &self,
         email: &Email,
         change: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError>;
     /// Spends a usable verification token and marks its user's address verified, atomically.
     /// Returns the (now verified) user, or `None` when the token was not usable.

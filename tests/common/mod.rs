@@ -28,15 +28,20 @@ pub fn jwk(kid: &str, byte: u8) -> Value {
            "d": URL_SAFE_NO_PAD.encode([byte; 32]), "x": URL_SAFE_NO_PAD.encode(*pair.pk)})
 }
 
+/// The configuration of the tests: cheap hashes, a signing key, the Worker's public origin
+/// `ORIGIN`, and `extra` (which may override them; an empty value unsets a var).
 pub fn config_with(extra: &[(&str, &str)]) -> Config {
     let keys = json!([jwk("k1", 7)]).to_string();
-    Config::from_lookup(|name| match name {
-        "JWT_SIGNING_KEYS" => Some(keys.clone()),
-        "PBKDF2_ITERATIONS" => Some(ITERATIONS.to_string()),
-        _ => extra
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string()),
+    Config::from_lookup(|name| {
+        if let Some((_, v)) = extra.iter().find(|(n, _)| *n == name) {
+            return Some(v.to_string());
+        }
+        match name {
+            "JWT_SIGNING_KEYS" => Some(keys.clone()),
+            "PBKDF2_ITERATIONS" => Some(ITERATIONS.to_string()),
+            "PUBLIC_URL" => Some(ORIGIN.to_owned()),
+            _ => None,
+        }
     })
     .unwrap()
 }
@@ -63,7 +68,8 @@ pub struct Harness {
     pub hold_queue: std::cell::Cell<bool>,
 }
 
-/// The origin the Worker would see (links point here unless `APP_URL` is set).
+/// The Worker's public origin, `PUBLIC_URL` in the tests' configuration (links point here
+/// unless `APP_URL` is set).
 pub const ORIGIN: &str = "https://auth.example.test";
 
 impl Harness {
@@ -135,7 +141,7 @@ impl Harness {
 
     /// Sends a request with a context of the test's own (a pause hook, say).
     pub fn send_with(&self, req: ApiRequest, ctx: Ctx) -> ApiResponse {
-        let outbox = Outbox::new(ORIGIN);
+        let outbox = Outbox::default();
         let session_cache = self.session_cache();
         let app = self.app(&outbox, &session_cache);
         let (method, path) = (req.method.clone(), req.path.clone());

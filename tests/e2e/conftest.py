@@ -136,18 +136,21 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
                  ready: str = "/.well-known/jwks.json") -> Worker:
     """Starts `wrangler dev` on a free port. `jwks` overrides the signing-key secret (default:
     `key` alone); `configs` runs several Workers in one session (the first is served); `ready`
-    is the path that answers 200 once it is up."""
+    is the path that answers 200 once it is up. The Worker's public origin (`PUBLIC_URL`, where
+    the emailed links point) is its own address unless `extra_vars` says otherwise (an empty
+    value leaves it unset)."""
     tmp.mkdir(parents=True, exist_ok=True)
     state = tmp / "state"
     env_file = tmp / "dev.vars"
-    lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
-    lines += [f"{k}={v}" for k, v in (extra_vars or {}).items()]
-    env_file.write_text("\n".join(lines) + "\n")
     config_args = ["-c", str(config)] if config else []
     serve_args = [a for c in configs for a in ("-c", str(c))] if configs else config_args
     if migrate:
         apply_migrations(state, config_args)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
+    lines += [f"{k}={v}" for k, v in {"PUBLIC_URL": base, **(extra_vars or {})}.items()]
+    env_file.write_text("\n".join(lines) + "\n")
     log_path = tmp / "wrangler.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
@@ -156,7 +159,6 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
         cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if proc.poll() is not None:

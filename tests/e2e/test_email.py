@@ -108,8 +108,10 @@ def forgot(w, email, request_id=None):
     return request(w.base, "POST", "/auth/password/forgot", json={"email": email}, headers=headers)
 
 
-def reset(w, token, password=NEW_PASSWORD):
-    return request(w.base, "POST", "/auth/password/reset", json={"token": token, "new_password": password})
+def reset(w, token, password=NEW_PASSWORD, request_id=None):
+    headers = {"X-Request-Id": request_id} if request_id else {}
+    return request(w.base, "POST", "/auth/password/reset", json={"token": token, "new_password": password},
+                   headers=headers)
 
 
 def verify(w, token):
@@ -210,21 +212,44 @@ def test_an_unknown_address_gets_no_mail_and_a_consumer_log_line(worker):
     assert email not in worker.log_path.read_text(errors="replace")
 
 
-def test_a_reset_link_works_once_even_when_used_concurrently(worker):
+def test_a_reset_link_used_concurrently_resets_once_and_only_that_reset_hashes(worker):
+    # The link is spent before the new password is hashed: of the resets that present it at
+    # once, the one that spends it hashes, and the others are refused without hashing. Each
+    # request's own log line counts the passwords it hashed.
     email = unique_email("once")
     register(worker, email)
     forgot(worker, email)
     token = wait_for_mail(worker, email, RESET).token
+    rids = [f"once-{i}-{uuid.uuid4().hex[:8]}" for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: reset(worker, token, f"{NEW_PASSWORD} {i}"), range(8)))
+        results = list(pool.map(lambda i: reset(worker, token, f"{NEW_PASSWORD} {i}", rids[i]), range(8)))
     statuses = sorted(r.status for r in results)
     assert statuses == [204] + [400] * 7, statuses
     for r in results:
         if r.status == 400:
             assert_problem(r, 400, "invalid_email_token")
     winner = next(i for i, r in enumerate(results) if r.status == 204)
+    lines = wait_for_lines(worker, lambda l: l["event"] == "request" and l["request_id"] in rids, 8)
+    hashes = {l["request_id"]: l.get("new_password_hashes") for l in lines}
+    assert hashes == {rid: int(rid == rids[winner]) for rid in rids}, hashes
+    refused = [l for l in worker.logs() if l["event"] == "email_token_refused" and l["request_id"] in rids]
+    assert sorted(l["request_id"] for l in refused) == sorted(set(rids) - {rids[winner]}), refused
     assert login(worker, email, f"{NEW_PASSWORD} {winner}").status == 200
     assert_problem(reset(worker, token), 400, "invalid_email_token")
+
+
+def test_a_password_change_voids_a_pending_reset_link(worker):
+    email = unique_email("voided")
+    register(worker, email)
+    pair = login(worker, email).json()
+    assert forgot(worker, email).status == 202
+    token = wait_for_mail(worker, email, RESET).token
+    r = request(worker.base, "POST", "/auth/password/change", headers=access(pair),
+                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert r.status == 204, r.body
+    assert_problem(reset(worker, token, "the link's own passphrase"), 400, "invalid_email_token")
+    assert login(worker, email, NEW_PASSWORD).status == 200
+    assert_problem(login(worker, email, "the link's own passphrase"), 401, "invalid_credentials")
 
 
 def test_an_expired_reset_link_is_refused(worker):
@@ -314,6 +339,84 @@ def test_no_token_appears_in_any_log_line(worker):
     assert all("@" in l["to"] and "***" in l["to"] for l in sent)
 
 
+# A display name around an address, a list, a quoted local part: each passes RFC 5322's wider
+# grammar, and a mail service may deliver it to a mailbox other than the one it seems to name.
+NOT_PLAIN_ADDRESSES = ["victim<attacker@evil.example>", "a,b@example.com", 'x"y@example.com']
+
+
+def test_register_and_forgot_accept_only_a_plain_address(worker):
+    for raw in NOT_PLAIN_ADDRESSES:
+        for r in (register(worker, raw), forgot(worker, raw)):
+            body = assert_problem(r, 422, "validation_failed")
+            assert [(e["field"], e["code"]) for e in body["errors"]] == [("email", "invalid_email")], (raw, body)
+    rows = worker.d1("SELECT COUNT(*) AS n FROM users WHERE email LIKE '%<%' OR email LIKE '%,%' "
+                     "OR email LIKE '%\"%'")
+    assert rows == [{"n": 0}], rows
+
+
+def test_a_links_origin_is_the_configured_one_whatever_the_host_header(worker):
+    email = unique_email("host")
+    spoofed = {"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
+    r = request(worker.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD},
+                headers=spoofed)
+    assert r.status == 201, r.body
+    r = request(worker.base, "POST", "/auth/password/forgot", json={"email": email}, headers=spoofed)
+    assert r.status == 202, r.body
+    verify_link = wait_for_mail(worker, email, VERIFY).link
+    reset_link = wait_for_mail(worker, email, RESET).link
+    assert verify_link.startswith(f"{worker.base}/verify-email?token="), verify_link
+    assert reset_link.startswith(f"{worker.base}/reset-password?token="), reset_link
+
+
+def test_asking_for_verification_past_the_hourly_cap_queues_nothing(worker):
+    # EMAIL_MAX_PER_HOUR is 5: the sixth request of the hour and later are answered the same,
+    # and no job reaches the queue. Each request logs what it did: queued, or capped.
+    email = unique_email("askcap")
+    assert register(worker, email).status == 201
+    pair = login(worker, email).json()
+    rids = [f"askcap-{i}-{uuid.uuid4().hex[:8]}" for i in range(8)]
+    answers = [request(worker.base, "POST", "/auth/email/verification",
+                       headers={**access(pair), "X-Request-Id": rid}) for rid in rids]
+    assert {(r.status, r.body) for r in answers} == {(202, answers[0].body)}
+    decided = wait_for_lines(worker, lambda l: l.get("request_id") in rids
+                             and l["event"] in ("email_queued", "email_request_capped"), 8)
+    assert sorted(l["request_id"] for l in decided if l["event"] == "email_queued") == sorted(rids[:5]), decided
+    capped = [l for l in decided if l["event"] == "email_request_capped"]
+    assert sorted(l["request_id"] for l in capped) == sorted(rids[5:]), capped
+    assert all(l["purpose"] == "email_verification" and l["max_per_hour"] == 5 for l in capped), capped
+    # The consumer got exactly the five queued jobs.
+    handled = wait_for_lines(worker, lambda l: l.get("origin_request_id") in rids
+                             and l["event"] in ("email_token_issued", "email_capped"), 5)
+    assert sorted(l["origin_request_id"] for l in handled) == sorted(rids[:5]), handled
+
+
+@pytest.fixture(scope="module")
+def unlinked_worker(e2e_dir):
+    """The production build with neither APP_URL nor PUBLIC_URL: no origin to put in a link."""
+    w = start_worker(e2e_dir / "unlinked", SigningKey(kid="e2e-unlinked"),
+                     extra_vars={"PUBLIC_URL": "", "RATE_LIMIT_BY_IP": "false"})
+    yield w
+    stop(w.proc)
+
+
+def test_without_a_configured_origin_no_link_is_mailed(unlinked_worker):
+    w = unlinked_worker
+    email = unique_email("unlinked").lower()
+    rids = {"register": f"unlinked-reg-{uuid.uuid4().hex[:8]}", "forgot": f"unlinked-fgt-{uuid.uuid4().hex[:8]}"}
+    r = request(w.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD},
+                headers={"X-Request-Id": rids["register"], "Host": "attacker.example"})
+    assert r.status == 201, r.body
+    assert forgot(w, email, request_id=rids["forgot"]).status == 202
+    lines = wait_for_lines(w, lambda l: l["event"] == "mail_link_unconfigured"
+                           and l["request_id"] in rids.values(), 2)
+    assert sorted(l["kind"] for l in lines) == ["email_verification", "password_reset"], lines
+    assert all(l["level"] == "error" for l in lines), lines
+    wait_for_lines(w, lambda l: l["event"] == "request" and l["request_id"] in rids.values(), 2)
+    time.sleep(2)
+    assert not [l for l in w.logs() if l["event"] == "email_queued" and l["request_id"] in rids.values()]
+    assert mails_to(w, email) == []
+
+
 @pytest.fixture(scope="module")
 def limited_worker(e2e_dir):
     """The production build as deployed: RATE_LIMIT_BY_IP on (100 a minute per endpoint and IP)."""
@@ -343,6 +446,26 @@ def test_a_flood_from_one_ip_is_refused_with_429_and_retry_after(limited_worker)
     # The other endpoints count apart: this client can still log in.
     assert login(w, email).status == 200
     assert w.has_line(lambda l: l["event"] == "ip_rate_limited" and l["route"] == "forgot")
+
+
+def test_a_flood_of_resets_from_one_ip_is_refused_with_429(limited_worker):
+    w = limited_worker
+    into_minute = time.time() % 60
+    if into_minute > 30:
+        time.sleep(60 - into_minute + 0.5)
+    # A token that was never issued: each reset is refused.
+    token = "A" * 43
+    answers = [reset(w, token) for _ in range(130)]
+    statuses = [r.status for r in answers]
+    assert statuses[:90] == [400] * 90, "an honest number of requests always passes"
+    assert_problem(answers[0], 400, "invalid_email_token")
+    assert 429 in statuses, statuses
+    first = statuses.index(429)
+    assert first >= 100, first
+    r = reset(w, token)
+    assert_problem(r, 429, "too_many_requests")
+    assert r.header("retry-after") == "60"
+    assert w.has_line(lambda l: l["event"] == "ip_rate_limited" and l["route"] == "reset")
 
 
 @pytest.fixture(scope="module")

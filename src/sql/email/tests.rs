@@ -14,18 +14,22 @@ const VERIFY: &str = "email_verification";
 #[test]
 fn requests_are_counted_per_address_and_purpose_in_their_window() {
     let db = migrated_db();
+    // The count the statement returns, checked against the row it wrote.
     let record = |email: &str, purpose: &str, at: f64| {
-        run(
+        let returned = run(
             &db,
             RECORD_REQUEST,
             &[text(email), text(purpose), num(at), num(HOUR)],
         );
-        db.query_row(
-            "SELECT requests FROM email_requests WHERE email = ?1 AND purpose = ?2",
-            [email, purpose],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap()
+        let stored = db
+            .query_row(
+                "SELECT requests FROM email_requests WHERE email = ?1 AND purpose = ?2",
+                [email, purpose],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(returned, [format!("Integer({stored})")]);
+        stored
     };
     assert_eq!(record("a@x.io", RESET, NOW), 1);
     assert_eq!(record("a@x.io", RESET, NOW + HOUR - 1.0), 2);
@@ -134,30 +138,63 @@ fn a_new_token_voids_the_older_one_until_the_cap_and_a_retry_is_not_counted_twic
     );
 }
 
-/// A reset's batch with token `hash` for `user`, keeping session `keep`: the ended sessions,
-/// and whether the token was spent.
-fn reset(db: &mut Connection, hash: &str, user: &str, keep: &str, at: f64) -> (Vec<String>, bool) {
-    let (t, u, p) = (text(hash), text(user), text(RESET));
+/// Claims reset token `hash` for `user`, whose password the lookup read at `version`: whether
+/// the claim spent it.
+fn claim(db: &Connection, hash: &str, user: &str, version: f64, at: f64) -> bool {
+    let params = [text(hash), text(user), text(RESET), num(version), num(at)];
+    let claimed = run(db, CLAIM_RESET_TOKEN, &params);
+    assert!(claimed.is_empty() || claimed == [user], "{claimed:?}");
+    !claimed.is_empty()
+}
+
+#[test]
+fn a_reset_token_is_claimed_once_and_only_for_its_user_purpose_time_and_password() {
+    let db = migrated_db();
+    add_user(&db, "u1", 4);
+    add_user(&db, "u2", 0);
+    add_token(&db, "live", "u1", RESET, NOW + 10.0, None);
+    add_token(&db, "expired", "u1", RESET, NOW, None);
+    add_token(&db, "other-purpose", "u1", VERIFY, NOW + 10.0, None);
+
+    // Expired at this instant, made for another purpose, named for another user, or the
+    // password set since the lookup read it: nothing spent.
+    assert!(!claim(&db, "expired", "u1", 4.0, NOW));
+    assert!(!claim(&db, "other-purpose", "u1", 4.0, NOW));
+    assert!(!claim(&db, "live", "u2", 0.0, NOW));
+    assert!(!claim(&db, "live", "u1", 3.0, NOW));
+    assert_eq!(count(&db, "email_tokens", "used_at IS NULL"), 3);
+
+    // The live token, once.
+    assert!(claim(&db, "live", "u1", 4.0, NOW + 9.0));
+    assert!(!claim(&db, "live", "u1", 4.0, NOW + 9.0));
+    assert_eq!(
+        count(
+            &db,
+            "email_tokens",
+            &format!("token_hash = 'live' AND used_at = {NOW} + 9")
+        ),
+        1
+    );
+}
+
+/// The batch of a claimed reset of `user`, whose claim saw the password at `version`, keeping
+/// session `keep`: the ended sessions, and whether the password was written.
+fn finish(
+    db: &mut Connection,
+    user: &str,
+    version: f64,
+    keep: &str,
+    at: f64,
+) -> (Vec<String>, bool) {
+    let (u, v) = (text(user), num(version));
     let results = batch(
         db,
         &[
             (
-                RESET_PASSWORD,
-                vec![
-                    t.clone(),
-                    u.clone(),
-                    p.clone(),
-                    text("new"),
-                    text("later"),
-                    num(at),
-                ],
-            ),
-            (
                 RESET_REVOKE,
                 vec![
-                    t.clone(),
                     u.clone(),
-                    p.clone(),
+                    v.clone(),
                     num(at),
                     text("password_reset"),
                     text(keep),
@@ -165,18 +202,13 @@ fn reset(db: &mut Connection, hash: &str, user: &str, keep: &str, at: f64) -> (V
             ),
             (
                 RESET_CLEAR_ATTEMPTS,
-                vec![
-                    t.clone(),
-                    u.clone(),
-                    p.clone(),
-                    num(at),
-                    text(&format!("{user}@example.com")),
-                ],
+                vec![u.clone(), v.clone(), text(&format!("{user}@example.com"))],
             ),
-            (SPEND_RESET_TOKEN, vec![t, u, p, num(at)]),
+            (VOID_RESET_TOKENS, vec![u.clone(), v.clone()]),
+            (RESET_PASSWORD, vec![u, v, text("new"), text("later")]),
         ],
     );
-    let mut ended = results[1].clone();
+    let mut ended = results[0].clone();
     ended.sort();
     (ended, results[3] == [user])
 }
@@ -191,7 +223,7 @@ fn user_state(db: &Connection, id: &str) -> (String, i64, i64) {
 }
 
 #[test]
-fn a_reset_token_works_once_whole_and_only_for_its_purpose_and_time() {
+fn a_claimed_reset_is_written_whole_and_only_at_the_password_its_claim_saw() {
     let mut db = migrated_db();
     add_user(&db, "u1", 4);
     add_user(&db, "u2", 0);
@@ -204,34 +236,41 @@ fn a_reset_token_works_once_whole_and_only_for_its_purpose_and_time() {
         [],
     )
     .unwrap();
-    add_token(&db, "live", "u1", RESET, NOW + 10.0, None);
-    add_token(&db, "expired", "u1", RESET, NOW, None);
-    add_token(&db, "other-purpose", "u1", VERIFY, NOW + 10.0, None);
+    // The claimed token, another pending link of the account (mailed while this one was
+    // used), and tokens the reset must leave alone.
+    add_token(&db, "claimed", "u1", RESET, NOW + 10.0, Some(NOW));
+    add_token(&db, "pending", "u1", RESET, NOW + 10.0, None);
+    add_token(&db, "verify", "u1", VERIFY, NOW + 10.0, None);
+    add_token(&db, "theirs", "u2", RESET, NOW + 10.0, None);
     let untouched = ("hash".to_owned(), 4, 0);
 
-    // Expired at this instant, made for another purpose, or named for another user: nothing.
-    assert_eq!(reset(&mut db, "expired", "u1", "", NOW), (vec![], false));
-    assert_eq!(
-        reset(&mut db, "other-purpose", "u1", "", NOW),
-        (vec![], false)
-    );
-    assert_eq!(reset(&mut db, "live", "u2", "", NOW), (vec![], false));
+    // The password was set since the claim (a change, another reset): nothing at all.
+    assert_eq!(finish(&mut db, "u1", 3.0, "", NOW), (vec![], false));
     assert_eq!(user_state(&db, "u1"), untouched);
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 4);
     assert_eq!(count(&db, "login_attempts", "1"), 1);
+    assert_eq!(count(&db, "email_tokens", "1"), 4);
 
-    // The live token: the whole batch.
+    // At the claim's version: the whole batch.
     assert_eq!(
-        reset(&mut db, "live", "u1", "keep", NOW + 9.0),
+        finish(&mut db, "u1", 4.0, "keep", NOW),
         (vec!["a".to_owned(), "b".to_owned()], true)
     );
     assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
     assert_eq!(count(&db, "login_attempts", "1"), 0);
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 2);
+    assert_eq!(
+        run(
+            &db,
+            "SELECT token_hash FROM email_tokens ORDER BY token_hash",
+            &[]
+        ),
+        ["claimed", "theirs", "verify"]
+    );
 
     // Twice: nothing, even for a session opened since.
     add_session(&db, "u1", "since", NOW + HOUR, None);
-    assert_eq!(reset(&mut db, "live", "u1", "", NOW + 9.0), (vec![], false));
+    assert_eq!(finish(&mut db, "u1", 4.0, "", NOW), (vec![], false));
     assert_eq!(user_state(&db, "u1"), ("new".to_owned(), 5, 1));
     assert_eq!(count(&db, "sessions", "revoked_at IS NULL"), 3);
 }

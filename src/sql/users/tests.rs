@@ -4,6 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
+use crate::sql::email::VOID_RESET_TOKENS;
 use crate::sql::testing::{
     add_session, add_token, add_user, batch, columns, count, migrated_db, num, run, text, NOW,
     USER_COLUMNS,
@@ -86,7 +87,8 @@ fn each_attempt_is_counted_in_its_window_and_a_late_one_starts_a_new_window() {
     assert_eq!(reserve("a@x.io", NOW + WINDOW + 1.0).0, 1);
 }
 
-/// A password change's batch at `version`: the ended sessions, and whether the hash was written.
+/// A password change's batch at `version`, as the store sends it: the ended sessions, and
+/// whether the hash was written.
 fn change(db: &mut Connection, keep: &str, version: f64, phc: &str) -> (Vec<String>, bool) {
     let results = batch(
         db,
@@ -101,13 +103,55 @@ fn change(db: &mut Connection, keep: &str, version: f64, phc: &str) -> (Vec<Stri
                     num(version),
                 ],
             ),
+            (VOID_RESET_TOKENS, vec![text("u1"), num(version)]),
             (
                 CHANGE_PASSWORD,
                 vec![text(phc), text("later"), text("u1"), num(version)],
             ),
         ],
     );
-    (results[0].clone(), results[1] == ["u1"])
+    (results[0].clone(), results[2] == ["u1"])
+}
+
+#[test]
+fn a_password_change_voids_the_accounts_pending_reset_links_in_its_batch() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 3);
+    add_user(&db, "u2", 0);
+    add_token(&db, "pending", "u1", "password_reset", NOW + WINDOW, None);
+    add_token(
+        &db,
+        "spent",
+        "u1",
+        "password_reset",
+        NOW + WINDOW,
+        Some(NOW),
+    );
+    add_token(
+        &db,
+        "verify",
+        "u1",
+        "email_verification",
+        NOW + WINDOW,
+        None,
+    );
+    add_token(&db, "theirs", "u2", "password_reset", NOW + WINDOW, None);
+    let tokens = |db: &Connection| {
+        run(
+            db,
+            "SELECT token_hash FROM email_tokens ORDER BY token_hash",
+            &[],
+        )
+    };
+    let all = ["pending", "spent", "theirs", "verify"];
+
+    // A change that lost to another one (its version is stale) voids nothing.
+    assert_eq!(change(&mut db, "", 2.0, "late"), (vec![], false));
+    assert_eq!(tokens(&db), all);
+
+    // The change that happens voids the pending reset link of its account, and only that.
+    assert_eq!(change(&mut db, "", 3.0, "new"), (vec![], true));
+    assert_eq!(tokens(&db), ["spent", "theirs", "verify"]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::{MemoryDb, MemoryEmailToken};
 
-use crate::domain::{Email, User};
+use crate::domain::{Email, User, UserId};
 use crate::store::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
@@ -27,6 +27,15 @@ impl MemoryDb {
         }
     }
 
+    /// Voids the user's pending reset tokens (`sql::email::VOID_RESET_TOKENS`), as part of a
+    /// password change or a reset.
+    pub(super) fn void_reset_tokens(&self, user_id: &str) {
+        let purpose = EmailPurpose::PasswordReset.as_str();
+        self.email_tokens.borrow_mut().retain(|_, t| {
+            !(t.user_id == user_id && t.purpose == purpose && t.used_at_ms.is_none())
+        });
+    }
+
     /// Moves an email token's expiry, as time passing would.
     pub fn set_email_token_expiry(&self, token_hash: &str, expires_at_ms: i64) {
         if let Some(t) = self.email_tokens.borrow_mut().get_mut(token_hash) {
@@ -42,7 +51,7 @@ impl EmailTokenStore for MemoryDb {
         email: &Email,
         purpose: EmailPurpose,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         self.enter()?;
         let mut requests = self.email_requests.borrow_mut();
         let key = (email.as_ref().to_owned(), purpose.as_str());
@@ -51,7 +60,7 @@ impl EmailTokenStore for MemoryDb {
             _ => (1, now_ms),
         };
         requests.insert(key, next);
-        Ok(())
+        Ok(next.0)
     }
 
     async fn issue_email_token(&self, t: &NewEmailToken<'_>) -> Result<Issued, StoreError> {
@@ -109,19 +118,43 @@ impl EmailTokenStore for MemoryDb {
         self.user_by_id(&user_id).map(UserRow::decode).transpose()
     }
 
-    async fn reset_password(
+    async fn claim_reset_token(
         &self,
         token_hash: &str,
+        user_id: &UserId,
+        version: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.enter()?;
+        let id = user_id.to_string();
+        let at_version = self
+            .user_by_id(&id)
+            .is_some_and(|u| u.password_version as i64 == version);
+        if !at_version
+            || self.usable_token(token_hash, EmailPurpose::PasswordReset, now_ms) != Some(id)
+        {
+            return Ok(false);
+        }
+        self.spend_token(token_hash, now_ms);
+        Ok(true)
+    }
+
+    async fn reset_password(
+        &self,
         email: &Email,
         c: &PasswordChange<'_>,
+        version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
         let id = c.user_id.to_string();
-        if self.usable_token(token_hash, EmailPurpose::PasswordReset, c.now_ms) != Some(id.clone())
         {
-            return Ok(None);
-        }
-        if let Some(u) = self.users.borrow_mut().values_mut().find(|u| u.id == id) {
+            let mut users = self.users.borrow_mut();
+            let Some(u) = users
+                .values_mut()
+                .find(|u| u.id == id && u.password_version as i64 == version)
+            else {
+                return Ok(None);
+            };
             u.password_hash = c.phc.to_owned();
             u.password_version += 1.0;
             u.email_verified = 1.0;
@@ -130,7 +163,7 @@ impl EmailTokenStore for MemoryDb {
             s.user_id == id && Some(sid) != c.keep_session
         });
         self.attempts.borrow_mut().remove(email.as_ref());
-        self.spend_token(token_hash, c.now_ms);
+        self.void_reset_tokens(&id);
         Ok(Some(revoked))
     }
 

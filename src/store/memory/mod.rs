@@ -274,6 +274,7 @@ impl UserStore for MemoryDb {
             u.password_hash = c.phc.to_owned();
             u.password_version += 1.0;
         }
+        self.void_reset_tokens(&id);
         Ok(Some(self.revoke_where(c.reason, c.now_ms, |sid, s| {
             s.user_id == id && Some(sid) != c.keep_session
         })))
