@@ -128,7 +128,7 @@ fn of_concurrent_logins_exactly_the_bound_are_admitted_and_the_rest_shed_at_once
         assert_eq!(h.register(email, PASSWORD).status, 201);
     }
     let cache = h.session_cache();
-    let outbox = Outbox::new(ORIGIN);
+    let outbox = Outbox::default();
     let app = h.app(&outbox, &cache);
     let contexts: Vec<Ctx> = (0..emails.len())
         .map(|i| Ctx::new(format!("login-{i}"), NOW_MS).with_pause(Rc::new(yield_once)))

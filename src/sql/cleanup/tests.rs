@@ -189,7 +189,7 @@ fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
         for i in 0..per_minute {
             store
                 .0
-                .execute(
+                .query_row(
                     crate::sql::email::RECORD_REQUEST,
                     rusqlite::params![
                         format!("m{minute}-{i}@example.com"),
@@ -197,6 +197,7 @@ fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
                         now,
                         crate::store::EMAIL_CAP_WINDOW_MS
                     ],
+                    |_| Ok(()),
                 )
                 .unwrap();
         }
