@@ -51,15 +51,20 @@ def test_parallel_guesses_hash_at_most_the_limit_and_the_rest_are_throttled(work
     with ThreadPoolExecutor(max_workers=guesses) as pool:
         results = list(pool.map(guess, range(guesses)))
     statuses = [r.status for r in results]
-    assert sorted(set(statuses)) == [401, 429], [(r.status, r.body[:200]) for r in results if r.status not in (401, 429)]
+    # Past MAX_HASH_QUEUE (32) requests that hash in the isolate at once, a login is shed with
+    # 503 before its body is read; every other guess past the fifth is throttled.
+    assert set(statuses) <= {401, 429, 503}, [(r.status, r.body[:200]) for r in results]
     assert statuses.count(401) == 5, statuses
-    assert statuses.count(429) == guesses - 5, statuses
+    assert statuses.count(429) + statuses.count(503) == guesses - 5, statuses
+    codes = {401: "invalid_credentials", 429: "too_many_attempts", 503: "service_unavailable"}
     for r in results:
-        assert_problem(r, r.status, "invalid_credentials" if r.status == 401 else "too_many_attempts")
+        assert_problem(r, r.status, codes[r.status])
+        if r.status == 503:
+            assert r.header("retry-after") == "1"
     # Exactly five passwords were hashed: one login_failed line each; the rest cost no hash.
     lines = logs_for(worker, prefix)
     assert sum(1 for l in lines if l["event"] == "login_failed") == 5
-    assert sum(1 for l in lines if l["event"] == "login_throttled") == guesses - 5
+    assert sum(1 for l in lines if l["event"] == "login_throttled") == statuses.count(429)
     assert_problem(login(worker, email), 429, "too_many_attempts")
 
 
