@@ -69,6 +69,29 @@ pub struct HashBounds {
     pub bcrypt_max_cost: u32,
 }
 
+impl HashBounds {
+    /// What verifying the costliest hash these bounds accept costs, in PBKDF2-SHA256
+    /// iterations (the work model of [`LegacyHash::work_iterations`]): a hash above it is
+    /// refused without being computed, so no wrong password ever costs more.
+    pub fn max_work_iterations(&self) -> u64 {
+        let bcrypt = bcrypt_work(self.bcrypt_max_cost.min(BCRYPT_MAX_COST_LIMIT));
+        let argon2 = argon2_work(ARGON2_MAX_M_KIB, ARGON2_MAX_T);
+        u64::from(self.pbkdf2_max_iterations)
+            .max(bcrypt)
+            .max(argon2)
+    }
+}
+
+/// bcrypt at `cost`, in PBKDF2-SHA256 iterations: 2^cost rounds.
+fn bcrypt_work(cost: u32) -> u64 {
+    ((1u64 << cost) as f64 * BCRYPT_ITERATIONS_PER_ROUND) as u64
+}
+
+/// Argon2id with `m_kib` KiB and `t` passes, in PBKDF2-SHA256 iterations.
+fn argon2_work(m_kib: u32, t: u32) -> u64 {
+    (f64::from(m_kib) * f64::from(t) * ARGON2_ITERATIONS_PER_KIB_PASS) as u64
+}
+
 /// A parsed, bounds-checked hash written by another service.
 #[derive(Clone, PartialEq, Eq)]
 pub enum LegacyHash {
@@ -214,12 +237,8 @@ impl LegacyHash {
     /// What one [`Self::verify`] costs, in PBKDF2-HMAC-SHA256 iterations of the same runtime.
     pub fn work_iterations(&self) -> u64 {
         match self {
-            Self::Bcrypt { cost, .. } => {
-                ((1u64 << cost) as f64 * BCRYPT_ITERATIONS_PER_ROUND) as u64
-            }
-            Self::Argon2id { m_kib, t, .. } => {
-                (f64::from(*m_kib) * f64::from(*t) * ARGON2_ITERATIONS_PER_KIB_PASS) as u64
-            }
+            Self::Bcrypt { cost, .. } => bcrypt_work(*cost),
+            Self::Argon2id { m_kib, t, .. } => argon2_work(*m_kib, *t),
             Self::Django { iterations, .. } => u64::from(*iterations),
         }
     }
