@@ -31,9 +31,7 @@ mod cli {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    use edge_auth::config::{
-        DEFAULT_BCRYPT_MAX_COST, DEFAULT_PBKDF2_ITERATIONS, DEFAULT_PBKDF2_MAX_ITERATIONS,
-    };
+    use edge_auth::config::{DEFAULT_BCRYPT_MAX_COST, DEFAULT_PBKDF2_MAX_ITERATIONS};
     use edge_auth::import::{self, IdMap, ImportError, MAX_STATEMENT_BYTES, ROWS_PER_FILE};
     use edge_auth::password::HashBounds;
 
@@ -161,29 +159,15 @@ mod cli {
             );
         }
         if let Some(slowest) = plan.users.iter().max_by_key(|u| u.work_iterations) {
-            let ceiling = u64::from(bounds.pbkdf2_max_iterations);
-            if slowest.work_iterations > ceiling {
-                // LOGIN_FAILURE_ITERATIONS may not exceed PBKDF2_MAX_ITERATIONS (the Worker
-                // refuses such a configuration), so no setting hides this hash's cost.
-                println!(
-                    "slowest hash imported: {} (row {}), about {} PBKDF2 iterations, above \
-                     PBKDF2_MAX_ITERATIONS ({ceiling}): LOGIN_FAILURE_ITERATIONS cannot match it \
-                     (set it to {ceiling} at most), so a wrong password on such an account \
-                     takes longer than on an unknown email until its first login rehashes it; \
-                     a lower BCRYPT_MAX_COST refuses these hashes instead",
-                    slowest.algorithm, slowest.row, slowest.work_iterations
-                );
-            } else if slowest.work_iterations > u64::from(DEFAULT_PBKDF2_ITERATIONS) {
-                println!(
-                    "slowest hash imported: {} (row {}), about {} PBKDF2 iterations: set \
-                     LOGIN_FAILURE_ITERATIONS={} so a wrong password on it takes as long as an \
-                     unknown email",
-                    slowest.algorithm,
-                    slowest.row,
-                    slowest.work_iterations,
-                    slowest.work_iterations
-                );
-            }
+            // The SQL files record it in D1 (`settings`), where the Worker reads it with each
+            // login: no setting to change for a wrong password on it to take as long as an
+            // unknown email.
+            println!(
+                "slowest hash imported: {} (row {}), about {} PBKDF2 iterations: recorded in \
+                 D1 (settings.imported_hash_max_work, never lowered); every failed login is \
+                 padded to it",
+                slowest.algorithm, slowest.row, slowest.work_iterations
+            );
         }
 
         let imported = apply(&args, &plan.users)?;

@@ -524,11 +524,13 @@ mod tests {
             .collect();
         let files = sql_files(&users, 10_000, 400);
         assert_eq!(files.len(), 3);
+        // Emails hold no control characters, so a statement ends where ";\n" does.
         let statements: Vec<&str> = files
             .iter()
-            .flat_map(|f| f.split_inclusive("RETURNING id;\n"))
+            .flat_map(|f| f.split_inclusive(";\n"))
             .collect();
         assert!(statements.iter().all(|s| s.len() <= 10_000));
+        assert!(statements.len() > files.len() * 2, "several INSERTs a file");
         let rows: usize = statements
             .iter()
             .map(|s| s.matches("'o''brien").count())
@@ -560,8 +562,7 @@ mod tests {
         .unwrap();
         let files = sql_files(&[user(0), user(1), user(2)], 10_000, 400);
         let mut inserted = Vec::new();
-        for f in &files {
-            let sql = f.trim_end().trim_end_matches(';');
+        for sql in files.iter().flat_map(|f| f.split_inclusive(";\n")) {
             let mut stmt = db.prepare(sql).unwrap();
             let ids = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
             inserted.extend(ids.map(Result::unwrap));
@@ -575,6 +576,55 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    /// The setting the Worker pads failed logins to, after `files` ran on `db`.
+    fn recorded_work(db: &rusqlite::Connection) -> Option<i64> {
+        db.query_row(crate::sql::settings::IMPORTED_HASH_WORK, [], |r| r.get(0))
+            .ok()
+    }
+
+    #[test]
+    fn the_import_records_the_cost_of_its_costliest_hash_and_never_lowers_it() {
+        let bcrypt13 = "$2b$13$".to_owned() + &BCRYPT[7..];
+        let django = |iterations: u32| {
+            format!("pbkdf2_sha256${iterations}$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        };
+        let with_hash = |n, email: &str, hash: String| {
+            let mut r = row(n, email);
+            r.hash = Some(hash);
+            r
+        };
+        let mut ids = counter();
+        let mut plan_of =
+            |rows: &[SourceRow]| plan(rows, &BOUNDS, &mut IdMap::default(), NOW, &mut ids);
+        let db = migrated_db();
+        let run = |users: &[ImportUser], rows_per_file| {
+            for f in sql_files(users, 10_000, rows_per_file) {
+                db.execute_batch(&f).unwrap();
+            }
+        };
+
+        // The work model picks the costliest: bcrypt 13 (1,310,720) over Django 1,000,000 and
+        // bcrypt 4, wherever it is in the source and in whichever file it lands.
+        let first = plan_of(&[
+            with_hash(1, "a@x.io", django(1_000_000)),
+            with_hash(2, "b@x.io", bcrypt13),
+            row(3, "c@x.io"),
+        ]);
+        assert_eq!(first.users.len(), 3);
+        run(&first.users, 1);
+        assert_eq!(recorded_work(&db), Some(1_310_720));
+
+        // A later import of cheaper hashes leaves it.
+        let second = plan_of(&[with_hash(1, "d@x.io", django(600_000))]);
+        run(&second.users, 400);
+        assert_eq!(recorded_work(&db), Some(1_310_720));
+        assert_eq!(
+            crate::sql::testing::count(&db, "users", "1"),
+            4,
+            "every row went in"
+        );
     }
 
     #[test]
