@@ -379,6 +379,149 @@ mod tests {
         assert_eq!(rows[3].created_at.as_deref(), Some("2024-01-02T03:04:05Z"));
     }
 
+    /// `(row, reason)` of every refusal of `p`.
+    fn reasons(p: &Plan) -> Vec<(usize, String)> {
+        p.refused
+            .iter()
+            .map(|r| (r.row, r.reason.clone()))
+            .collect()
+    }
+
+    /// The refusal of an `is_active` that says neither, as the importer prints it.
+    fn not_a_flag(shown: &str) -> String {
+        format!(
+            "unreadable row: \"is_active\" is {shown}, not one of 0, 1, true, false, t, f, yes, \
+             no, y, n (in any case)"
+        )
+    }
+
+    #[test]
+    fn is_active_in_a_sqlite_source_is_read_strictly() {
+        let dir = std::env::temp_dir().join(format!("edge-auth-active-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.db");
+        let _ = std::fs::remove_file(&path);
+        let db = rusqlite::Connection::open(&path).unwrap();
+        // No declared type: each value is stored as written (a BOOLEAN column would turn
+        // 0.0 into 0), as in a table some other tool wrote.
+        db.execute_batch(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, hashed_password TEXT, \
+             is_active);",
+        )
+        .unwrap();
+        let values = [
+            "1", "0", "'no'", "'N'", "'Yes'", "'t'", "'FALSE'", "'1'", "0.0", "1.0", "NULL", "2",
+            "-1", "'maybe'", "''", "X'01'",
+        ];
+        for (i, v) in values.iter().enumerate() {
+            db.execute(
+                &format!("INSERT INTO users VALUES ({i}, 'u{i}@x.io', ?1, {v})"),
+                [BCRYPT],
+            )
+            .unwrap();
+        }
+        drop(db);
+        let (kind, rows) = read_source(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(kind, SourceKind::FastApi);
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        let imported: Vec<&str> = p.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(imported, ["u0@x.io", "u4@x.io", "u5@x.io", "u7@x.io"]);
+        let inactive = || "inactive account".to_owned();
+        assert_eq!(
+            reasons(&p),
+            [
+                (2, inactive()),
+                (3, inactive()),
+                (4, inactive()),
+                (7, inactive()),
+                (9, not_a_flag("the REAL 0.0")),
+                (10, not_a_flag("the REAL 1.0")),
+                (11, not_a_flag("NULL")),
+                (12, not_a_flag("the INTEGER 2")),
+                (13, not_a_flag("the INTEGER -1")),
+                (14, not_a_flag("the TEXT \"maybe\"")),
+                (15, not_a_flag("the TEXT \"\"")),
+                (16, not_a_flag("a BLOB of 1 bytes")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sqlite_source_without_is_active_imports_every_row_as_active() {
+        let dir = std::env::temp_dir().join(format!("edge-auth-noactive-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.db");
+        let _ = std::fs::remove_file(&path);
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("CREATE TABLE users (email TEXT, hashed_password TEXT);")
+            .unwrap();
+        db.execute("INSERT INTO users VALUES ('a@x.io', ?1)", [BCRYPT])
+            .unwrap();
+        drop(db);
+        let (_, rows) = read_source(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        assert_eq!(p.users.len(), 1);
+        assert!(p.refused.is_empty());
+    }
+
+    #[test]
+    fn is_active_in_json_lines_is_read_strictly() {
+        let values = [
+            "true",
+            "false",
+            "1",
+            "0",
+            "\"no\"",
+            "\"N\"",
+            "\"YES\"",
+            "\"y\"",
+            "0.0",
+            "null",
+            "2",
+            "\"maybe\"",
+            "[]",
+        ];
+        let text: String = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                format!("{{\"email\":\"u{i}@x.io\",\"password_hash\":\"{BCRYPT}\",\"is_active\":{v}}}\n")
+            })
+            .chain(std::iter::once(format!(
+                "{{\"email\":\"absent@x.io\",\"password_hash\":\"{BCRYPT}\"}}\n"
+            )))
+            .collect();
+        let p = plan(
+            &read_json_lines(&text),
+            &BOUNDS,
+            &mut IdMap::default(),
+            NOW,
+            counter(),
+        );
+        let imported: Vec<&str> = p.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(
+            imported,
+            ["u0@x.io", "u2@x.io", "u6@x.io", "u7@x.io", "absent@x.io"]
+        );
+        let inactive = || "inactive account".to_owned();
+        assert_eq!(
+            reasons(&p),
+            [
+                (2, inactive()),
+                (4, inactive()),
+                (5, inactive()),
+                (6, inactive()),
+                (9, not_a_flag("the JSON \"0.0\"")),
+                (10, not_a_flag("null")),
+                (11, not_a_flag("the JSON \"2\"")),
+                (12, not_a_flag("the text \"maybe\"")),
+                (13, not_a_flag("the JSON \"[]\"")),
+            ]
+        );
+    }
+
     #[test]
     fn every_bad_row_is_refused_with_its_reason() {
         let mut inactive = row(3, "c@x.io");
