@@ -5,17 +5,18 @@
 //! files with `wrangler d1 execute`).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 use crate::domain::{Email, UserId};
 use crate::password::{HashBounds, StoredHash};
 
+mod id_map;
 mod sources;
 mod sql_files;
 
+pub use id_map::{id_map_path, IdMap};
 pub use sources::{read_json_lines, read_source};
 pub use sql_files::{inserted_ids, sql_files};
 
@@ -97,65 +98,6 @@ pub enum ImportError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Source(String),
-}
-
-/// Old (non-UUID) id → new UUID, kept in a CSV beside the source so that a re-run maps the
-/// same old ids to the same new ones.
-#[derive(Debug, Default)]
-pub struct IdMap(HashMap<String, String>);
-
-impl IdMap {
-    /// Reads `old,new` lines (a header line is skipped); a missing file is an empty map.
-    ///
-    /// # Errors
-    /// When the file exists but cannot be read.
-    pub fn load(path: &Path) -> Result<Self, ImportError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(ImportError::Io(path.to_owned(), e)),
-        };
-        let map = text
-            .lines()
-            .filter_map(|l| l.split_once(','))
-            .filter(|(_, new)| UserId::parse(new).is_ok())
-            .map(|(old, new)| (old.to_owned(), new.to_owned()))
-            .collect();
-        Ok(Self(map))
-    }
-
-    pub fn get(&self, old: &str) -> Option<&String> {
-        self.0.get(old)
-    }
-
-    pub fn insert(&mut self, old: String, new: String) {
-        self.0.insert(old, new);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The map as CSV, sorted by old id (numerically when both are numbers).
-    pub fn to_csv(&self) -> String {
-        let mut pairs: Vec<_> = self.0.iter().collect();
-        pairs.sort_by(|a, b| match (a.0.parse::<i64>(), b.0.parse::<i64>()) {
-            (Ok(x), Ok(y)) => x.cmp(&y),
-            _ => a.0.cmp(b.0),
-        });
-        let mut out = String::from("old_id,new_id\n");
-        for (old, new) in pairs {
-            let _ = writeln!(out, "{old},{new}");
-        }
-        out
-    }
-}
-
-/// The CSV of id pairs for a source: `<SRC>.id-map.csv`, beside it.
-pub fn id_map_path(src: &Path) -> PathBuf {
-    let mut name = src.file_name().unwrap_or_default().to_os_string();
-    name.push(".id-map.csv");
-    src.with_file_name(name)
 }
 
 /// Validates every row. Refused: unreadable rows, a missing or invalid email, a missing,
@@ -585,7 +527,7 @@ mod tests {
         let csv = ids.to_csv();
         assert_eq!(
             csv,
-            "old_id,new_id\n42,00000000-0000-4000-8000-000000000001\n"
+            "old_id,new_id\r\n42,00000000-0000-4000-8000-000000000001\r\n"
         );
         let dir = std::env::temp_dir().join(format!("edge-auth-idmap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
