@@ -14,10 +14,12 @@ use crate::password::{HashBounds, StoredHash};
 
 mod id_map;
 mod sources;
+mod sql_dir;
 mod sql_files;
 
 pub use id_map::{id_map_path, IdMap};
 pub use sources::{read_json_lines, read_source};
+pub use sql_dir::{sql_dir_path, SqlDir};
 pub use sql_files::{inserted_ids, sql_files};
 
 /// D1 refuses statements over 100,000 bytes; stay well below.
