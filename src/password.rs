@@ -432,11 +432,13 @@ mod tests {
         )
         .unwrap()
         .work_iterations();
-        assert_eq!(bcrypt13, 1_310_720);
+        let per_round = crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND;
+        assert_eq!(bcrypt13, (8192.0 * per_round) as u64);
+        assert!(bcrypt13 > 1_000_000);
         // Nothing imported: the configured floor.
         assert_eq!(failure_floor(600_000, 0, &BOUNDS), 600_000);
         // A bcrypt-13 row imported: every failure costs what a wrong password on it costs.
-        assert_eq!(failure_floor(600_000, bcrypt13, &BOUNDS), 1_310_720);
+        assert_eq!(failure_floor(600_000, bcrypt13, &BOUNDS), bcrypt13 as u32);
         // A configured floor above the recorded cost stays.
         assert_eq!(failure_floor(2_000_000, bcrypt13, &BOUNDS), 2_000_000);
         // A recorded cost no stored hash could have under the bounds is capped there.
@@ -445,10 +447,11 @@ mod tests {
             pbkdf2_max_iterations: 1_000_000,
             bcrypt_max_cost: 16,
         };
-        assert_eq!(costly_bcrypt.max_work_iterations(), 65_536 * 160);
+        let bcrypt16 = (65_536.0 * per_round) as u64;
+        assert_eq!(costly_bcrypt.max_work_iterations(), bcrypt16);
         assert_eq!(
             failure_floor(600_000, u64::MAX, &costly_bcrypt),
-            65_536 * 160
+            bcrypt16 as u32
         );
         // bcrypt's own ceiling is past u32: the floor saturates rather than wraps.
         let any_bcrypt = HashBounds {

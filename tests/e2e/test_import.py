@@ -32,6 +32,9 @@ from client import request
 from conftest import ROOT, WRANGLER, SigningKey, apply_migrations, start_worker, stop, wrangler_env
 
 SUMMARY_PREFIX = "read "
+# What verifying a bcrypt-13 hash costs in the work model: 2^13 rounds of 178 PBKDF2 iterations
+# each (src/legacy_hash, BCRYPT_ITERATIONS_PER_ROUND).
+BCRYPT_13_WORK = 8192 * 178
 IMPORTER = ROOT / "target" / "debug" / "import"
 
 
@@ -546,8 +549,9 @@ def test_every_row_arrives_intact_through_wrangler_d1_execute(tmp_path):
         assert row["email"] == r["email"] and row["password_hash"] == r["password_hash"], (row, r)
         assert row["email_verified"] == int(r["email_verified"])
         assert row["created_at"] == "2024-01-02T03:04:05.000Z"
-    # The costliest hash of all three files, bcrypt 13 (2^13 rounds x 160 iterations).
-    assert d1_at(state, "SELECT key, value FROM settings") == [{"key": "imported_hash_max_work", "value": 1_310_720}]
+    # The costliest hash of all three files, bcrypt 13.
+    assert d1_at(state, "SELECT key, value FROM settings") == [{"key": "imported_hash_max_work",
+                                                                 "value": BCRYPT_13_WORK}]
 
 
 # ---- migrated accounts' timing under the defaults ---------------------------------------------
@@ -561,7 +565,7 @@ def test_an_imported_bcrypt_13_row_pads_every_failed_login_to_its_cost(worker, t
     src.write_text(json.dumps({"email": slow_email, "password_hash":
                                bcrypt.hashpw(b"slow pass phrase", bcrypt.gensalt(13)).decode()}) + "\n")
     assert summary(run_import(worker, src)) == {"read": 1, "imported": 1, "already present": 0, "refused": 0}
-    recorded = [{"key": "imported_hash_max_work", "value": 1_310_720}]
+    recorded = [{"key": "imported_hash_max_work", "value": BCRYPT_13_WORK}]
     assert worker.d1("SELECT key, value FROM settings") == recorded
 
     # A later import of a cheaper hash leaves it where it is.
@@ -586,4 +590,4 @@ def test_an_imported_bcrypt_13_row_pads_every_failed_login_to_its_cost(worker, t
                               and str(l.get("request_id", "")).startswith(prefix), count=3)
     work = sorted((l["reason"], l["hash_iterations"]) for l in lines)
     # bcrypt's own rounds are not PBKDF2 iterations: its wrong password pads nothing.
-    assert work == [("unknown_email", 1_310_720), ("wrong_password", 0), ("wrong_password", 1_310_720)], lines
+    assert work == [("unknown_email", BCRYPT_13_WORK), ("wrong_password", 0), ("wrong_password", BCRYPT_13_WORK)], lines
