@@ -194,8 +194,10 @@ test-fuzz: .tools/fuzz .tools/npm
 	@$(MAKE) -s fuzz-parsers FUZZ_SECONDS=$(SMOKE_SECONDS)
 
 # BENCH_ONLY=floor: only the floor table and the cold starts; BENCH_ONLY=slices: only the hashing
-# floor's tail pair at each slice size (BENCH_SLICES); neither needs the test-hooks build.
-bench: tools worker floor $(if $(filter floor slices,$(BENCH_ONLY)),,worker-test)
+# floor's tail pair at each slice size (BENCH_SLICES); BENCH_ONLY=migration: only the unknown
+# email / wrong password pairs of migrated accounts under the default configuration; none of
+# them needs the test-hooks build.
+bench: tools worker floor $(if $(filter floor slices migration,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.
