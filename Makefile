@@ -208,8 +208,10 @@ test-fuzz: .tools/fuzz .tools/npm
 
 # BENCH_ONLY=floor: only the floor table and the cold starts; BENCH_ONLY=slices: only the hashing
 # floor's tail pair at each slice size (BENCH_SLICES); BENCH_ONLY=shedding: only the logins' p50
-# and share shed at 2 to 64 clients; none needs the test-hooks build.
-bench: tools worker floor $(if $(filter floor slices shedding,$(BENCH_ONLY)),,worker-test)
+# and share shed at 2 to 64 clients; BENCH_ONLY=migration: only the unknown email / wrong
+# password pairs of migrated accounts under the default configuration; none of them needs the
+# test-hooks build.
+bench: tools worker floor $(if $(filter floor slices shedding migration,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

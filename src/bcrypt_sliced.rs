@@ -17,9 +17,9 @@ pub const OUTPUT_LEN: usize = 23;
 /// How much of a password bcrypt reads.
 pub const READS_BYTES: usize = 72;
 
-/// Expensive rounds (two key expansions each) between two pauses: a round costs about 160
+/// Expensive rounds (two key expansions each) between two pauses: a round costs about 180
 /// PBKDF2 iterations here ([`crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND`]), so 192 rounds
-/// are about 31,000, near the 35,000 iterations of a PBKDF2 slice
+/// are about 34,000, near the 35,000 iterations of a PBKDF2 slice
 /// ([`crate::pbkdf2_sliced::DEFAULT_SLICE`]), some 13 ms in the Worker. A cost-12 hash (4,096
 /// rounds) runs in 22 slices.
 pub const DEFAULT_ROUNDS: NonZeroU32 = NonZeroU32::new(192).unwrap();

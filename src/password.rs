@@ -245,6 +245,18 @@ impl StoredHash {
     }
 }
 
+/// What every failed login costs at least, in PBKDF2 iterations: the configured floor
+/// (`LOGIN_FAILURE_ITERATIONS`), or what a wrong password on the costliest hash `make import`
+/// moved in costs (`recorded`, read from D1 with the account), whichever is higher. So an
+/// unknown email takes as long as a wrong password on any migrated account, with no operator
+/// step. `recorded` is capped at the costliest hash `bounds` let a login verify: no stored hash
+/// can cost more (a costlier one is refused unverified), and a tampered setting cannot make
+/// every failure arbitrarily slow.
+pub fn failure_floor(configured: u32, recorded: u64, bounds: &HashBounds) -> u32 {
+    let recorded = recorded.min(bounds.max_work_iterations());
+    configured.max(u32::try_from(recorded).unwrap_or(u32::MAX))
+}
+
 /// A fixed salt for padding work (its result is thrown away).
 const PAD_SALT: &[u8; SALT_LEN] = b"edge-auth-pad!!!";
 
@@ -409,6 +421,44 @@ mod tests {
         assert_eq!(block_on(pad_failure("pw", 1_500, 2_000, ready)), 500);
         assert_eq!(block_on(pad_failure("pw", 2_000, 2_000, ready)), 0);
         assert_eq!(block_on(pad_failure("pw", u64::MAX, 2_000, ready)), 0);
+    }
+
+    #[test]
+    fn failures_are_padded_to_the_costliest_recorded_import_within_the_bounds() {
+        let bcrypt13 = StoredHash::parse(
+            &("$2b$13$".to_owned()
+                + &"$2b$04$t.WATwxaNmTnp7DnBXdR5uxPmmxKNosUc1XmjFs6TIZztvy3GtqIC"[7..]),
+            &BOUNDS,
+        )
+        .unwrap()
+        .work_iterations();
+        let per_round = crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND;
+        assert_eq!(bcrypt13, (8192.0 * per_round) as u64);
+        assert!(bcrypt13 > 1_000_000);
+        // Nothing imported: the configured floor.
+        assert_eq!(failure_floor(600_000, 0, &BOUNDS), 600_000);
+        // A bcrypt-13 row imported: every failure costs what a wrong password on it costs.
+        assert_eq!(failure_floor(600_000, bcrypt13, &BOUNDS), bcrypt13 as u32);
+        // A configured floor above the recorded cost stays.
+        assert_eq!(failure_floor(2_000_000, bcrypt13, &BOUNDS), 2_000_000);
+        // A recorded cost no stored hash could have under the bounds is capped there.
+        assert_eq!(failure_floor(600_000, u64::MAX, &BOUNDS), MAX);
+        let costly_bcrypt = HashBounds {
+            pbkdf2_max_iterations: 1_000_000,
+            bcrypt_max_cost: 16,
+        };
+        let bcrypt16 = (65_536.0 * per_round) as u64;
+        assert_eq!(costly_bcrypt.max_work_iterations(), bcrypt16);
+        assert_eq!(
+            failure_floor(600_000, u64::MAX, &costly_bcrypt),
+            bcrypt16 as u32
+        );
+        // bcrypt's own ceiling is past u32: the floor saturates rather than wraps.
+        let any_bcrypt = HashBounds {
+            bcrypt_max_cost: 31,
+            ..costly_bcrypt
+        };
+        assert_eq!(failure_floor(600_000, u64::MAX, &any_bcrypt), u32::MAX);
     }
 
     #[test]

@@ -230,8 +230,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ),
             None => None,
         };
-        let (user, failures) = match lookup {
-            Some(LoginLookup { user, attempts }) => {
+        let (user, failures, imported_hash_work) = match lookup {
+            Some(LoginLookup {
+                user,
+                attempts,
+                imported_hash_work,
+            }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
                     throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
                 {
@@ -248,13 +252,24 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         retry_after: retry_after_secs,
                     });
                 }
-                (user, Some(attempts.failures))
+                (user, Some(attempts.failures), imported_hash_work)
             }
-            None => (None, None),
+            // No account to look up, but the failure costs what an unknown email's does.
+            None => (
+                None,
+                None,
+                guard.call(|| self.users.imported_hash_work()).await?,
+            ),
         };
+        let floor = password::failure_floor(
+            self.config.login_failure_iterations,
+            imported_hash_work,
+            &self.config.hash_bounds(),
+        );
         // The hashing this request did: other requests hash on the isolate in between.
         let work = Rc::new(Cell::new(0));
-        match password::counting(work.clone(), self.check_password(user, password, ctx)).await {
+        let check = self.check_password(user, password, floor, ctx);
+        match password::counting(work.clone(), check).await {
             Ok((user, stored)) => Ok(Authenticated { user, stored }),
             Err(reason) => {
                 ctx.log(
@@ -274,18 +289,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Checks a password against a user's stored hash (ours, or one moved in from another
-    /// service). Every failure costs at least `LOGIN_FAILURE_ITERATIONS` of PBKDF2 (by default the
-    /// configured count): an unknown email, an unreadable row or a refused hash run it as dummy
-    /// work, and a wrong password on a cheaper stored hash (fewer iterations, or an imported
-    /// bcrypt/Argon2/Django hash) is topped up to it, so no failure reason answers faster than
-    /// another. The reason is for logs only.
+    /// service). Every failure costs at least `floor` iterations of PBKDF2
+    /// ([`password::failure_floor`]: `LOGIN_FAILURE_ITERATIONS`, by default the configured
+    /// count, or the costliest imported hash if that is more): an unknown email, an unreadable
+    /// row or a refused hash run it as dummy work, and a wrong password on a cheaper stored hash
+    /// (fewer iterations, or an imported bcrypt/Argon2/Django hash) is topped up to it, so no
+    /// failure reason answers faster than another. The reason is for logs only.
     async fn check_password(
         &self,
         user: Option<Result<User, String>>,
         password: &str,
+        floor: u32,
         ctx: &Ctx,
     ) -> Result<(User, StoredHash), &'static str> {
-        let floor = self.config.login_failure_iterations;
         let dummy = |iterations: u32| async move {
             if iterations > 0 {
                 password::derive_yielding(password, DUMMY_SALT, iterations, || ctx.pause()).await;

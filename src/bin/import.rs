@@ -8,6 +8,9 @@
 //! the Worker's own parsers, writes D1 SQL files and applies them with
 //! `wrangler d1 execute DB --local|--remote --file …`. Refused rows are listed with their row
 //! number and reason. The last line printed is `read N, imported N, already present N, refused N`.
+//! The SQL files hold password hashes: they are the operator's alone (0600) and removed however
+//! the run ends, an interruption (SIGINT, SIGTERM, SIGHUP) included, which stops wrangler and
+//! fails the run instead of ending the process on the spot.
 //! The Worker build never compiles this (it is native-only; see `Cargo.toml`).
 
 #[cfg(target_arch = "wasm32")]
@@ -28,14 +31,46 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
+    use std::io::Read;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
 
-    use edge_auth::config::{
-        DEFAULT_BCRYPT_MAX_COST, DEFAULT_PBKDF2_ITERATIONS, DEFAULT_PBKDF2_MAX_ITERATIONS,
-    };
-    use edge_auth::import::{self, IdMap, ImportError, MAX_STATEMENT_BYTES, ROWS_PER_FILE};
+    use edge_auth::config::{DEFAULT_BCRYPT_MAX_COST, DEFAULT_PBKDF2_MAX_ITERATIONS};
+    use edge_auth::import::{self, IdMap, ImportError, SqlDir, MAX_STATEMENT_BYTES, ROWS_PER_FILE};
     use edge_auth::password::HashBounds;
+
+    /// Set by SIGINT, SIGTERM or SIGHUP: the run stops at its next step and returns an error,
+    /// so that the SQL files are removed on the way out (ended by the signal's default action,
+    /// they would stay).
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    /// How long an interrupted wrangler gets to stop by itself (a terminal's Ctrl-C reaches it
+    /// too, and it ends its own children) before it is killed.
+    const WRANGLER_GRACE: Duration = Duration::from_secs(5);
+    const POLL: Duration = Duration::from_millis(50);
+
+    fn watch_for_interruption() -> Result<(), String> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            signal_hook::flag::register(signal, &INTERRUPTED)
+                .map_err(|e| format!("cannot watch for signal {signal}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn stop_if_interrupted() -> Result<(), String> {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            Err(
+                "interrupted: stopped before finishing (rows already applied stay; running \
+                 the import again skips them)"
+                    .into(),
+            )
+        } else {
+            Ok(())
+        }
+    }
 
     struct Args {
         src: PathBuf,
@@ -85,24 +120,55 @@ mod cli {
         std::env::var("WRANGLER").unwrap_or_else(|_| "node_modules/.bin/wrangler".into())
     }
 
+    /// Everything `pipe` yields, read on a thread of its own so that a child that writes more
+    /// than a pipe holds never blocks while this one waits for it.
+    fn read_all(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut out);
+            }
+            out
+        })
+    }
+
     /// Runs `wrangler d1 execute DB` with the target flag, the caller's extra args and `rest`.
+    /// An interruption meanwhile stops it and fails the call.
     fn d1_execute(args: &Args, rest: &[&str]) -> Result<String, String> {
+        stop_if_interrupted()?;
         let target = if args.remote { "--remote" } else { "--local" };
-        let out = Command::new(wrangler())
+        let mut child = Command::new(wrangler())
             .args(["d1", "execute", "DB", target, "--json", "--yes"])
             .args(&args.wrangler_args)
             .args(rest)
             .env("WRANGLER_SEND_METRICS", "false")
             .env("NO_COLOR", "1")
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run {}: {e}", wrangler()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if !out.status.success() {
+        let stdout = read_all(child.stdout.take());
+        let stderr = read_all(child.stderr.take());
+        let mut interrupted_at = None;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| format!("wrangler: {e}"))? {
+                break status;
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                let since = *interrupted_at.get_or_insert_with(Instant::now);
+                if since.elapsed() > WRANGLER_GRACE {
+                    let _ = child.kill();
+                }
+            }
+            std::thread::sleep(POLL);
+        };
+        let stdout = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
+        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+        stop_if_interrupted()?;
+        if !status.success() {
             return Err(format!(
-                "wrangler d1 execute failed ({}):\n{}{}",
-                out.status,
-                stdout,
-                String::from_utf8_lossy(&out.stderr)
+                "wrangler d1 execute failed ({status}):\n{stdout}{stderr}"
             ));
         }
         Ok(stdout)
@@ -119,6 +185,7 @@ mod cli {
 
     pub fn run(raw_args: Vec<String>) -> Result<(), String> {
         let args = parse_args(raw_args)?;
+        watch_for_interruption()?;
         let bounds = HashBounds {
             pbkdf2_max_iterations: env_number(
                 "PBKDF2_MAX_ITERATIONS",
@@ -150,6 +217,7 @@ mod cli {
         for r in &plan.refused {
             println!("refused row {}: {}", r.row, r.reason);
         }
+        stop_if_interrupted()?;
         if !ids.is_empty() {
             // Written before anything is applied, so the ids in D1 are always in the file.
             std::fs::write(&map_path, ids.to_csv())
@@ -161,29 +229,15 @@ mod cli {
             );
         }
         if let Some(slowest) = plan.users.iter().max_by_key(|u| u.work_iterations) {
-            let ceiling = u64::from(bounds.pbkdf2_max_iterations);
-            if slowest.work_iterations > ceiling {
-                // LOGIN_FAILURE_ITERATIONS may not exceed PBKDF2_MAX_ITERATIONS (the Worker
-                // refuses such a configuration), so no setting hides this hash's cost.
-                println!(
-                    "slowest hash imported: {} (row {}), about {} PBKDF2 iterations, above \
-                     PBKDF2_MAX_ITERATIONS ({ceiling}): LOGIN_FAILURE_ITERATIONS cannot match it \
-                     (set it to {ceiling} at most), so a wrong password on such an account \
-                     takes longer than on an unknown email until its first login rehashes it; \
-                     a lower BCRYPT_MAX_COST refuses these hashes instead",
-                    slowest.algorithm, slowest.row, slowest.work_iterations
-                );
-            } else if slowest.work_iterations > u64::from(DEFAULT_PBKDF2_ITERATIONS) {
-                println!(
-                    "slowest hash imported: {} (row {}), about {} PBKDF2 iterations: set \
-                     LOGIN_FAILURE_ITERATIONS={} so a wrong password on it takes as long as an \
-                     unknown email",
-                    slowest.algorithm,
-                    slowest.row,
-                    slowest.work_iterations,
-                    slowest.work_iterations
-                );
-            }
+            // The SQL files record it in D1 (`settings`), where the Worker reads it with each
+            // login: no setting to change for a wrong password on it to take as long as an
+            // unknown email.
+            println!(
+                "slowest hash imported: {} (row {}), about {} PBKDF2 iterations: recorded in \
+                 D1 (settings.imported_hash_max_work, never lowered); every failed login is \
+                 padded to it",
+                slowest.algorithm, slowest.row, slowest.work_iterations
+            );
         }
 
         let imported = apply(&args, &plan.users)?;
@@ -195,13 +249,15 @@ mod cli {
     }
 
     /// Writes the SQL files beside SRC, applies them in order and returns how many rows went in.
+    /// The files are written one at a time, each just before wrangler applies it, into a
+    /// directory that is removed however this returns (`SqlDir`), unless `--keep-sql`.
     fn apply(args: &Args, users: &[import::ImportUser]) -> Result<usize, String> {
         if users.is_empty() {
             return Ok(0);
         }
         let files = import::sql_files(users, MAX_STATEMENT_BYTES, ROWS_PER_FILE);
-        let dir = sql_dir(&args.src);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dir = SqlDir::create(import::sql_dir_path(&args.src), args.keep_sql)
+            .map_err(|e| e.to_string())?;
         // Remote `--file` runs go through D1's import API, which reports rows written (indexes
         // included) rather than the RETURNING rows; there the count comes from before/after.
         let before = if args.remote {
@@ -211,8 +267,10 @@ mod cli {
         };
         let mut inserted = 0usize;
         for (i, sql) in files.iter().enumerate() {
-            let path = dir.join(format!("batch-{:05}.sql", i + 1));
-            std::fs::write(&path, sql).map_err(|e| format!("{}: {e}", path.display()))?;
+            stop_if_interrupted()?;
+            let path = dir
+                .write(&format!("batch-{:05}.sql", i + 1), sql)
+                .map_err(|e| e.to_string())?;
             let out = d1_execute(args, &["--file", &path.to_string_lossy()])?;
             if before.is_none() {
                 inserted += import::inserted_ids(&out)
@@ -224,16 +282,13 @@ mod cli {
         if let Some(before) = before {
             inserted = user_count(args)?.saturating_sub(before) as usize;
         }
-        if !args.keep_sql {
-            // The files hold password hashes: do not leave copies around.
-            std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if args.keep_sql {
+            println!(
+                "SQL files kept (they hold password hashes): {}",
+                dir.path().display()
+            );
         }
+        dir.close().map_err(|e| e.to_string())?;
         Ok(inserted)
-    }
-
-    fn sql_dir(src: &Path) -> PathBuf {
-        let mut name = src.file_name().unwrap_or_default().to_os_string();
-        name.push(".d1-sql");
-        src.with_file_name(name)
     }
 }

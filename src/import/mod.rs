@@ -5,18 +5,21 @@
 //! files with `wrangler d1 execute`).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 use crate::domain::{Email, UserId};
 use crate::password::{HashBounds, StoredHash};
 
+mod id_map;
 mod sources;
+mod sql_dir;
 mod sql_files;
 
+pub use id_map::{id_map_path, IdMap};
 pub use sources::{read_json_lines, read_source};
+pub use sql_dir::{sql_dir_path, SqlDir};
 pub use sql_files::{inserted_ids, sql_files};
 
 /// D1 refuses statements over 100,000 bytes; stay well below.
@@ -97,65 +100,6 @@ pub enum ImportError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Source(String),
-}
-
-/// Old (non-UUID) id → new UUID, kept in a CSV beside the source so that a re-run maps the
-/// same old ids to the same new ones.
-#[derive(Debug, Default)]
-pub struct IdMap(HashMap<String, String>);
-
-impl IdMap {
-    /// Reads `old,new` lines (a header line is skipped); a missing file is an empty map.
-    ///
-    /// # Errors
-    /// When the file exists but cannot be read.
-    pub fn load(path: &Path) -> Result<Self, ImportError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(ImportError::Io(path.to_owned(), e)),
-        };
-        let map = text
-            .lines()
-            .filter_map(|l| l.split_once(','))
-            .filter(|(_, new)| UserId::parse(new).is_ok())
-            .map(|(old, new)| (old.to_owned(), new.to_owned()))
-            .collect();
-        Ok(Self(map))
-    }
-
-    pub fn get(&self, old: &str) -> Option<&String> {
-        self.0.get(old)
-    }
-
-    pub fn insert(&mut self, old: String, new: String) {
-        self.0.insert(old, new);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The map as CSV, sorted by old id (numerically when both are numbers).
-    pub fn to_csv(&self) -> String {
-        let mut pairs: Vec<_> = self.0.iter().collect();
-        pairs.sort_by(|a, b| match (a.0.parse::<i64>(), b.0.parse::<i64>()) {
-            (Ok(x), Ok(y)) => x.cmp(&y),
-            _ => a.0.cmp(b.0),
-        });
-        let mut out = String::from("old_id,new_id\n");
-        for (old, new) in pairs {
-            let _ = writeln!(out, "{old},{new}");
-        }
-        out
-    }
-}
-
-/// The CSV of id pairs for a source: `<SRC>.id-map.csv`, beside it.
-pub fn id_map_path(src: &Path) -> PathBuf {
-    let mut name = src.file_name().unwrap_or_default().to_os_string();
-    name.push(".id-map.csv");
-    src.with_file_name(name)
 }
 
 /// Validates every row. Refused: unreadable rows, a missing or invalid email, a missing,
@@ -379,6 +323,149 @@ mod tests {
         assert_eq!(rows[3].created_at.as_deref(), Some("2024-01-02T03:04:05Z"));
     }
 
+    /// `(row, reason)` of every refusal of `p`.
+    fn reasons(p: &Plan) -> Vec<(usize, String)> {
+        p.refused
+            .iter()
+            .map(|r| (r.row, r.reason.clone()))
+            .collect()
+    }
+
+    /// The refusal of an `is_active` that says neither, as the importer prints it.
+    fn not_a_flag(shown: &str) -> String {
+        format!(
+            "unreadable row: \"is_active\" is {shown}, not one of 0, 1, true, false, t, f, yes, \
+             no, y, n (in any case)"
+        )
+    }
+
+    #[test]
+    fn is_active_in_a_sqlite_source_is_read_strictly() {
+        let dir = std::env::temp_dir().join(format!("edge-auth-active-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.db");
+        let _ = std::fs::remove_file(&path);
+        let db = rusqlite::Connection::open(&path).unwrap();
+        // No declared type: each value is stored as written (a BOOLEAN column would turn
+        // 0.0 into 0), as in a table some other tool wrote.
+        db.execute_batch(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, hashed_password TEXT, \
+             is_active);",
+        )
+        .unwrap();
+        let values = [
+            "1", "0", "'no'", "'N'", "'Yes'", "'t'", "'FALSE'", "'1'", "0.0", "1.0", "NULL", "2",
+            "-1", "'maybe'", "''", "X'01'",
+        ];
+        for (i, v) in values.iter().enumerate() {
+            db.execute(
+                &format!("INSERT INTO users VALUES ({i}, 'u{i}@x.io', ?1, {v})"),
+                [BCRYPT],
+            )
+            .unwrap();
+        }
+        drop(db);
+        let (kind, rows) = read_source(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(kind, SourceKind::FastApi);
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        let imported: Vec<&str> = p.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(imported, ["u0@x.io", "u4@x.io", "u5@x.io", "u7@x.io"]);
+        let inactive = || "inactive account".to_owned();
+        assert_eq!(
+            reasons(&p),
+            [
+                (2, inactive()),
+                (3, inactive()),
+                (4, inactive()),
+                (7, inactive()),
+                (9, not_a_flag("the REAL 0.0")),
+                (10, not_a_flag("the REAL 1.0")),
+                (11, not_a_flag("NULL")),
+                (12, not_a_flag("the INTEGER 2")),
+                (13, not_a_flag("the INTEGER -1")),
+                (14, not_a_flag("the TEXT \"maybe\"")),
+                (15, not_a_flag("the TEXT \"\"")),
+                (16, not_a_flag("a BLOB of 1 bytes")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sqlite_source_without_is_active_imports_every_row_as_active() {
+        let dir = std::env::temp_dir().join(format!("edge-auth-noactive-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.db");
+        let _ = std::fs::remove_file(&path);
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("CREATE TABLE users (email TEXT, hashed_password TEXT);")
+            .unwrap();
+        db.execute("INSERT INTO users VALUES ('a@x.io', ?1)", [BCRYPT])
+            .unwrap();
+        drop(db);
+        let (_, rows) = read_source(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let p = plan(&rows, &BOUNDS, &mut IdMap::default(), NOW, counter());
+        assert_eq!(p.users.len(), 1);
+        assert!(p.refused.is_empty());
+    }
+
+    #[test]
+    fn is_active_in_json_lines_is_read_strictly() {
+        let values = [
+            "true",
+            "false",
+            "1",
+            "0",
+            "\"no\"",
+            "\"N\"",
+            "\"YES\"",
+            "\"y\"",
+            "0.0",
+            "null",
+            "2",
+            "\"maybe\"",
+            "[]",
+        ];
+        let text: String = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                format!("{{\"email\":\"u{i}@x.io\",\"password_hash\":\"{BCRYPT}\",\"is_active\":{v}}}\n")
+            })
+            .chain(std::iter::once(format!(
+                "{{\"email\":\"absent@x.io\",\"password_hash\":\"{BCRYPT}\"}}\n"
+            )))
+            .collect();
+        let p = plan(
+            &read_json_lines(&text),
+            &BOUNDS,
+            &mut IdMap::default(),
+            NOW,
+            counter(),
+        );
+        let imported: Vec<&str> = p.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(
+            imported,
+            ["u0@x.io", "u2@x.io", "u6@x.io", "u7@x.io", "absent@x.io"]
+        );
+        let inactive = || "inactive account".to_owned();
+        assert_eq!(
+            reasons(&p),
+            [
+                (2, inactive()),
+                (4, inactive()),
+                (5, inactive()),
+                (6, inactive()),
+                (9, not_a_flag("the JSON \"0.0\"")),
+                (10, not_a_flag("null")),
+                (11, not_a_flag("the JSON \"2\"")),
+                (12, not_a_flag("the text \"maybe\"")),
+                (13, not_a_flag("the JSON \"[]\"")),
+            ]
+        );
+    }
+
     #[test]
     fn every_bad_row_is_refused_with_its_reason() {
         let mut inactive = row(3, "c@x.io");
@@ -442,7 +529,7 @@ mod tests {
         let csv = ids.to_csv();
         assert_eq!(
             csv,
-            "old_id,new_id\n42,00000000-0000-4000-8000-000000000001\n"
+            "old_id,new_id\r\n42,00000000-0000-4000-8000-000000000001\r\n"
         );
         let dir = std::env::temp_dir().join(format!("edge-auth-idmap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -524,11 +611,13 @@ mod tests {
             .collect();
         let files = sql_files(&users, 10_000, 400);
         assert_eq!(files.len(), 3);
+        // Emails hold no control characters, so a statement ends where ";\n" does.
         let statements: Vec<&str> = files
             .iter()
-            .flat_map(|f| f.split_inclusive("RETURNING id;\n"))
+            .flat_map(|f| f.split_inclusive(";\n"))
             .collect();
         assert!(statements.iter().all(|s| s.len() <= 10_000));
+        assert!(statements.len() > files.len() * 2, "several INSERTs a file");
         let rows: usize = statements
             .iter()
             .map(|s| s.matches("'o''brien").count())
@@ -560,8 +649,7 @@ mod tests {
         .unwrap();
         let files = sql_files(&[user(0), user(1), user(2)], 10_000, 400);
         let mut inserted = Vec::new();
-        for f in &files {
-            let sql = f.trim_end().trim_end_matches(';');
+        for sql in files.iter().flat_map(|f| f.split_inclusive(";\n")) {
             let mut stmt = db.prepare(sql).unwrap();
             let ids = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
             inserted.extend(ids.map(Result::unwrap));
@@ -575,6 +663,57 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    /// The setting the Worker pads failed logins to, after `files` ran on `db`.
+    fn recorded_work(db: &rusqlite::Connection) -> Option<i64> {
+        db.query_row(crate::sql::settings::IMPORTED_HASH_WORK, [], |r| r.get(0))
+            .ok()
+    }
+
+    #[test]
+    fn the_import_records_the_cost_of_its_costliest_hash_and_never_lowers_it() {
+        let bcrypt13 = "$2b$13$".to_owned() + &BCRYPT[7..];
+        let django = |iterations: u32| {
+            format!("pbkdf2_sha256${iterations}$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        };
+        let with_hash = |n, email: &str, hash: String| {
+            let mut r = row(n, email);
+            r.hash = Some(hash);
+            r
+        };
+        let mut ids = counter();
+        let mut plan_of =
+            |rows: &[SourceRow]| plan(rows, &BOUNDS, &mut IdMap::default(), NOW, &mut ids);
+        let db = migrated_db();
+        let run = |users: &[ImportUser], rows_per_file| {
+            for f in sql_files(users, 10_000, rows_per_file) {
+                db.execute_batch(&f).unwrap();
+            }
+        };
+
+        // The work model picks the costliest: bcrypt 13 (2^13 rounds) over Django 1,000,000
+        // and bcrypt 4, wherever it is in the source and in whichever file it lands.
+        let bcrypt13_work = (8192.0 * crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND) as i64;
+        assert!(bcrypt13_work > 1_000_000);
+        let first = plan_of(&[
+            with_hash(1, "a@x.io", django(1_000_000)),
+            with_hash(2, "b@x.io", bcrypt13),
+            row(3, "c@x.io"),
+        ]);
+        assert_eq!(first.users.len(), 3);
+        run(&first.users, 1);
+        assert_eq!(recorded_work(&db), Some(bcrypt13_work));
+
+        // A later import of cheaper hashes leaves it.
+        let second = plan_of(&[with_hash(1, "d@x.io", django(600_000))]);
+        run(&second.users, 400);
+        assert_eq!(recorded_work(&db), Some(bcrypt13_work));
+        assert_eq!(
+            crate::sql::testing::count(&db, "users", "1"),
+            4,
+            "every row went in"
+        );
     }
 
     #[test]

@@ -53,13 +53,31 @@ pub fn read_json_lines(text: &str) -> Vec<SourceRow> {
                         Some(_) => Err(format!("\"{name}\" is not a boolean")),
                     }
                 };
+                // Present, it must say which: an account is never imported as active on a
+                // value that does not plainly mean so.
+                let is_active = || -> Result<Option<bool>, String> {
+                    let Some(v) = obj.get("is_active") else {
+                        return Ok(None);
+                    };
+                    let read = match v {
+                        Value::Bool(b) => Some(*b),
+                        Value::Number(n) => match n.as_u64() {
+                            Some(0) => Some(false),
+                            Some(1) => Some(true),
+                            _ => None,
+                        },
+                        Value::String(s) => flag_text(s),
+                        _ => None,
+                    };
+                    read.map(Some).ok_or_else(|| not_a_flag(&json_shown(v)))
+                };
                 let read = (|| -> Result<(), String> {
                     row.email = text_field("email")?;
                     row.hash = text_field("password_hash")?;
                     row.id = text_field("id")?;
                     row.created_at = text_field("created_at")?;
                     row.email_verified = bool_field("email_verified")?.unwrap_or(false);
-                    row.is_active = bool_field("is_active")?;
+                    row.is_active = is_active()?;
                     Ok(())
                 })();
                 if let Err(why) = read {
@@ -72,6 +90,41 @@ pub fn read_json_lines(text: &str) -> Vec<SourceRow> {
         rows.push(row);
     }
     rows
+}
+
+/// The texts an `is_active` may hold, in any case: SQLAlchemy's and Django's booleans as
+/// SQLite stores them (`1`/`0`), and what hand-made exports write.
+fn flag_text(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" => Some(true),
+        "0" | "false" | "f" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// Why a row's `is_active` refuses it; `shown` is the value as found.
+fn not_a_flag(shown: &str) -> String {
+    format!(
+        "\"is_active\" is {shown}, not one of 0, 1, true, false, t, f, yes, no, y, n (in any \
+         case)"
+    )
+}
+
+/// A source's value as a refusal shows it: its type and at most 40 characters of it, escaped.
+fn shown(kind: &str, text: &str) -> String {
+    let mut cut: String = text.chars().take(40).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    format!("{kind} {cut:?}")
+}
+
+fn json_shown(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::String(s) => shown("the text", s),
+        other => shown("the JSON", &other.to_string()),
+    }
 }
 
 fn read_sqlite(path: &Path) -> Result<(SourceKind, Vec<SourceRow>), ImportError> {
@@ -122,6 +175,28 @@ fn read_sqlite(path: &Path) -> Result<(SourceKind, Vec<SourceRow>), ImportError>
             _ => None,
         }
     };
+    let has_is_active = cols.contains("is_active");
+    // The column absent, every row is active; present, each value must say which.
+    let is_active = |v: Sql| -> Result<Option<bool>, String> {
+        if !has_is_active {
+            return Ok(None);
+        }
+        let read = match &v {
+            Sql::Integer(0) => Some(false),
+            Sql::Integer(1) => Some(true),
+            Sql::Text(s) => flag_text(s),
+            _ => None,
+        };
+        read.map(Some).ok_or_else(|| {
+            not_a_flag(&match v {
+                Sql::Null => "NULL".into(),
+                Sql::Integer(i) => format!("the INTEGER {i}"),
+                Sql::Real(f) => format!("the REAL {f:?}"),
+                Sql::Text(s) => shown("the TEXT", &s),
+                Sql::Blob(b) => format!("a BLOB of {} bytes", b.len()),
+            })
+        })
+    };
     let flag = |v: Sql| -> Option<bool> {
         match v {
             Sql::Integer(i) => Some(i != 0),
@@ -138,15 +213,19 @@ fn read_sqlite(path: &Path) -> Result<(SourceKind, Vec<SourceRow>), ImportError>
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let v = |i: usize| r.get::<_, Sql>(i);
+        let (is_active, unreadable) = match is_active(v(3)?) {
+            Ok(a) => (a, None),
+            Err(why) => (None, Some(why)),
+        };
         out.push(SourceRow {
             row: out.len() + 1,
             email: text(v(0)?),
             hash: text(v(1)?),
             id: text(v(2)?),
-            is_active: flag(v(3)?),
+            is_active,
             email_verified: flag(v(4)?).unwrap_or(false),
             created_at: text(v(5)?),
-            unreadable: None,
+            unreadable,
         });
     }
     Ok((kind, out))

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{ImportError, ImportUser};
+use crate::sql::settings::RECORD_IMPORTED_HASH_WORK;
 
 /// A SQL string literal. The values are already validated (emails have no control characters,
 /// hashes are ASCII), and a quote is doubled, so nothing can end the literal early.
@@ -19,8 +20,19 @@ const INSERT_HEAD: &str = "INSERT INTO users (id, email, password_hash, created_
 const INSERT_TAIL: &str = "\n) WHERE column1 NOT IN (SELECT id FROM deleted_users)\n\
                            ON CONFLICT DO NOTHING RETURNING id;\n";
 
+/// The statement that records what verifying the costliest of `users`' hashes costs, so that
+/// the Worker pads every failed login to it (`sql::settings`): the number is formatted in, as
+/// a file cannot bind parameters (a `u64`, nothing else can reach the text).
+fn record_work(users: &[ImportUser]) -> Option<String> {
+    let costliest = users.iter().map(|u| u.work_iterations).max()?;
+    let sql = RECORD_IMPORTED_HASH_WORK.replace("?1", &costliest.to_string());
+    Some(format!("{sql};\n"))
+}
+
 /// The users as SQL files of at most `rows_per_file` rows, each file made of multi-row INSERTs
-/// of at most `max_statement_bytes` bytes.
+/// of at most `max_statement_bytes` bytes. Each file first records the cost of its costliest
+/// hash (raising, never lowering, the recorded one), so the padding covers its rows before any
+/// of them can be logged in to, even when a later file fails.
 pub fn sql_files(
     users: &[ImportUser],
     max_statement_bytes: usize,
@@ -29,7 +41,7 @@ pub fn sql_files(
     users
         .chunks(rows_per_file.max(1))
         .map(|chunk| {
-            let mut file = String::new();
+            let mut file = record_work(chunk).unwrap_or_default();
             let mut stmt = String::new();
             for u in chunk {
                 let tuple = format!(

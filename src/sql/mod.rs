@@ -11,6 +11,7 @@
 pub mod cleanup;
 pub mod email;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

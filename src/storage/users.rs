@@ -1,8 +1,9 @@
 //! `UserStore` on D1: the `users` table, and the login throttle's `login_attempts`.
 
 use super::d1::{query, FromRow, Row};
-use super::{batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
+use super::{all_rows, batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
 use crate::domain::{Email, User, UserId};
+use crate::sql::settings;
 use crate::sql::users as sql;
 use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::throttle::Attempts;
@@ -19,6 +20,25 @@ impl FromRow for AttemptsRow {
             window_start_ms: row.number("window_start_ms")?,
         })
     }
+}
+
+/// `settings.value`: a whole non-negative number (the table's CHECK), read as D1's number.
+struct SettingRow {
+    value: f64,
+}
+
+impl FromRow for SettingRow {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(SettingRow {
+            value: row.number("value")?,
+        })
+    }
+}
+
+/// The recorded cost of the costliest imported hash from the rows of
+/// `sql::settings::IMPORTED_HASH_WORK` (none before any import: 0).
+fn imported_hash_work(rows: Vec<SettingRow>) -> u64 {
+    rows.first().map_or(0, |r| r.value as u64)
 }
 
 impl UserStore for D1Store {
@@ -64,8 +84,9 @@ impl UserStore for D1Store {
         window_ms: i64,
     ) -> Result<LoginLookup, StoreError> {
         // One round trip: the atomic reservation (the same rule as `throttle::after_failure`),
-        // then the account. D1 runs a batch as one transaction, and writes one at a time, so
-        // concurrent attempts each get their own count.
+        // the account, and the padding's cost (so reading it adds no round trip to a login and
+        // is never staler than the table). D1 runs a batch as one transaction, and writes one
+        // at a time, so concurrent attempts each get their own count.
         let reserve = query!(
             &self.0,
             sql::RESERVE_ATTEMPT,
@@ -74,7 +95,8 @@ impl UserStore for D1Store {
             &window_ms,
         );
         let account = query!(&self.0, sql::BY_EMAIL, email.as_ref());
-        let results = batch(&self.0, vec![reserve, account]).await?;
+        let padding = query!(&self.0, settings::IMPORTED_HASH_WORK);
+        let results = batch(&self.0, vec![reserve, account, padding]).await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
@@ -94,12 +116,18 @@ impl UserStore for D1Store {
                 failures: attempts.failures as u32,
                 window_start_ms: attempts.window_start_ms as i64,
             },
+            imported_hash_work: imported_hash_work(rows_of(&results, 2)?),
         })
     }
 
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
         super::changes(query!(&self.0, sql::CLEAR_ATTEMPTS, email.as_ref())).await?;
         Ok(())
+    }
+
+    async fn imported_hash_work(&self) -> Result<u64, StoreError> {
+        let rows = all_rows(query!(&self.0, settings::IMPORTED_HASH_WORK)).await?;
+        Ok(imported_hash_work(rows))
     }
 
     async fn replace_password(

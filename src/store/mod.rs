@@ -74,6 +74,10 @@ pub struct LoginLookup {
     pub user: Option<Result<User, String>>,
     /// The attempts of this email in the current window, *including* the one just reserved.
     pub attempts: Attempts,
+    /// What verifying the costliest hash `make import` moved in costs, in PBKDF2 iterations
+    /// (`settings.imported_hash_max_work`; 0 before any import): a failed login is padded to
+    /// it ([`crate::password::failure_floor`]).
+    pub imported_hash_work: u64,
 }
 
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email
@@ -108,6 +112,9 @@ pub trait UserStore: EmailTokenStore {
         window_ms: i64,
     ) -> Result<LoginLookup, StoreError>;
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
+    /// [`LoginLookup::imported_hash_work`] alone, for a login whose email cannot name an
+    /// account (it is not even valid) and so reserves no attempt: it fails at the same cost.
+    async fn imported_hash_work(&self) -> Result<u64, StoreError>;
     /// Replaces the password hash, bumps its version, revokes every active session of the
     /// user except `keep` and voids its pending reset tokens (a link mailed before the change
     /// must not undo it), in one transaction, if the version is still `version` (the one the

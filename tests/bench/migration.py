@@ -1,14 +1,15 @@
-"""What moving users in costs, for `bench.py` (`BENCH_ONLY=legacy`, `BENCH_ONLY=import`): each
-legacy hash's time in the Worker and the work model behind `LOGIN_FAILURE_ITERATIONS`, a wrong
-password on a migrated account against an unknown email (default and padded), and the wall time
-of `make import` for 100,000 users. Everything talks to 127.0.0.1 only; nothing asserts a time."""
+"""What moving users in costs, for `bench.py` (`BENCH_ONLY=legacy`, `BENCH_ONLY=migration`,
+`BENCH_ONLY=import`): each legacy hash's time in the Worker and the work model behind the
+padding of failed logins, an unknown email against a wrong password on each migrated account
+under the default configuration (the import records its costliest hash in D1 and the Worker pads
+every failure to it, with no operator setting), and the wall time of `make import` for 100,000
+users. Everything talks to 127.0.0.1 only; nothing asserts a time."""
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,11 @@ LEGACY_PASSWORD = "legacy pass phrase"
 # Every sample a real failure: the account throttle at 1,000, and the per-IP limit off (every
 # sample comes from 127.0.0.1; at 100 a minute it answered 429 halfway through).
 NO_LIMITS = {"LOGIN_MAX_FAILURES": "1000", "RATE_LIMIT_BY_IP": "false"}
-LEGACY_SAMPLES = 11
+# Rounds of the verification times (every account once a round).
+VERIFY_ROUNDS = 25
+# The unknown/wrong pairs of the default configuration: their ratios are the goal (0.95-1.05),
+# so more pairs than for the verification times (`BENCH_MIGRATION_SAMPLES` to change it).
+MIGRATION_SAMPLES = int(os.environ.get("BENCH_MIGRATION_SAMPLES", "21"))
 
 
 def django_hash(password: str, iterations: int) -> str:
@@ -42,37 +47,48 @@ def our_hash(password: str, iterations: int) -> str:
     return f"$pbkdf2-sha256$i={iterations},l=32${enc(salt)}${enc(dk)}"
 
 
-def legacy_accounts() -> list[tuple[str, str, str]]:
-    """(label, email, hash) per algorithm, hashed by the libraries the old services use."""
+def legacy_accounts() -> dict[str, tuple[str, str]]:
+    """label -> (email, hash) per algorithm, hashed by the libraries the old services use."""
     import bcrypt
     from pwdlib.hashers.argon2 import Argon2Hasher
 
     pw = LEGACY_PASSWORD
-    made = [
-        ("pbkdf2-sha256 600,000 (ours)", our_hash(pw, 600_000)),
-        ("bcrypt cost 12 (passlib / pwdlib default)", bcrypt.hashpw(pw.encode(), bcrypt.gensalt(12)).decode()),
-        ("bcrypt cost 13", bcrypt.hashpw(pw.encode(), bcrypt.gensalt(13)).decode()),
-        ("argon2id m=65536,t=3,p=4 (pwdlib default)", Argon2Hasher().hash(pw)),
-        ("django pbkdf2_sha256 600,000", django_hash(pw, 600_000)),
-        ("django pbkdf2_sha256 1,000,000", django_hash(pw, 1_000_000)),
-    ]
+    made = {
+        "pbkdf2-sha256 600,000 (ours)": our_hash(pw, 600_000),
+        "bcrypt cost 10": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(10)).decode(),
+        "bcrypt cost 12 (passlib / pwdlib default)": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(12)).decode(),
+        "bcrypt cost 13": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(13)).decode(),
+        "argon2id m=65536,t=3,p=4 (pwdlib default)": Argon2Hasher().hash(pw),
+        "django pbkdf2_sha256 600,000": django_hash(pw, 600_000),
+        "django pbkdf2_sha256 1,000,000": django_hash(pw, 1_000_000),
+    }
     tag = uuid.uuid4().hex[:6]
-    return [(label, f"legacy{i}-{tag}@example.com", h) for i, (label, h) in enumerate(made)]
+    return {label: (f"legacy{i}-{tag}@example.com", h) for i, (label, h) in enumerate(made.items())}
 
 
-def import_into(worker, accounts, tmp: Path) -> list[str]:
+OURS, BCRYPT10, BCRYPT12, BCRYPT13, ARGON2 = (
+    "pbkdf2-sha256 600,000 (ours)", "bcrypt cost 10", "bcrypt cost 12 (passlib / pwdlib default)",
+    "bcrypt cost 13", "argon2id m=65536,t=3,p=4 (pwdlib default)")
+
+
+def import_into(worker, accounts: dict[str, tuple[str, str]], tmp: Path) -> int:
+    """`make import` of `accounts` into the worker's local D1; the cost it recorded there for
+    the padding (the costliest hash, in PBKDF2 iterations)."""
     src = tmp / f"legacy-{uuid.uuid4().hex[:6]}.jsonl"
-    src.write_text("".join(json.dumps({"email": e, "password_hash": h}) + "\n" for _, e, h in accounts))
+    src.write_text("".join(json.dumps({"email": e, "password_hash": h}) + "\n" for e, h in accounts.values()))
     subprocess.run(["cargo", "build", "--quiet", "--bin", "import"], cwd=ROOT, check=True)
     out = subprocess.run([str(ROOT / "target" / "debug" / "import"), str(src), "--",
                           "--persist-to", str(worker.state_dir)],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[-1] == f"read {len(accounts)}, imported {len(accounts)}, already present 0, refused 0", out
-    return out
+    rows = worker.d1("SELECT value FROM settings WHERE key = 'imported_hash_max_work'")
+    return rows[0]["value"]
 
 
-def failure_pairs(worker, accounts, n: int) -> dict[str, tuple[float, float]]:
-    """Median ms of a wrong password on each account and of an unknown email, interleaved."""
+def failure_pairs(worker, accounts, n: int) -> dict[str, tuple[float, float, float]]:
+    """Per account: the median ms of a wrong password on it, of an unknown email, and the median
+    of each pair's unknown / wrong. The two of a pair run back to back, in alternating order, so
+    that a load that comes and goes on a shared machine weighs on both sides alike."""
     def once(email: str) -> float:
         t0 = time.perf_counter()
         r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": "wrong " + LEGACY_PASSWORD})
@@ -81,51 +97,90 @@ def failure_pairs(worker, accounts, n: int) -> dict[str, tuple[float, float]]:
         return ms
 
     out = {}
-    for label, email, _ in accounts:
+    for label, (email, _) in accounts.items():
         wrong, unknown = [], []
         once(email)  # warm-up
         for i in range(n):
-            wrong.append(once(email))
-            unknown.append(once(f"ghost-{uuid.uuid4().hex[:8]}@example.com"))
-        out[label] = (statistics.median(wrong), statistics.median(unknown))
+            ghost = f"ghost-{uuid.uuid4().hex[:8]}@example.com"
+            if i % 2 == 0:
+                wrong.append(once(email))
+                unknown.append(once(ghost))
+            else:
+                unknown.append(once(ghost))
+                wrong.append(once(email))
+        ratio = statistics.median(u / w for u, w in zip(unknown, wrong))
+        out[label] = (statistics.median(wrong), statistics.median(unknown), ratio)
     return out
+
+
+def verify_rounds(worker, accounts, rounds: int) -> dict[str, tuple[float, float]]:
+    """Per account: the median ms a wrong password on it takes beyond an unknown email's
+    request (its verification), and the median over rounds of that time over our PBKDF2
+    600,000's in the same round. Each round runs one unknown email and then one wrong password
+    on every account in turn, so that a load that comes and goes weighs on all alike."""
+    def once(email: str) -> float:
+        t0 = time.perf_counter()
+        r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": "wrong " + LEGACY_PASSWORD})
+        ms = (time.perf_counter() - t0) * 1000
+        assert r.status == 401, r.status  # a real, unthrottled failure
+        return ms
+
+    for email, _ in accounts.values():
+        once(email)  # warm-up
+    base, times = [], {label: [] for label in accounts}
+    for _ in range(rounds):
+        base.append(once(f"ghost-{uuid.uuid4().hex[:8]}@example.com"))
+        for label, (email, _) in accounts.items():
+            times[label].append(once(email))
+    overhead = statistics.median(base)
+    own = {label: [t - overhead for t in ts] for label, ts in times.items()}
+    return {label: (statistics.median(ts), statistics.median(a / b for a, b in zip(ts, own[OURS])))
+            for label, ts in own.items()}
 
 
 def legacy_rows(tmp: Path) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     accounts = legacy_accounts()
-    # 1. Each algorithm's own time in the Worker: a wrong password on it, minus an unknown email,
-    #    on a Worker whose own PBKDF2 (and so the failure floor) is a negligible 1,000 iterations.
+    # 1. Each algorithm's own time in the Worker: a wrong password on it beyond an unknown
+    #    email, on a Worker whose own PBKDF2 is a negligible 1,000 iterations and whose padding
+    #    record is removed after the import (so the unknown email costs those 1,000 alone).
     raw = start_worker(tmp / "legacy-raw", SigningKey("bench"),
                        extra_vars={**NO_LIMITS, "PBKDF2_ITERATIONS": "1000"})
     try:
-        lines = import_into(raw, accounts, tmp)
-        floor = int(re.search(r"LOGIN_FAILURE_ITERATIONS=(\d+)", "\n".join(lines)).group(1))
-        pairs = failure_pairs(raw, accounts, LEGACY_SAMPLES)
+        recorded = import_into(raw, accounts, tmp)
+        raw.d1("DELETE FROM settings")
+        verify = verify_rounds(raw, accounts, VERIFY_ROUNDS)
     finally:
         stop(raw.proc)
-    own = {label: wrong - unknown for label, (wrong, unknown) in pairs.items()}
-    for label, ms in own.items():
-        rows.append((f"verify {label}, in the Worker, median of {LEGACY_SAMPLES}", f"{ms:.0f} ms"))
-    per_iter = own[accounts[0][0]] / 600_000
-    rows.append(("work model: bcrypt, PBKDF2 it. per 2^cost round",
-                 f"{own[accounts[2][0]] / 2**13 / per_iter:.2f} (cost 13), "
-                 f"{own[accounts[1][0]] / 2**12 / per_iter:.2f} (cost 12)"))
+    for label, (ms, _) in verify.items():
+        rows.append((f"verify {label}, in the Worker, median of {VERIFY_ROUNDS}", f"{ms:.0f} ms"))
+    per_round = lambda label, cost: verify[label][1] * 600_000 / 2**cost  # noqa: E731
+    rows.append(("work model: bcrypt, PBKDF2 it. per 2^cost round (vs ours in the same round)",
+                 f"{per_round(BCRYPT13, 13):.0f} (cost 13), {per_round(BCRYPT12, 12):.0f} (cost 12), "
+                 f"{per_round(BCRYPT10, 10):.0f} (cost 10)"))
     rows.append(("work model: argon2id, PBKDF2 it. per KiB x pass",
-                 f"{own[accounts[3][0]] / (65536 * 3) / per_iter:.2f}"))
-    rows.append(("LOGIN_FAILURE_ITERATIONS printed by make import", f"{floor:,}"))
+                 f"{verify[ARGON2][1] * 600_000 / (65536 * 3):.2f}"))
+    rows.append(("padding recorded by make import (settings.imported_hash_max_work)", f"{recorded:,}"))
+    # 2. Unknown email vs wrong password on each, under the default configuration.
+    return rows + migration_rows(tmp, accounts)
 
-    # 2. Wrong password vs unknown email, default configuration, then with the printed floor.
-    for title, extra in (("default", {}), ("padded", {"LOGIN_FAILURE_ITERATIONS": str(floor)})):
-        w = start_worker(tmp / f"legacy-{title}", SigningKey("bench"),
-                         extra_vars={**NO_LIMITS, **extra})
-        try:
-            import_into(w, accounts, tmp)
-            for label, (wrong, unknown) in failure_pairs(w, accounts, LEGACY_SAMPLES).items():
-                rows.append((f"{title}: wrong password on {label} / unknown email",
-                             f"{wrong:.0f} / {unknown:.0f} ms = {wrong / unknown:.2f}x"))
-        finally:
-            stop(w.proc)
+
+def migration_rows(tmp: Path, accounts: dict[str, tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """`BENCH_ONLY=migration`: a Worker with the default configuration (no timing setting: only
+    the login throttle and the per-IP limit lifted so that every sample is a real failure), the
+    legacy accounts imported by `make import`, then an unknown email against a wrong password on
+    each, interleaved. The import recorded the costliest hash (bcrypt 13) and the Worker pads
+    every failed login to it, so each ratio should be near 1."""
+    accounts = accounts or legacy_accounts()
+    w = start_worker(tmp / f"migration-{uuid.uuid4().hex[:6]}", SigningKey("bench"), extra_vars=NO_LIMITS)
+    try:
+        recorded = import_into(w, accounts, tmp)
+        rows = [("default config, after make import: padding recorded in D1", f"{recorded:,} PBKDF2 it.")]
+        for label, (wrong, unknown, ratio) in failure_pairs(w, accounts, MIGRATION_SAMPLES).items():
+            rows.append((f"default: unknown email / wrong password on {label}, {MIGRATION_SAMPLES} pairs",
+                         f"medians {unknown:.0f} / {wrong:.0f} ms; median pair ratio {ratio:.2f}x"))
+    finally:
+        stop(w.proc)
     return rows
 
 

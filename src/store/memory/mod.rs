@@ -69,6 +69,8 @@ pub struct MemoryDb {
     session_seq: Cell<u64>,
     /// `deleted_users`: the ids of deleted accounts.
     pub deleted_users: RefCell<std::collections::HashSet<String>>,
+    /// `settings.imported_hash_max_work` (0: no row).
+    imported_hash_work: Cell<u64>,
 }
 
 impl MemoryDb {
@@ -108,6 +110,13 @@ impl MemoryDb {
         self.attempts
             .borrow_mut()
             .insert(email.to_owned(), attempts);
+    }
+
+    /// What an import's `RECORD_IMPORTED_HASH_WORK` does: raises the recorded cost of the
+    /// costliest imported hash to `work` if that is higher.
+    pub fn record_imported_hash_work(&self, work: u64) {
+        self.imported_hash_work
+            .set(self.imported_hash_work.get().max(work));
     }
 
     pub fn len(&self) -> usize {
@@ -247,6 +256,7 @@ impl UserStore for MemoryDb {
         Ok(LoginLookup {
             user,
             attempts: reserved,
+            imported_hash_work: self.imported_hash_work.get(),
         })
     }
 
@@ -254,6 +264,11 @@ impl UserStore for MemoryDb {
         self.enter()?;
         self.attempts.borrow_mut().remove(email.as_ref());
         Ok(())
+    }
+
+    async fn imported_hash_work(&self) -> Result<u64, StoreError> {
+        self.enter()?;
+        Ok(self.imported_hash_work.get())
     }
 
     async fn replace_password(
