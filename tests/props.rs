@@ -69,6 +69,7 @@ proptest! {
         let mut chars: Vec<char> = plain.chars().collect();
         chars.insert(at.index(chars.len() + 1), extra);
         let raw: String = chars.into_iter().collect();
+        prop_assume!(raw.chars().count() <= 254);
         let e = Email::parse(&raw).unwrap_err();
         prop_assert_eq!((e.field, e.code), ("email", "invalid_email"), "{:?}", raw);
     }
@@ -87,6 +88,8 @@ proptest! {
             3 => format!("{local}@-{domain}"),
             _ => format!("{local}@{}.{domain}", "a".repeat(64)),
         };
+        // Past 254 characters an address is `too_long` first, whatever else is wrong.
+        prop_assume!(raw.len() <= 254);
         let e = Email::parse(&raw).unwrap_err();
         prop_assert_eq!((e.field, e.code), ("email", "invalid_email"), "{:?}", raw);
     }
