@@ -24,8 +24,8 @@ fn forgot_answers_known_and_unknown_addresses_alike_and_mails_only_the_account()
                 .header("x-request-id", rid)
                 .json(&json!({ "email": email })),
         );
-        // Both write a request row, so both commit a write (an unknown address used to write
-        // nothing, and answered measurably faster), and nothing else: no token, no count of
+        // Both write a request row, so both commit a write (an unknown address that wrote
+        // nothing would answer measurably faster), and nothing else: no token, no count of
         // sent emails; the account is first looked up by the queue's consumer.
         assert_eq!(h.users.email_requests(), rows + 1, "{email}");
         assert_eq!(

@@ -95,7 +95,7 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
         Fut: Future<Output = Result<T, StoreError>>,
     {
         // Only the call itself is generic: the breaker's bookkeeping before and after is one
-        // copy of code, not one per call site (it was 15 copies, 18 KB of the wasm).
+        // copy of code, not one per call site (a copy per call site costs about 1 KB of wasm each).
         let (state, now) = self.admit().await?;
         match self.ctx.db_call(f()).await {
             Ok(v) => {

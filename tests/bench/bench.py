@@ -199,7 +199,7 @@ def slices_only() -> None:
 FLOOR_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.toml"
 FLOOR_HASH_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.hash.toml"
 FLOOR_WASM = ROOT / "tests" / "bench" / "floor" / "build" / "index_bg.wasm"
-FLOOR_CONNECTIONS = 32  # in flight at once, as wrk -t2 -c32 in issue 10
+FLOOR_CONNECTIONS = 32  # in flight at once, as wrk -t2 -c32 would keep
 FLOOR_SECONDS = 4       # each measured run
 FLOOR_ROUNDS = 5        # pairs (ours, floor) per endpoint, alternating which goes first
 FLOOR_SKIP = 100        # the first requests of each run are left out of the log figures

@@ -72,7 +72,7 @@ def test_an_unreadable_user_row_fails_logins_without_opening_the_breaker(worker)
     email = unique_email("badrow").lower()
     insert_user(worker, email, pbkdf2_phc(PASSWORD, 1000), uid="not-a-uuid-" + uuid.uuid4().hex[:6])
     prefix = f"badrow-{uuid.uuid4().hex[:8]}-"
-    # Five failures: before the fix each was a storage failure, and the fifth opened the breaker.
+    # Five failures, none a storage failure: the fifth must not open the breaker.
     for i in range(5):
         r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD},
                     headers={"X-Request-Id": f"{prefix}{i}"})

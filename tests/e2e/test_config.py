@@ -38,7 +38,7 @@ def test_unquoted_vars_mean_what_their_quoted_forms_mean(unquoted_worker):
     w = unquoted_worker
     email = unique_email("unquoted")
     assert register(w, email).status == 201
-    # REQUIRE_EMAIL_VERIFICATION = true: before the fix it was read as absent (false).
+    # REQUIRE_EMAIL_VERIFICATION = true, unquoted: read as true, never as absent (false).
     assert_problem(login(w, email), 403, "email_not_verified")
     w.d1(f"UPDATE users SET email_verified = 1 WHERE email = '{email.lower()}'")
     r = login(w, email)

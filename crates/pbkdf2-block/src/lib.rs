@@ -23,7 +23,7 @@ pub const OUTPUT_LEN: usize = 32;
 /// Iterations between two pauses: about 14 ms of hashing in the Worker (some 2,400 iterations
 /// per ms there: 600,000 in about 250 ms, `make bench`).
 ///
-/// The slice is a trade between the two goals issue 10 sets under `make bench`'s load (four
+/// The slice is a trade between the two goals `make bench` sets under its load (four
 /// clients reading `/auth/me` back to back while two clients log in back to back): the reads'
 /// p99 at most 3x their p99 alone, and the logins' p50 at most 1.10x theirs alone. Every pause
 /// hands the isolate to the waiting reads, so short slices cost the logins (10,000 iterations:
