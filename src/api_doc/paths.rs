@@ -23,7 +23,10 @@ const PROBLEM: &str = "application/problem+json";
         (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_requests`: too many from this client IP \
          (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.",
+         body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn register() {}
@@ -51,7 +54,10 @@ fn register() {}
         (status = 429, description = "`too_many_attempts`: this account is throttled, or \
          `too_many_requests`: too many from this client IP (`RATE_LIMIT_BY_IP`) (`error`: \
          `invalid_grant` for both)", body = TokenProblem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.",
+         body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn login() {}
@@ -114,7 +120,10 @@ fn me() {}
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.",
+         body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn delete_account() {}
@@ -134,7 +143,10 @@ fn delete_account() {}
         (status = 422, description = "`validation_failed` (field `new_password` or `current_password`)",
          body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.",
+         body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn change_password() {}
@@ -170,7 +182,10 @@ fn forgot_password() {}
          body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_requests`: too many from this client IP \
          (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.",
+         body = Problem, content_type = PROBLEM),
     ))]
 #[allow(dead_code)]
 fn reset_password() {}
