@@ -100,7 +100,7 @@ pub struct Config {
     /// How long (s) an isolate answers `/health` from its last good check; 0 checks every time.
     pub health_check_ttl_secs: i64,
     /// Requests that may hash at once per isolate, the one hashing and those waiting their turn
-    /// (`hash_lock`); one more answers `503` with `Retry-After: 1` before its body is read.
+    /// (`password::queue`); one more answers `503` with `Retry-After: 1` before its body is read.
     pub max_hash_queue: u32,
     pub keys: KeySet,
 }
@@ -214,7 +214,8 @@ impl Config {
                 &get,
                 names::BCRYPT_MAX_COST,
                 DEFAULT_BCRYPT_MAX_COST,
-                crate::legacy_hash::BCRYPT_MIN_COST..=crate::legacy_hash::BCRYPT_MAX_COST_LIMIT,
+                crate::password::legacy::BCRYPT_MIN_COST
+                    ..=crate::password::legacy::BCRYPT_MAX_COST_LIMIT,
             )?,
             login_failure_iterations,
             breaker: BreakerConfig {

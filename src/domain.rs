@@ -145,7 +145,7 @@ impl Password {
                 "Password must be at most 128 characters.",
             ));
         }
-        if crate::blocklist::is_common(raw) {
+        if crate::password::blocklist::is_common(raw) {
             errors.push(FieldError::new(
                 "password",
                 "too_common",

@@ -4,24 +4,18 @@
 
 pub mod api_doc;
 pub mod app;
-pub mod bcrypt_sliced;
-pub mod blocklist;
 pub mod breaker;
 pub mod config;
 pub mod domain;
 pub mod error;
-/// One password hash at a time per isolate (`crates/hash-lock`, shared with the bench's floor).
-pub use hash_lock;
 pub mod health;
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
-pub mod legacy_hash;
 pub mod lowercase;
 pub mod mail;
 pub mod oauth;
 pub mod password;
-pub mod pbkdf2_sliced;
 pub mod random;
 pub mod ratelimit;
 pub mod session_cache;

@@ -426,7 +426,7 @@ fn a_failing_cleanup_logs_and_stops() {
 /// so two pauses per hash. Returns the iteration count too.
 fn sliced_hashing_harness() -> (Harness, u32) {
     let mut h = Harness::new();
-    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
+    let iterations = edge_auth::password::pbkdf2::DEFAULT_SLICE.get() * 5 / 2;
     h.config.pbkdf2_iterations = iterations;
     h.config.login_failure_iterations = iterations;
     (h, iterations)
@@ -505,7 +505,7 @@ fn a_right_password_on_an_unverified_account_never_runs_into_the_throttle() {
 /// Two failed logins hashing on one isolate at once (their pauses let each other run): each
 /// one's `hash_iterations` is its own work. A difference of two readings of the isolate's
 /// counter taken around the check counted the other's hash too (the second login waits for the
-/// first one's hash before its own, `hash_lock`).
+/// first one's hash before its own, `password::queue`).
 #[test]
 fn concurrent_failed_logins_each_count_only_their_own_hashing() {
     use edge_auth::mail::Outbox;

@@ -11,9 +11,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use common::*;
-use edge_auth::hash_lock;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::Outbox;
+use edge_auth::password::queue;
 use serde_json::json;
 
 const ALICE: &str = "alice@example.com";
@@ -38,7 +38,7 @@ fn every_route_that_hashes_is_shed_past_the_bound_before_its_body_is_read() {
         pair["refresh_token"].as_str().unwrap(),
     );
     // Two requests hash in this isolate (one hashing, one waiting its turn).
-    let lock = hash_lock::isolate_lock();
+    let lock = queue::isolate_lock();
     let first = lock.admit(2, NOW_MS).unwrap();
     let second = lock.admit(2, NOW_MS).unwrap();
     // Each body would be refused if it were read (no or a too short password), or would hash
@@ -113,7 +113,7 @@ fn yield_once() -> Pin<Box<dyn Future<Output = ()>>> {
 #[test]
 fn of_concurrent_logins_exactly_the_bound_are_admitted_and_the_rest_shed_at_once() {
     // Each hash runs in three slices, pausing in between; six logins arrive at once.
-    let iterations = (3 * edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get()).to_string();
+    let iterations = (3 * edge_auth::password::pbkdf2::DEFAULT_SLICE.get()).to_string();
     let keys = json!([jwk("k1", 7)]).to_string();
     let config = edge_auth::config::Config::from_lookup(|name| match name {
         "JWT_SIGNING_KEYS" => Some(keys.clone()),
@@ -167,5 +167,5 @@ fn of_concurrent_logins_exactly_the_bound_are_admitted_and_the_rest_shed_at_once
     for r in &answers[2..] {
         assert_shed(r, "a login past the bound");
     }
-    assert_eq!(hash_lock::isolate_lock().admitted(), 0);
+    assert_eq!(queue::isolate_lock().admitted(), 0);
 }

@@ -27,15 +27,15 @@ const THEIRS: &str = "the intruder's passphrase";
 /// A harness whose hashes take two and a half slices, so each one pauses twice.
 fn sliced() -> Harness {
     let mut h = Harness::new();
-    let iterations = edge_auth::pbkdf2_sliced::DEFAULT_SLICE.get() * 5 / 2;
+    let iterations = edge_auth::password::pbkdf2::DEFAULT_SLICE.get() * 5 / 2;
     h.config.pbkdf2_iterations = iterations;
     h.config.login_failure_iterations = iterations;
     h
 }
 
 /// Runs `first` and `second` at once on one isolate, each pausing between its hash's slices.
-/// `first` starts hashing first, and the hashes take turns whole (`hash_lock`): `second` reads
-/// the account while `first` hashes, and checks the password after `first` has written.
+/// `first` starts hashing first, and the hashes take turns whole (`password::queue`): `second`
+/// reads the account while `first` hashes, and checks the password after `first` has written.
 fn race(h: &Harness, first: ApiRequest, second: ApiRequest) -> (ApiResponse, ApiResponse) {
     let yielding = |id: &str| {
         Ctx::new(id.into(), NOW_MS).with_pause(Rc::new(|| Box::pin(edge_auth::http::yield_once())))

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::num::NonZeroU32;
 
 use edge_auth::http::yield_once;
-use edge_auth::pbkdf2_sliced::{derive_sliced, OUTPUT_LEN};
+use edge_auth::password::pbkdf2::{derive_sliced, OUTPUT_LEN};
 use futures::executor::block_on;
 use proptest::prelude::*;
 use sha2::Sha256;

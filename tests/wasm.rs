@@ -67,8 +67,8 @@ fn signing_keys_parse_and_sign_in_wasm() {
 
 #[wasm_bindgen_test]
 fn blocklist_is_embedded_in_the_wasm() {
-    assert!(edge_auth::blocklist::is_common("password1"));
-    assert!(edge_auth::blocklist::len() > 2_000);
+    assert!(edge_auth::password::blocklist::is_common("password1"));
+    assert!(edge_auth::password::blocklist::len() > 2_000);
 }
 
 #[wasm_bindgen_test]
@@ -149,7 +149,7 @@ where
     let password = b"correct horse battery";
     let nonzero = |n| std::num::NonZeroU32::new(n).unwrap();
     let out = match hash {
-        Sliced::Pbkdf2 { iterations, slice } => edge_auth::pbkdf2_sliced::derive_sliced(
+        Sliced::Pbkdf2 { iterations, slice } => edge_auth::password::pbkdf2::derive_sliced(
             password,
             SALT,
             iterations,
@@ -158,7 +158,7 @@ where
         )
         .await
         .to_vec(),
-        Sliced::Bcrypt { cost, rounds } => edge_auth::bcrypt_sliced::hash_yielding(
+        Sliced::Bcrypt { cost, rounds } => edge_auth::password::bcrypt::hash_yielding(
             cost,
             SALT,
             password,

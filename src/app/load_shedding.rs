@@ -1,14 +1,14 @@
 //! Load shedding in front of the routes that hash a password: at most `MAX_HASH_QUEUE` of them
-//! per isolate, the one hashing and those waiting their turn (`hash_lock`). One more would wait
-//! behind every hash before it, a quarter-second each: it answers `503` with `Retry-After: 1` at
-//! once instead, before its body is read and before any hash.
+//! per isolate, the one hashing and those waiting their turn (`password::queue`). One more would
+//! wait behind every hash before it, a quarter-second each: it answers `503` with `Retry-After: 1`
+//! at once instead, before its body is read and before any hash.
 
 use serde_json::json;
 
 use super::{App, Route};
 use crate::error::AppError;
-use crate::hash_lock::{self, Admitted};
 use crate::http::Ctx;
+use crate::password::queue::{self, Admitted};
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// A client told to come back in this many seconds finds a queue that has moved on: a few
@@ -34,7 +34,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::DeleteAccount => "delete_account",
             _ => return Ok(None),
         };
-        let lock = hash_lock::isolate_lock();
+        let lock = queue::isolate_lock();
         match lock.admit(self.config.max_hash_queue, ctx.clock_ms()) {
             Some(admitted) => Ok(Some(admitted)),
             None => {

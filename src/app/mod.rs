@@ -216,7 +216,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         };
         let handled = self.run_route(route, param, req, ctx, guard);
-        crate::hash_lock::while_admitted(admitted.as_ref(), || ctx.clock_ms(), handled).await
+        crate::password::queue::while_admitted(admitted.as_ref(), || ctx.clock_ms(), handled).await
     }
 
     async fn run_route(

@@ -694,7 +694,7 @@ mod tests {
 
         // The work model picks the costliest: bcrypt 13 (2^13 rounds) over Django 1,000,000
         // and bcrypt 4, wherever it is in the source and in whichever file it lands.
-        let bcrypt13_work = (8192.0 * crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND) as i64;
+        let bcrypt13_work = (8192.0 * crate::password::legacy::BCRYPT_ITERATIONS_PER_ROUND) as i64;
         assert!(bcrypt13_work > 1_000_000);
         let first = plan_of(&[
             with_hash(1, "a@x.io", django(1_000_000)),

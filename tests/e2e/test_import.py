@@ -33,7 +33,7 @@ from conftest import ROOT, WRANGLER, SigningKey, apply_migrations, start_worker,
 
 SUMMARY_PREFIX = "read "
 # What verifying a bcrypt-13 hash costs in the work model: 2^13 rounds of 178 PBKDF2 iterations
-# each (src/legacy_hash, BCRYPT_ITERATIONS_PER_ROUND).
+# each (src/password/legacy/, BCRYPT_ITERATIONS_PER_ROUND).
 BCRYPT_13_WORK = 8192 * 178
 IMPORTER = ROOT / "target" / "debug" / "import"
 

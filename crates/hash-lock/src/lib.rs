@@ -27,7 +27,7 @@
 //!
 //! Single-threaded (`Cell`): one per isolate ([`isolate_lock`]), or per test thread natively.
 //! A crate of its own so that the bench's floor Worker takes turns with the same lock as the
-//! auth Worker (`edge_auth::hash_lock` is this crate), compiled for size with the rest.
+//! auth Worker (`edge_auth::password::queue` names its items), compiled for size with the rest.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -1,5 +1,5 @@
 //! One block of PBKDF2-HMAC-SHA256 (`T_1`, 32 bytes), advanced a given number of iterations at a
-//! time. The worker crate (`edge-auth`, `src/pbkdf2_sliced.rs`) owns the slicing, the pauses and
+//! time. The worker crate (`edge-auth`, `src/password/pbkdf2.rs`) owns the slicing, the pauses and
 //! the tests against the `pbkdf2` crate; this crate holds what the bench's floor Worker
 //! (`tests/bench/floor`) hashes with too: the loop, the slice size and the loop in slices
 //! ([`derive_sliced`]).
@@ -107,7 +107,7 @@ impl<'s> Block<'s> {
 /// `ceil(c / slice) - 1` times, once between each pair of consecutive slices, never before the
 /// first or after the last. `iterations == 0` is not valid PBKDF2; like the `pbkdf2` crate it
 /// computes `U_1` alone, so it gives the result of `iterations == 1`. The auth Worker's tests
-/// (`src/pbkdf2_sliced.rs`) prove it equal to the `pbkdf2` crate.
+/// (`src/password/pbkdf2.rs`) prove it equal to the `pbkdf2` crate.
 pub async fn derive_sliced<F, Fut>(
     password: &[u8],
     salt: &[u8],

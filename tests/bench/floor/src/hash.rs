@@ -1,5 +1,5 @@
 //! `GET /hash` of the hashing floor: a PBKDF2-HMAC-SHA256 as the auth Worker's logins run it
-//! (`src/pbkdf2_sliced.rs`), through the same lock (`hash_lock`) and loop (`pbkdf2_block`), with
+//! (`src/password/pbkdf2.rs`), through the same lock (`hash_lock`) and loop (`pbkdf2_block`), with
 //! nothing else around it.
 
 use std::num::NonZeroU32;
@@ -14,7 +14,7 @@ async fn pause() {
     Delay::from(Duration::ZERO).await;
 }
 
-/// Takes the isolate's hash lock as the auth Worker's `pbkdf2_sliced::derive_yielding` does,
+/// Takes the isolate's hash lock as the auth Worker's `password::pbkdf2::derive_yielding` does,
 /// then hashes in slices of `slice` iterations through the same loop.
 async fn hash(iterations: u32, slice: NonZeroU32) -> [u8; OUTPUT_LEN] {
     let mut pause = pause;

@@ -1,6 +1,6 @@
 //! bcrypt's hash (`$2a$`, `$2b$`, `$2y$`: the same computation for the passwords a login
 //! accepts) run in slices that await a caller-supplied pause between them, as
-//! [`crate::pbkdf2_sliced`] does for PBKDF2, so that the first login of an account moved in with
+//! [`super::pbkdf2`] does for PBKDF2, so that the first login of an account moved in with
 //! a bcrypt hash shares the isolate instead of stalling it for up to a second. The result is
 //! exactly the `bcrypt` crate's; the tests keep that crate as the reference. Built on the
 //! `blowfish` crate's bcrypt primitives (`salted_expand_key`, `bc_expand_key`, `bc_encrypt`),
@@ -18,9 +18,9 @@ pub const OUTPUT_LEN: usize = 23;
 pub const READS_BYTES: usize = 72;
 
 /// Expensive rounds (two key expansions each) between two pauses: a round costs about 180
-/// PBKDF2 iterations here ([`crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND`]), so 192 rounds
+/// PBKDF2 iterations here ([`super::legacy::BCRYPT_ITERATIONS_PER_ROUND`]), so 192 rounds
 /// are about 34,000, near the 35,000 iterations of a PBKDF2 slice
-/// ([`crate::pbkdf2_sliced::DEFAULT_SLICE`]), some 13 ms in the Worker. A cost-12 hash (4,096
+/// ([`super::pbkdf2::DEFAULT_SLICE`]), some 13 ms in the Worker. A cost-12 hash (4,096
 /// rounds) runs in 22 slices.
 pub const DEFAULT_ROUNDS: NonZeroU32 = NonZeroU32::new(192).unwrap();
 
@@ -44,7 +44,7 @@ struct Eks {
 
 impl Eks {
     fn new(cost: u32, salt: &[u8; 16], password: &[u8]) -> Self {
-        // The parser refuses any other cost (`legacy_hash`), as the `bcrypt` crate does.
+        // The parser refuses any other cost (`password::legacy`), as the `bcrypt` crate does.
         debug_assert!((4..=31).contains(&cost), "bcrypt cost {cost}");
         let (key, key_len) = key_of(password);
         let mut state = Blowfish::bc_init_state();
@@ -118,7 +118,7 @@ where
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::pbkdf2_sliced::at_once;
+    use crate::password::pbkdf2::at_once;
     use base64::alphabet;
     use base64::engine::general_purpose::{GeneralPurpose, NO_PAD};
     use base64::Engine;
@@ -133,7 +133,7 @@ mod tests {
 
     /// The `bcrypt` crate's 23 bytes for the same inputs.
     fn reference(cost: u32, salt: [u8; 16], password: &[u8]) -> [u8; OUTPUT_LEN] {
-        let s = bcrypt::hash_with_salt(password, cost, salt)
+        let s = ::bcrypt::hash_with_salt(password, cost, salt)
             .unwrap()
             .to_string();
         b64().decode(&s[29..]).unwrap().try_into().unwrap()

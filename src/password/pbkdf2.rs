@@ -7,7 +7,7 @@
 //! own so that the release profile compiles it for speed while this crate is compiled for size.
 //!
 //! Every PBKDF2 of ours and of Django's hashes runs here: [`derive_yielding`] on the request
-//! path (in slices, one hash at a time per isolate, [`crate::hash_lock`]), [`derive`] in one go
+//! path (in slices, one hash at a time per isolate, [`super::queue`]), [`derive()`] in one go
 //! (the bench's hash, and the blocking checks the tests use), both on top of [`derive_sliced`];
 //! [`counting`] tells a request how many iterations its own hashes ran.
 
@@ -58,7 +58,7 @@ where
 }
 
 /// Runs the full key derivation in one go, without the isolate's hash lock: the bench's bare
-/// hash (`/__test/hash`) and the blocking checks ([`crate::password::PasswordHash::verify`]).
+/// hash (`/__test/hash`) and the blocking checks ([`super::PasswordHash::verify`]).
 ///
 /// The same loop as [`derive_yielding`] (`pbkdf2_block`, compiled for speed), run in one go; like
 /// the `pbkdf2` crate, a count of 0 computes `U_1` alone.
@@ -69,10 +69,10 @@ pub fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] 
     block.result()
 }
 
-/// [`derive`] in slices of [`DEFAULT_SLICE`] iterations that await
+/// [`derive()`] in slices of [`DEFAULT_SLICE`] iterations that await
 /// `pause` in between: the same bytes, but a Worker isolate serves other requests while a hash
 /// runs. Every hash on the request path goes through this, one at a time per isolate
-/// ([`crate::hash_lock`]): while another holds the lock, it asks again after each pause.
+/// ([`super::queue`]): while another holds the lock, it asks again after each pause.
 pub async fn derive_yielding<F, Fut>(
     password: &str,
     salt: &[u8],
@@ -83,7 +83,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let turn = crate::hash_lock::take_turn(&mut pause).await;
+    let turn = super::queue::take_turn(&mut pause).await;
     derive_sliced(
         password.as_bytes(),
         salt,
@@ -99,7 +99,7 @@ where
 ///
 /// # Panics
 /// If the hash waits after all: only when this thread's hash lock is held by a hash still
-/// running ([`crate::hash_lock`]), which a caller without an event loop cannot be inside of.
+/// running ([`super::queue`]), which a caller without an event loop cannot be inside of.
 pub fn at_once<F: Future>(hash: F) -> F::Output {
     let waker = std::task::Waker::noop();
     match std::pin::pin!(hash).poll(&mut std::task::Context::from_waker(waker)) {
@@ -162,7 +162,7 @@ mod tests {
 
     fn reference(password: &[u8], salt: &[u8], iterations: u32) -> [u8; OUTPUT_LEN] {
         let mut out = [0; OUTPUT_LEN];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
+        ::pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
         out
     }
 

@@ -84,10 +84,12 @@ fn verify_counting_pauses(raw: &str, password: &str) -> (bool, u32) {
 fn bcrypt_and_django_hashes_are_checked_in_slices_that_pause_argon2id_in_one_piece() {
     use sha2::Sha256;
     // Cost 9: 512 rounds, three slices of at most 192.
-    let bcrypt_9 = bcrypt::hash_with_salt(PW, 9, [3; 16]).unwrap().to_string();
+    let bcrypt_9 = ::bcrypt::hash_with_salt(PW, 9, [3; 16])
+        .unwrap()
+        .to_string();
     // 80,000 iterations: three slices of at most 35,000.
     let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(PW.as_bytes(), b"NaCl", 80_000, &mut out);
+    ::pbkdf2::pbkdf2_hmac::<Sha256>(PW.as_bytes(), b"NaCl", 80_000, &mut out);
     let django = format!("pbkdf2_sha256$80000$NaCl${}", STANDARD.encode(out));
     for raw in [bcrypt_9.as_str(), &django] {
         assert_eq!(verify_counting_pauses(raw, PW), (true, 2), "{raw}");
@@ -114,11 +116,13 @@ fn bcrypt_and_django_hashes_are_checked_in_slices_that_pause_argon2id_in_one_pie
 #[test]
 fn each_legacy_hash_waits_for_the_isolates_hash_lock() {
     use std::cell::{Cell, RefCell};
-    let bcrypt_9 = bcrypt::hash_with_salt(PW, 9, [3; 16]).unwrap().to_string();
+    let bcrypt_9 = ::bcrypt::hash_with_salt(PW, 9, [3; 16])
+        .unwrap()
+        .to_string();
     // Two pauses of its own for bcrypt 9 (three slices), none for the small Argon2id and
     // Django hashes; plus the three it waits while another hash holds the lock.
     for (raw, own_pauses) in [(bcrypt_9.as_str(), 2), (ARGON2_CFFI, 0), (DJANGO, 0)] {
-        let lock = crate::hash_lock::isolate_lock();
+        let lock = crate::password::queue::isolate_lock();
         let other = RefCell::new(Some(lock.try_take().expect("free")));
         let pauses = Cell::new(0);
         let h = parse(raw).unwrap();
@@ -144,7 +148,7 @@ fn bcrypt_answers_as_the_bcrypt_crate_at_the_72_byte_edge_and_with_nul_bytes() {
         "pass\0word".to_owned(),
         "\0".to_owned(),
     ] {
-        let raw = bcrypt::hash_with_salt(&password, 4, [9; 16])
+        let raw = ::bcrypt::hash_with_salt(&password, 4, [9; 16])
             .unwrap()
             .to_string();
         let h = parse(&raw).unwrap();
@@ -153,7 +157,7 @@ fn bcrypt_answers_as_the_bcrypt_crate_at_the_72_byte_edge_and_with_nul_bytes() {
         for candidate in candidates {
             assert_eq!(
                 h.verify(&candidate),
-                bcrypt::verify(&candidate, &raw).unwrap(),
+                ::bcrypt::verify(&candidate, &raw).unwrap(),
                 "{} bytes against {} bytes",
                 candidate.len(),
                 password.len()
@@ -165,14 +169,16 @@ fn bcrypt_answers_as_the_bcrypt_crate_at_the_72_byte_edge_and_with_nul_bytes() {
 #[test]
 fn bcrypt_refuses_a_non_canonical_last_character_as_the_bcrypt_crate_does() {
     const ALPHABET: &str = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let raw = bcrypt::hash_with_salt(PW, 4, [0; 16]).unwrap().to_string();
+    let raw = ::bcrypt::hash_with_salt(PW, 4, [0; 16])
+        .unwrap()
+        .to_string();
     // The salt's last character (4 spare bits) and the hash's (2), each with a spare bit set.
     for at in [28, 59] {
         let index = ALPHABET.find(&raw[at..at + 1]).unwrap();
         let changed = ALPHABET.as_bytes()[index ^ 1] as char;
         let mut bad = raw.clone();
         bad.replace_range(at..at + 1, &changed.to_string());
-        assert!(bcrypt::verify(PW, &bad).is_err(), "{bad}");
+        assert!(::bcrypt::verify(PW, &bad).is_err(), "{bad}");
         assert!(parse(&bad).is_err(), "{bad}");
     }
 }

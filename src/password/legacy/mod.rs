@@ -1,9 +1,9 @@
 //! Password hashes moved in from other services (the FastAPI service's passlib bcrypt,
 //! fastapi-users' pwdlib Argon2id or bcrypt, Django's PBKDF2). They are parsed and bounds-checked
 //! before any work, verified once at login (bcrypt and Django's PBKDF2 in slices that yield to
-//! other requests, [`crate::bcrypt_sliced`] and [`crate::pbkdf2_sliced`]; Argon2id in one piece
-//! with the RustCrypto `argon2` crate), and then replaced by our own PBKDF2 PHC string (see
-//! [`crate::password::StoredHash`]).
+//! other requests, [`super::bcrypt`] and [`super::pbkdf2`]; Argon2id in one piece with the
+//! RustCrypto `argon2` crate), and then replaced by our own PBKDF2 PHC string (see
+//! [`super::StoredHash`]).
 
 use std::future::Future;
 
@@ -30,7 +30,7 @@ const DJANGO_MAX_SALT_LEN: usize = 128;
 /// The cost of verifying one hash, in PBKDF2-HMAC-SHA256 iterations of the same Worker: what a
 /// failed login has already spent when the padding tops it up (see `password::pad_failure`), and
 /// what `make import` records for the padding of every failure. Measured in the Worker on
-/// workerd (wasm, release build, bcrypt's rounds in slices, [`crate::bcrypt_sliced`]) as the
+/// workerd (wasm, release build, bcrypt's rounds in slices, [`super::bcrypt`]) as the
 /// time of each verification divided by the time of one of our iterations, wrong passwords on
 /// bcrypt cost 10, 12 and 13 taken in turn with one on our PBKDF2 at 600,000 so that a
 /// machine's changing load weighs on both: 175 to 183 iterations per expansion round (2^cost of
@@ -39,7 +39,7 @@ const DJANGO_MAX_SALT_LEN: usize = 128;
 /// (`BENCH_ONLY=migration make bench` prints those).
 pub const BCRYPT_ITERATIONS_PER_ROUND: f64 = 178.0;
 /// How much of a password bcrypt reads; the rest never changes its hash.
-const BCRYPT_READS_BYTES: usize = crate::bcrypt_sliced::READS_BYTES;
+const BCRYPT_READS_BYTES: usize = super::bcrypt::READS_BYTES;
 /// Argon2id: iterations per KiB block and pass (`m × t`), measured the same way; pwdlib's
 /// m=65536, t=3, p=4 gave 2.17 to 2.33.
 pub const ARGON2_ITERATIONS_PER_KIB_PASS: f64 = 2.3;
@@ -102,7 +102,7 @@ pub enum LegacyHash {
     Bcrypt {
         cost: u32,
         salt: [u8; 16],
-        hash: [u8; crate::bcrypt_sliced::OUTPUT_LEN],
+        hash: [u8; super::bcrypt::OUTPUT_LEN],
     },
     /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
     Argon2id {
@@ -173,11 +173,11 @@ impl LegacyHash {
     /// Recomputes the hash of `password` and compares in constant time, in one go
     /// ([`Self::verify_yielding`] with no pause); its cost is [`Self::work_iterations`].
     pub fn verify(&self, password: &str) -> bool {
-        crate::pbkdf2_sliced::at_once(self.verify_yielding(password, || std::future::ready(())))
+        super::pbkdf2::at_once(self.verify_yielding(password, || std::future::ready(())))
     }
 
     /// [`Self::verify`], with bcrypt and Django's PBKDF2 run in slices that await `pause` in
-    /// between, one hash at a time per isolate ([`crate::hash_lock`]), as our own PBKDF2 is.
+    /// between, one hash at a time per isolate ([`super::queue`]), as our own PBKDF2 is.
     /// Argon2id still runs in one piece (the `argon2` crate offers no way to work in steps), but
     /// it too waits for its turn, so it never runs inside another hash's pause.
     pub async fn verify_yielding<F, Fut>(&self, password: &str, mut pause: F) -> bool
@@ -188,19 +188,19 @@ impl LegacyHash {
         match self {
             // Truncates at 72 bytes, as passlib and pwdlib (bcrypt < 5) did when they hashed.
             Self::Bcrypt { cost, salt, hash } => {
-                let turn = crate::hash_lock::take_turn(&mut pause).await;
-                let candidate = crate::bcrypt_sliced::hash_yielding(
+                let turn = super::queue::take_turn(&mut pause).await;
+                let candidate = super::bcrypt::hash_yielding(
                     *cost,
                     salt,
                     password.as_bytes(),
-                    crate::bcrypt_sliced::DEFAULT_ROUNDS,
+                    super::bcrypt::DEFAULT_ROUNDS,
                     turn.pausing(pause),
                 )
                 .await;
                 candidate.ct_eq(hash).into()
             }
             Self::Argon2id { raw, .. } => {
-                let _turn = crate::hash_lock::take_turn(&mut pause).await;
+                let _turn = super::queue::take_turn(&mut pause).await;
                 verify_argon2id(raw, password)
             }
             Self::Django {
@@ -208,13 +208,9 @@ impl LegacyHash {
                 salt,
                 hash,
             } => {
-                let candidate = crate::pbkdf2_sliced::derive_yielding(
-                    password,
-                    salt.as_bytes(),
-                    *iterations,
-                    pause,
-                )
-                .await;
+                let candidate =
+                    super::pbkdf2::derive_yielding(password, salt.as_bytes(), *iterations, pause)
+                        .await;
                 candidate.ct_eq(hash).into()
             }
         }
@@ -397,7 +393,7 @@ fn parse_django(rest: &str, max_iterations: u32) -> Result<LegacyHash, LegacyErr
         return Err(LegacyError::Format);
     }
     let iterations: u32 = iterations.parse().map_err(|_| LegacyError::Iterations)?;
-    if !(crate::pbkdf2_sliced::MIN_ITERATIONS..=max_iterations).contains(&iterations) {
+    if !(super::pbkdf2::MIN_ITERATIONS..=max_iterations).contains(&iterations) {
         return Err(LegacyError::Iterations);
     }
     if salt.is_empty() || salt.len() > DJANGO_MAX_SALT_LEN {

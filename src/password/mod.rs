@@ -1,15 +1,27 @@
-//! Password hashing: PBKDF2-HMAC-SHA256 (RustCrypto `pbkdf2` + `sha2`) stored as a PHC string
-//! `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>` (unpadded standard base64, as PHC says).
-//! [`StoredHash`] also accepts the hashes of the services users move in from
-//! ([`crate::legacy_hash`]), which a successful login replaces by ours.
+//! Password hashing: PBKDF2-HMAC-SHA256 (RustCrypto `hmac` + `sha2`, run in slices by
+//! [`pbkdf2`]) stored as a PHC string `$pbkdf2-sha256$i=<iterations>,l=32$<salt>$<hash>`
+//! (unpadded standard base64, as PHC says). [`StoredHash`] also accepts the hashes of the
+//! services users move in from ([`legacy`], with bcrypt's rounds in [`bcrypt`]), which a
+//! successful login replaces by ours.
+//!
+//! Everything about passwords is in this folder: this file holds the policy, the PHC format and
+//! the API the rest of the crate calls ([`PasswordHash`], [`StoredHash`], [`failure_floor`],
+//! [`pad_failure`]); [`blocklist`] the common passwords a new one may not be; [`queue`] the
+//! isolate's one-hash-at-a-time lock every sliced hash takes.
 
 use std::future::Future;
 
 use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
 use subtle::ConstantTimeEq;
 
-pub use crate::legacy_hash::{HashBounds, LegacyError, LegacyHash};
-pub use crate::pbkdf2_sliced::{counting, derive, derive_yielding, MIN_ITERATIONS};
+pub mod bcrypt;
+pub mod blocklist;
+pub mod legacy;
+pub mod pbkdf2;
+pub mod queue;
+
+pub use self::pbkdf2::{counting, derive, derive_yielding, MIN_ITERATIONS};
+pub use legacy::{HashBounds, LegacyError, LegacyHash};
 
 pub const ALGORITHM: &str = "pbkdf2-sha256";
 pub const SALT_LEN: usize = 16;
@@ -306,7 +318,7 @@ mod tests {
         // the other hash's task runs there. The second hash asks for its turn at each of its
         // pauses (`b` before `A`) and runs all three slices after the first hash is done.
         // Interleaved, the log would read a, b, a, b, A, B.
-        let iterations = 3 * crate::pbkdf2_sliced::DEFAULT_SLICE.get();
+        let iterations = 3 * self::pbkdf2::DEFAULT_SLICE.get();
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut pool = LocalPool::new();
         for name in ['a', 'b'] {
@@ -349,7 +361,7 @@ mod tests {
     fn derive_is_the_pbkdf2_crate() {
         for iterations in [0, 1, 2, 3, 1_000] {
             let mut expected = [0u8; OUTPUT_LEN];
-            pbkdf2::pbkdf2_hmac::<Sha256>(b"pass\0word", b"NaCl salt", iterations, &mut expected);
+            ::pbkdf2::pbkdf2_hmac::<Sha256>(b"pass\0word", b"NaCl salt", iterations, &mut expected);
             assert_eq!(
                 derive("pass\0word", b"NaCl salt", iterations),
                 expected,
@@ -376,7 +388,7 @@ mod tests {
     #[test]
     fn a_bcrypt_hash_is_not_replaced_from_a_password_longer_than_bcrypt_reads() {
         let real = "x".repeat(80);
-        let phc = bcrypt::hash(&real, 4).unwrap();
+        let phc = ::bcrypt::hash(&real, 4).unwrap();
         let h = StoredHash::parse(&phc, &BOUNDS).unwrap();
         let typo = format!("{}typo", &real[..72]);
         assert!(h.verify(&typo));
@@ -432,7 +444,7 @@ mod tests {
         )
         .unwrap()
         .work_iterations();
-        let per_round = crate::legacy_hash::BCRYPT_ITERATIONS_PER_ROUND;
+        let per_round = legacy::BCRYPT_ITERATIONS_PER_ROUND;
         assert_eq!(bcrypt13, (8192.0 * per_round) as u64);
         assert!(bcrypt13 > 1_000_000);
         // Nothing imported: the configured floor.
