@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use edge_auth::app::cleanup::{self, BATCH, MAX_STATEMENTS};
 use edge_auth::breaker::BreakerState;
-use edge_auth::domain::{Email, User, UserId};
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
 use edge_auth::store::{
@@ -24,17 +23,6 @@ fn refresh_at(h: &Harness, token: &str, now_ms: i64) -> ApiResponse {
         ApiRequest::new("POST", "/auth/refresh").json(&json!({ "refresh_token": token })),
         now_ms,
     )
-}
-
-fn stored_user(email: &str, password_hash: String) -> User {
-    User {
-        id: UserId::new_random().unwrap(),
-        email: Email::parse(email).unwrap(),
-        password_hash,
-        password_version: 0,
-        created_at: "2020-01-01T00:00:00.000Z".into(),
-        email_verified: false,
-    }
 }
 
 #[test]

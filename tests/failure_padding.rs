@@ -9,7 +9,6 @@ mod common;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use common::*;
-use edge_auth::domain::{Email, User, UserId};
 use edge_auth::http::ApiRequest;
 use edge_auth::password::{self, PasswordHash};
 use serde_json::json;
@@ -22,17 +21,6 @@ fn django_hash(password: &str, iterations: u32) -> String {
         "pbkdf2_sha256${iterations}${salt}${}",
         STANDARD.encode(hash)
     )
-}
-
-fn stored_user(email: &str, password_hash: String) -> User {
-    User {
-        id: UserId::new_random().unwrap(),
-        email: Email::parse(email).unwrap(),
-        password_hash,
-        password_version: 0,
-        created_at: "2020-01-01T00:00:00.000Z".into(),
-        email_verified: false,
-    }
 }
 
 /// `(reason, hash_iterations)` of every `login_failed` line since the last call.

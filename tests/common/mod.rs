@@ -8,6 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
 use edge_auth::app::{consumer, App};
 use edge_auth::config::Config;
+use edge_auth::domain::{Email, User, UserId};
 use edge_auth::health::HealthMemory;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
@@ -19,6 +20,18 @@ use serde_json::{json, Value};
 use std::rc::Rc;
 
 pub const ITERATIONS: u32 = 1_000;
+
+/// A user row as the store would hold it, for `MemoryDb::put_raw`: any stored hash, as written.
+pub fn stored_user(email: &str, password_hash: String) -> User {
+    User {
+        id: UserId::new_random().unwrap(),
+        email: Email::parse(email).unwrap(),
+        password_hash,
+        password_version: 0,
+        created_at: "2020-01-01T00:00:00.000Z".into(),
+        email_verified: false,
+    }
+}
 pub const NOW_MS: i64 = 1_800_000_000_000;
 pub const PASSWORD: &str = "correct horse battery";
 

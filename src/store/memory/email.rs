@@ -146,25 +146,11 @@ impl EmailTokenStore for MemoryDb {
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
-        let id = c.user_id.to_string();
-        {
-            let mut users = self.users.borrow_mut();
-            let Some(u) = users
-                .values_mut()
-                .find(|u| u.id == id && u.password_version as i64 == version)
-            else {
-                return Ok(None);
-            };
-            u.password_hash = c.phc.to_owned();
-            u.password_version += 1.0;
-            u.email_verified = 1.0;
+        let revoked = self.set_password(c, version, true);
+        if revoked.is_some() {
+            self.attempts.borrow_mut().remove(email.as_ref());
         }
-        let revoked = self.revoke_where(c.reason, c.now_ms, |sid, s| {
-            s.user_id == id && Some(sid) != c.keep_session
-        });
-        self.attempts.borrow_mut().remove(email.as_ref());
-        self.void_reset_tokens(&id);
-        Ok(Some(revoked))
+        Ok(revoked)
     }
 
     async fn verify_email(

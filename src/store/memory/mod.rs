@@ -74,6 +74,33 @@ pub struct MemoryDb {
 }
 
 impl MemoryDb {
+    /// A password change's or reset's writes, if the password is still at `version`: the new
+    /// hash and version (and `email_verified` when `verify`), pending reset tokens voided, the
+    /// user's sessions but `keep_session` revoked; their ids.
+    pub(crate) fn set_password(
+        &self,
+        c: &PasswordChange<'_>,
+        version: i64,
+        verify: bool,
+    ) -> Option<Vec<String>> {
+        let id = c.user_id.to_string();
+        {
+            let mut users = self.users.borrow_mut();
+            let u = users
+                .values_mut()
+                .find(|u| u.id == id && u.password_version as i64 == version)?;
+            u.password_hash = c.phc.to_owned();
+            u.password_version += 1.0;
+            if verify {
+                u.email_verified = 1.0;
+            }
+        }
+        self.void_reset_tokens(&id);
+        Some(self.revoke_where(c.reason, c.now_ms, |sid, s| {
+            s.user_id == id && Some(sid) != c.keep_session
+        }))
+    }
+
     fn enter(&self) -> Result<(), StoreError> {
         self.calls.set(self.calls.get() + 1);
         if self.fail.get() {
@@ -277,22 +304,7 @@ impl UserStore for MemoryDb {
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         self.enter()?;
-        let id = c.user_id.to_string();
-        {
-            let mut users = self.users.borrow_mut();
-            let Some(u) = users
-                .values_mut()
-                .find(|u| u.id == id && u.password_version as i64 == version)
-            else {
-                return Ok(None);
-            };
-            u.password_hash = c.phc.to_owned();
-            u.password_version += 1.0;
-        }
-        self.void_reset_tokens(&id);
-        Ok(Some(self.revoke_where(c.reason, c.now_ms, |sid, s| {
-            s.user_id == id && Some(sid) != c.keep_session
-        })))
+        Ok(self.set_password(c, version, false))
     }
 
     async fn delete_user(
