@@ -102,12 +102,28 @@ pub enum AppError {
     Internal(String),
 }
 
-/// The status, code, title and public detail of an error: the only place they are decided.
+/// An error as the client sees it: status, code, title, public detail, the broken rules of a
+/// `422`, the headers it carries, and on the token endpoints the RFC 6749 §5.2 members.
+/// [`AppError::problem`] is the only place these are decided; `http::render` writes them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub status: u16,
     pub title: &'static str,
     pub code: &'static str,
     pub detail: String,
+    /// The `errors` member: every broken rule of a `422` (absent on other problems).
+    pub errors: Option<Vec<FieldError>>,
+    /// `Allow`, `Retry-After`, `WWW-Authenticate`: what the status needs to be acted on.
+    pub headers: Vec<(&'static str, String)>,
+    /// `error` and `error_description`, set by `http::oauth` on the token endpoints' answers.
+    pub oauth: Option<OAuthError>,
+}
+
+/// The RFC 6749 §5.2 members of a token endpoint's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: String,
 }
 
 impl AppError {
@@ -221,11 +237,37 @@ impl AppError {
                 "An unexpected error occurred.".into(),
             ),
         };
+        let errors = match self {
+            Self::Validation(errors) => Some(errors.clone()),
+            _ => None,
+        };
         Problem {
             status,
             title,
             code,
             detail,
+            errors,
+            headers: self.headers(),
+            oauth: None,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::MethodNotAllowed(allow) => vec![("allow", allow.join(", "))],
+            Self::ServiceUnavailable { retry_after }
+            | Self::TooManyAttempts { retry_after }
+            | Self::TooManyRequests { retry_after } => {
+                vec![("retry-after", retry_after.to_string())]
+            }
+            Self::InvalidToken(TokenRejection::Missing) => {
+                vec![("www-authenticate", "Bearer".to_owned())]
+            }
+            Self::InvalidToken(_) => vec![(
+                "www-authenticate",
+                "Bearer error=\"invalid_token\"".to_owned(),
+            )],
+            _ => Vec::new(),
         }
     }
 }

@@ -14,7 +14,6 @@ pub mod http;
 pub mod import;
 pub mod lowercase;
 pub mod mail;
-pub mod oauth;
 pub mod password;
 pub mod random;
 pub mod ratelimit;

@@ -3,15 +3,26 @@
 
 use serde_json::json;
 
-use super::guard::Guard;
+use super::Call;
 use super::{reject_token, to_json, utc, App};
 use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
 use crate::error::{AppError, TokenRejection};
-use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::http::{self, ApiRequest, ApiResponse, Body, Ctx, Fields};
 use crate::session_cache::CachedSession;
 use crate::store::{ActiveSession, BreakerStore, Read, SessionStore, UserStore};
 use crate::tokens::VerifiedToken;
+
+/// The body of `POST /auth/verify`.
+struct Introspection {
+    token: String,
+}
+
+impl Body for Introspection {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        Ok(f.text("token").map(|token| Self { token }))
+    }
+}
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// Checks an access token's signature and claims (no database), logging why it fails.
@@ -35,12 +46,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// session cannot be checked.
     pub(super) async fn bearer_user(
         &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<(VerifiedToken, User), AppError> {
+        let (req, ctx) = (call.req, call.ctx);
         let token = self.bearer_token(req, ctx)?;
-        let user = self.session_user(&token, ctx, guard).await?;
+        let user = self.session_user(&token, call).await?;
         Ok((token, user))
     }
 
@@ -63,13 +73,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     async fn session_user(
         &self,
         token: &VerifiedToken,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<User, AppError> {
+        let ctx = call.ctx;
         let id = UserId::parse(&token.claims.sub)
             .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
         let found = self
-            .read_session(&token.claims.sid, &id, Read::Primary, ctx, guard)
+            .read_session(&token.claims.sid, &id, Read::Primary, call)
             .await?
             .ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))?;
         Ok(found.user)
@@ -80,9 +90,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         sid: &str,
         id: &UserId,
         read: Read,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<Option<ActiveSession>, AppError> {
+        let (ctx, guard) = (call.ctx, &call.guard);
         guard
             .call(|| self.sessions.active_session(sid, id, ctx.now_ms, read))
             .await
@@ -97,9 +107,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) async fn session_state(
         &self,
         token: &VerifiedToken,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<CachedSession, AppError> {
+        let ctx = call.ctx;
         let cache = self.session_cache;
         let sid = &token.claims.sid;
         let mut purged = false;
@@ -118,19 +128,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let id = UserId::parse(&token.claims.sub)
             .map_err(|_| reject_token(ctx, TokenRejection::SessionRevoked))?;
         let found = if cache.enabled() && !purged {
-            match self
-                .read_session(sid, &id, Read::Nearest, ctx, guard)
-                .await?
-            {
+            match self.read_session(sid, &id, Read::Nearest, call).await? {
                 Some(found) => Some(found),
-                None => {
-                    self.read_session(sid, &id, Read::Primary, ctx, guard)
-                        .await?
-                }
+                None => self.read_session(sid, &id, Read::Primary, call).await?,
             }
         } else {
-            self.read_session(sid, &id, Read::Primary, ctx, guard)
-                .await?
+            self.read_session(sid, &id, Read::Primary, call).await?
         };
         // Refused (and logged) only once the primary has said so too.
         let found = found.ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))?;
@@ -152,32 +155,27 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// Token introspection for other services: `{"active": false}` for anything `/auth/me` would
     /// reject, never a 5xx for a bad token. When the database cannot be asked (breaker open or
     /// storage failing) the answer rests on the signature alone and says so.
-    pub(super) async fn verify(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, false)?;
-        let raw = http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
+    pub(super) async fn verify(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx) = (call.req, call.ctx);
+        let Introspection { token } = req.parse()?;
+        let raw = token.as_str();
         let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
         let Ok(token) = self.verify_token(raw, ctx) else {
             return Ok(inactive());
         };
-        let (revocation_checked, email_verified) =
-            match self.session_state(&token, ctx, guard).await {
-                Ok(state) => (true, state.email_verified),
-                Err(AppError::InvalidToken(_)) => return Ok(inactive()),
-                Err(AppError::ServiceUnavailable { .. }) => {
-                    ctx.log(
-                        "warn",
-                        "verify_degraded",
-                        json!({ "sid": token.claims.sid }),
-                    );
-                    (false, token.claims.email_verified)
-                }
-                Err(e) => return Err(e),
-            };
+        let (revocation_checked, email_verified) = match self.session_state(&token, call).await {
+            Ok(state) => (true, state.email_verified),
+            Err(AppError::InvalidToken(_)) => return Ok(inactive()),
+            Err(AppError::ServiceUnavailable { .. }) => {
+                ctx.log(
+                    "warn",
+                    "verify_degraded",
+                    json!({ "sid": token.claims.sid }),
+                );
+                (false, token.claims.email_verified)
+            }
+            Err(e) => return Err(e),
+        };
         let c = token.claims;
         Ok(ApiResponse::json(
             200,

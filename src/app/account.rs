@@ -3,22 +3,61 @@
 
 use serde_json::json;
 
-use super::guard::Guard;
+use super::Call;
 use super::{rfc3339, to_json, App};
-use crate::domain::{Password, User};
+use crate::domain::{Email, Password, User};
 use crate::error::{AppError, FieldError};
-use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::http::{ApiResponse, Body, Ctx, Fields};
 use crate::store::{BreakerStore, PasswordChange, SessionStore, UserStore};
 
+/// The body of `POST /auth/password/change`. The new password follows the registration rules
+/// for the signed-in account's email.
+struct PasswordChangeBody {
+    current_password: String,
+    new_password: Password,
+}
+
+impl PasswordChangeBody {
+    fn from_fields(f: &mut Fields, email: &Email) -> Result<Option<Self>, AppError> {
+        let current_password = f.text("current_password");
+        let new_password = f
+            .text("new_password")
+            .and_then(|raw| f.check_all(new_password(&raw, Some(email))));
+        Ok(current_password
+            .zip(new_password)
+            .map(|(current_password, new_password)| Self {
+                current_password,
+                new_password,
+            }))
+    }
+}
+
+/// The body of `DELETE /auth/me`.
+struct AccountDeletion {
+    password: String,
+}
+
+impl Body for AccountDeletion {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        Ok(f.text("password").map(|password| Self { password }))
+    }
+}
+
+/// A new password checked by the registration rules, its broken rules named `new_password`.
+pub(super) fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldError>> {
+    Password::parse(raw, email).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| FieldError::new("new_password", e.code, e.message))
+            .collect()
+    })
+}
+
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
-    pub(super) async fn me(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
+    pub(super) async fn me(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx) = (call.req, call.ctx);
         let token = self.bearer_token(req, ctx)?;
-        let state = self.session_state(&token, ctx, guard).await?;
+        let state = self.session_state(&token, call).await?;
         Ok(ApiResponse::json(200, &to_json(&state.view())))
     }
 
@@ -30,17 +69,16 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         user: &User,
         password: &str,
         purpose: &str,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<i64, AppError> {
+        let guard = &call.guard;
         let checked = self
             .authenticate(
                 Some(&user.email),
                 user.email.as_ref(),
                 password,
                 purpose,
-                ctx,
-                guard,
+                call,
             )
             .await?;
         guard
@@ -67,33 +105,18 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// `POST /auth/password/change`: replaces the password and signs out every other session.
     pub(super) async fn change_password(
         &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (token, user) = self.bearer_user(req, ctx, guard).await?;
-        let body = http::body_object(req, false)?;
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let (token, user) = self.bearer_user(call).await?;
         // The fields are checked before anything is hashed, so a bad request costs no attempt.
-        let current = http::string_field(&body, "current_password");
-        let new = http::string_field(&body, "new_password").map_err(|e| vec![e]);
-        let new = new.and_then(|raw| {
-            Password::parse(raw, Some(&user.email)).map_err(|errors| {
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new("new_password", e.code, e.message))
-                    .collect()
-            })
-        });
-        let (current, new) = match (current, new) {
-            (Ok(c), Ok(n)) => (c, n),
-            (c, n) => {
-                let mut errors: Vec<FieldError> = c.err().into_iter().collect();
-                errors.extend(n.err().unwrap_or_default());
-                return Err(AppError::Validation(errors));
-            }
-        };
+        let PasswordChangeBody {
+            current_password: current,
+            new_password: new,
+        } = req.parse_with(false, |f| PasswordChangeBody::from_fields(f, &user.email))?;
+        let current = current.as_str();
         let version = self
-            .reauthenticate(&user, current, "password_change", ctx, guard)
+            .reauthenticate(&user, current, "password_change", call)
             .await?;
         let phc = self.new_password_hash(new.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
@@ -126,18 +149,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// `DELETE /auth/me`: deletes the account and everything that hangs off it, at once.
-    pub(super) async fn delete_account(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let (token, user) = self.bearer_user(req, ctx, guard).await?;
-        let body = http::body_object(req, false)?;
-        let password =
-            http::string_field(&body, "password").map_err(|e| AppError::Validation(vec![e]))?;
+    pub(super) async fn delete_account(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let (token, user) = self.bearer_user(call).await?;
+        let AccountDeletion { password } = req.parse()?;
+        let password = password.as_str();
         let version = self
-            .reauthenticate(&user, password, "account_delete", ctx, guard)
+            .reauthenticate(&user, password, "account_delete", call)
             .await?;
         let Some(session_ids) = guard
             .call(|| self.users.delete_user(&user.id, &user.email, version))

@@ -6,13 +6,12 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::guard::Guard;
+use super::Call;
 use super::{redact_raw, rfc3339, to_json, user_json, App};
 use crate::api_doc::TokenPair;
 use crate::domain::{Email, Password, User, UserId};
-use crate::error::{AppError, FieldError};
-use crate::http::{self, ApiRequest, ApiResponse, Ctx};
-use crate::oauth;
+use crate::error::AppError;
+use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
 use crate::password::{self, PasswordHash, StoredHash};
 use crate::store::{BreakerStore, LoginLookup, NewSession, SessionStore, UserStore};
 use crate::throttle;
@@ -23,6 +22,46 @@ pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 /// Longest `User-Agent` kept with a session, in characters.
 const USER_AGENT_MAX_CHARS: usize = 256;
 
+/// The body of `POST /auth/register`.
+struct Registration {
+    email: Email,
+    password: Password,
+}
+
+impl Body for Registration {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        let email = f.text("email").and_then(|raw| f.check(Email::parse(&raw)));
+        let password = f
+            .text("password")
+            .and_then(|raw| f.check_all(Password::parse(&raw, email.as_ref())));
+        Ok(email
+            .zip(password)
+            .map(|(email, password)| Self { email, password }))
+    }
+}
+
+/// The body of `POST /auth/login`: JSON `{"email", "password"}` or the OAuth password form
+/// (RFC 6749 §4.3.2), whose `username` is the email. The email is taken as typed: a malformed
+/// one names no account, and is answered as an unknown one.
+struct PasswordGrant {
+    email: String,
+    password: String,
+}
+
+impl Body for PasswordGrant {
+    const FORM: bool = true;
+
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        oauth::check_grant_type(f, oauth::PASSWORD_GRANT)?;
+        let is_form = f.has("username") && !f.has("email");
+        let email = f.text(if is_form { "username" } else { "email" });
+        let password = f.text("password");
+        Ok(email
+            .zip(password)
+            .map(|(email, password)| Self { email, password }))
+    }
+}
+
 /// A password check that passed: the account and its stored hash.
 pub(super) struct Authenticated {
     pub user: User,
@@ -30,38 +69,9 @@ pub(super) struct Authenticated {
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
-    pub(super) async fn register(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, false)?;
-        let mut errors: Vec<FieldError> = Vec::new();
-        let email = match http::string_field(&body, "email").and_then(Email::parse) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let password = match http::string_field(&body, "password") {
-            Ok(raw) => match Password::parse(raw, email.as_ref()) {
-                Ok(p) => Some(p),
-                Err(mut es) => {
-                    errors.append(&mut es);
-                    None
-                }
-            },
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let (Some(email), Some(password)) = (email, password) else {
-            return Err(AppError::Validation(errors));
-        };
-
+    pub(super) async fn register(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let Registration { email, password } = req.parse()?;
         let phc = self.new_password_hash(password.expose(), ctx).await?;
         let user = User {
             id: UserId::new_random().map_err(AppError::internal)?,
@@ -88,29 +98,17 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
     }
 
-    pub(super) async fn login(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, true)?;
-        oauth::check_grant_type(&body, oauth::PASSWORD_GRANT)?;
-        let is_form = body.contains_key("username") && !body.contains_key("email");
-        let email_field = if is_form { "username" } else { "email" };
-        let raw_email = http::string_field(&body, email_field);
-        let raw_password = http::string_field(&body, "password");
-        let (raw_email, raw_password) = match (raw_email, raw_password) {
-            (Ok(e), Ok(p)) => (e, p),
-            (e, p) => {
-                let errors = [e.err(), p.err()].into_iter().flatten().collect();
-                return Err(AppError::Validation(errors));
-            }
-        };
+    pub(super) async fn login(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let PasswordGrant {
+            email: raw_email,
+            password: raw_password,
+        } = req.parse()?;
+        let (raw_email, raw_password) = (raw_email.as_str(), raw_password.as_str());
         // A malformed email cannot name an account: treat it as unknown, at the same cost.
         let email = Email::parse(raw_email).ok();
         let Authenticated { user, stored } = self
-            .authenticate(email.as_ref(), raw_email, raw_password, "login", ctx, guard)
+            .authenticate(email.as_ref(), raw_email, raw_password, "login", call)
             .await?;
         // The password was right: the account's failures are cleared on every way out, with
         // the session below, or here when the login stops short of one.
@@ -218,9 +216,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         raw_email: &str,
         password: &str,
         purpose: &str,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<Authenticated, AppError> {
+        let (ctx, guard) = (call.ctx, &call.guard);
         let window_ms = self.config.throttle.window_secs * 1000;
         let lookup = match email {
             Some(email) => Some(

@@ -1,10 +1,10 @@
 //! What needs no account: the JWKS, the health check, the OpenAPI document and its docs page.
 
-use super::guard::Guard;
+use super::Call;
 use super::{to_json, App};
 use crate::api_doc::{Health, HealthChecks};
 use crate::error::AppError;
-use crate::http::{ApiResponse, Ctx};
+use crate::http::ApiResponse;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The Swagger UI page; its script and styles are static assets under `/docs/`.
@@ -20,7 +20,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
     /// `GET /health`: the database (a ping through the breaker) and the breaker's state; a good
     /// answer is given again from this isolate's memory for `HEALTH_CHECK_TTL` seconds.
-    pub(super) async fn health(&self, guard: &Guard<'_, B>, ctx: &Ctx) -> ApiResponse {
+    pub(super) async fn health(&self, call: &Call<'_, B>) -> ApiResponse {
+        let (ctx, guard) = (call.ctx, &call.guard);
         if self.health_memory.healthy_at(ctx.now_ms) {
             return Self::health_response(Ok(()), "closed");
         }

@@ -7,12 +7,13 @@
 
 use serde_json::json;
 
-use super::guard::Guard;
+use super::account::new_password;
+use super::Call;
 use super::{rfc3339, to_json, user_json, App};
 use crate::api_doc::Accepted;
-use crate::domain::{Email, Password, User};
-use crate::error::{AppError, FieldError};
-use crate::http::{self, ApiRequest, ApiResponse, Ctx};
+use crate::domain::{Email, User};
+use crate::error::AppError;
+use crate::http::{AnyObject, ApiRequest, ApiResponse, Body, Ctx, Fields};
 use crate::mail::{MailJob, MailKind};
 use crate::store::{BreakerStore, EmailPurpose, PasswordChange, SessionStore, UserStore};
 use crate::tokens;
@@ -22,6 +23,52 @@ use crate::tokens;
 pub const RESET_PAGE: &str = "/reset-password";
 pub const VERIFY_PAGE: &str = "/verify-email";
 
+/// The body of `POST /auth/password/forgot`.
+struct Forgot {
+    email: Email,
+}
+
+impl Body for Forgot {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        Ok(f.text("email")
+            .and_then(|raw| f.check(Email::parse(&raw)))
+            .map(|email| Self { email }))
+    }
+}
+
+/// The body of `POST /auth/password/reset`. The new password is checked against the rules
+/// that need no account here, before the token is looked up; the rule that it is not the
+/// account's email follows once the account is known.
+struct Reset {
+    token: String,
+    new_password: String,
+}
+
+impl Body for Reset {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        let token = f.text("token");
+        let new_password = f.text("new_password").and_then(|raw| {
+            let checked = new_password(&raw, None).map(|_| raw);
+            f.check_all(checked)
+        });
+        Ok(token.zip(new_password).map(|(token, new_password)| Self {
+            token,
+            new_password,
+        }))
+    }
+}
+
+/// The body of `POST /auth/email/verify`.
+struct EmailToken {
+    token: String,
+}
+
+impl Body for EmailToken {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        Ok(f.text("token").map(|token| Self { token }))
+    }
+}
+
 fn accepted(message: &str) -> ApiResponse {
     ApiResponse::json(
         202,
@@ -29,16 +76,6 @@ fn accepted(message: &str) -> ApiResponse {
             message: message.to_owned(),
         }),
     )
-}
-
-/// `new_password`'s rules, reported under that field.
-fn new_password(raw: &str, email: Option<&Email>) -> Result<Password, Vec<FieldError>> {
-    Password::parse(raw, email).map_err(|errors| {
-        errors
-            .into_iter()
-            .map(|e| FieldError::new("new_password", e.code, e.message))
-            .collect()
-    })
 }
 
 /// Logs that a reset or verification email was not sent for want of an origin for its link
@@ -59,15 +96,13 @@ pub(super) fn link_unconfigured(kind: MailKind, ctx: &Ctx) {
 fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
     match &req.body {
         Ok(bytes) if bytes.is_empty() => Ok(()),
-        Ok(bytes) if bytes.trim_ascii() == b"null" => http::body_object(
-            &ApiRequest {
-                body: Ok(b"{}".to_vec()),
-                ..req.clone()
-            },
-            false,
-        )
+        Ok(bytes) if bytes.trim_ascii() == b"null" => ApiRequest {
+            body: Ok(b"{}".to_vec()),
+            ..req.clone()
+        }
+        .parse::<AnyObject>()
         .map(drop),
-        _ => http::body_object(req, false).map(drop),
+        _ => req.parse::<AnyObject>().map(drop),
     }
 }
 
@@ -77,14 +112,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// the response). Whether an account has the address is first asked by the queue's consumer.
     pub(super) async fn forgot_password(
         &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, false)?;
-        let email = http::string_field(&body, "email")
-            .and_then(Email::parse)
-            .map_err(|e| AppError::Validation(vec![e]))?;
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let Forgot { email } = req.parse()?;
         let purpose = EmailPurpose::PasswordReset;
         guard
             .call(|| self.users.record_email_request(&email, purpose, ctx.now_ms))
@@ -98,23 +129,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// `POST /auth/password/reset`: looks the token up, then spends it, and only then hashes
     /// the new password (of concurrent resets with one token, the ones that lose hash nothing);
     /// then replaces the password and signs out every session, in one transaction.
-    pub(super) async fn reset_password(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, false)?;
-        let token = http::string_field(&body, "token");
-        let raw = http::string_field(&body, "new_password").map_err(|e| vec![e]);
-        let (token, raw) = match (token, raw.and_then(|r| new_password(r, None).map(|_| r))) {
-            (Ok(t), Ok(r)) => (t, r),
-            (t, r) => {
-                let mut errors: Vec<FieldError> = t.err().into_iter().collect();
-                errors.extend(r.err().unwrap_or_default());
-                return Err(AppError::Validation(errors));
-            }
-        };
+    pub(super) async fn reset_password(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let Reset {
+            token,
+            new_password: raw,
+        } = req.parse()?;
+        let (token, raw) = (token.as_str(), raw.as_str());
         let hash = self.token_hash(token, "password_reset", ctx)?;
         let user = guard
             .call(|| {
@@ -168,11 +189,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// body is optional: nothing, JSON `null` or a JSON object.
     pub(super) async fn request_verification(
         &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (_, user) = self.bearer_user(req, ctx, guard).await?;
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let (_, user) = self.bearer_user(call).await?;
         optional_body(req)?;
         if user.email_verified {
             return Err(AppError::EmailAlreadyVerified);
@@ -206,15 +226,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
     /// `POST /auth/email/verify`: spends a verification token; no bearer needed (the link may
     /// be opened on another device).
-    pub(super) async fn verify_email(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let body = http::body_object(req, false)?;
-        let token =
-            http::string_field(&body, "token").map_err(|e| AppError::Validation(vec![e]))?;
+    pub(super) async fn verify_email(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let EmailToken { token } = req.parse()?;
+        let token = token.as_str();
         let hash = self.token_hash(token, "email_verification", ctx)?;
         let user = guard
             .call(|| self.users.verify_email(&hash, ctx.now_ms))

@@ -30,9 +30,9 @@ use crate::config::Config;
 use crate::domain::{Email, User};
 use crate::error::{AppError, TokenRejection};
 use crate::health::HealthMemory;
+use crate::http::oauth;
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::mail::Outbox;
-use crate::oauth;
 use crate::ratelimit::IpRateLimiter;
 use crate::session_cache::SessionCache;
 use crate::store::{BreakerStore, SessionStore, UserStore};
@@ -126,6 +126,15 @@ fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), 
     }
 }
 
+/// One request as its handler sees it: the request, its context, the route's `{id}` segment,
+/// and the circuit guard every database call of the request goes through.
+struct Call<'r, B> {
+    req: &'r ApiRequest,
+    ctx: &'r Ctx,
+    param: Option<&'r str>,
+    guard: Guard<'r, B>,
+}
+
 /// The service: configuration plus the stores it talks to, borrowed for one request.
 pub struct App<'a, U, S, B> {
     pub config: &'a Config,
@@ -147,14 +156,22 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// headers (the per-request log line is written by the caller, which times the request).
     /// Never fails: every error becomes a problem response.
     pub async fn handle(&self, req: ApiRequest, ctx: &Ctx) -> ApiResponse {
-        let guard = Guard::new(self.breaker_store, self.config, ctx, self.health_memory);
         #[cfg(feature = "test-hooks")]
         if let Some(resp) = self.test_hook(&req) {
             return resp;
         }
-        let result = match resolve(&req.method, &req.path) {
-            Ok((route, param)) => self.dispatch(route, param, &req, ctx, &guard).await,
-            Err(e) => Err(e),
+        let (result, token_endpoint) = match resolve(&req.method, &req.path) {
+            Ok((route, param)) => {
+                let call = Call {
+                    req: &req,
+                    ctx,
+                    param,
+                    guard: Guard::new(self.breaker_store, self.config, ctx, self.health_memory),
+                };
+                let token_endpoint = matches!(route, Route::Login | Route::Refresh);
+                (self.dispatch(route, &call).await, token_endpoint)
+            }
+            Err(e) => (Err(e), false),
         };
         let mut resp = match result {
             Ok(resp) => resp,
@@ -162,7 +179,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 if let AppError::Internal(cause) = &err {
                     ctx.log("error", "internal_error", json!({ "cause": cause }));
                 }
-                http::problem_response(&err, &ctx.request_id)
+                let problem = if token_endpoint {
+                    oauth::token_problem(&err)
+                } else {
+                    err.problem()
+                };
+                http::render(problem, &ctx.request_id)
             }
         };
         resp.set_header("x-request-id", ctx.request_id.clone());
@@ -191,14 +213,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
     }
 
-    async fn dispatch(
-        &self,
-        route: Route,
-        param: Option<&str>,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
+    async fn dispatch(&self, route: Route, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx) = (call.req, call.ctx);
         let admitted = match self.limit_ip(route, req, ctx).await {
             // An oversized body is refused on every route, before its handler runs: also on
             // the routes that read no body (the contract's 413 does not depend on the route).
@@ -206,52 +222,29 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Ok(()) => self.admit_to_hash(route, ctx),
             Err(e) => Err(e),
         };
-        let admitted = match admitted {
-            Ok(admitted) => admitted,
-            Err(e) => {
-                return match route {
-                    Route::Login | Route::Refresh => oauth::token_endpoint(Err(e), &ctx.request_id),
-                    _ => Err(e),
-                }
-            }
-        };
-        let handled = self.run_route(route, param, req, ctx, guard);
-        crate::password::queue::while_admitted(admitted.as_ref(), || ctx.clock_ms(), handled).await
+        let handled = self.run_route(route, call);
+        crate::password::queue::while_admitted(admitted?.as_ref(), || ctx.clock_ms(), handled).await
     }
 
-    async fn run_route(
-        &self,
-        route: Route,
-        param: Option<&str>,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
+    async fn run_route(&self, route: Route, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         match route {
-            Route::Register => self.register(req, ctx, guard).await,
-            Route::Login => {
-                oauth::token_endpoint(self.login(req, ctx, guard).await, &ctx.request_id)
-            }
-            Route::Refresh => {
-                oauth::token_endpoint(self.refresh(req, ctx, guard).await, &ctx.request_id)
-            }
-            Route::Logout => self.logout(req, ctx, guard).await,
-            Route::Me => self.me(req, ctx, guard).await,
-            Route::DeleteAccount => self.delete_account(req, ctx, guard).await,
-            Route::ChangePassword => self.change_password(req, ctx, guard).await,
-            Route::ForgotPassword => self.forgot_password(req, ctx, guard).await,
-            Route::ResetPassword => self.reset_password(req, ctx, guard).await,
-            Route::RequestVerification => self.request_verification(req, ctx, guard).await,
-            Route::VerifyEmail => self.verify_email(req, ctx, guard).await,
-            Route::ListSessions => self.list_sessions(req, ctx, guard).await,
-            Route::RevokeOtherSessions => self.revoke_other_sessions(req, ctx, guard).await,
-            Route::RevokeSession => {
-                self.revoke_session(req, param.unwrap_or_default(), ctx, guard)
-                    .await
-            }
-            Route::Verify => self.verify(req, ctx, guard).await,
+            Route::Register => self.register(call).await,
+            Route::Login => self.login(call).await,
+            Route::Refresh => self.refresh(call).await,
+            Route::Logout => self.logout(call).await,
+            Route::Me => self.me(call).await,
+            Route::DeleteAccount => self.delete_account(call).await,
+            Route::ChangePassword => self.change_password(call).await,
+            Route::ForgotPassword => self.forgot_password(call).await,
+            Route::ResetPassword => self.reset_password(call).await,
+            Route::RequestVerification => self.request_verification(call).await,
+            Route::VerifyEmail => self.verify_email(call).await,
+            Route::ListSessions => self.list_sessions(call).await,
+            Route::RevokeOtherSessions => self.revoke_other_sessions(call).await,
+            Route::RevokeSession => self.revoke_session(call).await,
+            Route::Verify => self.verify(call).await,
             Route::Jwks => Ok(self.jwks()),
-            Route::Health => Ok(self.health(guard, ctx).await),
+            Route::Health => Ok(self.health(call).await),
             Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
         }

@@ -3,34 +3,36 @@
 
 use serde_json::json;
 
-use super::guard::Guard;
+use super::Call;
 use super::{rfc3339, to_json, App};
 use crate::api_doc::{SessionList, SessionView};
 use crate::error::AppError;
-use crate::http::{self, ApiRequest, ApiResponse, Ctx};
-use crate::oauth;
+use crate::http::oauth::RefreshGrant;
+use crate::http::{ApiResponse, Body, Fields};
 use crate::store::{BreakerStore, Rotation, SessionStore, UserStore};
 use crate::tokens;
 
 /// Why sessions revoked from the list of devices end (`sessions.revoked_reason`).
 const REVOKED_BY_USER: &str = "revoked_by_user";
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
-    /// Reads the required `refresh_token` field of a JSON body.
-    fn refresh_token_field(req: &ApiRequest) -> Result<String, AppError> {
-        let body = http::body_object(req, false)?;
-        http::string_field(&body, "refresh_token")
-            .map(str::to_owned)
-            .map_err(|e| AppError::Validation(vec![e]))
-    }
+/// The body of `POST /auth/logout`.
+struct Logout {
+    refresh_token: String,
+}
 
-    pub(super) async fn refresh(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let presented = oauth::refresh_grant(req)?;
+impl Body for Logout {
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        Ok(f.text("refresh_token")
+            .map(|refresh_token| Self { refresh_token }))
+    }
+}
+
+impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    pub(super) async fn refresh(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let RefreshGrant {
+            refresh_token: presented,
+        } = req.parse()?;
         let reject = |reason: &str, sid: Option<&str>| {
             ctx.log(
                 "info",
@@ -89,13 +91,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
     }
 
-    pub(super) async fn logout(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let presented = Self::refresh_token_field(req)?;
+    pub(super) async fn logout(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
+        let Logout {
+            refresh_token: presented,
+        } = req.parse()?;
         // RFC 7009: an unknown or already revoked token is not an error, so nothing is learned.
         if let Some(hash) = tokens::refresh_token_hash(&presented) {
             let revoked = guard
@@ -110,13 +110,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// `GET /auth/sessions`: the caller's active sessions, newest first.
-    pub(super) async fn list_sessions(
-        &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let (token, user) = self.bearer_user(req, ctx, guard).await?;
+    pub(super) async fn list_sessions(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (ctx, guard) = (call.ctx, &call.guard);
+        let (token, user) = self.bearer_user(call).await?;
         let sessions = guard
             .call(|| self.sessions.list_sessions(&user.id, ctx.now_ms))
             .await?;
@@ -135,14 +131,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// `DELETE /auth/sessions/{id}`: signs one of the caller's devices out at once.
-    pub(super) async fn revoke_session(
-        &self,
-        req: &ApiRequest,
-        session_id: &str,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
-    ) -> Result<ApiResponse, AppError> {
-        let (_, user) = self.bearer_user(req, ctx, guard).await?;
+    pub(super) async fn revoke_session(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (ctx, guard) = (call.ctx, &call.guard);
+        let session_id = call.param.unwrap_or_default();
+        let (_, user) = self.bearer_user(call).await?;
         let revoked = guard
             .call(|| {
                 self.sessions
@@ -165,11 +157,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// `DELETE /auth/sessions`: signs out every device but the caller's.
     pub(super) async fn revoke_other_sessions(
         &self,
-        req: &ApiRequest,
-        ctx: &Ctx,
-        guard: &Guard<'_, B>,
+        call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (token, user) = self.bearer_user(req, ctx, guard).await?;
+        let (ctx, guard) = (call.ctx, &call.guard);
+        let (token, user) = self.bearer_user(call).await?;
         let revoked = guard
             .call(|| {
                 self.sessions.revoke_other_sessions(

@@ -3,10 +3,10 @@
 //! members added to the problem details of their errors, so that stock OAuth2 clients (authlib,
 //! requests-oauthlib, mobile SDKs) work unchanged.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::error::AppError;
-use crate::http::{self, ApiRequest, ApiResponse};
+use super::{Body, Fields};
+use crate::error::{AppError, OAuthError, Problem};
 
 /// The `grant_type` that `/auth/login` accepts (RFC 6749 §4.3, resource owner password).
 pub const PASSWORD_GRANT: &str = "password";
@@ -19,7 +19,7 @@ pub const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 /// # Errors
 /// `400 unsupported_grant_type` for any other string, `422 validation_failed` when it is not a
 /// string.
-pub fn check_grant_type(body: &Map<String, Value>, expected: &'static str) -> Result<(), AppError> {
+pub fn check_grant_type(body: &Fields, expected: &'static str) -> Result<(), AppError> {
     match body.get("grant_type") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(g)) if g == expected => Ok(()),
@@ -32,18 +32,20 @@ pub fn check_grant_type(body: &Map<String, Value>, expected: &'static str) -> Re
     }
 }
 
-/// The refresh token presented to `/auth/refresh`: the JSON body `{"refresh_token": "..."}` or
-/// the RFC 6749 §6 form `grant_type=refresh_token&refresh_token=...`.
-///
-/// # Errors
-/// As [`http::body_object`] and [`check_grant_type`]; `422` when `refresh_token` is missing or
-/// not a string.
-pub fn refresh_grant(req: &ApiRequest) -> Result<String, AppError> {
-    let body = http::body_object(req, true)?;
-    check_grant_type(&body, REFRESH_TOKEN_GRANT)?;
-    http::string_field(&body, "refresh_token")
-        .map(str::to_owned)
-        .map_err(|e| AppError::Validation(vec![e]))
+/// The body of `/auth/refresh`: the JSON `{"refresh_token": "..."}` or the RFC 6749 §6 form
+/// `grant_type=refresh_token&refresh_token=...`.
+pub struct RefreshGrant {
+    pub refresh_token: String,
+}
+
+impl Body for RefreshGrant {
+    const FORM: bool = true;
+
+    fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
+        check_grant_type(f, REFRESH_TOKEN_GRANT)?;
+        Ok(f.text("refresh_token")
+            .map(|refresh_token| Self { refresh_token }))
+    }
 }
 
 /// The RFC 6749 §5.2 `error` of a token endpoint's failure, or `None` for a server-side one
@@ -81,29 +83,15 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
     }
 }
 
-/// A token endpoint's result with its client errors rendered as problem details that also
-/// carry `error` and `error_description`. Server errors stay errors, for the common handling
-/// (logging the cause of a `500`).
-///
-/// # Errors
-/// The `5xx` errors it was given.
-pub fn token_endpoint(
-    result: Result<ApiResponse, AppError>,
-    request_id: &str,
-) -> Result<ApiResponse, AppError> {
-    let err = match result {
-        Ok(resp) => return Ok(resp),
-        Err(err) => err,
-    };
-    let Some(code) = error_code(&err) else {
-        return Err(err);
-    };
-    let mut resp = http::problem_response(&err, request_id);
-    let mut body = resp.body_json();
-    body["error"] = code.into();
-    body["error_description"] = description(&err).into();
-    resp.body = body.to_string().into_bytes();
-    Ok(resp)
+/// The problem of a token endpoint's error: the common one, plus `error` and
+/// `error_description` for the client errors. Server errors carry none.
+pub fn token_problem(err: &AppError) -> Problem {
+    let mut problem = err.problem();
+    problem.oauth = error_code(err).map(|error| OAuthError {
+        error,
+        description: description(err),
+    });
+    problem
 }
 
 /// The problem's detail, plus each broken rule of a `422`, restricted to the characters
@@ -124,40 +112,41 @@ fn description(err: &AppError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::ApiRequest;
     use serde_json::json;
 
-    fn object(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
+    fn refresh(body: Value) -> Result<RefreshGrant, AppError> {
+        ApiRequest::new("POST", "/auth/refresh").json(&body).parse()
     }
 
     #[test]
     fn grant_type_may_be_absent_or_the_expected_one_only() {
-        assert!(check_grant_type(&object(json!({})), PASSWORD_GRANT).is_ok());
-        assert!(check_grant_type(&object(json!({"grant_type": null})), PASSWORD_GRANT).is_ok());
-        assert!(
-            check_grant_type(&object(json!({"grant_type": "password"})), PASSWORD_GRANT).is_ok()
-        );
-        for other in ["refresh_token", "client_credentials", "Password", ""] {
+        assert!(refresh(json!({"refresh_token": "t"})).is_ok());
+        assert!(refresh(json!({"refresh_token": "t", "grant_type": null})).is_ok());
+        assert!(refresh(json!({"refresh_token": "t", "grant_type": "refresh_token"})).is_ok());
+        for other in ["password", "client_credentials", "Refresh_token", ""] {
             assert!(matches!(
-                check_grant_type(&object(json!({ "grant_type": other })), PASSWORD_GRANT),
-                Err(AppError::UnsupportedGrantType(PASSWORD_GRANT))
+                refresh(json!({ "refresh_token": "t", "grant_type": other })),
+                Err(AppError::UnsupportedGrantType(REFRESH_TOKEN_GRANT))
             ));
         }
         assert!(matches!(
-            check_grant_type(&object(json!({"grant_type": 1})), PASSWORD_GRANT),
-            Err(AppError::Validation(_))
+            refresh(json!({"grant_type": 1})),
+            Err(AppError::Validation(es)) if es.len() == 1 && es[0].field == "grant_type"
         ));
     }
 
     #[test]
-    fn server_errors_carry_no_oauth_code_and_stay_errors() {
+    fn server_errors_carry_no_oauth_members() {
         for err in [
             AppError::ServiceUnavailable { retry_after: 3 },
             AppError::Internal("boom".into()),
         ] {
             assert_eq!(error_code(&err), None);
-            assert!(token_endpoint(Err(err), "rid").is_err());
+            assert_eq!(token_problem(&err).oauth, None);
         }
+        let p = token_problem(&AppError::InvalidCredentials);
+        assert_eq!(p.oauth.unwrap().error, "invalid_grant");
     }
 
     #[test]

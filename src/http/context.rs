@@ -1,0 +1,166 @@
+//! The per-request context: the request id, the clock, the database round trips it made and
+//! the structured log lines it wrote.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{json, Map, Value};
+
+use super::{Clock, Pause};
+
+/// Per-request context: the request id, the clock reading and the structured log lines.
+pub struct Ctx {
+    pub request_id: String,
+    /// Milliseconds since the Unix epoch when the request arrived.
+    pub now_ms: i64,
+    lines: RefCell<Vec<Value>>,
+    db_calls: Cell<u32>,
+    session_cache: Cell<Option<&'static str>>,
+    db_ms: Cell<i64>,
+    new_password_hashes: Cell<u32>,
+    pause: Option<Pause>,
+    clock: Option<Clock>,
+}
+
+impl Ctx {
+    pub fn new(request_id: String, now_ms: i64) -> Self {
+        Self {
+            request_id,
+            now_ms,
+            lines: RefCell::new(Vec::new()),
+            db_calls: Cell::new(0),
+            session_cache: Cell::new(None),
+            db_ms: Cell::new(0),
+            new_password_hashes: Cell::new(0),
+            pause: None,
+            clock: None,
+        }
+    }
+
+    /// The same context, with a running clock for the durations in the request's log line.
+    /// Without one (most native tests) the clock stands still at `now_ms`, so they read `0`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The running clock's reading (`now_ms` without a clock).
+    pub fn clock_ms(&self) -> i64 {
+        self.clock.as_ref().map_or(self.now_ms, |clock| clock())
+    }
+
+    /// The same context, with the event-loop pause that long CPU work awaits.
+    pub fn with_pause(mut self, pause: Pause) -> Self {
+        self.pause = Some(pause);
+        self
+    }
+
+    /// Gives the event loop a turn (a no-op without a pause).
+    pub fn pause(&self) -> Pin<Box<dyn Future<Output = ()>>> {
+        match &self.pause {
+            Some(pause) => pause(),
+            None => Box::pin(std::future::ready(())),
+        }
+    }
+
+    /// Awaits one database round trip, counting it and the milliseconds spent waiting for it
+    /// (the request's log line reports both totals).
+    pub async fn db_call<T>(&self, call: impl Future<Output = T>) -> T {
+        self.db_calls.set(self.db_calls.get() + 1);
+        let started = self.clock_ms();
+        let out = call.await;
+        let waited = (self.clock_ms() - started).max(0);
+        self.db_ms.set(self.db_ms.get() + waited);
+        out
+    }
+
+    /// Database round trips made so far by this request.
+    pub fn db_calls(&self) -> u32 {
+        self.db_calls.get()
+    }
+
+    /// Where this request's session check was answered from (`memory`, `location` or `miss`),
+    /// reported on the request's log line.
+    pub fn note_session_cache(&self, source: &'static str) {
+        self.session_cache.set(Some(source));
+    }
+
+    pub fn session_cache(&self) -> Option<&'static str> {
+        self.session_cache.get()
+    }
+
+    /// Milliseconds this request has spent awaiting the database so far.
+    pub fn db_ms(&self) -> i64 {
+        self.db_ms.get()
+    }
+
+    /// Counts one password hashed to be stored (register, a change, a reset, a login's
+    /// rehash), reported on the request's log line: the CPU a request spent is visible per
+    /// request, and a request refused before its hash shows 0.
+    pub fn count_new_password_hash(&self) {
+        self.new_password_hashes
+            .set(self.new_password_hashes.get() + 1);
+    }
+
+    /// Passwords this request has hashed to be stored so far.
+    pub fn new_password_hashes(&self) -> u32 {
+        self.new_password_hashes.get()
+    }
+
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    /// Records one structured log line. `fields` must never hold a secret, token, hash or full
+    /// email: callers pass ids, reasons and redacted emails only.
+    pub fn log(&self, level: &str, event: &str, fields: Value) {
+        let mut line = Map::new();
+        line.insert("level".into(), level.into());
+        line.insert("event".into(), event.into());
+        line.insert("request_id".into(), self.request_id.clone().into());
+        line.insert("ts".into(), self.now_ms.into());
+        if let Value::Object(extra) = fields {
+            line.extend(extra);
+        }
+        self.lines.borrow_mut().push(Value::Object(line));
+    }
+
+    /// Records the request's own line: what was asked, the answer, how long it took, the
+    /// database round trips it made (`db_calls`) and waited for (`db_ms`), the passwords it
+    /// hashed to be stored (`new_password_hashes`), and where its session check was answered
+    /// from (`session_cache`), if it made one through the cache.
+    pub fn log_request(&self, method: &str, path: &str, status: u16) {
+        let mut line = json!({
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": self.clock_ms() - self.now_ms,
+            "db_calls": self.db_calls(),
+            "db_ms": self.db_ms(),
+            "new_password_hashes": self.new_password_hashes(),
+            "outcome": match status {
+                200..=399 => "success",
+                400..=499 => "client_error",
+                _ => "server_error",
+            },
+        });
+        if let Some(source) = self.session_cache() {
+            line["session_cache"] = source.into();
+        }
+        self.log(
+            if status >= 500 { "error" } else { "info" },
+            "request",
+            line,
+        );
+    }
+
+    /// The lines logged so far, as JSON text, one per line.
+    pub fn take_lines(&self) -> Vec<String> {
+        self.lines
+            .borrow_mut()
+            .drain(..)
+            .map(|v| v.to_string())
+            .collect()
+    }
+}
