@@ -8,7 +8,8 @@
 
 use serde_json::json;
 
-use super::email::{RESET_PAGE, VERIFY_PAGE};
+use super::email_verification::VERIFY_PAGE;
+use super::password_reset::RESET_PAGE;
 use crate::config::EmailConfig;
 use crate::domain::Email;
 use crate::http::Ctx;
@@ -63,7 +64,7 @@ pub async fn process(
     // The link's origin is this Worker's configuration, never the job's: a job queued by an
     // earlier version may carry one taken from its request's Host.
     let Some(base) = config.link_origin() else {
-        super::email::link_unconfigured(job.kind, ctx);
+        super::email_tokens::link_unconfigured(job.kind, ctx);
         return Outcome::NotSent;
     };
     if let Some(link) = &job.link {

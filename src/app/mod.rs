@@ -1,25 +1,34 @@
 //! The route table and the service that runs it, over the storage traits. No `worker::` in here:
 //! the same code runs on workerd (with D1/KV) and in native tests (with in-memory stores).
 //!
-//! The handlers live in one module per area of the API, each an `impl App` block:
-//! `credentials` (register, login, the password check), `sessions` (refresh, logout, the list
-//! of devices), `account` (me, password change, deletion), `access` (bearer tokens and
-//! `/auth/verify`), `email` (password forgot/reset, address verification), `abuse` (the
-//! per-client-IP limit), `load_shedding` (the bound on hashing requests per isolate),
-//! `discovery` (JWKS, health, OpenAPI, docs); `guard` runs database calls
-//! through the circuit breaker, `cleanup` is the scheduled deletion of dead rows and `consumer`
-//! the mail queue's consumer (the account lookup, cap and token of a reset or verification mail).
+//! One module per feature, each an `impl App` block with the handlers of its routes and the
+//! type of each body it reads (see [`crate::http::Body`]):
+//! - `registration`, `login`, `sessions` (refresh, logout, the list of devices),
+//!   `access_tokens` (the bearer check, `GET /auth/me`, `/auth/verify`), `password_change`,
+//!   `password_reset`, `email_verification`, `account_deletion`, `discovery` (JWKS, health,
+//!   OpenAPI, docs);
+//! - shared by them: `password_check` (the one password check and the fresh hash),
+//!   `email_tokens` (the tokens that emailed links carry), `guard` (database calls through the
+//!   circuit breaker), `abuse` (the per-client-IP limit), `load_shedding` (the bound on hashing
+//!   requests per isolate);
+//! - off the request path: `cleanup` (the scheduled deletion of dead rows) and `consumer` (the
+//!   mail queue's consumer: the account lookup, cap and token of a reset or verification mail).
 
 mod abuse;
-mod access;
-mod account;
+mod access_tokens;
+mod account_deletion;
 pub mod cleanup;
 pub mod consumer;
-mod credentials;
 mod discovery;
-mod email;
+mod email_tokens;
+mod email_verification;
 mod guard;
 mod load_shedding;
+mod login;
+mod password_change;
+mod password_check;
+mod password_reset;
+mod registration;
 mod sessions;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -204,7 +213,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             "/__test/hash" => {
                 crate::password::derive(
                     "benchmark password",
-                    credentials::DUMMY_SALT,
+                    password_check::DUMMY_SALT,
                     self.config.pbkdf2_iterations,
                 );
                 Some(ApiResponse::empty(204))

@@ -1,14 +1,14 @@
-//! Access tokens on the way in: the bearer check every protected endpoint starts with, and
-//! `/auth/verify`, the token introspection other services and Workers call.
+//! Access tokens on the way in: the bearer check every protected endpoint starts with,
+//! `GET /auth/me`, and `/auth/verify`, the token introspection other services and Workers call.
 
 use serde_json::json;
 
-use super::Call;
-use super::{reject_token, to_json, utc, App};
+use super::{reject_token, to_json, utc, App, Call};
 use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
 use crate::error::{AppError, TokenRejection};
-use crate::http::{self, ApiRequest, ApiResponse, Body, Ctx, Fields};
+use crate::http;
+use crate::http::{ApiRequest, ApiResponse, Body, Ctx, Fields};
 use crate::session_cache::CachedSession;
 use crate::store::{ActiveSession, BreakerStore, Read, SessionStore, UserStore};
 use crate::tokens::VerifiedToken;
@@ -25,6 +25,13 @@ impl Body for Introspection {
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+    pub(super) async fn me(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
+        let (req, ctx) = (call.req, call.ctx);
+        let token = self.bearer_token(req, ctx)?;
+        let state = self.session_state(&token, call).await?;
+        Ok(ApiResponse::json(200, &to_json(&state.view())))
+    }
+
     /// Checks an access token's signature and claims (no database), logging why it fails.
     fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
         self.config
