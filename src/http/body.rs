@@ -116,21 +116,18 @@ impl Fields {
     /// A required string member: a broken rule `required` when absent or `null`,
     /// `invalid_type` when not a string.
     pub fn text(&mut self, field: &'static str) -> Option<String> {
-        let taken = match self.map.remove(field) {
+        let taken = match self.map.get(field) {
             None | Some(Value::Null) => Err(FieldError::new(
                 field,
                 "required",
                 format!("{field} is required."),
             )),
-            Some(Value::String(s)) => Ok(s),
-            Some(other) => {
-                self.map.insert(field.to_owned(), other);
-                Err(FieldError::new(
-                    field,
-                    "invalid_type",
-                    format!("{field} must be a string."),
-                ))
-            }
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(FieldError::new(
+                field,
+                "invalid_type",
+                format!("{field} must be a string."),
+            )),
         };
         self.check(taken)
     }
