@@ -1,5 +1,5 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
-//! lookup function so the core never touches `worker::Env`.
+//! lookup function so the core never touches the runtime's `Env`.
 
 use crate::throttle::ThrottleConfig;
 use crate::tokens::KeySet;

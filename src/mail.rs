@@ -3,7 +3,7 @@
 //! its way, and the queue's consumer (`app::consumer`) makes the token a reset or verification
 //! email needs, renders the job ([`render`]) and sends it ([`Mailer`]: the `send_email`
 //! binding), retrying on failure ([`deliver`]). The two traits have in-memory fakes here for the
-//! native tests; the real bindings live in `worker_glue`.
+//! native tests; the real bindings live in `platform`.
 //!
 //! A queued job never carries a token: the consumer makes it and puts it in the link just before
 //! rendering, so it travels only in the mail. Log lines name the kind, the redacted address and
@@ -380,9 +380,9 @@ mod tests {
     /// parses in the punycode form workerd hands over, and only a raw Unicode host is refused.
     #[test]
     fn punycode_hosts_parse_with_the_ascii_only_idna_back_end() {
-        let url = worker::Url::parse("https://xn--bcher-kva.example/auth/me").unwrap();
+        let url = url::Url::parse("https://xn--bcher-kva.example/auth/me").unwrap();
         assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
-        assert!(worker::Url::parse("https://b\u{fc}cher.example/").is_err());
+        assert!(url::Url::parse("https://b\u{fc}cher.example/").is_err());
     }
 
     #[test]

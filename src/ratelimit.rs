@@ -1,5 +1,5 @@
 //! Per-client-IP limits on the endpoints an abuser would hammer (register, login, forgot,
-//! reset): a small trait over Cloudflare's Rate Limiting binding (`worker_glue`), with an
+//! reset): a small trait over Cloudflare's Rate Limiting binding (`platform::rate_limit`), with an
 //! in-memory counter for the native tests. The binding counts per Cloudflare location and
 //! approximately, so the limits are set far above anything an honest client does; they stop
 //! floods, while the per-account throttle and the email cap stay the exact limits.

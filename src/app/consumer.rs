@@ -2,7 +2,7 @@
 //! not an account: here the account is looked up, the per-account hourly cap applied and the
 //! token made (256 bits, stored as its SHA-256, voiding the account's older unused ones) before
 //! the mail is rendered and sent. Doing that here, and not on the request path, is what lets
-//! `forgot` do the same work for a known and an unknown address. No `worker::` in here: the
+//! `forgot` do the same work for a known and an unknown address. No platform type in here: the
 //! Worker's `#[event(queue)]` hands each message to [`process`] with the D1 store and the
 //! `send_email` binding, the native tests with the in-memory twins.
 

@@ -1,4 +1,4 @@
-//! The route table and the service that runs it, over the storage traits. No `worker::` in here:
+//! The route table and the service that runs it, over the storage traits. No platform type in here:
 //! the same code runs on workerd (with D1/KV) and in native tests (with in-memory stores).
 //!
 //! One module per feature, each an `impl App` block with the handlers of its routes and the

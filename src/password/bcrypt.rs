@@ -4,7 +4,7 @@
 //! a bcrypt hash shares the isolate instead of stalling it for up to a second. The result is
 //! exactly the `bcrypt` crate's; the tests keep that crate as the reference. Built on the
 //! `blowfish` crate's bcrypt primitives (`salted_expand_key`, `bc_expand_key`, `bc_encrypt`),
-//! the ones the `bcrypt` crate itself runs. Nothing here knows about `worker::`.
+//! the ones the `bcrypt` crate itself runs. Nothing here knows about the runtime.
 
 use std::future::Future;
 use std::num::NonZeroU32;

@@ -1,8 +1,8 @@
 //! PBKDF2-HMAC-SHA256 with a 32-byte output, run in slices that await a caller-supplied pause
 //! between them, so a hash of hundreds of milliseconds shares a single-threaded isolate with
 //! other requests instead of stalling them. The result is exactly `pbkdf2::pbkdf2_hmac::<Sha256>`;
-//! the tests keep that crate as the reference. Nothing here knows about `worker::`: the caller
-//! decides what a pause is (a zero `worker::Delay`, a JS timer, or nothing at all in native tests).
+//! the tests keep that crate as the reference. Nothing here knows about the runtime: the caller
+//! decides what a pause is (the Worker's zero timer, a JS timer, or nothing at all in native tests).
 //! The loop between two pauses is `pbkdf2_block::Block::run` (`crates/pbkdf2-block`), a crate of its
 //! own so that the release profile compiles it for speed while this crate is compiled for size.
 //!

@@ -77,7 +77,7 @@ pub(crate) use query;
 
 /// A failed D1 call: an outage, with the JS error's text for the logs.
 pub(super) fn js_error(e: JsValue) -> StoreError {
-    StoreError::Unavailable(crate::bindings::error_text(&e))
+    StoreError::Unavailable(crate::platform::js::error_text(&e))
 }
 
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError> {

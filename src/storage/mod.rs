@@ -1,15 +1,14 @@
-//! The D1 and Workers KV implementations of the storage traits. The SQL text lives in
+//! The D1 implementation of the storage traits. The SQL text lives in
 //! [`crate::sql`] (tested there on SQLite) and is bound, never formatted (`d1::query!`); rows are `…Row` structs kept apart from the domain types, read
 //! column by column (`d1::FromRow`) and decoded through the same
 //! [`UserRow::decode`](crate::store::UserRow::decode) as the in-memory twin's.
 //!
 //! One [`D1Store`] implements every D1-backed trait, one file per trait: `users`, `sessions`,
-//! `email`, `cleanup`; `kv` holds the breaker's state.
+//! `email`, `cleanup`.
 
 mod cleanup;
 pub(crate) mod d1;
 mod email;
-mod kv;
 mod sessions;
 mod users;
 
@@ -17,8 +16,6 @@ use worker::{D1Database, D1PreparedStatement};
 
 use crate::store::StoreError;
 use d1::{batch, execute, FromRow, Outcome, Row};
-
-pub use kv::KvBreaker;
 
 /// The Worker's D1 database.
 pub struct D1Store(pub D1Database);

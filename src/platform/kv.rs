@@ -2,8 +2,7 @@
 
 use std::cell::{Cell, OnceCell};
 
-use super::store_err;
-use crate::bindings::Binding;
+use super::js::Binding;
 use crate::breaker::BreakerState;
 use crate::store::{BreakerStore, StoreError};
 
@@ -49,6 +48,11 @@ impl KvBreaker {
     fn remember(&self, state: Option<BreakerState>) {
         BREAKER_CACHE.with(|c| c.set(Some((self.now_ms, state))));
     }
+}
+
+/// A failed KV call: an outage as far as the breaker is concerned.
+fn store_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
 }
 
 impl BreakerStore for KvBreaker {

@@ -1,0 +1,24 @@
+//! The Cron Trigger: the scheduled cleanup of rows that can no longer matter (the decisions are
+//! the core's, in `app::cleanup`).
+
+use serde_json::json;
+use worker::{Date, Env};
+
+use super::console;
+use super::env::config;
+use crate::config::names;
+use crate::http::{self, Ctx};
+use crate::storage::D1Store;
+
+/// One run of the cleanup, on the D1 store.
+pub async fn run(env: Env) {
+    let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
+    match (config(&env), env.d1(names::DB)) {
+        (Ok(cfg), Ok(db)) => {
+            crate::app::cleanup::run(&D1Store(db), &cfg, &ctx).await;
+        }
+        (Err(why), _) => ctx.log("error", "config_invalid", json!({ "cause": why })),
+        (_, Err(e)) => ctx.log("error", "cleanup_failed", json!({ "cause": e.to_string() })),
+    }
+    console::log_lines(&ctx);
+}
