@@ -20,6 +20,7 @@ mod discovery;
 mod email;
 mod guard;
 mod load_shedding;
+pub mod mfa;
 mod sessions;
 
 use chrono::{DateTime, SecondsFormat, Utc};
