@@ -123,6 +123,8 @@ fn the_key_id_is_derived_from_the_key() {
     sha.update(b"edge-auth mfa key id\0");
     sha.update([1u8; 32]);
     assert_eq!(a.id(), URL_SAFE_NO_PAD.encode(&sha.finalize()[..6]));
+    // What docs/mfa.md's one-liner prints for this key.
+    assert_eq!(a.id(), "3GuypzkU");
     assert_eq!(key_id(&seal_for(&keys(1, &[]), USER)), Some(a.id()));
     assert_eq!(key_id("not sealed"), None);
 }
