@@ -113,8 +113,8 @@ floor: .tools/rust .tools/npm
 consumer: .tools/rust .tools/npm
 	@cd examples/consumer && worker-build --release >/dev/null 2>../../build-consumer.log || { cat ../../build-consumer.log; exit 1; }
 
-# The git-ignored .dev.vars: a signing key, and PUBLIC_URL=http://127.0.0.1:8787 (the origin
-# `make dev` serves on, where the emailed links point), each added when missing.
+# The git-ignored .dev.vars: a signing key, MFA_ENCRYPTION_KEY, and PUBLIC_URL=http://127.0.0.1:8787
+# (the origin `make dev` serves on, where the emailed links point), each added when missing.
 dev-vars: .tools/npm
 	@node scripts/gen-dev-key.mjs .dev.vars
 

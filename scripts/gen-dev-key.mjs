@@ -1,8 +1,11 @@
 // Fills the given .dev.vars file for local development and tests: a fresh Ed25519 signing key
-// as the JWT_SIGNING_KEYS secret, and PUBLIC_URL, the origin `make dev` serves on (where the
-// emailed links point), each unless the file already has it. Production keys are set with
-// `wrangler secret put JWT_SIGNING_KEYS`, and PUBLIC_URL (or APP_URL) in wrangler.toml's [vars].
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+// as the JWT_SIGNING_KEYS secret, a fresh 32-byte MFA_ENCRYPTION_KEY (base64url; it seals the
+// TOTP secrets, see docs/mfa.md), and PUBLIC_URL, the origin `make dev` serves on (where the
+// emailed links point), each unless the file already has it: a key kept is what keeps the
+// local database's sealed secrets readable. Production keys are set with `wrangler secret put
+// JWT_SIGNING_KEYS` and `wrangler secret put MFA_ENCRYPTION_KEY`, and PUBLIC_URL (or APP_URL)
+// in wrangler.toml's [vars].
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, appendFileSync } from "node:fs";
 
 const DEV_ORIGIN = "http://127.0.0.1:8787";
@@ -18,6 +21,10 @@ if (!has("JWT_SIGNING_KEYS")) {
   const key = { kty: "OKP", crv: "Ed25519", kid: `dev-${randomUUID().slice(0, 8)}`, d: jwk.d, x: jwk.x };
   lines += `JWT_SIGNING_KEYS='${JSON.stringify([key])}'\n`;
   console.log(`wrote a new signing key (${key.kid}) to ${file}`);
+}
+if (!has("MFA_ENCRYPTION_KEY")) {
+  lines += `MFA_ENCRYPTION_KEY=${randomBytes(32).toString("base64url")}\n`;
+  console.log(`wrote a new MFA_ENCRYPTION_KEY to ${file}`);
 }
 if (!has("PUBLIC_URL")) {
   lines += `PUBLIC_URL=${DEV_ORIGIN}\n`;

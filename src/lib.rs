@@ -26,6 +26,6 @@ pub mod throttle;
 pub mod tokens;
 
 #[cfg(target_arch = "wasm32")]
-mod platform;
+pub mod platform;
 #[cfg(target_arch = "wasm32")]
 mod storage;

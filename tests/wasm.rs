@@ -264,3 +264,114 @@ fn bcrypt_verifies_in_wasm() {
     assert!(h.verify("correct horse battery"));
     assert!(!h.verify("correct horse batterY"));
 }
+
+mod two_step_verification_on_webcrypto {
+    //! The native tests' vectors on the runtime's WebCrypto (Node's here, workerd's in the
+    //! Worker): both implementations of `MfaCrypto` give the same bytes.
+    use edge_auth::app::mfa::crypto::{CryptoError, MfaCrypto};
+    use edge_auth::app::mfa::known_answers as kat;
+    use edge_auth::app::mfa::secret_box::{self, MfaKeys, SecretBoxError};
+    use edge_auth::app::mfa::totp::{self, TotpSecret};
+    use edge_auth::platform::webcrypto::WebCrypto;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    async fn hmac_sha1_matches_the_rfc_2202_vector() {
+        let mac = WebCrypto
+            .hmac_sha1(kat::HMAC_KEY, kat::HMAC_MESSAGE)
+            .await
+            .unwrap();
+        assert_eq!(kat::hex(&mac), kat::HMAC_SHA1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn totp_codes_match_the_rfc_6238_sha1_vectors() {
+        for (time, expected) in kat::TOTP_SHA1_8_DIGITS {
+            let step = totp::step_at(time);
+            let eight = totp::code_at(&WebCrypto, kat::TOTP_SEED, step, 8)
+                .await
+                .unwrap();
+            assert_eq!(eight, expected, "T = {time}");
+            let six = totp::code_at(&WebCrypto, kat::TOTP_SEED, step, totp::DIGITS)
+                .await
+                .unwrap();
+            assert_eq!(six, expected[2..], "T = {time}");
+        }
+        let secret = TotpSecret::from_bytes(*kat::TOTP_SEED);
+        let accepted = totp::verify(&WebCrypto, &secret, "287082", 59, None)
+            .await
+            .unwrap();
+        assert_eq!(accepted, Some(1));
+        let replayed = totp::verify(&WebCrypto, &secret, "287082", 59, Some(1))
+            .await
+            .unwrap();
+        assert_eq!(replayed, None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn aes_256_gcm_matches_the_gcm_specification_vector() {
+        let key: [u8; 32] = kat::unhex(kat::GCM_KEY).try_into().unwrap();
+        let nonce: [u8; 12] = kat::unhex(kat::GCM_IV).try_into().unwrap();
+        let aad = kat::unhex(kat::GCM_AAD);
+        let plaintext = kat::unhex(kat::GCM_PLAINTEXT);
+        let sealed = WebCrypto
+            .aes_256_gcm_seal(&key, &nonce, &aad, &plaintext)
+            .await
+            .unwrap();
+        assert_eq!(
+            kat::hex(&sealed),
+            format!("{}{}", kat::GCM_CIPHERTEXT, kat::GCM_TAG)
+        );
+        let opened = WebCrypto
+            .aes_256_gcm_open(&key, &nonce, &aad, &sealed)
+            .await
+            .unwrap();
+        assert_eq!(opened, plaintext);
+        let mut altered = sealed.clone();
+        altered[3] ^= 1;
+        assert_eq!(
+            WebCrypto
+                .aes_256_gcm_open(&key, &nonce, &aad, &altered)
+                .await,
+            Err(CryptoError::Unauthentic)
+        );
+        assert_eq!(
+            WebCrypto
+                .aes_256_gcm_open(&key, &nonce, b"other", &sealed)
+                .await,
+            Err(CryptoError::Unauthentic)
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_secret_sealed_natively_opens_on_webcrypto_and_not_for_another_user() {
+        let keys = MfaKeys::from_config(Some(kat::SEALED_KEY), None).unwrap();
+        let opened = secret_box::open(&WebCrypto, &keys, kat::SEALED_USER, kat::SEALED)
+            .await
+            .unwrap();
+        assert_eq!(opened.secret.expose(), kat::SEALED_SECRET);
+        assert!(opened.current_key);
+        let other = secret_box::open(
+            &WebCrypto,
+            &keys,
+            "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            kat::SEALED,
+        )
+        .await;
+        assert_eq!(other.unwrap_err(), SecretBoxError::Unauthentic);
+
+        // A seal in wasm opens again, under a fresh nonce each time.
+        let secret = TotpSecret::from_bytes(*kat::SEALED_SECRET);
+        let a = secret_box::seal(&WebCrypto, &keys, kat::SEALED_USER, &secret)
+            .await
+            .unwrap();
+        let b = secret_box::seal(&WebCrypto, &keys, kat::SEALED_USER, &secret)
+            .await
+            .unwrap();
+        assert_ne!(a, b);
+        let again = secret_box::open(&WebCrypto, &keys, kat::SEALED_USER, &a)
+            .await
+            .unwrap();
+        assert_eq!(again.secret.expose(), kat::SEALED_SECRET);
+    }
+}

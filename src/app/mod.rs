@@ -11,6 +11,7 @@
 //!   `email_tokens` (the tokens that emailed links carry), `guard` (database calls through the
 //!   circuit breaker), `abuse` (the per-client-IP limit), `load_shedding` (the bound on hashing
 //!   requests per isolate);
+//! - `mfa`: two-step verification's core (TOTP, recovery codes, the sealed secret);
 //! - off the request path: `cleanup` (the scheduled deletion of dead rows) and `consumer` (the
 //!   mail queue's consumer: the account lookup, cap and token of a reset or verification mail).
 
@@ -25,6 +26,7 @@ mod email_verification;
 mod guard;
 mod load_shedding;
 mod login;
+pub mod mfa;
 mod password_change;
 mod password_check;
 mod password_reset;

@@ -12,7 +12,8 @@
 //!
 //! One file per binding: `kv` (the breaker's state), `cache` (the session cache's Cache API
 //! tier), `queue` (the producer), `send_email`, `rate_limit` (Rate Limiting), and `js` (a
-//! binding's method called directly). D1 is `crate::storage`.
+//! binding's method called directly). D1 is `crate::storage`. `webcrypto` is the runtime's
+//! `crypto.subtle` (HMAC, AES-GCM) behind the core's crypto traits.
 
 mod cache;
 mod console;
@@ -24,6 +25,7 @@ mod queue;
 mod rate_limit;
 mod scheduled;
 mod send_email;
+pub mod webcrypto;
 
 use worker::worker_sys::web_sys;
 use worker::{event, Context, Env, MessageBatch, Result, ScheduleContext, ScheduledEvent};

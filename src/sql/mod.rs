@@ -10,6 +10,7 @@
 
 pub mod cleanup;
 pub mod email;
+pub mod mfa;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -1,0 +1,11 @@
+//! Two-step verification's core, plain Rust over [`crypto::MfaCrypto`] (WebCrypto in the
+//! Worker, RustCrypto natively): TOTP codes (`totp`), recovery codes (`recovery_codes`), the
+//! TOTP secret sealed at rest (`secret_box`) and the login's `mfa_token` (`mfa_token`). The SQL
+//! is in `crate::sql::mfa`; docs/mfa.md has the design notes.
+
+pub mod crypto;
+pub mod known_answers;
+pub mod mfa_token;
+pub mod recovery_codes;
+pub mod secret_box;
+pub mod totp;
