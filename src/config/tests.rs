@@ -1,0 +1,171 @@
+use super::*;
+
+const KEY: &str = r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#;
+
+fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_lookup(|name| {
+        if name == names::SIGNING_KEYS {
+            return Some(KEY.to_owned());
+        }
+        pairs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+#[test]
+fn defaults_apply_when_vars_are_absent_or_blank() {
+    let c = with(&[(names::ISSUER, "  ")]).unwrap();
+    assert_eq!(c.issuer, DEFAULT_ISSUER);
+    assert_eq!(c.pbkdf2_iterations, 600_000);
+    assert_eq!(c.access_token_ttl_secs, 900);
+    assert_eq!(c.refresh_token_ttl_secs, 30 * 24 * 3600);
+    assert_eq!(c.refresh_reuse_grace_secs, 10);
+    assert_eq!(c.session_retention_secs, 7 * 24 * 3600);
+    assert_eq!(c.breaker, BreakerConfig::default());
+    assert_eq!(c.throttle, ThrottleConfig::default());
+    assert_eq!(c.bcrypt_max_cost, 13);
+    assert_eq!(c.login_failure_iterations, 600_000);
+    assert_eq!(c.email.app_url, None);
+    assert_eq!(c.email.link_origin(), None);
+    assert_eq!(c.email.reset_ttl_secs, 1800);
+    assert_eq!(c.email.verification_ttl_secs, 86_400);
+    assert_eq!(c.email.max_per_hour, 5);
+    assert!(!c.email.require_verification);
+    assert!(c.rate_limit_by_ip);
+}
+
+#[test]
+fn legacy_bounds_and_the_failure_floor_are_read() {
+    let c = with(&[
+        (names::BCRYPT_MAX_COST, "12"),
+        (names::LOGIN_FAILURE_ITERATIONS, "2400000"),
+    ])
+    .unwrap();
+    assert_eq!(c.hash_bounds().bcrypt_max_cost, 12);
+    assert_eq!(c.login_failure_iterations, 2_400_000);
+    // Never below the cost of our own hash, or a wrong password would be the slower failure.
+    let c = with(&[(names::LOGIN_FAILURE_ITERATIONS, "1000")]).unwrap();
+    assert_eq!(c.login_failure_iterations, 600_000);
+    for v in ["3", "32"] {
+        assert_eq!(
+            with(&[(names::BCRYPT_MAX_COST, v)]).unwrap_err().name,
+            names::BCRYPT_MAX_COST
+        );
+    }
+    assert_eq!(
+        with(&[(names::LOGIN_FAILURE_ITERATIONS, "20000000")])
+            .unwrap_err()
+            .name,
+        names::LOGIN_FAILURE_ITERATIONS
+    );
+}
+
+#[test]
+fn the_app_url_loses_its_trailing_slash_and_must_be_http() {
+    let c = with(&[(names::APP_URL, "https://app.example.com/")]).unwrap();
+    assert_eq!(c.email.app_url.as_deref(), Some("https://app.example.com"));
+    for bad in ["app.example.com", "ftp://x", "https://", "https://a?b=1"] {
+        assert_eq!(
+            with(&[(names::APP_URL, bad)]).unwrap_err().name,
+            names::APP_URL
+        );
+    }
+    let c = with(&[(names::REQUIRE_EMAIL_VERIFICATION, "TRUE")]).unwrap();
+    assert!(c.email.require_verification);
+    let err = with(&[(names::REQUIRE_EMAIL_VERIFICATION, "yes")]).unwrap_err();
+    assert_eq!(err.name, names::REQUIRE_EMAIL_VERIFICATION);
+}
+
+#[test]
+fn links_start_with_app_url_else_public_url_and_never_guess() {
+    let c = with(&[(names::PUBLIC_URL, "https://auth.example.com/")]).unwrap();
+    assert_eq!(c.email.link_origin(), Some("https://auth.example.com"));
+    let c = with(&[
+        (names::APP_URL, "https://app.example.com/account/"),
+        (names::PUBLIC_URL, "https://auth.example.com"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.email.link_origin(),
+        Some("https://app.example.com/account")
+    );
+    assert_eq!(
+        with(&[(names::PUBLIC_URL, " ")])
+            .unwrap()
+            .email
+            .link_origin(),
+        None
+    );
+}
+
+#[test]
+fn plain_http_links_are_only_for_this_machine() {
+    for name in [names::APP_URL, names::PUBLIC_URL] {
+        for local in [
+            "http://127.0.0.1:8787",
+            "http://127.3.2.1",
+            "http://localhost:8787/",
+            "http://LOCALHOST",
+            "http://[::1]:8787",
+            "https://[2001:db8::1]:8443",
+            "https://auth.example.com:8443",
+            "https://xn--bcher-kva.example",
+        ] {
+            let c = with(&[(name, local)]).unwrap();
+            assert_eq!(c.email.link_origin(), Some(local.trim_end_matches('/')));
+        }
+        for bad in [
+            "http://auth.example.com",
+            "http://127.example.com",
+            "http://128.0.0.1",
+            "http://[::2]:8787",
+            "http://localhost.example.com",
+            "https://user@auth.example.com",
+            "https://auth.example.com@evil.example",
+            "https://auth.example.com#x",
+            "https://auth example.com",
+            "https://auth.example.com:port",
+            "https://[::1",
+            "https://auth.example.com\\@evil.example",
+            "//auth.example.com",
+        ] {
+            assert_eq!(with(&[(name, bad)]).unwrap_err().name, name, "{bad:?}");
+        }
+    }
+    // The Worker serves the pages at its root: its own origin has no path.
+    let err = with(&[(names::PUBLIC_URL, "https://auth.example.com/x")]).unwrap_err();
+    assert_eq!(err.name, names::PUBLIC_URL);
+}
+
+#[test]
+fn bad_values_are_refused_not_replaced() {
+    for (name, value) in [
+        (names::PBKDF2_ITERATIONS, "999"),
+        (names::PBKDF2_ITERATIONS, "lots"),
+        (names::ACCESS_TOKEN_TTL, "10"),
+        (names::BREAKER_THRESHOLD, "0"),
+        (names::REFRESH_REUSE_GRACE, "-1"),
+        (names::MAX_SESSIONS_PER_USER, "0"),
+        (names::LOGIN_MAX_FAILURES, "0"),
+        (names::EMAIL_MAX_PER_HOUR, "0"),
+        (names::PASSWORD_RESET_TTL, "5"),
+    ] {
+        let err = with(&[(name, value)]).unwrap_err();
+        assert_eq!(err.name, name);
+    }
+    // The count may not exceed the ceiling applied to stored hashes.
+    let err = with(&[
+        (names::PBKDF2_MAX_ITERATIONS, "100000"),
+        (names::PBKDF2_ITERATIONS, "200000"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, names::PBKDF2_ITERATIONS);
+}
+
+#[test]
+fn a_missing_signing_key_is_an_error() {
+    let err = Config::from_lookup(|_| None).unwrap_err();
+    assert_eq!(err.name, names::SIGNING_KEYS);
+}
