@@ -1,6 +1,6 @@
 //! Request bodies: JSON and form decoding with every content type, then field extraction.
 #![no_main]
-use edge_auth::http::{body_object, string_field, ApiRequest};
+use edge_auth::http::ApiRequest;
 use libfuzzer_sys::fuzz_target;
 
 const TYPES: &[&str] = &[
@@ -19,9 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let req = ApiRequest::new("POST", "/auth/login")
         .header("content-type", ct)
         .body(body.to_vec());
-    if let Ok(map) = body_object(&req, selector & 0x80 != 0) {
-        for field in ["email", "password", "username", "refresh_token", "token"] {
-            let _ = string_field(&map, field);
-        }
-    }
+    let _ = req.parse_with(selector & 0x80 != 0, |f| {
+        let read: Vec<_> = ["email", "password", "username", "refresh_token", "token"]
+            .into_iter()
+            .map(|field| f.text(field))
+            .collect();
+        Ok(read.into_iter().collect::<Option<Vec<_>>>())
+    });
 });
