@@ -20,6 +20,7 @@ mod discovery;
 mod email;
 mod guard;
 mod load_shedding;
+pub mod passkeys;
 mod sessions;
 
 use chrono::{DateTime, SecondsFormat, Utc};
