@@ -10,6 +10,7 @@
 
 pub mod cleanup;
 pub mod email;
+pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod users;
