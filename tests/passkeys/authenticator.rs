@@ -1,6 +1,6 @@
 //! A software authenticator, written from WebAuthn L3 and CTAP2 for these tests: it makes
 //! registration and assertion responses in the JSON forms a browser sends, from parts a test
-//! can change one at a time. Keys are fixed, so every run signs the same bytes.
+//! can change one at a time. Keys are constants, so every run signs the same bytes.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;

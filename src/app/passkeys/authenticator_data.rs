@@ -54,7 +54,7 @@ impl<'a> AuthenticatorData<'a> {
     /// Parses authenticator data.
     ///
     /// # Errors
-    /// [`PasskeyError::MalformedAuthenticatorData`] for anything but exactly the fixed part,
+    /// [`PasskeyError::MalformedAuthenticatorData`] for anything but exactly the 37-byte header,
     /// the parts its flags announce, and no more.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, PasskeyError> {
         const BAD: PasskeyError = PasskeyError::MalformedAuthenticatorData;

@@ -102,7 +102,7 @@ pub struct NewCredential {
     pub public_key: Vec<u8>,
     /// Its algorithm.
     pub algorithm: Algorithm,
-    /// The signature counter at registration (the stored one from now on).
+    /// The signature counter at registration: the first stored one.
     pub sign_count: u32,
     /// The transports the browser reported.
     pub transports: Vec<String>,
@@ -110,7 +110,7 @@ pub struct NewCredential {
     pub aaguid: [u8; 16],
     /// The BE flag: whether the credential may be synced (a multi-device passkey).
     pub backup_eligible: bool,
-    /// The BS flag: whether it is backed up now.
+    /// The BS flag: whether it was backed up at registration.
     pub backed_up: bool,
 }
 
