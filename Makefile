@@ -12,7 +12,7 @@ CARGO_BIN       := $(shell dirname "$$(command -v cargo)")
 WORKER_BUILD_V  := 0.8.7
 WASM_BINDGEN_V  := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3; exit}' Cargo.lock)
 CARGO_FUZZ_V    := 0.13.2
-FUZZ_TARGETS    := body credentials phc jwt headers
+FUZZ_TARGETS    := body credentials phc jwt headers attestation
 FUZZ_SECONDS    ?= 120
 SMOKE_SECONDS   ?= 6
 SCHEMATHESIS_FUZZ_EXAMPLES ?= 300

@@ -375,3 +375,39 @@ mod two_step_verification_on_webcrypto {
         assert_eq!(again.secret.expose(), kat::SEALED_SECRET);
     }
 }
+
+/// The passkey signature vectors that `tests/passkeys` runs through RustCrypto, here through
+/// the runtime's WebCrypto: the same verdict on the same bytes.
+#[wasm_bindgen_test]
+async fn passkey_signature_vectors_verify_as_recorded_with_webcrypto() {
+    use edge_auth::app::passkeys::signature::verify_webauthn_signature;
+    use edge_auth::app::passkeys::{cose, PasskeyError};
+    use edge_auth::platform::signatures::WebCryptoVerifier;
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+    let vectors: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("passkeys/signature_vectors.json")).unwrap();
+    assert_eq!(vectors.len(), 13);
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let key = cose::parse(&unhex(v["cose_key"].as_str().unwrap())).unwrap();
+        let outcome = verify_webauthn_signature(
+            &WebCryptoVerifier,
+            &key,
+            &unhex(v["message"].as_str().unwrap()),
+            &unhex(v["signature"].as_str().unwrap()),
+        )
+        .await;
+        let expected = if v["valid"].as_bool().unwrap() {
+            Ok(())
+        } else {
+            Err(PasskeyError::BadSignature)
+        };
+        assert_eq!(outcome, expected, "{name}");
+    }
+}

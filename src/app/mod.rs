@@ -27,6 +27,7 @@ mod guard;
 mod load_shedding;
 mod login;
 pub mod mfa;
+pub mod passkeys;
 mod password_change;
 mod password_check;
 mod password_reset;

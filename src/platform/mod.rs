@@ -13,7 +13,8 @@
 //! One file per binding: `kv` (the breaker's state), `cache` (the session cache's Cache API
 //! tier), `queue` (the producer), `send_email`, `rate_limit` (Rate Limiting), and `js` (a
 //! binding's method called directly). D1 is `crate::storage`. `webcrypto` is the runtime's
-//! `crypto.subtle` (HMAC, AES-GCM) behind the core's crypto traits.
+//! `crypto.subtle` (HMAC, AES-GCM) behind the core's crypto traits, and `signatures` its
+//! signature verification (Ed25519, ECDSA P-256, RSASSA-PKCS1-v1_5) behind the passkeys' verifier.
 
 mod cache;
 mod console;
@@ -25,6 +26,7 @@ mod queue;
 mod rate_limit;
 mod scheduled;
 mod send_email;
+pub mod signatures;
 pub mod webcrypto;
 
 use worker::worker_sys::web_sys;

@@ -11,6 +11,7 @@
 pub mod cleanup;
 pub mod email;
 pub mod mfa;
+pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod users;
