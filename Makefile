@@ -34,7 +34,8 @@ help:
 	@echo "make import SRC=<file> [TARGET=remote] - move users in (FastAPI / fastapi-users SQLite, JSON Lines)"
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency,"
 	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that;"
-	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size)"
+	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size;"
+	@echo "             BENCH_ONLY=assets: static files in the bundle vs Workers Static Assets)"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
@@ -209,9 +210,10 @@ test-fuzz: .tools/fuzz .tools/npm
 # BENCH_ONLY=floor: only the floor table and the cold starts; BENCH_ONLY=slices: only the hashing
 # floor's tail pair at each slice size (BENCH_SLICES); BENCH_ONLY=shedding: only the logins' p50
 # and share shed at 2 to 64 clients; BENCH_ONLY=migration: only the unknown email / wrong
-# password pairs of migrated accounts under the default configuration; none of them needs the
-# test-hooks build.
-bench: tools worker floor $(if $(filter floor slices shedding migration,$(BENCH_ONLY)),,worker-test)
+# password pairs of migrated accounts under the default configuration; BENCH_ONLY=assets: only the
+# static files in the bundle vs as Workers Static Assets (docs/static-files.md), which needs
+# neither the floor Worker nor the test-hooks build; none of the others needs the test-hooks build.
+bench: tools worker $(if $(filter assets,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.
