@@ -367,8 +367,7 @@ def cold_start_table(tmp: Path) -> list[str]:
 
 
 ASSETS_COLD_REPS = 9     # fresh starts per variant and path: single starts scatter by 2x here
-ASSETS_WARM_ROUNDS = 10  # alternating blocks per variant and path
-ASSETS_WARM_BLOCK = 30   # sequential requests per block
+ASSETS_WARM = 400        # sequential requests per variant and path, the variants alternating
 
 
 def assets_config(into: Path) -> str:
@@ -421,7 +420,8 @@ def assets_table(tmp: Path) -> list[str]:
     """The static files in the Worker's bundle (today's build) against Workers Static Assets, in
     one run: cold starts to the first GET /health and the first GET /docs (ASSETS_COLD_REPS fresh
     `wrangler dev` starts each, alternating which goes first), the warm p50 of both paths
-    (alternating blocks of sequential requests) and the deploy bundle's size."""
+    (sequential requests, the variants taking turns request by request, so that the machine's
+    other load falls on both alike) and the deploy bundle's size."""
     tmp.mkdir(parents=True, exist_ok=True)
     variants = {"bundle": [], "assets": ["-c", assets_config(tmp)]}
     sizes = {name: deploy_bundle_kib(args, tmp / f"dry-run-{name}") for name, args in variants.items()}
@@ -447,16 +447,15 @@ def assets_table(tmp: Path) -> list[str]:
     try:
         for w in workers.values():
             for path in paths:
-                for _ in range(ASSETS_WARM_BLOCK):
+                for _ in range(30):
                     assert request(w.base, "GET", path).status == 200
-        for rnd in range(ASSETS_WARM_ROUNDS):
-            for path in paths:
-                for name in (order if rnd % 2 == 0 else order[::-1]):
-                    for _ in range(ASSETS_WARM_BLOCK):
-                        t0 = time.perf_counter()
-                        r = request(workers[name].base, "GET", path)
-                        warm[name, path].append((time.perf_counter() - t0) * 1000)
-                        assert r.status == 200, (name, path, r.status)
+        for path in paths:
+            for i in range(ASSETS_WARM):
+                for name in (order if i % 2 == 0 else order[::-1]):
+                    t0 = time.perf_counter()
+                    r = request(workers[name].base, "GET", path)
+                    warm[name, path].append((time.perf_counter() - t0) * 1000)
+                    assert r.status == 200, (name, path, r.status)
         same_static_files(workers["bundle"], workers["assets"])
     finally:
         for w in workers.values():
@@ -475,7 +474,7 @@ def assets_table(tmp: Path) -> list[str]:
     out = [f"Static files: in the Worker's bundle (today) vs Workers Static Assets, one run. Cold start: "
            f"{ASSETS_COLD_REPS} fresh `wrangler dev` starts per variant and path, alternating; from the port accepting "
            "a TCP connect to the end of the first response; medians (each). Warm: "
-           f"{ASSETS_WARM_ROUNDS} alternating blocks of {ASSETS_WARM_BLOCK} sequential requests per variant.",
+           f"{ASSETS_WARM} sequential requests per variant and path, the variants taking turns.",
            "",
            "| measure | bundle | assets | assets / bundle |",
            "|---|---:|---:|---:|"]
