@@ -467,9 +467,11 @@ def assets_table(tmp: Path) -> list[str]:
     gz = sum(len(gzip.compress(p.read_bytes(), 9)) for p in files) / 1024
 
     def row(label: str, b: float, a: float, unit: str, each: tuple[list, list] | None = None) -> str:
-        spread = (f" ({', '.join(f'{x:.0f}' for x in each[0])})", f" ({', '.join(f'{x:.0f}' for x in each[1])})") \
-            if each else ("", "")
-        return f"| {label} | {b:.{1 if unit != 'ms' else 0}f} {unit}{spread[0]} | {a:.{1 if unit != 'ms' else 0}f} {unit}{spread[1]} | {a / b:.2f}x |"
+        digits = 0 if unit == "ms" else 1
+        cells = [f"{v:.{digits}f} {unit}" for v in (b, a)]
+        if each:
+            cells = [f"{c} ({', '.join(f'{x:.0f}' for x in xs)})" for c, xs in zip(cells, each)]
+        return f"| {label} | {cells[0]} | {cells[1]} | {a / b:.2f}x |"
 
     out = [f"Static files: in the Worker's bundle (today) vs Workers Static Assets, one run. Cold start: "
            f"{ASSETS_COLD_REPS} fresh `wrangler dev` starts per variant and path, alternating; from the port accepting "
