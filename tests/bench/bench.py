@@ -405,6 +405,20 @@ def same_static_files(bundle, assets) -> None:
         assert kept[0] == kept[1], (line, kept)
 
 
+def group_cpu_ms(pgid: int) -> float:
+    """CPU time (user + system) spent so far by the processes of one process group: a `wrangler
+    dev` started in a session of its own, i.e. its Node process and both workerd processes."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def deploy_bundle_kib(config_args: list[str], outdir: Path) -> tuple[float, float]:
     """`wrangler deploy --dry-run --outdir`: the Worker bundle's (raw, gzip) KiB as wrangler
     reports them (static assets are uploaded apart and are not in it)."""
@@ -441,6 +455,7 @@ def assets_table(tmp: Path) -> list[str]:
                                                       tmp / "cold.log"))
 
     warm = {(name, path): [] for name in variants for path in paths}
+    cpu = {}
     workers = {name: start_worker(tmp / f"warm-{name}", SigningKey("bench-assets"), extra_vars=PROD_VARS,
                                   config=args[1] if args else None, ready="/health")
                for name, args in variants.items()}
@@ -450,12 +465,15 @@ def assets_table(tmp: Path) -> list[str]:
                 for _ in range(30):
                     assert request(w.base, "GET", path).status == 200
         for path in paths:
+            before = {name: group_cpu_ms(w.proc.pid) for name, w in workers.items()}
             for i in range(ASSETS_WARM):
                 for name in (order if i % 2 == 0 else order[::-1]):
                     t0 = time.perf_counter()
                     r = request(workers[name].base, "GET", path)
                     warm[name, path].append((time.perf_counter() - t0) * 1000)
                     assert r.status == 200, (name, path, r.status)
+            for name, w in workers.items():
+                cpu[name, path] = (group_cpu_ms(w.proc.pid) - before[name]) / ASSETS_WARM
         same_static_files(workers["bundle"], workers["assets"])
     finally:
         for w in workers.values():
@@ -476,7 +494,8 @@ def assets_table(tmp: Path) -> list[str]:
     out = [f"Static files: in the Worker's bundle (today) vs Workers Static Assets, one run. Cold start: "
            f"{ASSETS_COLD_REPS} fresh `wrangler dev` starts per variant and path, alternating; from the port accepting "
            "a TCP connect to the end of the first response; medians (each). Warm: "
-           f"{ASSETS_WARM} sequential requests per variant and path, the variants taking turns.",
+           f"{ASSETS_WARM} sequential requests per variant and path, the variants taking turns; their "
+           "CPU time is that of the Node and workerd processes of each `wrangler dev`, per request.",
            "",
            "| measure | bundle | assets | assets / bundle |",
            "|---|---:|---:|---:|"]
@@ -490,6 +509,9 @@ def assets_table(tmp: Path) -> list[str]:
         out.append(f"| warm p50, GET {path} | {statistics.median(warm['bundle', path]):.2f} ms | "
                    f"{statistics.median(warm['assets', path]):.2f} ms | "
                    f"{statistics.median(warm['assets', path]) / statistics.median(warm['bundle', path]):.2f}x |")
+    for path in paths:
+        out.append(f"| CPU per warm GET {path}, all of `wrangler dev` | {cpu['bundle', path]:.2f} ms | "
+                   f"{cpu['assets', path]:.2f} ms | {cpu['assets', path] / cpu['bundle', path]:.2f}x |")
     out.append(row("deploy bundle, gzip", sizes["bundle"][1], sizes["assets"][1], "KiB"))
     out.append(row("deploy bundle, raw", sizes["bundle"][0], sizes["assets"][0], "KiB"))
     out.append(f"| static assets uploaded apart | | {raw:.0f} KiB raw, {gz:.0f} KiB gzip ({len(files)} files) | |")
