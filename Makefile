@@ -85,8 +85,10 @@ chromium:
 # 718 / 278; --converge or a second -Oz pass saved under 1 KiB gzipped for a minute more of build.
 WASM_OPT := node_modules/.bin/wasm-opt -Oz --one-caller-inline-max-function-size 0 --enable-exception-handling --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue
 # The entry module (js/entry.mjs) serves the static files itself: Swagger UI's script and styles
-# for /docs, from the pinned npm package (no CDN), and the pages the emailed links open
-# (scripts/static-files.mjs says why they are not Workers static assets).
+# for /docs, from the pinned npm package (no CDN), and the pages the emailed links open.
+# scripts/static-files.mjs also writes them as Workers Static Assets (build/assets/,
+# build/assets-worker/), only for `BENCH_ONLY=assets make bench`; docs/static-files.md says why
+# the bundle serves them.
 worker: .tools/rust .tools/npm
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
 	@$(WASM_OPT) build/index_bg.wasm -o build/index_bg.wasm

@@ -34,8 +34,9 @@
   the time of the first request (GET /health for ours, GET / for the floor), alternately, medians.
 - static files in the Worker's bundle (today's build) vs Workers Static Assets (`make worker`'s
   build/assets/ and build/assets-worker/): cold start to the first GET /health and the first
-  GET /docs, the warm p50 of both, and the deploy bundle's size (`wrangler deploy --dry-run`),
-  each as assets / bundle in the same run (docs/static-files.md).
+  GET /docs, the warm p50 of both and the CPU time `wrangler dev` spends on each, and the deploy
+  bundle's size (`wrangler deploy --dry-run`), each as assets / bundle in the same run
+  (docs/static-files.md).
 - load shedding: 2, 8, 32 and 64 clients logging in back to back for SHEDDING_SECONDS each, on a
   Worker of its own with the default `MAX_HASH_QUEUE` (32): the logins' p50 (200s only) and the
   share of answers that were `503` (a shed client waits its `Retry-After` before trying again).
@@ -407,7 +408,8 @@ def same_static_files(bundle, assets) -> None:
 
 def group_cpu_ms(pgid: int) -> float:
     """CPU time (user + system) spent so far by the processes of one process group: a `wrangler
-    dev` started in a session of its own, i.e. its Node process and both workerd processes."""
+    dev` started in a session of its own, i.e. its Node processes, esbuild and both workerd
+    processes."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
