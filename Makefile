@@ -34,7 +34,8 @@ help:
 	@echo "make import SRC=<file> [TARGET=remote] - move users in (FastAPI / fastapi-users SQLite, JSON Lines)"
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency,"
 	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that;"
-	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size)"
+	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size;"
+	@echo "             BENCH_ONLY=assets: static files in the bundle vs Workers Static Assets)"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
@@ -84,8 +85,10 @@ chromium:
 # 718 / 278; --converge or a second -Oz pass saved under 1 KiB gzipped for a minute more of build.
 WASM_OPT := node_modules/.bin/wasm-opt -Oz --one-caller-inline-max-function-size 0 --enable-exception-handling --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-multivalue
 # The entry module (js/entry.mjs) serves the static files itself: Swagger UI's script and styles
-# for /docs, from the pinned npm package (no CDN), and the pages the emailed links open
-# (scripts/static-files.mjs says why they are not Workers static assets).
+# for /docs, from the pinned npm package (no CDN), and the pages the emailed links open.
+# scripts/static-files.mjs also writes them as Workers Static Assets (build/assets/,
+# build/assets-worker/), only for `BENCH_ONLY=assets make bench`; docs/static-files.md says why
+# the bundle serves them.
 worker: .tools/rust .tools/npm
 	@worker-build --release >/dev/null 2>build.log || { cat build.log; exit 1; }
 	@$(WASM_OPT) build/index_bg.wasm -o build/index_bg.wasm
@@ -209,9 +212,10 @@ test-fuzz: .tools/fuzz .tools/npm
 # BENCH_ONLY=floor: only the floor table and the cold starts; BENCH_ONLY=slices: only the hashing
 # floor's tail pair at each slice size (BENCH_SLICES); BENCH_ONLY=shedding: only the logins' p50
 # and share shed at 2 to 64 clients; BENCH_ONLY=migration: only the unknown email / wrong
-# password pairs of migrated accounts under the default configuration; none of them needs the
-# test-hooks build.
-bench: tools worker floor $(if $(filter floor slices shedding migration,$(BENCH_ONLY)),,worker-test)
+# password pairs of migrated accounts under the default configuration; BENCH_ONLY=assets: only the
+# static files in the bundle vs as Workers Static Assets (docs/static-files.md), which needs
+# neither the floor Worker nor the test-hooks build; none of the others needs the test-hooks build.
+bench: tools worker $(if $(filter assets,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

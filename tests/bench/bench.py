@@ -32,14 +32,20 @@
   (the first requests of each run skipped); login's and refresh's D1 calls per request;
 - cold start: a fresh `wrangler dev`, polled with TCP connects until its port accepts one, then
   the time of the first request (GET /health for ours, GET / for the floor), alternately, medians.
+- static files in the Worker's bundle (today's build) vs Workers Static Assets (`make worker`'s
+  build/assets/ and build/assets-worker/): cold start to the first GET /health and the first
+  GET /docs, the warm p50 of both and the CPU time `wrangler dev` spends on each, and the deploy
+  bundle's size (`wrangler deploy --dry-run`), each as assets / bundle in the same run
+  (docs/static-files.md).
 - load shedding: 2, 8, 32 and 64 clients logging in back to back for SHEDDING_SECONDS each, on a
   Worker of its own with the default `MAX_HASH_QUEUE` (32): the logins' p50 (200s only) and the
   share of answers that were `503` (a shed client waits its `Retry-After` before trying again).
 
 `BENCH_ONLY=legacy`, `BENCH_ONLY=import`, `BENCH_ONLY=floor` or `BENCH_ONLY=shedding` runs that
 part alone; `BENCH_ONLY=migration` only legacy's unknown/wrong pairs under the default configuration;
-`BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=slices` only the hashing floor's tail
-pair at each slice size of `BENCH_SLICES` (default 25,000 to 60,000 iterations), two rounds.
+`BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=assets` only the static files' table;
+`BENCH_ONLY=slices` only the hashing floor's tail pair at each slice size of `BENCH_SLICES`
+(default 25,000 to 60,000 iterations), two rounds.
 
 Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a time.
 """
@@ -51,6 +57,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -66,7 +73,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from client import request  # noqa: E402
 from conftest import (TEST_CONFIG, WRANGLER, SigningKey, apply_migrations, free_port,  # noqa: E402
-                      start_worker, stop, wrangler_env)
+                      production_config, start_worker, stop, wrangler_env)
 from migration import import_rows, legacy_rows, migration_rows  # noqa: E402
 
 ITERATIONS = 600_000
@@ -360,6 +367,164 @@ def cold_start_table(tmp: Path) -> list[str]:
             f"| ours / floor | {mo / mf:.2f}x | | {so / sf:.2f}x | |"]
 
 
+ASSETS_COLD_REPS = 9     # fresh starts per variant and path: single starts scatter by 2x here
+ASSETS_WARM = 400        # sequential requests per variant and path, the variants alternating
+
+
+def assets_config(into: Path) -> str:
+    """The production `wrangler.toml` serving the static files as Workers Static Assets
+    (`make worker`'s build/assets/, with its `_headers`) and the entry module without them
+    (build/assets-worker/). `run_worker_first` sends every path but the files' straight to the
+    Worker, so the asset Worker is never asked about an API request."""
+    files = [line for line in (ROOT / "build" / "assets" / "_headers").read_text().splitlines()
+             if line.startswith("/")]
+    config = production_config(into, "assets-config", [
+        (f'main = "{ROOT / "build" / "entry.mjs"}"', f'main = "{ROOT / "build" / "assets-worker" / "entry.mjs"}"'),
+    ])
+    first = ", ".join(['"/*"'] + [f'"!{path}"' for path in files])
+    with open(config, "a") as f:
+        f.write(f'\n[assets]\ndirectory = "{ROOT / "build" / "assets"}"\nrun_worker_first = [{first}]\n')
+    return config
+
+
+# The headers each variant makes itself: the ETag (the bundle's SHA-256, the asset Worker's
+# manifest hash), the request id (the entry module's), the asset Worker's cache status, framing.
+OWN_HEADERS = {"etag", "x-request-id", "cf-cache-status", "date", "content-length", "transfer-encoding",
+               "connection", "keep-alive"}
+
+
+def same_static_files(bundle, assets) -> None:
+    """Every path of build/assets/_headers (the files and /docs's page) answers 200 with the same
+    bytes and the same headers from both variants, but for OWN_HEADERS: the table compares the
+    same responses."""
+    for line in (ROOT / "build" / "assets" / "_headers").read_text().splitlines():
+        if not line.startswith("/"):
+            continue
+        b, a = request(bundle.base, "GET", line), request(assets.base, "GET", line)
+        assert b.status == a.status == 200 and b.body == a.body, (line, b.status, a.status)
+        kept = [{k: v for k, v in r.headers.items() if k not in OWN_HEADERS} for r in (b, a)]
+        assert kept[0] == kept[1], (line, kept)
+
+
+def group_cpu_ms(pgid: int) -> float:
+    """CPU time (user + system) spent so far by the processes of one process group: a `wrangler
+    dev` started in a session of its own, i.e. its Node processes, esbuild and both workerd
+    processes."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def deploy_bundle_kib(config_args: list[str], outdir: Path) -> tuple[float, float]:
+    """`wrangler deploy --dry-run --outdir`: the Worker bundle's (raw, gzip) KiB as wrangler
+    reports them (static assets are uploaded apart and are not in it)."""
+    run = subprocess.run([WRANGLER, "deploy", "--dry-run", *config_args, "--outdir", str(outdir)],
+                         cwd=ROOT, env=wrangler_env(), capture_output=True, text=True, timeout=300)
+    found = re.search(r"Total Upload: ([0-9.]+) KiB / gzip: ([0-9.]+) KiB", run.stdout + run.stderr)
+    if run.returncode != 0 or not found:
+        raise RuntimeError(f"wrangler deploy --dry-run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return float(found[1]), float(found[2])
+
+
+def assets_table(tmp: Path) -> list[str]:
+    """The static files in the Worker's bundle (today's build) against Workers Static Assets, in
+    one run: cold starts to the first GET /health and the first GET /docs (ASSETS_COLD_REPS fresh
+    `wrangler dev` starts each, alternating which goes first), the warm p50 of both paths
+    (sequential requests, the variants taking turns request by request, so that the machine's
+    other load falls on both alike) and the deploy bundle's size."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    variants = {"bundle": [], "assets": ["-c", assets_config(tmp)]}
+    sizes = {name: deploy_bundle_kib(args, tmp / f"dry-run-{name}") for name, args in variants.items()}
+
+    env_file = tmp / "dev.vars"
+    env_file.write_text(f"JWT_SIGNING_KEYS='{json.dumps([SigningKey('bench-assets').jwk()])}'\n"
+                        + "".join(f"{k}={v}\n" for k, v in PROD_VARS.items()))
+    for name, args in variants.items():
+        apply_migrations(tmp / f"state-{name}", args)
+    paths = ("/health", "/docs")
+    cold = {(name, path): [] for name in variants for path in paths}
+    order = list(variants)
+    for rep in range(ASSETS_COLD_REPS):
+        for path in paths:
+            for name in (order if rep % 2 == 0 else order[::-1]):
+                cold[name, path].append(cold_start_ms(variants[name], tmp / f"state-{name}", env_file, path,
+                                                      tmp / "cold.log"))
+
+    warm = {(name, path): [] for name in variants for path in paths}
+    cpu = {}
+    workers = {name: start_worker(tmp / f"warm-{name}", SigningKey("bench-assets"), extra_vars=PROD_VARS,
+                                  config=args[1] if args else None, ready="/health")
+               for name, args in variants.items()}
+    try:
+        for w in workers.values():
+            for path in paths:
+                for _ in range(30):
+                    assert request(w.base, "GET", path).status == 200
+        for path in paths:
+            before = {name: group_cpu_ms(w.proc.pid) for name, w in workers.items()}
+            for i in range(ASSETS_WARM):
+                for name in (order if i % 2 == 0 else order[::-1]):
+                    t0 = time.perf_counter()
+                    r = request(workers[name].base, "GET", path)
+                    warm[name, path].append((time.perf_counter() - t0) * 1000)
+                    assert r.status == 200, (name, path, r.status)
+            for name, w in workers.items():
+                cpu[name, path] = (group_cpu_ms(w.proc.pid) - before[name]) / ASSETS_WARM
+        same_static_files(workers["bundle"], workers["assets"])
+    finally:
+        for w in workers.values():
+            stop(w.proc)
+
+    assets_dir = ROOT / "build" / "assets"
+    files = [p for p in assets_dir.rglob("*") if p.is_file() and p.name != "_headers"]
+    raw = sum(p.stat().st_size for p in files) / 1024
+    gz = sum(len(gzip.compress(p.read_bytes(), 9)) for p in files) / 1024
+
+    def row(label: str, b: float, a: float, unit: str, each: tuple[list, list] | None = None) -> str:
+        digits = 0 if unit == "ms" else 1
+        cells = [f"{v:.{digits}f} {unit}" for v in (b, a)]
+        if each:
+            cells = [f"{c} ({', '.join(f'{x:.0f}' for x in xs)})" for c, xs in zip(cells, each)]
+        return f"| {label} | {cells[0]} | {cells[1]} | {a / b:.2f}x |"
+
+    out = [f"Static files: in the Worker's bundle (today) vs Workers Static Assets, one run. Cold start: "
+           f"{ASSETS_COLD_REPS} fresh `wrangler dev` starts per variant and path, alternating; from the port accepting "
+           "a TCP connect to the end of the first response; medians (each). Warm: "
+           f"{ASSETS_WARM} sequential requests per variant and path, the variants taking turns; their "
+           "CPU time is that of the Node and workerd processes of each `wrangler dev`, per request.",
+           "",
+           "| measure | bundle | assets | assets / bundle |",
+           "|---|---:|---:|---:|"]
+    for path in paths:
+        b, a = cold["bundle", path], cold["assets", path]
+        out.append(row(f"cold start, first GET {path}", statistics.median(x[0] for x in b),
+                       statistics.median(x[0] for x in a), "ms", ([x[0] for x in b], [x[0] for x in a])))
+        out.append(row(f"spawn to first GET {path}", statistics.median(x[1] for x in b) / 1000,
+                       statistics.median(x[1] for x in a) / 1000, "s"))
+    for path in paths:
+        out.append(f"| warm p50, GET {path} | {statistics.median(warm['bundle', path]):.2f} ms | "
+                   f"{statistics.median(warm['assets', path]):.2f} ms | "
+                   f"{statistics.median(warm['assets', path]) / statistics.median(warm['bundle', path]):.2f}x |")
+    for path in paths:
+        out.append(f"| CPU per warm GET {path}, all of `wrangler dev` | {cpu['bundle', path]:.2f} ms | "
+                   f"{cpu['assets', path]:.2f} ms | {cpu['assets', path] / cpu['bundle', path]:.2f}x |")
+    out.append(row("deploy bundle, gzip", sizes["bundle"][1], sizes["assets"][1], "KiB"))
+    out.append(row("deploy bundle, raw", sizes["bundle"][0], sizes["assets"][0], "KiB"))
+    out.append(f"| static assets uploaded apart | | {raw:.0f} KiB raw, {gz:.0f} KiB gzip ({len(files)} files) | |")
+    return out
+
+
+def assets_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        print("\n".join(assets_table(Path(tmp))))
+
+
 SHEDDING_CLIENTS = (2, 8, 32, 64)
 SHEDDING_SECONDS = 20
 
@@ -480,6 +645,9 @@ def main() -> None:
         return
     if only == "shedding":
         shedding_only()
+        return
+    if only == "assets":
+        assets_only()
         return
     if only in ("legacy", "migration", "import"):
         part = {"legacy": legacy_rows, "migration": migration_rows, "import": import_rows}[only]
@@ -623,6 +791,7 @@ def main() -> None:
             for w in (prod, test, empty, floor):
                 stop(w.proc)
         table += [""] + cold_start_table(tmp / "cold")
+        table += [""] + assets_table(tmp / "assets")
         rows += shedding_rows(tmp)
         if only != "core":
             rows += legacy_rows(tmp)
