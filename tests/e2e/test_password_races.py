@@ -16,7 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from client import request
-from test_audit import pbkdf2_phc
+from support import pbkdf2_phc
 from test_core import PASSWORD, assert_problem, login, register, unique_email
 from test_email import NEW_PASSWORD, RESET, forgot, reset, wait_for_lines, wait_for_mail
 
