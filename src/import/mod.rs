@@ -1,7 +1,7 @@
 //! `make import`: moves users in from the FastAPI service (SQLite table `users`), from
 //! fastapi-users (SQLite table `user`) or from JSON Lines, validating every row with the same
 //! [`Email`] and [`StoredHash`] parsers the Worker uses, and turning the accepted rows into D1
-//! SQL files. Native only: it runs on the operator's machine (src/import/main.rs applies the
+//! SQL files. Native only: it runs on the operator's machine (src/import/command.rs applies the
 //! files with `wrangler d1 execute`).
 
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Where one run's SQL files are written. They carry password hashes, so the directory is the
 //! operator's alone (0700, each file 0600, from the moment it exists) and is removed with
 //! everything in it however the run ends: success, an error, a panic, or an interruption that
-//! the importer turns into an error (src/import/main.rs). `--keep-sql` keeps it.
+//! the importer turns into an error (src/import/command.rs). `--keep-sql` keeps it.
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write as _;
