@@ -7,11 +7,10 @@
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::worker_sys::types::D1Database as D1DatabaseSys;
-use worker::D1PreparedStatement;
+use worker::worker_sys::types::{D1Database as D1DatabaseSys, D1PreparedStatement as Prepared};
 
-use super::{store_err, D1Store};
-use crate::store::exec::{Columns, Outcome, Sql, Statement, Value};
+use super::D1Store;
+use crate::store::exec::{Arg, Columns, Outcome, Sql, Statement, Value};
 use crate::store::{Read, StoreError};
 
 /// A failed D1 call: an outage, with the JS error's text for the logs.
@@ -26,25 +25,23 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError
 }
 
 /// A bound argument as a JS value: text a string, a number a JS number, NULL `null`.
-fn js(value: &Value) -> JsValue {
-    match value {
-        Value::Null => JsValue::NULL,
-        Value::Number(n) => JsValue::from_f64(*n),
-        Value::Text(s) => JsValue::from_str(s),
+fn js(arg: &Arg) -> JsValue {
+    match *arg {
+        Arg::Null => JsValue::NULL,
+        Arg::Number(n) => JsValue::from_f64(n),
+        Arg::Text(s) => JsValue::from_str(s),
     }
 }
 
 /// The statement with its arguments bound (a bad binding is an outage as far as the breaker is
 /// concerned, as any failed call).
-fn bind(
-    prepared: D1PreparedStatement,
-    stmt: &Statement,
-) -> Result<D1PreparedStatement, StoreError> {
+fn bind(prepared: Result<Prepared, JsValue>, stmt: &Statement<'_>) -> Result<Prepared, StoreError> {
+    let prepared = prepared.map_err(js_error)?;
     if stmt.params.is_empty() {
         return Ok(prepared);
     }
-    let args: Vec<JsValue> = stmt.params.iter().map(js).collect();
-    prepared.bind(&args).map_err(store_err)
+    let args: Array = stmt.params.iter().map(js).collect();
+    prepared.bind(args).map_err(js_error)
 }
 
 /// A row as D1 returns it: an object with one property per column. TEXT columns are strings,
@@ -86,51 +83,53 @@ fn outcome(result: &JsValue) -> Result<Outcome<D1Row>, StoreError> {
 }
 
 impl D1Store {
-    fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
-        bind(self.0.prepare(stmt.sql), stmt)
+    fn db(&self) -> &D1DatabaseSys {
+        self.0.as_ref().unchecked_ref()
+    }
+
+    fn prepare(&self, stmt: &Statement<'_>) -> Result<Prepared, StoreError> {
+        bind(self.db().prepare(stmt.sql), stmt)
     }
 }
 
 impl Sql for D1Store {
     type Row = D1Row;
 
-    async fn all(&self, stmt: Statement) -> Result<Outcome<D1Row>, StoreError> {
-        let prepared = self.prepare(&stmt)?;
-        outcome(&settle(prepared.inner().all()).await?)
+    async fn all(&self, stmt: Statement<'_>) -> Result<Outcome<D1Row>, StoreError> {
+        self.read(stmt, Read::Primary).await
     }
 
-    async fn first(&self, stmt: Statement) -> Result<Option<D1Row>, StoreError> {
+    async fn first(&self, stmt: Statement<'_>) -> Result<Option<D1Row>, StoreError> {
         let prepared = self.prepare(&stmt)?;
-        let found = settle(prepared.inner().first(None)).await?;
+        let found = settle(prepared.first(None)).await?;
         Ok((!found.is_null() && !found.is_undefined()).then_some(D1Row(found)))
     }
 
-    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome<D1Row>>, StoreError> {
+    async fn batch(&self, stmts: Vec<Statement<'_>>) -> Result<Vec<Outcome<D1Row>>, StoreError> {
         let array = Array::new();
         for stmt in &stmts {
-            array.push(self.prepare(stmt)?.inner());
+            array.push(self.prepare(stmt)?.as_ref());
         }
-        let db: &D1DatabaseSys = self.0.as_ref().unchecked_ref();
-        let results = settle(db.batch(array)).await?;
+        let results = settle(self.db().batch(array)).await?;
         let results: Array = results
             .dyn_into()
             .map_err(|_| StoreError::Unavailable("D1 batch returned no array".to_owned()))?;
         results.iter().map(|r| outcome(&r)).collect()
     }
 
-    async fn read(&self, stmt: Statement, read: Read) -> Result<Outcome<D1Row>, StoreError> {
-        match read {
-            Read::Primary => self.all(stmt).await,
+    async fn read(&self, stmt: Statement<'_>, read: Read) -> Result<Outcome<D1Row>, StoreError> {
+        let prepared = match read {
+            Read::Primary => self.prepare(&stmt)?,
             // A Sessions API session that starts anywhere: a read replica near this location
             // may answer (on a database without replicas, the primary does).
             Read::Nearest => {
                 let session = self
-                    .0
+                    .db()
                     .with_session(Some("first-unconstrained"))
-                    .map_err(store_err)?;
-                let prepared = bind(session.prepare(stmt.sql), &stmt)?;
-                outcome(&settle(prepared.inner().all()).await?)
+                    .map_err(js_error)?;
+                bind(session.session_prepare(stmt.sql), &stmt)?
             }
-        }
+        };
+        outcome(&settle(prepared.all()).await?)
     }
 }

@@ -3,7 +3,7 @@
 //! decision that must be atomic is one batch, and so one transaction: the batch's statements
 //! run in order with no other write in between.
 
-use super::exec::{first_row, ids_if_written, query, rows_of, Columns, FromRow, Sql, Statement};
+use super::exec::{first_row, ids_if_written, query, rows_of, Columns, FromRow, Sql};
 use super::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
@@ -33,14 +33,6 @@ impl FromRow for RequestsRow {
             requests: row.number("requests")?,
         })
     }
-}
-
-/// The statement that voids every pending reset token of user `user_id` while its password is
-/// at `version`, for the batch of anything that makes a mailed reset link stale (a password
-/// change, a reset, a new second factor). Placed before the statement of that batch that moves
-/// the version on, it commits with the batch or not at all.
-pub(super) fn void_reset_tokens(user_id: &str, version: i64) -> Statement {
-    query!(sql::VOID_RESET_TOKENS, user_id, &version)
 }
 
 impl<D: Sql> EmailTokenStore for D {
@@ -168,7 +160,9 @@ impl<D: Sql> EmailTokenStore for D {
             &version,
             email.as_ref()
         );
-        let void = void_reset_tokens(&user_id, version);
+        // Placed before the statement that moves the version on, it commits with the batch or
+        // not at all.
+        let void = query!(sql::VOID_RESET_TOKENS, &user_id, &version);
         let update = query!(sql::RESET_PASSWORD, &user_id, &version, c.phc, c.updated_at);
         let results = self.batch(vec![revoke, clear, void, update]).await?;
         ids_if_written(&results, 3, 0)

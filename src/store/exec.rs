@@ -8,7 +8,7 @@
 
 use super::{Read, StoreError, UserRow};
 
-/// A value bound to one `?` of a statement, or read from one column of a row.
+/// A value read from one column of a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
@@ -16,66 +16,72 @@ pub enum Value {
     Text(String),
 }
 
+/// A value bound to one `?` of a statement: text (borrowed from the caller until the
+/// statement has run), a number, or `NULL`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    Null,
+    Number(f64),
+    Text(&'a str),
+}
+
 /// A statement of [`crate::sql`] and its arguments, in the order of its `?N`s.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Statement<'a> {
     pub sql: &'static str,
-    pub params: Vec<Value>,
+    pub params: &'a [Arg<'a>],
 }
 
-/// What may be bound: text, a number, or `NULL` for `None`.
-pub trait Param {
-    fn value(&self) -> Value;
+/// What may be bound: text (borrowed for `'a`), a number, or `NULL` for `None`.
+pub trait IntoArg<'a> {
+    fn into_arg(self) -> Arg<'a>;
 }
 
-impl Param for str {
-    fn value(&self) -> Value {
-        Value::Text(self.to_owned())
+impl<'a> IntoArg<'a> for &'a str {
+    fn into_arg(self) -> Arg<'a> {
+        Arg::Text(self)
     }
 }
 
-impl Param for String {
-    fn value(&self) -> Value {
-        Value::Text(self.clone())
+impl<'a> IntoArg<'a> for &'a String {
+    fn into_arg(self) -> Arg<'a> {
+        Arg::Text(self)
     }
 }
 
-impl Param for i64 {
-    fn value(&self) -> Value {
-        Value::Number(*self as f64)
+impl<'a> IntoArg<'a> for &i64 {
+    fn into_arg(self) -> Arg<'a> {
+        Arg::Number(*self as f64)
     }
 }
 
-impl Param for i32 {
-    fn value(&self) -> Value {
-        Value::Number(f64::from(*self))
+impl<'a> IntoArg<'a> for &i32 {
+    fn into_arg(self) -> Arg<'a> {
+        Arg::Number(f64::from(*self))
     }
 }
 
-impl Param for u32 {
-    fn value(&self) -> Value {
-        Value::Number(f64::from(*self))
+impl<'a> IntoArg<'a> for &u32 {
+    fn into_arg(self) -> Arg<'a> {
+        Arg::Number(f64::from(*self))
     }
 }
 
-impl<T: Param + ?Sized> Param for &T {
-    fn value(&self) -> Value {
-        (**self).value()
+impl<'a, T> IntoArg<'a> for &'a Option<T>
+where
+    &'a T: IntoArg<'a>,
+{
+    fn into_arg(self) -> Arg<'a> {
+        self.as_ref().map_or(Arg::Null, IntoArg::into_arg)
     }
 }
 
-impl<T: Param> Param for Option<T> {
-    fn value(&self) -> Value {
-        self.as_ref().map_or(Value::Null, Param::value)
-    }
-}
-
-/// `query!(sql, args…)`: the [`Statement`] with its arguments, each a [`Param`].
+/// `query!(sql, args…)`: the [`Statement`] with its arguments, each an [`IntoArg`].
 macro_rules! query {
     ($sql:expr $(, $arg:expr)* $(,)?) => {
         $crate::store::exec::Statement {
             sql: $sql,
-            params: ::std::vec![$($crate::store::exec::Param::value(&$arg)),*],
+            params: &[$($crate::store::exec::IntoArg::into_arg($arg)),*],
         }
     };
 }
@@ -87,15 +93,17 @@ pub(crate) use query;
 pub trait Sql {
     type Row: Columns;
     /// Runs a statement; its rows and how many rows it changed.
-    async fn all(&self, stmt: Statement) -> Result<Outcome<Self::Row>, StoreError>;
+    async fn all(&self, stmt: Statement<'_>) -> Result<Outcome<Self::Row>, StoreError>;
     /// Runs a statement; its first row, if any (the only one that comes back).
-    async fn first(&self, stmt: Statement) -> Result<Option<Self::Row>, StoreError>;
+    async fn first(&self, stmt: Statement<'_>) -> Result<Option<Self::Row>, StoreError>;
     /// Runs statements in order as one transaction (all or nothing, and no other write in
     /// between, as a D1 batch); their outcomes in order.
-    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome<Self::Row>>, StoreError>;
+    async fn batch(&self, stmts: Vec<Statement<'_>>)
+        -> Result<Vec<Outcome<Self::Row>>, StoreError>;
     /// A read of one statement, from the primary or from the nearest copy (`read`): a D1 read
     /// replica, which may lag behind the primary.
-    async fn read(&self, stmt: Statement, read: Read) -> Result<Outcome<Self::Row>, StoreError>;
+    async fn read(&self, stmt: Statement<'_>, read: Read)
+        -> Result<Outcome<Self::Row>, StoreError>;
 }
 
 /// One statement's result.
@@ -230,7 +238,7 @@ impl FromRow for UserRow {
 /// Runs a statement and reads its first row, if any.
 pub(crate) async fn first_row<T: FromRow>(
     db: &impl Sql,
-    stmt: Statement,
+    stmt: Statement<'_>,
 ) -> Result<Option<T>, StoreError> {
     db.first(stmt).await?.as_ref().map(T::from_row).transpose()
 }
@@ -238,13 +246,13 @@ pub(crate) async fn first_row<T: FromRow>(
 /// Runs a statement and reads every row.
 pub(crate) async fn all_rows<T: FromRow>(
     db: &impl Sql,
-    stmt: Statement,
+    stmt: Statement<'_>,
 ) -> Result<Vec<T>, StoreError> {
     db.all(stmt).await?.read()
 }
 
 /// Runs a statement and returns how many rows it changed.
-pub(crate) async fn changes(db: &impl Sql, stmt: Statement) -> Result<u32, StoreError> {
+pub(crate) async fn changes(db: &impl Sql, stmt: Statement<'_>) -> Result<u32, StoreError> {
     Ok(db.all(stmt).await?.changes)
 }
 

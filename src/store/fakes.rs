@@ -55,22 +55,22 @@ impl<E> Deref for Faulty<E> {
 impl<E: Sql> Sql for Faulty<E> {
     type Row = E::Row;
 
-    async fn all(&self, stmt: Statement) -> Result<Outcome<E::Row>, StoreError> {
+    async fn all(&self, stmt: Statement<'_>) -> Result<Outcome<E::Row>, StoreError> {
         self.enter()?;
         self.db.all(stmt).await
     }
 
-    async fn first(&self, stmt: Statement) -> Result<Option<E::Row>, StoreError> {
+    async fn first(&self, stmt: Statement<'_>) -> Result<Option<E::Row>, StoreError> {
         self.enter()?;
         self.db.first(stmt).await
     }
 
-    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome<E::Row>>, StoreError> {
+    async fn batch(&self, stmts: Vec<Statement<'_>>) -> Result<Vec<Outcome<E::Row>>, StoreError> {
         self.enter()?;
         self.db.batch(stmts).await
     }
 
-    async fn read(&self, stmt: Statement, read: Read) -> Result<Outcome<E::Row>, StoreError> {
+    async fn read(&self, stmt: Statement<'_>, read: Read) -> Result<Outcome<E::Row>, StoreError> {
         self.enter()?;
         self.session_reads.borrow_mut().push(read);
         if read == Read::Nearest && self.replica_lags.get() {

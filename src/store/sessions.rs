@@ -96,9 +96,11 @@ impl<D: Sql> SessionStore for D {
             &s.keep_at_most,
         );
         // One round trip: the login's throttle row goes with the session's creation.
+        let clear = s.clear_attempts_of.as_ref().map(|email| email.as_ref());
+        let clear_attempts = query!(crate::sql::users::CLEAR_ATTEMPTS, clear.unwrap_or(""));
         let mut statements = Vec::with_capacity(4);
-        if let Some(email) = &s.clear_attempts_of {
-            statements.push(query!(crate::sql::users::CLEAR_ATTEMPTS, email.as_ref()));
+        if clear.is_some() {
+            statements.push(clear_attempts);
         }
         let created = statements.len();
         statements.extend([insert, limit, drop_ended]);
@@ -169,7 +171,8 @@ impl<D: Sql> SessionStore for D {
         now_ms: i64,
         read: Read,
     ) -> Result<Option<ActiveSession>, StoreError> {
-        let stmt = query!(sql::ACTIVE, session_id, &user_id.to_string(), &now_ms);
+        let user_id = user_id.to_string();
+        let stmt = query!(sql::ACTIVE, session_id, &user_id, &now_ms);
         self.read(stmt, read)
             .await?
             .pair::<ActiveSessionRow, UserRow>()?

@@ -13,7 +13,7 @@ use std::path::Path;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::exec::{Outcome, Row, Sql, Statement, Value};
+use super::exec::{Arg, Outcome, Row, Sql, Statement, Value};
 use super::{Read, StoreError, UserRow};
 use crate::domain::User;
 use crate::throttle::Attempts;
@@ -46,16 +46,16 @@ fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-fn bind(value: &Value) -> SqlValue {
-    match value {
-        Value::Null => SqlValue::Null,
-        Value::Number(n) => SqlValue::Real(*n),
-        Value::Text(s) => SqlValue::Text(s.clone()),
+fn bind(arg: &Arg) -> SqlValue {
+    match *arg {
+        Arg::Null => SqlValue::Null,
+        Arg::Number(n) => SqlValue::Real(n),
+        Arg::Text(s) => SqlValue::Text(s.to_owned()),
     }
 }
 
 /// Runs one statement on `conn`; its rows, and the rows it changed (none for a read).
-fn run(conn: &Connection, stmt: &Statement) -> Result<Outcome<Row>, StoreError> {
+fn run(conn: &Connection, stmt: &Statement<'_>) -> Result<Outcome<Row>, StoreError> {
     let mut prepared = conn.prepare(stmt.sql).map_err(sql_err)?;
     let names: Vec<String> = prepared
         .column_names()
@@ -106,15 +106,15 @@ impl Default for Sqlite {
 impl Sql for Sqlite {
     type Row = Row;
 
-    async fn all(&self, stmt: Statement) -> Result<Outcome<Row>, StoreError> {
+    async fn all(&self, stmt: Statement<'_>) -> Result<Outcome<Row>, StoreError> {
         run(&self.conn.borrow(), &stmt)
     }
 
-    async fn first(&self, stmt: Statement) -> Result<Option<Row>, StoreError> {
+    async fn first(&self, stmt: Statement<'_>) -> Result<Option<Row>, StoreError> {
         Ok(run(&self.conn.borrow(), &stmt)?.rows.into_iter().next())
     }
 
-    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<Outcome<Row>>, StoreError> {
+    async fn batch(&self, stmts: Vec<Statement<'_>>) -> Result<Vec<Outcome<Row>>, StoreError> {
         let mut conn = self.conn.borrow_mut();
         let tx = conn.transaction().map_err(sql_err)?;
         let outcomes = stmts
@@ -126,7 +126,7 @@ impl Sql for Sqlite {
     }
 
     /// One copy: every read is the primary's.
-    async fn read(&self, stmt: Statement, _read: Read) -> Result<Outcome<Row>, StoreError> {
+    async fn read(&self, stmt: Statement<'_>, _read: Read) -> Result<Outcome<Row>, StoreError> {
         self.all(stmt).await
     }
 }

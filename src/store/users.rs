@@ -1,8 +1,8 @@
 //! `UserStore` on SQL: the `users` table, and the login throttle's `login_attempts`.
 
-use super::email::void_reset_tokens;
 use super::exec::{
-    all_rows, changes, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, Sql,
+    all_rows, changes, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, IntoArg,
+    Sql, Statement,
 };
 use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::domain::{Email, User, UserId};
@@ -143,8 +143,9 @@ impl<D: Sql> UserStore for D {
             c.reason,
             &version,
         );
-        // A reset link mailed before the change must not undo it.
-        let void = void_reset_tokens(&user_id, version);
+        // A reset link mailed before the change must not undo it: its pending reset tokens go
+        // (`sql::email::VOID_RESET_TOKENS`, before the statement that moves the version on).
+        let void = query!(crate::sql::email::VOID_RESET_TOKENS, &user_id, &version);
         let update = query!(
             sql::CHANGE_PASSWORD,
             c.phc,
@@ -165,14 +166,20 @@ impl<D: Sql> UserStore for D {
         // One transaction, so nothing is left half-deleted (the statements' order and guard:
         // `sql::DELETE_ACCOUNT`).
         let id = id.to_string();
+        let with_email = [
+            (&id).into_arg(),
+            (&version).into_arg(),
+            email.as_ref().into_arg(),
+        ];
         let statements = sql::DELETE_ACCOUNT
             .into_iter()
-            .map(|(statement, binds_email)| {
-                if binds_email {
-                    query!(statement, &id, &version, email.as_ref())
+            .map(|(sql, binds_email)| Statement {
+                sql,
+                params: if binds_email {
+                    &with_email
                 } else {
-                    query!(statement, &id, &version)
-                }
+                    &with_email[..2]
+                },
             })
             .collect();
         let results = self.batch(statements).await?;
