@@ -382,3 +382,6 @@ impl Sqlite {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
