@@ -1,6 +1,6 @@
 //! What the stores ask of a database: statements of [`crate::sql`]'s text with their arguments
-//! ([`Statement`], built by [`query!`]), run one at a time or as one atomic batch ([`Sql`]), and
-//! rows read column by column by name ([`Row`], [`FromRow`]). D1 (`storage::d1`, the Worker)
+//! ([`Statement`], built by `query!`), run one at a time or as one atomic batch ([`Sql`]), and
+//! rows read column by column by name ([`Columns`], [`FromRow`]). D1 (`storage::d1`, the Worker)
 //! and SQLite (`sqlite`, the native tests) both run them, so both run the same SQL the same way.
 //!
 //! Numbers are D1's: an argument is bound as a double (a JS number, which holds every timestamp
