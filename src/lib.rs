@@ -27,5 +27,3 @@ pub mod tokens;
 
 #[cfg(target_arch = "wasm32")]
 pub mod platform;
-#[cfg(target_arch = "wasm32")]
-mod storage;

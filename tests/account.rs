@@ -1,5 +1,5 @@
 //! The account's life after registration (contract v2): password change, the list of devices,
-//! and deletion, over the in-memory stores.
+//! and deletion, over the SQLite store.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -461,7 +461,7 @@ fn deleting_the_account_needs_the_password_and_leaves_nothing_behind() {
     assert_eq!(h.events("account_deleted").len(), 1);
     // Its id is remembered, so that an import run again does not bring it back; only its.
     let alice_id = h.events("account_deleted")[0]["user_id"].clone();
-    let deleted = h.users.deleted_users.borrow().clone();
+    let deleted = h.users.deleted_users();
     assert_eq!(
         deleted.into_iter().collect::<Vec<_>>(),
         [alice_id.as_str().unwrap()]

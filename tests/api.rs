@@ -1,4 +1,4 @@
-//! API-level tests: the whole router and handlers over in-memory stores, natively.
+//! API-level tests: the whole router and handlers over the SQLite store, natively.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;

@@ -12,7 +12,7 @@ use edge_auth::breaker::BreakerState;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
 use edge_auth::store::{
-    MemoryEmailToken, NewSession, PasswordChange, SessionStore, UserRow, UserStore,
+    EmailTokenRow, NewSession, PasswordChange, SessionStore, UserRow, UserStore,
 };
 use edge_auth::throttle::Attempts;
 use futures::executor::block_on;
@@ -99,7 +99,7 @@ fn an_unreadable_row_behind_a_session_is_a_500_that_never_counts_toward_the_brea
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);
     let token = h.token("alice@example.com");
-    let mut row = h.users.remove_row("alice@example.com").unwrap();
+    let mut row = h.users.user_row("alice@example.com").unwrap();
     row.email = "no-at-sign".into();
     h.users.put_row(row);
     for _ in 0..6 {
@@ -312,15 +312,15 @@ fn the_cleanup_removes_what_can_no_longer_matter_and_keeps_the_rest() {
     );
     let user_id = h.users.get("alice@example.com").unwrap().id.to_string();
     // Only the tokens below (not the verification token of the registration).
-    h.users.email_tokens.borrow_mut().clear();
+    h.users.clear_email_tokens();
     for (hash, expires, used) in [
         ("e1", NOW_MS - 1, None),
         ("e2", NOW_MS + day, Some(NOW_MS - 5)),
         ("e3", NOW_MS + day, None),
     ] {
-        h.users.email_tokens.borrow_mut().insert(
-            hash.into(),
-            MemoryEmailToken {
+        h.users.put_email_token(
+            hash,
+            EmailTokenRow {
                 user_id: user_id.clone(),
                 purpose: "password_reset".into(),
                 expires_at_ms: expires,

@@ -1,4 +1,4 @@
-//! Password forgot/reset and address verification (contract v2), over the in-memory stores,
+//! Password forgot/reset and address verification (contract v2), over the SQLite store,
 //! with the queue and the mailer faked: each test reads its links from the inbox.
 #![cfg(not(target_arch = "wasm32"))]
 

@@ -1,7 +1,7 @@
 //! The mail queue (contract v2, "Email delivery"): forgot's request path does the same work
 //! for a known and an unknown address, and the queue's consumer, fed the jobs, looks the account
 //! up, applies the cap, makes the token and sends, retrying what failed; no token in a job or
-//! a log line. Over the in-memory stores, with the queue and the mailer faked.
+//! a log line. Over the SQLite store, with the queue and the mailer faked.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -137,8 +137,7 @@ fn a_retried_job_makes_a_fresh_token_that_voids_the_one_whose_mail_failed() {
     forgot(&h, ALICE);
     let reset_hashes = |h: &Harness| -> Vec<String> {
         h.users
-            .email_tokens
-            .borrow()
+            .email_tokens()
             .iter()
             .filter(|(_, t)| t.purpose == "password_reset" && t.used_at_ms.is_none())
             .map(|(hash, _)| hash.clone())

@@ -1,5 +1,5 @@
 //! `/health`, the circuit breaker around the database, and what a storage failure looks like,
-//! natively over the in-memory stores.
+//! natively over the SQLite store.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;

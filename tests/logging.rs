@@ -59,7 +59,7 @@ fn request_lines_count_database_calls_and_the_time_spent_awaiting_them() {
     let h = Harness::new();
     h.register("alice@example.com", PASSWORD);
     let token = h.token("alice@example.com");
-    // Each call of the in-memory store takes 7 ms on this request's clock.
+    // Each call of the database takes 7 ms on this request's clock.
     let send = |request_id: &str, req: ApiRequest| {
         let db = h.users.clone();
         let before = i64::from(db.calls.get());

@@ -2,7 +2,7 @@
 //! an account deletion and a login's rehash each write only while the password's version is the
 //! one their check read (`migrations/0008_password_version.sql`), so none can undo the reset;
 //! and a second reset with the same link, refused before it hashes.
-//! Over the in-memory stores, with hashing in slices: two requests on one isolate take turns
+//! Over the SQLite store, with hashing in slices: two requests on one isolate take turns
 //! at every slice, so the reset's write lands between the other request's check and its write.
 //! `tests/e2e/test_password_races.py` runs the same races on workerd and D1.
 #![cfg(not(target_arch = "wasm32"))]

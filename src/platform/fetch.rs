@@ -10,6 +10,7 @@ use worker::{Context, Date, Env, Result};
 
 use super::cache::CacheApiTier;
 use super::console;
+use super::d1::D1Store;
 use super::env::config;
 use super::kv::KvBreaker;
 use super::queue::dispatch_mail;
@@ -21,7 +22,6 @@ use crate::health::HealthMemory;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
 use crate::mail::Outbox;
 use crate::session_cache::{SessionCache, SessionMemory};
-use crate::storage::D1Store;
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;

@@ -1,7 +1,7 @@
 //! The Worker's bindings called directly: `binding.method(args…)`, its promise awaited. Used
 //! where `worker`'s wrapper would route the arguments or the answer through
 //! serde-wasm-bindgen (KV `get`/`put`, the Rate Limiting binding's `limit`, the Queue's
-//! `sendBatch`; D1 in `storage::d1`): that crate's code was the last copy of a second
+//! `sendBatch`; D1 in `d1`): that crate's code was the last copy of a second
 //! (de)serializer in the wasm, beside `serde_json`.
 
 use worker::js_sys::futures::JsFuture;

@@ -1,6 +1,6 @@
 //! The runtime boundary: the only code that names the Workers runtime (`worker`, its
 //! `wasm_bindgen`, `js_sys` and `web_sys`), so that the core around it is plain Rust over traits
-//! and runs in the native tests with in-memory twins. Compiled for wasm32 only.
+//! and runs in the native tests (the store on SQLite, fakes for the other bindings). Compiled for wasm32 only.
 //!
 //! This file holds the Worker's entry points; each hands off to one module:
 //! - `fetch`: an HTTP request, the runtime's `Request` and `Response` to and from the core's
@@ -10,14 +10,15 @@
 //! - `env`: the configuration, read from the vars and secrets once per isolate;
 //! - `console`: the log lines each of those wrote, out to the runtime's console.
 //!
-//! One file per binding: `kv` (the breaker's state), `cache` (the session cache's Cache API
-//! tier), `queue` (the producer), `send_email`, `rate_limit` (Rate Limiting), and `js` (a
-//! binding's method called directly). D1 is `crate::storage`. `webcrypto` is the runtime's
-//! `crypto.subtle` (HMAC, AES-GCM) behind the core's crypto traits, and `signatures` its
-//! signature verification (Ed25519, ECDSA P-256, RSASSA-PKCS1-v1_5) behind the passkeys' verifier.
+//! One file per binding: `d1` (the executor of the store's SQL), `kv` (the breaker's state),
+//! `cache` (the session cache's Cache API tier), `queue` (the producer), `send_email`,
+//! `rate_limit` (Rate Limiting), and `js` (a binding's method called directly); `webcrypto`
+//! (HMAC, AES-GCM) and `signatures` (Ed25519, ECDSA P-256, RSASSA-PKCS1-v1_5) are the runtime's
+//! `crypto.subtle` behind the core's crypto traits.
 
 mod cache;
 mod console;
+mod d1;
 mod env;
 mod fetch;
 pub(crate) mod js;

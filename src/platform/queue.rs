@@ -6,13 +6,13 @@ use serde_json::json;
 use worker::{Context, Date, Env, MessageBatch, MessageExt};
 
 use super::console;
+use super::d1::D1Store;
 use super::env::config;
 use super::js::{self, Binding};
 use super::send_email::EmailBinding;
 use crate::config::names;
 use crate::http::{self, Ctx};
 use crate::mail::{self, MailJob, MailQueue};
-use crate::storage::D1Store;
 
 /// The producer side of the queue.
 struct QueueProducer(Binding);

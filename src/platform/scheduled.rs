@@ -5,10 +5,10 @@ use serde_json::json;
 use worker::{Date, Env};
 
 use super::console;
+use super::d1::D1Store;
 use super::env::config;
 use crate::config::names;
 use crate::http::{self, Ctx};
-use crate::storage::D1Store;
 
 /// One run of the cleanup, on the D1 store.
 pub async fn run(env: Env) {

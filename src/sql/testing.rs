@@ -7,22 +7,10 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 /// An in-memory SQLite database with every migration of `migrations/` applied, in order (as
-/// `wrangler d1 migrations apply` does), and foreign keys enforced, as D1 enforces them.
+/// `wrangler d1 migrations apply` does), and foreign keys enforced, as D1 enforces them: the
+/// native store's own ([`crate::store::sqlite::migrated_connection`]).
 pub(crate) fn migrated_db() -> Connection {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    let db = Connection::open_in_memory().unwrap();
-    db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    for f in files {
-        db.execute_batch(&std::fs::read_to_string(f).unwrap())
-            .unwrap();
-    }
-    db
+    crate::store::sqlite::migrated_connection().unwrap()
 }
 
 pub(crate) fn text(s: &str) -> Value {

@@ -1,14 +1,27 @@
 //! The storage seams of the core: small traits the handlers use, the rows they exchange, and
-//! (in `memory`) the in-memory twins that serve the native tests. The D1/KV implementations live
-//! in `storage`.
+//! their one implementation on SQL (`users`, `sessions`, `email`, `cleanup`), for any database
+//! that runs [`crate::sql`]'s statements ([`exec::Sql`]): D1 in the Worker (`storage`), SQLite
+//! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
+//! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
 use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
 use crate::throttle::Attempts;
 
-pub mod memory;
+mod cleanup;
+mod email;
+pub mod exec;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fakes;
+mod sessions;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sqlite;
+mod users;
 
-pub use memory::{MemoryBreaker, MemoryDb, MemoryEmailToken};
+#[cfg(not(target_arch = "wasm32"))]
+pub use fakes::{Faulty, MemoryBreaker};
+#[cfg(not(target_arch = "wasm32"))]
+pub use sqlite::{EmailTokenRow, Sqlite};
 
 /// A storage call went wrong. The message is for logs only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,8 +36,8 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// A user row as stored, before it is checked. Both the D1 store and the in-memory twin decode
-/// users through [`UserRow::decode`], so a bad row fails the same way in both.
+/// A user row as stored, before it is checked: decoded through [`UserRow::decode`], so a bad
+/// row fails the same way on every database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRow {
     pub id: String,

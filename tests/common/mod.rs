@@ -1,5 +1,5 @@
-//! The native test harness: the whole router and handlers over in-memory stores, with an
-//! injected clock. Shared by every native API test file; `email` holds the email tests' helpers.
+//! The native test harness: the whole router and handlers over the SQLite store (the D1 SQL
+//! and migrations) and fakes of the rest, with an injected clock. Shared by every native API test file; `email` holds the email tests' helpers.
 #![allow(dead_code)]
 
 pub mod email;
@@ -14,14 +14,14 @@ use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
 use edge_auth::ratelimit::MemoryRateLimiter;
 use edge_auth::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
-use edge_auth::store::{MemoryBreaker, MemoryDb};
+use edge_auth::store::{Faulty, MemoryBreaker, Sqlite};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use std::rc::Rc;
 
 pub const ITERATIONS: u32 = 1_000;
 
-/// A user row as the store would hold it, for `MemoryDb::put_raw`: any stored hash, as written.
+/// A user row as the store would hold it, for `Sqlite::put_raw`: any stored hash, as written.
 pub fn stored_user(email: &str, password_hash: String) -> User {
     User {
         id: UserId::new_random().unwrap(),
@@ -59,12 +59,14 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
     .unwrap()
 }
 
+/// The database of the tests: SQLite with the D1 migrations, failing on demand.
+pub type Db = Faulty<Sqlite>;
+
 pub struct Harness {
     pub config: Config,
-    /// The in-memory database; `users` and `sessions` are the same one, named for what a test
-    /// looks at.
-    pub users: Rc<MemoryDb>,
-    pub sessions: Rc<MemoryDb>,
+    /// The database; `users` and `sessions` are the same one, named for what a test looks at.
+    pub users: Rc<Db>,
+    pub sessions: Rc<Db>,
     pub breaker: MemoryBreaker,
     pub logs: std::cell::RefCell<Vec<Value>>,
     /// Jobs handed to the queue, and the mail its consumer sent (the inbox).
@@ -91,7 +93,7 @@ impl Harness {
     }
 
     pub fn with_config(config: Config) -> Self {
-        Self::on_db(config, Rc::new(MemoryDb::default()))
+        Self::on_db(config, Rc::new(Db::default()))
     }
 
     /// The service in another Cloudflare location: the same database, its own caches.
@@ -99,7 +101,7 @@ impl Harness {
         Self::on_db(config, self.users.clone())
     }
 
-    fn on_db(config: Config, db: Rc<MemoryDb>) -> Self {
+    fn on_db(config: Config, db: Rc<Db>) -> Self {
         Self {
             config,
             sessions: db.clone(),
@@ -139,7 +141,7 @@ impl Harness {
         &'a self,
         outbox: &'a Outbox,
         session_cache: &'a SessionCache<'a>,
-    ) -> App<'a, MemoryDb, MemoryDb, MemoryBreaker> {
+    ) -> App<'a, Db, Db, MemoryBreaker> {
         App {
             config: &self.config,
             users: &*self.users,

@@ -1,11 +1,13 @@
-//! `UserStore` on D1: the `users` table, and the login throttle's `login_attempts`.
+//! `UserStore` on SQL: the `users` table, and the login throttle's `login_attempts`.
 
-use super::d1::{query, FromRow, Row};
-use super::{all_rows, batch, first_row, ids_if_written, rows_of, store_err, D1Store, IdRow};
+use super::exec::{
+    all_rows, changes, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, IntoArg,
+    Sql, Statement,
+};
+use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::domain::{Email, User, UserId};
 use crate::sql::settings;
 use crate::sql::users as sql;
-use crate::store::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::throttle::Attempts;
 
 struct AttemptsRow {
@@ -14,7 +16,7 @@ struct AttemptsRow {
 }
 
 impl FromRow for AttemptsRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(AttemptsRow {
             failures: row.number("failures")?,
             window_start_ms: row.number("window_start_ms")?,
@@ -28,7 +30,7 @@ struct SettingRow {
 }
 
 impl FromRow for SettingRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(SettingRow {
             value: row.number("value")?,
         })
@@ -41,19 +43,21 @@ fn imported_hash_work(rows: Vec<SettingRow>) -> u64 {
     rows.first().map_or(0, |r| r.value as u64)
 }
 
-impl UserStore for D1Store {
+impl<D: Sql> UserStore for D {
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
         // The unique index on email decides, atomically: a losing concurrent insert returns no
         // row instead of failing, so it becomes `409`, never a 500.
-        let inserted: Option<IdRow> = first_row(query!(
-            &self.0,
-            sql::INSERT,
-            &user.id.to_string(),
-            user.email.as_ref(),
-            &user.password_hash,
-            &user.created_at,
-            &i32::from(user.email_verified),
-        ))
+        let inserted: Option<IdRow> = first_row(
+            self,
+            query!(
+                sql::INSERT,
+                &user.id.to_string(),
+                user.email.as_ref(),
+                &user.password_hash,
+                &user.created_at,
+                &i32::from(user.email_verified),
+            ),
+        )
         .await?;
         Ok(inserted.is_some())
     }
@@ -65,14 +69,10 @@ impl UserStore for D1Store {
         updated_at: &str,
         version: i64,
     ) -> Result<bool, StoreError> {
-        let written: Option<IdRow> = first_row(query!(
-            &self.0,
-            sql::REHASH,
-            phc,
-            updated_at,
-            &id.to_string(),
-            &version,
-        ))
+        let written: Option<IdRow> = first_row(
+            self,
+            query!(sql::REHASH, phc, updated_at, &id.to_string(), &version),
+        )
         .await?;
         Ok(written.is_some())
     }
@@ -87,20 +87,14 @@ impl UserStore for D1Store {
         // the account, and the padding's cost (so reading it adds no round trip to a login and
         // is never staler than the table). D1 runs a batch as one transaction, and writes one
         // at a time, so concurrent attempts each get their own count.
-        let reserve = query!(
-            &self.0,
-            sql::RESERVE_ATTEMPT,
-            email.as_ref(),
-            &now_ms,
-            &window_ms,
-        );
-        let account = query!(&self.0, sql::BY_EMAIL, email.as_ref());
-        let padding = query!(&self.0, settings::IMPORTED_HASH_WORK);
-        let results = batch(&self.0, vec![reserve, account, padding]).await?;
+        let reserve = query!(sql::RESERVE_ATTEMPT, email.as_ref(), &now_ms, &window_ms);
+        let account = query!(sql::BY_EMAIL, email.as_ref());
+        let padding = query!(settings::IMPORTED_HASH_WORK);
+        let results = self.batch(vec![reserve, account, padding]).await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
-            .ok_or_else(|| store_err("the reservation returned no row"))?;
+            .ok_or_else(|| StoreError::Unavailable("the reservation returned no row".into()))?;
         // A user row that does not decode is reported, not raised: the login fails like a wrong
         // password, and bad data never counts as an outage.
         let user = match rows_of::<UserRow>(&results, 1) {
@@ -121,12 +115,12 @@ impl UserStore for D1Store {
     }
 
     async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
-        super::changes(query!(&self.0, sql::CLEAR_ATTEMPTS, email.as_ref())).await?;
+        changes(self, query!(sql::CLEAR_ATTEMPTS, email.as_ref())).await?;
         Ok(())
     }
 
     async fn imported_hash_work(&self) -> Result<u64, StoreError> {
-        let rows = all_rows(query!(&self.0, settings::IMPORTED_HASH_WORK)).await?;
+        let rows = all_rows(self, query!(settings::IMPORTED_HASH_WORK)).await?;
         Ok(imported_hash_work(rows))
     }
 
@@ -136,12 +130,12 @@ impl UserStore for D1Store {
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError> {
         // One transaction, and every statement under the same condition, read before the last
-        // one moves the version on: the version is still the one the caller's check read. A refresh of another
-        // session either ran before (and that session is revoked here) or runs after (and finds
-        // it revoked); a reset or another change that committed first makes this one a no-op.
+        // one moves the version on: the version is still the one the caller's check read. A
+        // refresh of another session either ran before (and that session is revoked here) or
+        // runs after (and finds it revoked); a reset or another change that committed first
+        // makes this one a no-op.
         let user_id = c.user_id.to_string();
         let revoke = query!(
-            &self.0,
             sql::REVOKE_FOR_CHANGE,
             &user_id,
             c.keep_session.unwrap_or(""),
@@ -149,17 +143,17 @@ impl UserStore for D1Store {
             c.reason,
             &version,
         );
-        // A reset link mailed before the change must not undo it.
-        let void = self.void_reset_tokens(&user_id, version);
+        // A reset link mailed before the change must not undo it: its pending reset tokens go
+        // (`sql::email::VOID_RESET_TOKENS`, before the statement that moves the version on).
+        let void = query!(crate::sql::email::VOID_RESET_TOKENS, &user_id, &version);
         let update = query!(
-            &self.0,
             sql::CHANGE_PASSWORD,
             c.phc,
             c.updated_at,
             &user_id,
-            &version,
+            &version
         );
-        let results = batch(&self.0, vec![revoke, void, update]).await?;
+        let results = self.batch(vec![revoke, void, update]).await?;
         ids_if_written(&results, 2, 0)
     }
 
@@ -172,23 +166,29 @@ impl UserStore for D1Store {
         // One transaction, so nothing is left half-deleted (the statements' order and guard:
         // `sql::DELETE_ACCOUNT`).
         let id = id.to_string();
+        let with_email = [
+            (&id).into_arg(),
+            (&version).into_arg(),
+            email.as_ref().into_arg(),
+        ];
         let statements = sql::DELETE_ACCOUNT
             .into_iter()
-            .map(|(statement, binds_email)| {
-                if binds_email {
-                    query!(&self.0, statement, &id, &version, email.as_ref())
+            .map(|(sql, binds_email)| Statement {
+                sql,
+                params: if binds_email {
+                    &with_email
                 } else {
-                    query!(&self.0, statement, &id, &version)
-                }
+                    &with_email[..2]
+                },
             })
             .collect();
-        let results = batch(&self.0, statements).await?;
+        let results = self.batch(statements).await?;
         ids_if_written(&results, 6, 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         // Touches the users table, so a database without the schema counts as failing.
-        super::d1::first(query!(&self.0, sql::PING)).await?;
+        self.first(query!(sql::PING)).await?;
         Ok(())
     }
 }

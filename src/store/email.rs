@@ -1,22 +1,22 @@
-//! `EmailTokenStore` on D1: `email_tokens` (single-use tokens, by hash only), `email_sends`
-//! (the per-account hourly cap) and `email_requests` (every forgot request, by address). Every decision that must be atomic is one batch, and so one
-//! transaction: D1 runs a batch's statements in order with no other write in between.
+//! `EmailTokenStore` on SQL: `email_tokens` (single-use tokens, by hash only), `email_sends`
+//! (the per-account hourly cap) and `email_requests` (every forgot request, by address). Every
+//! decision that must be atomic is one batch, and so one transaction: the batch's statements
+//! run in order with no other write in between.
 
-use super::d1::{query, FromRow, Row};
-use super::{batch, first_row, ids_if_written, rows_of, D1Store};
-use crate::domain::{Email, User, UserId};
-use crate::sql::email as sql;
-use crate::store::{
+use super::exec::{first_row, ids_if_written, query, rows_of, Columns, FromRow, Sql};
+use super::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
 };
+use crate::domain::{Email, User, UserId};
+use crate::sql::email as sql;
 
 struct UserIdRow {
     user_id: String,
 }
 
 impl FromRow for UserIdRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(UserIdRow {
             user_id: row.text("user_id")?,
         })
@@ -28,28 +28,14 @@ struct RequestsRow {
 }
 
 impl FromRow for RequestsRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(RequestsRow {
             requests: row.number("requests")?,
         })
     }
 }
 
-impl D1Store {
-    /// The statement that voids every pending reset token of user `user_id` while its password
-    /// is at `version`, for the batch of anything that makes a mailed reset link stale (a
-    /// password change, a reset, a new second factor). Placed before the statement of that
-    /// batch that moves the version on, it commits with the batch or not at all.
-    pub(super) fn void_reset_tokens(
-        &self,
-        user_id: &str,
-        version: i64,
-    ) -> worker::Result<worker::D1PreparedStatement> {
-        query!(&self.0, sql::VOID_RESET_TOKENS, user_id, &version)
-    }
-}
-
-impl EmailTokenStore for D1Store {
+impl<D: Sql> EmailTokenStore for D {
     async fn record_email_request(
         &self,
         email: &Email,
@@ -57,14 +43,16 @@ impl EmailTokenStore for D1Store {
         now_ms: i64,
     ) -> Result<u32, StoreError> {
         // Written for every address, known or not (see migrations/0007_email_requests.sql).
-        let counted: Option<RequestsRow> = first_row(query!(
-            &self.0,
-            sql::RECORD_REQUEST,
-            email.as_ref(),
-            purpose.as_str(),
-            &now_ms,
-            &EMAIL_CAP_WINDOW_MS,
-        ))
+        let counted: Option<RequestsRow> = first_row(
+            self,
+            query!(
+                sql::RECORD_REQUEST,
+                email.as_ref(),
+                purpose.as_str(),
+                &now_ms,
+                &EMAIL_CAP_WINDOW_MS,
+            ),
+        )
         .await?;
         counted
             .map(|row| row.requests as u32)
@@ -77,7 +65,6 @@ impl EmailTokenStore for D1Store {
         let (email, purpose) = (t.email.as_ref(), t.purpose.as_str());
         // A delivery of the message that counted last (a retry) is not counted again.
         let count = query!(
-            &self.0,
             sql::COUNT_SEND,
             email,
             purpose,
@@ -85,9 +72,8 @@ impl EmailTokenStore for D1Store {
             &EMAIL_CAP_WINDOW_MS,
             t.queue_message_id,
         );
-        let void_older = query!(&self.0, sql::VOID_OLDER, email, purpose, &t.max_per_hour);
+        let void_older = query!(sql::VOID_OLDER, email, purpose, &t.max_per_hour);
         let insert = query!(
-            &self.0,
             sql::INSERT_TOKEN,
             email,
             purpose,
@@ -96,7 +82,7 @@ impl EmailTokenStore for D1Store {
             &t.expires_at_ms,
             &t.max_per_hour,
         );
-        let results = batch(&self.0, vec![count, void_older, insert]).await?;
+        let results = self.batch(vec![count, void_older, insert]).await?;
         if let Some(row) = rows_of::<UserIdRow>(&results, 2)?.into_iter().next() {
             return Ok(Issued::Issued {
                 user_id: row.user_id,
@@ -118,13 +104,10 @@ impl EmailTokenStore for D1Store {
         purpose: EmailPurpose,
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = first_row(query!(
-            &self.0,
-            sql::LIVE_TOKEN_USER,
-            token_hash,
-            purpose.as_str(),
-            &now_ms,
-        ))
+        let row: Option<UserRow> = first_row(
+            self,
+            query!(sql::LIVE_TOKEN_USER, token_hash, purpose.as_str(), &now_ms),
+        )
         .await?;
         row.map(UserRow::decode).transpose()
     }
@@ -138,15 +121,17 @@ impl EmailTokenStore for D1Store {
     ) -> Result<bool, StoreError> {
         // One statement: D1 writes one at a time, so of concurrent claims one spends the token
         // and the others find it spent.
-        let claimed: Option<UserIdRow> = first_row(query!(
-            &self.0,
-            sql::CLAIM_RESET_TOKEN,
-            token_hash,
-            &user_id.to_string(),
-            EmailPurpose::PasswordReset.as_str(),
-            &version,
-            &now_ms,
-        ))
+        let claimed: Option<UserIdRow> = first_row(
+            self,
+            query!(
+                sql::CLAIM_RESET_TOKEN,
+                token_hash,
+                &user_id.to_string(),
+                EmailPurpose::PasswordReset.as_str(),
+                &version,
+                &now_ms,
+            ),
+        )
         .await?;
         Ok(claimed.is_some())
     }
@@ -162,7 +147,6 @@ impl EmailTokenStore for D1Store {
         // makes the whole batch a no-op.
         let user_id = c.user_id.to_string();
         let revoke = query!(
-            &self.0,
             sql::RESET_REVOKE,
             &user_id,
             &version,
@@ -171,22 +155,16 @@ impl EmailTokenStore for D1Store {
             c.keep_session.unwrap_or(""),
         );
         let clear = query!(
-            &self.0,
             sql::RESET_CLEAR_ATTEMPTS,
             &user_id,
             &version,
-            email.as_ref(),
+            email.as_ref()
         );
-        let void = self.void_reset_tokens(&user_id, version);
-        let update = query!(
-            &self.0,
-            sql::RESET_PASSWORD,
-            &user_id,
-            &version,
-            c.phc,
-            c.updated_at,
-        );
-        let results = batch(&self.0, vec![revoke, clear, void, update]).await?;
+        // Placed before the statement that moves the version on, it commits with the batch or
+        // not at all.
+        let void = query!(sql::VOID_RESET_TOKENS, &user_id, &version);
+        let update = query!(sql::RESET_PASSWORD, &user_id, &version, c.phc, c.updated_at);
+        let results = self.batch(vec![revoke, clear, void, update]).await?;
         ids_if_written(&results, 3, 0)
     }
 
@@ -196,16 +174,10 @@ impl EmailTokenStore for D1Store {
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
         let purpose = EmailPurpose::EmailVerification.as_str();
-        let verify = query!(&self.0, sql::MARK_VERIFIED, token_hash, purpose, &now_ms);
-        let spend = query!(
-            &self.0,
-            sql::SPEND_VERIFICATION_TOKEN,
-            token_hash,
-            purpose,
-            &now_ms,
-        );
-        let user = query!(&self.0, sql::VERIFIED_USER, token_hash);
-        let results = batch(&self.0, vec![verify, spend, user]).await?;
+        let verify = query!(sql::MARK_VERIFIED, token_hash, purpose, &now_ms);
+        let spend = query!(sql::SPEND_VERIFICATION_TOKEN, token_hash, purpose, &now_ms);
+        let user = query!(sql::VERIFIED_USER, token_hash);
+        let results = self.batch(vec![verify, spend, user]).await?;
         if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
             return Ok(None);
         }

@@ -1,12 +1,13 @@
-//! `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
+//! `SessionStore` on SQL: `sessions` and `spent_refresh_tokens`.
 
-use super::d1::{query, FromRow, Param, Row};
-use super::{all_rows, batch, execute, first_row, ids_if_written, result_of, D1Store, IdRow};
-use crate::domain::UserId;
-use crate::sql::sessions as sql;
-use crate::store::{
+use super::exec::{
+    all_rows, first_row, ids_if_written, query, result_of, Columns, FromRow, IdRow, Sql,
+};
+use super::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
+use crate::domain::UserId;
+use crate::sql::sessions as sql;
 
 /// The session's columns of a row whose other columns are a [`UserRow`].
 struct RotatedRow {
@@ -14,7 +15,7 @@ struct RotatedRow {
 }
 
 impl FromRow for RotatedRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(RotatedRow {
             session_id: row.text("session_id")?,
         })
@@ -27,7 +28,7 @@ struct ActiveSessionRow {
 }
 
 impl FromRow for ActiveSessionRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(ActiveSessionRow {
             session_expires_at: row.number("session_expires_at")?,
         })
@@ -40,7 +41,7 @@ struct TokenStateRow {
 }
 
 impl FromRow for TokenStateRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(TokenStateRow {
             session_id: row.text("session_id")?,
             spent_at: row.optional_number("spent_at")?,
@@ -57,7 +58,7 @@ struct SessionRow {
 }
 
 impl FromRow for SessionRow {
-    fn from_row(row: &Row) -> Result<Self, StoreError> {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(SessionRow {
             id: row.text("id")?,
             created_at: row.text("created_at")?,
@@ -68,21 +69,13 @@ impl FromRow for SessionRow {
     }
 }
 
-impl D1Store {
-    /// The session a refresh token belongs to: as its current token (`spent_at` NULL) or as a
-    /// spent one.
-    async fn token_state(&self, token_hash: &str) -> Result<Option<TokenStateRow>, StoreError> {
-        first_row(query!(&self.0, sql::TOKEN_STATE, token_hash)).await
-    }
-}
-
-impl SessionStore for D1Store {
+impl<D: Sql> SessionStore for D {
     async fn create_session(&self, s: &NewSession) -> Result<Option<Vec<String>>, StoreError> {
+        let user_id = s.user_id.to_string();
         let insert = query!(
-            &self.0,
             sql::INSERT,
             &s.id,
-            &s.user_id.to_string(),
+            &user_id,
             &s.refresh_hash,
             &s.created_at,
             &s.expires_at_ms,
@@ -90,51 +83,49 @@ impl SessionStore for D1Store {
             &s.password_version,
         );
         let limit = query!(
-            &self.0,
             sql::REVOKE_BEYOND_LIMIT,
-            &s.user_id.to_string(),
+            &user_id,
             &s.now_ms,
             &s.keep_at_most,
             &s.id,
         );
         let drop_ended = query!(
-            &self.0,
             sql::DROP_ENDED_BEYOND_LIMIT,
-            &s.user_id.to_string(),
+            &user_id,
             &s.now_ms,
             &s.keep_at_most,
         );
         // One round trip: the login's throttle row goes with the session's creation.
+        let clear = s.clear_attempts_of.as_ref().map(|email| email.as_ref());
+        let clear_attempts = query!(crate::sql::users::CLEAR_ATTEMPTS, clear.unwrap_or(""));
         let mut statements = Vec::with_capacity(4);
-        if let Some(email) = &s.clear_attempts_of {
-            statements.push(query!(
-                &self.0,
-                crate::sql::users::CLEAR_ATTEMPTS,
-                email.as_ref()
-            ));
+        if clear.is_some() {
+            statements.push(clear_attempts);
         }
         let created = statements.len();
         statements.extend([insert, limit, drop_ended]);
-        let results = batch(&self.0, statements).await?;
+        let results = self.batch(statements).await?;
         ids_if_written(&results, created, created + 1)
     }
 
     async fn rotate(&self, old: &str, new: &str, now_ms: i64) -> Result<Rotation, StoreError> {
-        // One D1 batch is one transaction, and D1 runs writes one at a time: of concurrent
+        // One batch is one transaction, and D1 runs writes one at a time: of concurrent
         // rotations of one token, exactly one finds it current. The spend is recorded first,
         // then the session's current hash is swapped, both under the same condition.
-        let record_spend = query!(&self.0, sql::RECORD_SPEND, old, &now_ms);
-        let swap = query!(&self.0, sql::SWAP_REFRESH, old, new, &now_ms);
-        let read_back = query!(&self.0, sql::ROTATED, new);
-        let results = batch(&self.0, vec![record_spend, swap, read_back]).await?;
+        let record_spend = query!(sql::RECORD_SPEND, old, &now_ms);
+        let swap = query!(sql::SWAP_REFRESH, old, new, &now_ms);
+        let read_back = query!(sql::ROTATED, new);
+        let results = self.batch(vec![record_spend, swap, read_back]).await?;
         if let Some((row, user)) = result_of(&results, 2)?.pair::<RotatedRow, UserRow>()? {
             return Ok(Rotation::Rotated {
                 session_id: row.session_id,
                 user: user.decode()?,
             });
         }
-        // Not rotated: find out why, for reuse detection.
-        Ok(match self.token_state(old).await? {
+        // Not rotated: find out why, for reuse detection. The session a refresh token belongs
+        // to: as its current token (`spent_at` NULL) or as a spent one.
+        let state: Option<TokenStateRow> = first_row(self, query!(sql::TOKEN_STATE, old)).await?;
+        Ok(match state {
             None => Rotation::Unknown,
             Some(TokenStateRow { spent_at: None, .. }) => Rotation::Inactive,
             Some(TokenStateRow {
@@ -154,7 +145,7 @@ impl SessionStore for D1Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let row: Option<IdRow> =
-            first_row(query!(&self.0, sql::REVOKE, session_id, &now_ms, reason)).await?;
+            first_row(self, query!(sql::REVOKE, session_id, &now_ms, reason)).await?;
         Ok(row.is_some())
     }
 
@@ -165,13 +156,10 @@ impl SessionStore for D1Store {
         now_ms: i64,
     ) -> Result<Option<String>, StoreError> {
         // One statement: the session whose current or spent token this is, if still active.
-        let row: Option<IdRow> = first_row(query!(
-            &self.0,
-            sql::REVOKE_BY_TOKEN,
-            token_hash,
-            &now_ms,
-            reason,
-        ))
+        let row: Option<IdRow> = first_row(
+            self,
+            query!(sql::REVOKE_BY_TOKEN, token_hash, &now_ms, reason),
+        )
         .await?;
         Ok(row.map(|r| r.id))
     }
@@ -184,20 +172,8 @@ impl SessionStore for D1Store {
         read: Read,
     ) -> Result<Option<ActiveSession>, StoreError> {
         let user_id = user_id.to_string();
-        let stmt = match read {
-            Read::Primary => query!(&self.0, sql::ACTIVE, session_id, &user_id, &now_ms),
-            // A Sessions API session that starts anywhere: a read replica near this location
-            // may answer (on a database without replicas, the primary does).
-            Read::Nearest => self
-                .0
-                .with_session(Some("first-unconstrained"))
-                .and_then(|session| {
-                    session
-                        .prepare(sql::ACTIVE)
-                        .bind(&[session_id.js(), user_id.js(), now_ms.js()])
-                }),
-        };
-        execute(stmt)
+        let stmt = query!(sql::ACTIVE, session_id, &user_id, &now_ms);
+        self.read(stmt, read)
             .await?
             .pair::<ActiveSessionRow, UserRow>()?
             .map(|(row, user)| {
@@ -215,7 +191,7 @@ impl SessionStore for D1Store {
         now_ms: i64,
     ) -> Result<Vec<SessionInfo>, StoreError> {
         let rows: Vec<SessionRow> =
-            all_rows(query!(&self.0, sql::LIST, &user_id.to_string(), &now_ms)).await?;
+            all_rows(self, query!(sql::LIST, &user_id.to_string(), &now_ms)).await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionInfo {
@@ -235,14 +211,16 @@ impl SessionStore for D1Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let row: Option<IdRow> = first_row(query!(
-            &self.0,
-            sql::REVOKE_OF_USER,
-            session_id,
-            &user_id.to_string(),
-            &now_ms,
-            reason,
-        ))
+        let row: Option<IdRow> = first_row(
+            self,
+            query!(
+                sql::REVOKE_OF_USER,
+                session_id,
+                &user_id.to_string(),
+                &now_ms,
+                reason,
+            ),
+        )
         .await?;
         Ok(row.is_some())
     }
@@ -254,15 +232,16 @@ impl SessionStore for D1Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let user_id = user_id.to_string();
-        let rows: Vec<IdRow> = all_rows(query!(
-            &self.0,
-            sql::REVOKE_OTHERS,
-            &user_id,
-            keep,
-            &now_ms,
-            reason
-        ))
+        let rows: Vec<IdRow> = all_rows(
+            self,
+            query!(
+                sql::REVOKE_OTHERS,
+                &user_id.to_string(),
+                keep,
+                &now_ms,
+                reason
+            ),
+        )
         .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
