@@ -33,7 +33,7 @@ function pathOf(url) {
   return url.slice(start, end);
 }
 
-// The request's id, as the Rust Worker makes it (src/http.rs, `request_id`): a well-formed
+// The request's id, as the Rust Worker makes it (src/http/mod.rs, `request_id`): a well-formed
 // incoming X-Request-Id is echoed, anything else is replaced by a new UUID.
 function requestId(request) {
   const incoming = request.headers.get("x-request-id");
@@ -41,7 +41,7 @@ function requestId(request) {
 }
 
 // The contract's problem details, for the answers this module gives itself; the texts are the
-// Rust Worker's (src/error.rs), and so are the headers every problem carries.
+// Rust Worker's (src/http/error.rs), and so are the headers every problem carries.
 function problem(id, status, title, code, detail, headers = {}) {
   const body = { type: "about:blank", title, status, code, detail, request_id: id };
   return new Response(JSON.stringify(body), {

@@ -8,13 +8,13 @@ mod common;
 
 use common::*;
 use edge_auth::app::cleanup::{self, BATCH, MAX_STATEMENTS};
-use edge_auth::breaker::BreakerState;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
+use edge_auth::limits::breaker::BreakerState;
+use edge_auth::limits::throttle::Attempts;
 use edge_auth::password::PasswordHash;
 use edge_auth::store::{
     EmailTokenRow, NewSession, PasswordChange, SessionStore, UserRow, UserStore,
 };
-use edge_auth::throttle::Attempts;
 use futures::executor::block_on;
 use serde_json::json;
 
@@ -496,7 +496,7 @@ fn a_right_password_on_an_unverified_account_never_runs_into_the_throttle() {
 /// first one's hash before its own, `password::queue`).
 #[test]
 fn concurrent_failed_logins_each_count_only_their_own_hashing() {
-    use edge_auth::mail::Outbox;
+    use edge_auth::app::mail::Outbox;
     use futures::future::join;
     use std::rc::Rc;
 

@@ -482,10 +482,13 @@ fn an_ipv6_client_counts_by_its_slash_64() {
     assert_eq!(forgot_from("::ffff:203.0.113.9"), 202);
     assert_eq!(forgot_from("203.0.113.9"), 429);
     assert_eq!(
-        edge_auth::ratelimit::client_of("2001:db8:1:2::1"),
+        edge_auth::limits::ratelimit::client_of("2001:db8:1:2::1"),
         "2001:db8:1:2::/64"
     );
-    assert_eq!(edge_auth::ratelimit::client_of(&"x".repeat(100)).len(), 64);
+    assert_eq!(
+        edge_auth::limits::ratelimit::client_of(&"x".repeat(100)).len(),
+        64
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ mod common;
 
 use common::email::*;
 use common::*;
+use edge_auth::app::mail::Outcome;
 use edge_auth::http::ApiRequest;
-use edge_auth::mail::Outcome;
 use serde_json::{json, Value};
 
 #[test]

@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use edge_auth::breaker::BreakerState;
 use edge_auth::http::ApiRequest;
+use edge_auth::limits::breaker::BreakerState;
 use serde_json::{json, Value};
 
 #[test]

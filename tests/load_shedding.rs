@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use common::*;
+use edge_auth::app::mail::Outbox;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
-use edge_auth::mail::Outbox;
 use edge_auth::password::queue;
 use serde_json::json;
 

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use edge_auth::error::{AppError, FieldError, TokenRejection};
+use edge_auth::http::error::{AppError, FieldError, TokenRejection};
 use edge_auth::http::ApiRequest;
 
 #[test]
@@ -167,11 +167,11 @@ fn the_token_endpoints_document_their_forms_and_oauth_errors() {
     );
 }
 
-/// The Worker serves `src/openapi.json`, generated from the types; it must be the document they
+/// The Worker serves `src/api_doc/openapi.json`, generated from the types; it must be the document they
 /// describe today. `make openapi` (this test with `UPDATE_OPENAPI=1`) rewrites it.
 #[test]
 fn the_served_document_is_the_generated_one() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/openapi.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api_doc/openapi.json");
     let generated = edge_auth::api_doc::document();
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
@@ -181,6 +181,6 @@ fn the_served_document_is_the_generated_one() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(
         served == generated,
-        "src/openapi.json is stale: run `make openapi`"
+        "src/api_doc/openapi.json is stale: run `make openapi`"
     );
 }

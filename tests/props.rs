@@ -2,10 +2,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::disallowed_methods)] // std's to_lowercase is the reference the normalization is checked against
 
-use edge_auth::domain::{Email, Password, EMAIL_MAX_CHARS};
+use edge_auth::domain::{Email, EMAIL_MAX_CHARS};
 use edge_auth::http::{parse_form, request_id};
+use edge_auth::limits::ratelimit::client_of;
+use edge_auth::password::Password;
 use edge_auth::password::{HashBounds, LegacyHash, PasswordHash, StoredHash};
-use edge_auth::ratelimit::client_of;
 use edge_auth::tokens::KeySet;
 use proptest::prelude::*;
 

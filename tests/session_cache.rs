@@ -312,7 +312,7 @@ fn a_failing_location_cache_falls_back_to_the_database() {
 fn a_full_isolate_memory_drops_live_entries_but_never_a_purge_mark_in_force() {
     // Only the memory tier holds the mark here (the location cache failed when it was set, as
     // on a hostname where the Cache API stores nothing): filling the memory must not forget it.
-    use edge_auth::session_cache::{
+    use edge_auth::store::session_cache::{
         MemoryLocationCache, SessionCache, SessionMemory, MEMORY_CAPACITY,
     };
     let memory = SessionMemory::default();
@@ -324,7 +324,7 @@ fn a_full_isolate_memory_drops_live_entries_but_never_a_purge_mark_in_force() {
         ttl_ms: TTL_MS,
         memory_ttl_ms: TTL_MS,
     };
-    let entry = |i: usize| edge_auth::session_cache::CachedSession {
+    let entry = |i: usize| edge_auth::store::session_cache::CachedSession {
         user_id: format!("u{i}"),
         email: "a@example.com".into(),
         created_at: "2026-01-01T00:00:00.000Z".into(),
@@ -385,7 +385,7 @@ fn a_check_that_read_the_database_before_a_logout_does_not_cache_the_session_aft
     // (get 3).
     h.location_cache.yield_at_get.set(Some(2));
     let cache = h.session_cache();
-    let outbox = edge_auth::mail::Outbox::default();
+    let outbox = edge_auth::app::mail::Outbox::default();
     let app = h.app(&outbox, &cache);
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), NOW_MS);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));
@@ -427,7 +427,7 @@ fn a_location_read_answered_before_a_logout_does_not_serve_the_session_after_it(
     h.location_cache.yield_at_get.set(Some(0));
     h.location_cache.read_before_yield.set(true);
     let cache = h.session_cache();
-    let outbox = edge_auth::mail::Outbox::default();
+    let outbox = edge_auth::app::mail::Outbox::default();
     let app = h.app(&outbox, &cache);
     let ctx = edge_auth::http::Ctx::new("racing-check".into(), later);
     let check = bearer(ApiRequest::new("GET", "/auth/me"), access(&p));

@@ -12,11 +12,11 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 fn randomness_comes_from_the_js_backend() {
-    let a = edge_auth::random::bytes::<32>().unwrap();
-    let b = edge_auth::random::bytes::<32>().unwrap();
+    let a = edge_auth::domain::random::bytes::<32>().unwrap();
+    let b = edge_auth::domain::random::bytes::<32>().unwrap();
     assert_ne!(a, b);
     assert_ne!(a, [0u8; 32]);
-    let id = edge_auth::random::uuid_v4().unwrap();
+    let id = edge_auth::domain::random::uuid_v4().unwrap();
     assert_eq!(id.get_version_num(), 4);
 }
 
@@ -41,7 +41,7 @@ fn pbkdf2_matches_the_published_vector_in_wasm() {
 
 #[wasm_bindgen_test]
 fn signing_keys_parse_and_sign_in_wasm() {
-    let seed = edge_auth::random::bytes::<32>().unwrap();
+    let seed = edge_auth::domain::random::bytes::<32>().unwrap();
     let keys = format!(
         r#"[{{"kty":"OKP","crv":"Ed25519","kid":"w1","d":"{}"}}]"#,
         URL_SAFE_NO_PAD.encode(seed)
@@ -80,14 +80,14 @@ fn lower_casing_in_wasm_matches_std_for_every_character() {
         one.clear();
         one.push(c);
         assert_eq!(
-            edge_auth::lowercase::to_lowercase(&one),
+            edge_auth::domain::lowercase::to_lowercase(&one),
             one.to_lowercase(),
             "{c:?}"
         );
     }
     let greek = "ΟΔΥΣΣΕΥΣ Σ.Α ΑΣ\u{301} İstanbul";
     assert_eq!(
-        edge_auth::lowercase::to_lowercase(greek),
+        edge_auth::domain::lowercase::to_lowercase(greek),
         greek.to_lowercase()
     );
 }

@@ -2,7 +2,8 @@
 #![no_main]
 // std's lower-casing is the reference the normalization is checked against.
 #![allow(clippy::disallowed_methods)]
-use edge_auth::domain::{Email, Password};
+use edge_auth::domain::Email;
+use edge_auth::password::Password;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

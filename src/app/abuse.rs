@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{App, Route};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::{ApiRequest, Ctx};
-use crate::ratelimit::RETRY_AFTER_SECS;
+use crate::limits::ratelimit::RETRY_AFTER_SECS;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -43,7 +43,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         else {
             return Ok(());
         };
-        let key = format!("{scope}:{}", crate::ratelimit::client_of(ip));
+        let key = format!("{scope}:{}", crate::limits::ratelimit::client_of(ip));
         match self.ip_limiter.allow(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => {

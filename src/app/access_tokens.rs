@@ -6,10 +6,10 @@ use serde_json::json;
 use super::{reject_token, to_json, utc, App, Call};
 use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
-use crate::error::{AppError, TokenRejection};
 use crate::http;
+use crate::http::error::{AppError, TokenRejection};
 use crate::http::{ApiRequest, ApiResponse, Body, Ctx, Fields};
-use crate::session_cache::CachedSession;
+use crate::store::session_cache::CachedSession;
 use crate::store::{ActiveSession, BreakerStore, Read, SessionStore, UserStore};
 use crate::tokens::VerifiedToken;
 

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{App, Call};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::{BreakerStore, SessionStore, UserStore};
 

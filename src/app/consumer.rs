@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::email_verification::VERIFY_PAGE;
 use super::password_reset::RESET_PAGE;
+use crate::app::mail::{self, MailJob, MailKind, Mailer, Outcome};
 use crate::config::EmailConfig;
 use crate::domain::Email;
 use crate::http::Ctx;
-use crate::mail::{self, MailJob, MailKind, Mailer, Outcome};
 use crate::store::{EmailPurpose, EmailTokenStore, Issued, NewEmailToken, StoreError};
 use crate::tokens;
 

@@ -3,12 +3,12 @@
 use super::Call;
 use super::{to_json, App};
 use crate::api_doc::{Health, HealthChecks};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::ApiResponse;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The Swagger UI page; its script and styles are static assets under `/docs/`.
-const DOCS_HTML: &str = include_str!("../docs.html");
+const DOCS_HTML: &str = include_str!("../api_doc/docs.html");
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) fn jwks(&self) -> ApiResponse {

@@ -1,17 +1,17 @@
 //! The tokens that reset and verification links carry: 256 random bits (base64url), stored only
 //! as their SHA-256, single-use and short-lived; a newer one voids the older ones of its kind.
 //! Neither a token nor a mail is made on the request: jobs go to the request's outbox (see
-//! [`crate::mail`]), and the queue's consumer ([`super::consumer`]) looks the account up, applies
+//! [`crate::app::mail`]), and the queue's consumer ([`super::consumer`]) looks the account up, applies
 //! the hourly cap, makes the token and sends. So `forgot` does the same work for every address.
 
 use serde_json::json;
 
 use super::{to_json, App};
 use crate::api_doc::Accepted;
+use crate::app::mail::{MailJob, MailKind};
 use crate::domain::Email;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::{ApiResponse, Ctx};
-use crate::mail::{MailJob, MailKind};
 use crate::store::{BreakerStore, SessionStore, UserStore};
 use crate::tokens;
 

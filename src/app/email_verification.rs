@@ -5,10 +5,10 @@ use serde_json::json;
 
 use super::email_tokens::accepted;
 use super::{user_json, App, Call};
+use crate::app::mail::MailKind;
 use crate::domain::User;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::{AnyObject, ApiRequest, ApiResponse, Body, Ctx, Fields};
-use crate::mail::MailKind;
 use crate::store::{BreakerStore, EmailPurpose, SessionStore, UserStore};
 
 pub const VERIFY_PAGE: &str = "/verify-email";

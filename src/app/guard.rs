@@ -6,11 +6,11 @@ use std::future::Future;
 
 use serde_json::json;
 
-use crate::breaker::{self, BreakerState, Decision};
+use crate::app::health::HealthMemory;
 use crate::config::Config;
-use crate::error::AppError;
-use crate::health::HealthMemory;
+use crate::http::error::AppError;
 use crate::http::Ctx;
+use crate::limits::breaker::{self, BreakerState, Decision};
 use crate::store::{BreakerStore, StoreError};
 
 pub(super) struct Guard<'a, B> {

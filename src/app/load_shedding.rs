@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::{App, Route};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::Ctx;
 use crate::password::queue::{self, Admitted};
 use crate::store::{BreakerStore, SessionStore, UserStore};

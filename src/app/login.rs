@@ -7,7 +7,7 @@ use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
 use crate::api_doc::TokenPair;
 use crate::domain::{Email, User};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
 use crate::store::{BreakerStore, NewSession, SessionStore, UserStore};
 use crate::tokens;
@@ -86,7 +86,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         }
 
-        let session_id = crate::random::uuid_v4()
+        let session_id = crate::domain::random::uuid_v4()
             .map_err(AppError::internal)?
             .to_string();
         let (refresh_token, refresh_hash) =
@@ -169,7 +169,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             email: user.email.as_ref().to_owned(),
             email_verified: user.email_verified,
             sid: sid.to_owned(),
-            jti: crate::random::uuid_v4()
+            jti: crate::domain::random::uuid_v4()
                 .map_err(AppError::internal)?
                 .to_string(),
             typ: ACCESS_TYPE.to_owned(),

@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::{rfc3339, App, Call};
-use crate::domain::{Email, Password};
-use crate::error::{AppError, FieldError};
+use crate::domain::Email;
+use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Fields};
+use crate::password::Password;
 use crate::store::{BreakerStore, PasswordChange, SessionStore, UserStore};
 
 /// The body of `POST /auth/password/change`. The new password follows the registration rules

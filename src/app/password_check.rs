@@ -8,11 +8,12 @@ use std::rc::Rc;
 
 use super::{redact_raw, App, Call};
 use crate::domain::{Email, User};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::Ctx;
+use crate::limits::throttle;
+use crate::password;
 use crate::password::{PasswordHash, StoredHash};
 use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
-use crate::{password, throttle};
 
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";

@@ -3,9 +3,10 @@
 use serde_json::json;
 
 use super::{rfc3339, user_json, App, Call};
-use crate::domain::{Email, Password, User, UserId};
-use crate::error::AppError;
+use crate::domain::{Email, User, UserId};
+use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
+use crate::password::Password;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The body of `POST /auth/register`.

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::Call;
 use super::{rfc3339, to_json, App};
 use crate::api_doc::{SessionList, SessionView};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::http::oauth::RefreshGrant;
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::{BreakerStore, Rotation, SessionStore, UserStore};

@@ -1,7 +1,8 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
 //! lookup function so the core never touches the runtime's `Env`.
 
-use crate::throttle::ThrottleConfig;
+use crate::limits::breaker::BreakerConfig;
+use crate::limits::throttle::ThrottleConfig;
 use crate::tokens::KeySet;
 
 /// Names of the bindings and settings, in one place.
@@ -41,24 +42,6 @@ pub mod names {
     pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
     pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
     pub const MAX_HASH_QUEUE: &str = "MAX_HASH_QUEUE";
-}
-
-/// Circuit-breaker limits, in seconds and counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BreakerConfig {
-    pub threshold: u32,
-    pub window_secs: i64,
-    pub cooldown_secs: i64,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            threshold: 5,
-            window_secs: 60,
-            cooldown_secs: 30,
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -385,7 +368,7 @@ fn host_of(authority: &str) -> Option<&str> {
 fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
-        || crate::ratelimit::ipv4_octets(host).is_some_and(|o| o[0] == 127)
+        || crate::limits::ratelimit::ipv4_octets(host).is_some_and(|o| o[0] == 127)
 }
 
 fn flag(

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::ApiRequest;
-use crate::error::{AppError, FieldError};
+use crate::http::error::{AppError, FieldError};
 
 /// A request body as a type: how to take it from the decoded fields.
 pub trait Body: Sized {

@@ -5,6 +5,7 @@
 
 mod body;
 mod context;
+pub mod error;
 pub mod oauth;
 mod problem;
 
@@ -14,7 +15,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use crate::error::{AppError, TokenRejection};
+use crate::http::error::{AppError, TokenRejection};
 
 pub use body::{parse_form, AnyObject, Body, Fields};
 pub use context::Ctx;
@@ -206,7 +207,7 @@ pub fn request_id(incoming: Option<&str>) -> String {
         {
             id.to_owned()
         }
-        _ => crate::random::uuid_v4()
+        _ => crate::domain::random::uuid_v4()
             .map(|u| u.hyphenated().to_string())
             .unwrap_or_else(|_| "unavailable".to_owned()),
     }

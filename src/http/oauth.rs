@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Body, Fields};
-use crate::error::{AppError, OAuthError, Problem};
+use crate::http::error::{AppError, OAuthError, Problem};
 
 /// The `grant_type` that `/auth/login` accepts (RFC 6749 §4.3, resource owner password).
 pub const PASSWORD_GRANT: &str = "password";
@@ -24,11 +24,13 @@ pub fn check_grant_type(body: &Fields, expected: &'static str) -> Result<(), App
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(g)) if g == expected => Ok(()),
         Some(Value::String(_)) => Err(AppError::UnsupportedGrantType(expected)),
-        Some(_) => Err(AppError::Validation(vec![crate::error::FieldError::new(
-            "grant_type",
-            "invalid_type",
-            "grant_type must be a string.",
-        )])),
+        Some(_) => Err(AppError::Validation(vec![
+            crate::http::error::FieldError::new(
+                "grant_type",
+                "invalid_type",
+                "grant_type must be a string.",
+            ),
+        ])),
     }
 }
 
@@ -151,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_description_has_only_the_characters_rfc_6749_allows() {
-        let err = AppError::Validation(vec![crate::error::FieldError::new(
+        let err = AppError::Validation(vec![crate::http::error::FieldError::new(
             "password",
             "required",
             "pass\"word\\ is ré\nquired.",

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::ApiResponse;
-use crate::error::{AppError, Problem};
+use crate::http::error::{AppError, Problem};
 
 /// The response of a problem: its JSON members, `application/problem+json`, and its headers.
 pub fn render(p: Problem, request_id: &str) -> ApiResponse {

@@ -210,7 +210,7 @@ mod cli {
                 .unwrap_or_default(),
         );
         let plan = import::plan(&rows, &bounds, &mut ids, &now, || {
-            edge_auth::random::uuid_v4()
+            edge_auth::domain::random::uuid_v4()
                 .map(|u| u.to_string())
                 .expect("the OS has randomness")
         });

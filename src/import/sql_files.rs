@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{ImportError, ImportUser};
-use crate::sql::settings::RECORD_IMPORTED_HASH_WORK;
+use crate::store::sql::settings::RECORD_IMPORTED_HASH_WORK;
 
 /// A SQL string literal. The values are already validated (emails have no control characters,
 /// hashes are ASCII), and a quote is doubled, so nothing can end the literal early.

@@ -1,7 +1,7 @@
 //! The import's row rules, sources and SQL, natively.
 
 use super::*;
-use crate::sql::testing::migrated_db;
+use crate::store::sql::testing::migrated_db;
 
 #[test]
 fn the_summary_caps_a_count_that_includes_registrations_made_meanwhile() {
@@ -407,8 +407,10 @@ fn an_account_deleted_here_is_not_brought_back() {
 
 /// The setting the Worker pads failed logins to, after `files` ran on `db`.
 fn recorded_work(db: &rusqlite::Connection) -> Option<i64> {
-    db.query_row(crate::sql::settings::IMPORTED_HASH_WORK, [], |r| r.get(0))
-        .ok()
+    db.query_row(crate::store::sql::settings::IMPORTED_HASH_WORK, [], |r| {
+        r.get(0)
+    })
+    .ok()
 }
 
 #[test]
@@ -450,7 +452,7 @@ fn the_import_records_the_cost_of_its_costliest_hash_and_never_lowers_it() {
     run(&second.users, 400);
     assert_eq!(recorded_work(&db), Some(bcrypt13_work));
     assert_eq!(
-        crate::sql::testing::count(&db, "users", "1"),
+        crate::store::sql::testing::count(&db, "users", "1"),
         4,
         "every row went in"
     );

@@ -34,7 +34,7 @@ pub fn len() -> usize {
 /// decoding and comparing at most, microseconds, and only where a new password is chosen
 /// (register, change, reset), each followed by a PBKDF2 of hundreds of milliseconds.
 pub fn is_common(password: &str) -> bool {
-    let needle = crate::lowercase::to_lowercase(password);
+    let needle = crate::domain::lowercase::to_lowercase(password);
     let mut found = false;
     scan(|entry| match entry.cmp(needle.as_str()) {
         Ordering::Less => true,

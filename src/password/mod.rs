@@ -4,8 +4,8 @@
 //! services users move in from ([`legacy`], with bcrypt's rounds in [`bcrypt`]), which a
 //! successful login replaces by ours.
 //!
-//! Everything about passwords is in this folder: this file holds the policy, the PHC format and
-//! the API the rest of the crate calls ([`PasswordHash`], [`StoredHash`], [`failure_floor`],
+//! Everything about passwords is in this folder: [`policy`] what a new password must be; this
+//! file the PHC format and the API the rest of the crate calls ([`PasswordHash`], [`StoredHash`], [`failure_floor`],
 //! [`pad_failure`]); [`blocklist`] the common passwords a new one may not be; [`queue`] the
 //! isolate's one-hash-at-a-time lock every sliced hash takes.
 
@@ -18,10 +18,12 @@ pub mod bcrypt;
 pub mod blocklist;
 pub mod legacy;
 pub mod pbkdf2;
+pub mod policy;
 pub mod queue;
 
 pub use self::pbkdf2::{counting, derive, derive_yielding, MIN_ITERATIONS};
 pub use legacy::{HashBounds, LegacyError, LegacyHash};
+pub use policy::Password;
 
 pub const ALGORITHM: &str = "pbkdf2-sha256";
 pub const SALT_LEN: usize = 16;
@@ -111,7 +113,7 @@ impl PasswordHash {
     /// # Errors
     /// When no randomness is available.
     pub fn create(password: &str, iterations: u32) -> Result<Self, getrandom::Error> {
-        let salt = crate::random::bytes::<SALT_LEN>()?.to_vec();
+        let salt = crate::domain::random::bytes::<SALT_LEN>()?.to_vec();
         let hash = derive(password, &salt, iterations);
         Ok(Self {
             iterations,
@@ -139,7 +141,7 @@ impl PasswordHash {
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let salt = crate::random::bytes::<SALT_LEN>()?.to_vec();
+        let salt = crate::domain::random::bytes::<SALT_LEN>()?.to_vec();
         let hash = derive_yielding(password, &salt, iterations, pause).await;
         Ok(Self {
             iterations,

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use worker::{Cache, Headers, Response};
 
-use crate::session_cache::{CacheCall, LocationCache};
+use crate::store::session_cache::{CacheCall, LocationCache};
 
 const SESSION_CACHE_NAME: &str = "edge-auth-sessions";
 const SESSION_CACHE_KEY: &str = "https://session-cache.edge-auth.internal/";

@@ -15,13 +15,13 @@ use super::env::config;
 use super::kv::KvBreaker;
 use super::queue::dispatch_mail;
 use super::rate_limit::IpLimiterBinding;
+use crate::app::health::HealthMemory;
+use crate::app::mail::Outbox;
 use crate::app::App;
 use crate::config::names;
-use crate::error::AppError;
-use crate::health::HealthMemory;
+use crate::http::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
-use crate::mail::Outbox;
-use crate::session_cache::{SessionCache, SessionMemory};
+use crate::store::session_cache::{SessionCache, SessionMemory};
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;

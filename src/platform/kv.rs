@@ -3,7 +3,7 @@
 use std::cell::{Cell, OnceCell};
 
 use super::js::Binding;
-use crate::breaker::BreakerState;
+use crate::limits::breaker::BreakerState;
 use crate::store::{BreakerStore, StoreError};
 
 /// The KV key holding the breaker's state.

@@ -45,7 +45,11 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
 
 /// The mail queue's consumer (the same Worker produces and consumes).
 #[event(queue)]
-async fn consume(batch: MessageBatch<crate::mail::MailJob>, env: Env, _ctx: Context) -> Result<()> {
+async fn consume(
+    batch: MessageBatch<crate::app::mail::MailJob>,
+    env: Env,
+    _ctx: Context,
+) -> Result<()> {
     queue::consume(batch, env).await;
     Ok(())
 }

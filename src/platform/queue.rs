@@ -10,9 +10,9 @@ use super::d1::D1Store;
 use super::env::config;
 use super::js::{self, Binding};
 use super::send_email::EmailBinding;
+use crate::app::mail::{self, MailJob, MailQueue};
 use crate::config::names;
 use crate::http::{self, Ctx};
-use crate::mail::{self, MailJob, MailQueue};
 
 /// The producer side of the queue.
 struct QueueProducer(Binding);

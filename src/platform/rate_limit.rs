@@ -5,7 +5,7 @@ use worker::Env;
 
 use super::js::{self, Binding};
 use crate::config::names;
-use crate::ratelimit::{IpRateLimiter, Verdict};
+use crate::limits::ratelimit::{IpRateLimiter, Verdict};
 
 /// The Rate Limiting binding, looked up when a request is counted (a missing binding is an error
 /// the caller logs).

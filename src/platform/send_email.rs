@@ -2,7 +2,7 @@
 
 use worker::{SendEmail, SendEmailBuilder};
 
-use crate::mail::{Mail, Mailer};
+use crate::app::mail::{Mail, Mailer};
 
 /// The `send_email` binding, in its `{from, to, subject, text, html}` builder form.
 pub struct EmailBinding(pub SendEmail);

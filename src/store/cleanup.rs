@@ -3,7 +3,7 @@
 
 use super::exec::{changes, query, Sql};
 use super::{CleanupStore, StoreError};
-use crate::sql::cleanup as sql;
+use crate::store::sql::cleanup as sql;
 
 impl<D: Sql> CleanupStore for D {
     async fn delete_spent_of_ended_sessions(

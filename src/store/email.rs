@@ -9,7 +9,7 @@ use super::{
     EMAIL_CAP_WINDOW_MS,
 };
 use crate::domain::{Email, User, UserId};
-use crate::sql::email as sql;
+use crate::store::sql::email as sql;
 
 struct UserIdRow {
     user_id: String,

@@ -1,4 +1,4 @@
-//! What the stores ask of a database: statements of [`crate::sql`]'s text with their arguments
+//! What the stores ask of a database: statements of [`crate::store::sql`]'s text with their arguments
 //! ([`Statement`], built by `query!`), run one at a time or as one atomic batch ([`Sql`]), and
 //! rows read column by column by name ([`Columns`], [`FromRow`]). D1 (`platform::d1`, the Worker)
 //! and SQLite (`sqlite`, the native tests) both run them, so both run the same SQL the same way.
@@ -25,7 +25,7 @@ pub enum Arg<'a> {
     Text(&'a str),
 }
 
-/// A statement of [`crate::sql`] and its arguments, in the order of its `?N`s.
+/// A statement of [`crate::store::sql`] and its arguments, in the order of its `?N`s.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Statement<'a> {
     pub sql: &'static str,

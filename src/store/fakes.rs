@@ -7,7 +7,7 @@ use std::ops::Deref;
 
 use super::exec::{Outcome, Sql, Statement};
 use super::{BreakerStore, Read, StoreError};
-use crate::breaker::BreakerState;
+use crate::limits::breaker::BreakerState;
 
 /// A database `E` with injected faults: while `fail` is set every call fails as an unreachable
 /// database does; `calls` counts the calls (D1 round trips); `session_reads` records where each

@@ -1,19 +1,21 @@
 //! The storage seams of the core: small traits the handlers use, the rows they exchange, and
 //! their one implementation on SQL (`users`, `sessions`, `email`, `cleanup`), for any database
-//! that runs [`crate::sql`]'s statements ([`exec::Sql`]): D1 in the Worker (`storage`), SQLite
+//! that runs [`crate::store::sql`]'s statements ([`exec::Sql`]): D1 in the Worker (`storage`), SQLite
 //! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
 //! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
-use crate::breaker::BreakerState;
 use crate::domain::{Email, User, UserId};
-use crate::throttle::Attempts;
+use crate::limits::breaker::BreakerState;
+use crate::limits::throttle::Attempts;
 
 mod cleanup;
 mod email;
 pub mod exec;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fakes;
+pub mod session_cache;
 mod sessions;
+pub mod sql;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;
 mod users;
@@ -115,7 +117,7 @@ pub trait UserStore: EmailTokenStore {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Reserves one attempt for this normalized email *before* any password is hashed (an
     /// atomic increment that returns the count, the window restarting once it has passed; the
-    /// same rule as [`crate::throttle::after_failure`]), and reads the account, in one round
+    /// same rule as [`crate::limits::throttle::after_failure`]), and reads the account, in one round
     /// trip. Concurrent attempts each get their own count, so no more than the limit is ever
     /// hashed. A success clears the count ([`Self::clear_failures`]).
     async fn begin_login(

@@ -7,7 +7,7 @@ use super::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
 use crate::domain::UserId;
-use crate::sql::sessions as sql;
+use crate::store::sql::sessions as sql;
 
 /// The session's columns of a row whose other columns are a [`UserRow`].
 struct RotatedRow {
@@ -97,7 +97,10 @@ impl<D: Sql> SessionStore for D {
         );
         // One round trip: the login's throttle row goes with the session's creation.
         let clear = s.clear_attempts_of.as_ref().map(|email| email.as_ref());
-        let clear_attempts = query!(crate::sql::users::CLEAR_ATTEMPTS, clear.unwrap_or(""));
+        let clear_attempts = query!(
+            crate::store::sql::users::CLEAR_ATTEMPTS,
+            clear.unwrap_or("")
+        );
         let mut statements = Vec::with_capacity(4);
         if clear.is_some() {
             statements.push(clear_attempts);

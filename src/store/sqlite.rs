@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::exec::{Arg, Outcome, Row, Sql, Statement, Value};
 use super::{Read, StoreError, UserRow};
 use crate::domain::User;
-use crate::throttle::Attempts;
+use crate::limits::throttle::Attempts;
 
 /// An in-memory SQLite database with every migration of `migrations/` applied, in order (as
 /// `wrangler d1 migrations apply` does), and foreign keys enforced, as D1 enforces them.
@@ -232,7 +232,7 @@ impl Sqlite {
     pub fn record_imported_hash_work(&self, work: u64) {
         self.with_conn(|c| {
             c.execute(
-                crate::sql::settings::RECORD_IMPORTED_HASH_WORK,
+                crate::store::sql::settings::RECORD_IMPORTED_HASH_WORK,
                 [work as i64],
             )
         });

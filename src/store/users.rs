@@ -6,9 +6,9 @@ use super::exec::{
 };
 use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
 use crate::domain::{Email, User, UserId};
-use crate::sql::settings;
-use crate::sql::users as sql;
-use crate::throttle::Attempts;
+use crate::limits::throttle::Attempts;
+use crate::store::sql::settings;
+use crate::store::sql::users as sql;
 
 struct AttemptsRow {
     failures: f64,
@@ -145,7 +145,11 @@ impl<D: Sql> UserStore for D {
         );
         // A reset link mailed before the change must not undo it: its pending reset tokens go
         // (`sql::email::VOID_RESET_TOKENS`, before the statement that moves the version on).
-        let void = query!(crate::sql::email::VOID_RESET_TOKENS, &user_id, &version);
+        let void = query!(
+            crate::store::sql::email::VOID_RESET_TOKENS,
+            &user_id,
+            &version
+        );
         let update = query!(
             sql::CHANGE_PASSWORD,
             c.phc,

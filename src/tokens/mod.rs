@@ -9,7 +9,7 @@ use ed25519_compact::{KeyPair, PublicKey, Seed};
 use jwt_compact::{alg::Ed25519, AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
-use crate::error::TokenRejection;
+use crate::http::error::TokenRejection;
 
 /// Tokens longer than this are refused before any parsing (contract: 8 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -318,7 +318,7 @@ pub const REFRESH_TOKEN_LEN: usize = 43;
 /// # Errors
 /// When no randomness is available.
 pub fn new_refresh_token() -> Result<(String, String), getrandom::Error> {
-    let token = URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>()?);
+    let token = URL_SAFE_NO_PAD.encode(crate::domain::random::bytes::<32>()?);
     let hash = refresh_token_hash(&token).unwrap_or_default();
     Ok((token, hash))
 }

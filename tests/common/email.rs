@@ -1,7 +1,7 @@
 //! Helpers of the email tests: requests, and reading links and tokens from the fake inbox.
 
+use edge_auth::app::mail::Mail;
 use edge_auth::http::{ApiRequest, ApiResponse};
-use edge_auth::mail::Mail;
 use serde_json::{json, Value};
 
 use super::{Harness, NOW_MS, PASSWORD};

@@ -6,14 +6,14 @@ pub mod email;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
+use edge_auth::app::health::HealthMemory;
+use edge_auth::app::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
 use edge_auth::app::{consumer, App};
 use edge_auth::config::Config;
 use edge_auth::domain::{Email, User, UserId};
-use edge_auth::health::HealthMemory;
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
-use edge_auth::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
-use edge_auth::ratelimit::MemoryRateLimiter;
-use edge_auth::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
+use edge_auth::limits::ratelimit::MemoryRateLimiter;
+use edge_auth::store::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
 use edge_auth::store::{Faulty, MemoryBreaker, Sqlite};
 use futures::executor::block_on;
 use serde_json::{json, Value};

@@ -14,7 +14,7 @@ from client import request
 from conftest import SigningKey, start_worker, stop
 from test_core import PASSWORD, b64decode, register, unique_email
 
-ACCESS_TOKEN_TTL = 60  # the shortest the service allows (src/config.rs)
+ACCESS_TOKEN_TTL = 60  # the shortest the service allows (src/config/mod.rs)
 
 
 @pytest.fixture(scope="module")

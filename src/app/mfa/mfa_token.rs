@@ -13,7 +13,7 @@ pub const LEN: usize = 43;
 /// # Errors
 /// When the platform's generator is unavailable.
 pub fn generate() -> Result<(String, String), getrandom::Error> {
-    let token = URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>()?);
+    let token = URL_SAFE_NO_PAD.encode(crate::domain::random::bytes::<32>()?);
     let hash = digest(&token);
     Ok((token, hash))
 }

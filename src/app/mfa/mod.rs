@@ -1,7 +1,7 @@
 //! Two-step verification's core, plain Rust over [`crypto::MfaCrypto`] (WebCrypto in the
 //! Worker, RustCrypto natively): TOTP codes (`totp`), recovery codes (`recovery_codes`), the
 //! TOTP secret sealed at rest (`secret_box`) and the login's `mfa_token` (`mfa_token`). The SQL
-//! is in `crate::sql::mfa`; docs/mfa.md has the design notes.
+//! is in `crate::store::sql::mfa`; docs/mfa.md has the design notes.
 
 pub mod crypto;
 pub mod known_answers;

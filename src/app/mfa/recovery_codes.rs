@@ -34,7 +34,7 @@ pub fn generate() -> Result<Vec<String>, getrandom::Error> {
 }
 
 fn one() -> Result<String, getrandom::Error> {
-    let random = crate::random::bytes::<7>()?;
+    let random = crate::domain::random::bytes::<7>()?;
     let mut bits = random
         .iter()
         .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));

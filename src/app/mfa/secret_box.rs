@@ -181,7 +181,7 @@ pub async fn seal<C: MfaCrypto>(
     user_id: &str,
     secret: &TotpSecret,
 ) -> Result<String, SecretBoxError> {
-    let nonce = crate::random::bytes::<NONCE_LEN>().map_err(|_| SecretBoxError::Random)?;
+    let nonce = crate::domain::random::bytes::<NONCE_LEN>().map_err(|_| SecretBoxError::Random)?;
     seal_with_nonce(crypto, keys, user_id, secret, &nonce).await
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Replay (RFC 6238 §5.2): verification returns the step it accepted, and a step at or before
 //! the user's last accepted one is never accepted again. The store makes that check-and-write
-//! one conditional statement (`crate::sql::mfa::ACCEPT_STEP`); [`is_fresh`] is the same rule
+//! one conditional statement (`crate::store::sql::mfa::ACCEPT_STEP`); [`is_fresh`] is the same rule
 //! here, so a code is not even compared against a step the store would refuse.
 
 use std::fmt;
@@ -33,7 +33,9 @@ impl TotpSecret {
     /// # Errors
     /// When the platform's generator is unavailable.
     pub fn generate() -> Result<Self, getrandom::Error> {
-        Ok(Self::from_bytes(crate::random::bytes::<SECRET_LEN>()?))
+        Ok(Self::from_bytes(
+            crate::domain::random::bytes::<SECRET_LEN>()?,
+        ))
     }
 
     pub fn from_bytes(bytes: [u8; SECRET_LEN]) -> Self {

@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{
+use crate::store::sql::testing::{
     add_session, add_user, batch, columns, count, migrated_db, num, run, text, NOW, USER_COLUMNS,
 };
 

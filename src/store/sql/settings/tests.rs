@@ -1,7 +1,7 @@
 //! The settings statements on SQLite with every migration applied.
 
 use super::*;
-use crate::sql::testing::{migrated_db, num, run};
+use crate::store::sql::testing::{migrated_db, num, run};
 
 #[test]
 fn the_recorded_import_cost_rises_to_the_costliest_hash_and_never_falls() {

@@ -1,24 +1,6 @@
 //! The one error type of the service and its single mapping to RFC 9457 problem details.
 
-use serde::Serialize;
-
-/// One broken validation rule, reported in the `errors` array of a `422`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            code,
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// Why a bearer token was refused. Logged, never sent: the client only learns `invalid_token`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,25 @@
 //! The circuit breaker's state machine. Pure: `(state, now) -> (decision, new state)`.
-//! Workers KV only loads and stores the state (see `storage`); time is passed in.
+//! Workers KV only loads and stores the state (`platform::kv`); time is passed in.
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::BreakerConfig;
+/// Circuit-breaker limits, in seconds and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerConfig {
+    pub threshold: u32,
+    pub window_secs: i64,
+    pub cooldown_secs: i64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            window_secs: 60,
+            cooldown_secs: 30,
+        }
+    }
+}
 
 /// The stored state. Times are Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,32 @@
-//! Validated newtypes for what crosses the boundary: emails, passwords, user ids.
+//! Validated newtypes for what crosses the boundary: emails and user ids (passwords:
+//! [`crate::password::Password`]).
 //! Once a value of one of these types exists, it satisfies the contract's rules.
 
-use secrecy::{ExposeSecret, SecretString};
+pub mod lowercase;
+pub mod random;
 
-use crate::error::FieldError;
+use serde::Serialize;
+
+/// One broken validation rule, reported in the `errors` array of a `422`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+}
 
 /// Longest email the contract accepts (RFC 5321's path limit), in characters.
 pub const EMAIL_MAX_CHARS: usize = 254;
-/// Password length bounds in Unicode code points (NIST 800-63B, ASVS 6.2).
-pub const PASSWORD_MIN_CHARS: usize = 8;
-pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// A normalized email address: trimmed and lower-cased, the form that is stored and compared.
 /// Only a plain addr-spec: a dot-atom local part and a domain of LDH labels, so the address is
@@ -55,7 +72,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let err = |code, msg: &str| Err(FieldError::new("email", code, msg));
         let trimmed = raw.trim();
-        let normalized = crate::lowercase::to_lowercase(trimmed);
+        let normalized = crate::domain::lowercase::to_lowercase(trimmed);
         if normalized.is_empty() {
             return err("required", "Email is required.");
         }
@@ -118,68 +135,13 @@ impl AsRef<str> for Email {
     }
 }
 
-/// A password that satisfies the registration policy. Never trimmed, truncated or case-changed,
-/// and wrapped so that it cannot be logged by accident.
-#[derive(Debug)]
-pub struct Password(SecretString);
-
-impl Password {
-    /// Checks the registration policy: 8–128 code points, not a common password, not the email.
-    ///
-    /// # Errors
-    /// One [`FieldError`] per broken rule, all on `password`.
-    pub fn parse(raw: &str, email: Option<&Email>) -> Result<Self, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let chars = raw.chars().count();
-        if chars < PASSWORD_MIN_CHARS {
-            errors.push(FieldError::new(
-                "password",
-                "too_short",
-                "Password must be at least 8 characters.",
-            ));
-        }
-        if chars > PASSWORD_MAX_CHARS {
-            errors.push(FieldError::new(
-                "password",
-                "too_long",
-                "Password must be at most 128 characters.",
-            ));
-        }
-        if crate::password::blocklist::is_common(raw) {
-            errors.push(FieldError::new(
-                "password",
-                "too_common",
-                "This password is too common; choose another.",
-            ));
-        }
-        if let Some(email) = email {
-            if crate::lowercase::to_lowercase(raw.trim()) == email.as_ref() {
-                errors.push(FieldError::new(
-                    "password",
-                    "equals_email",
-                    "Password must not be the email address.",
-                ));
-            }
-        }
-        if errors.is_empty() {
-            Ok(Self(SecretString::from(raw)))
-        } else {
-            Err(errors)
-        }
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-}
-
 /// A user's id: a UUID in its lower-case hyphenated form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserId(uuid::Uuid);
 
 impl UserId {
     pub fn new_random() -> Result<Self, getrandom::Error> {
-        Ok(Self(crate::random::uuid_v4()?))
+        Ok(Self(crate::domain::random::uuid_v4()?))
     }
 
     /// # Errors
@@ -295,38 +257,5 @@ mod tests {
     fn email_is_redacted_for_logs() {
         let e = Email::parse("alice@example.com").unwrap();
         assert_eq!(e.redacted(), "a***@example.com");
-    }
-
-    #[test]
-    fn password_length_counts_code_points_not_bytes() {
-        // 8 code points of 4 bytes each: long enough.
-        assert!(Password::parse("🔑🔑🔑🔑🔑🔑🔑🔑", None).is_ok());
-        let short = Password::parse("🔑🔑🔑🔑🔑🔑🔑", None).unwrap_err();
-        assert_eq!(short[0].code, "too_short");
-        let long = "x1".repeat(64) + "y";
-        assert_eq!(
-            Password::parse(&long, None).unwrap_err()[0].code,
-            "too_long"
-        );
-        assert!(Password::parse(&"x1".repeat(64), None).is_ok());
-    }
-
-    #[test]
-    fn password_is_kept_verbatim() {
-        let p = Password::parse("  Spaces Kept  ", None).unwrap();
-        assert_eq!(p.expose(), "  Spaces Kept  ");
-    }
-
-    #[test]
-    fn password_equal_to_email_is_rejected() {
-        let email = Email::parse("someone@example.com").unwrap();
-        let errs = Password::parse("Someone@Example.com", Some(&email)).unwrap_err();
-        assert!(errs.iter().any(|e| e.code == "equals_email"));
-    }
-
-    #[test]
-    fn common_password_is_rejected() {
-        let errs = Password::parse("password123", None).unwrap_err();
-        assert!(errs.iter().any(|e| e.code == "too_common"));
     }
 }

@@ -4,8 +4,8 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::email::VOID_RESET_TOKENS;
-use crate::sql::testing::{
+use crate::store::sql::email::VOID_RESET_TOKENS;
+use crate::store::sql::testing::{
     add_session, add_token, add_user, batch, columns, count, migrated_db, num, run, text, NOW,
     USER_COLUMNS,
 };

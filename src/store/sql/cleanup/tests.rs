@@ -2,7 +2,7 @@
 //! dead, and at most its limit.
 
 use super::*;
-use crate::sql::testing::{add_user, count, migrated_db, num, run, NOW};
+use crate::store::sql::testing::{add_user, count, migrated_db, num, run, NOW};
 use crate::store::{CleanupStore, StoreError};
 
 fn exec(db: &rusqlite::Connection, sql: &str) {
@@ -126,7 +126,7 @@ impl CleanupStore for Sqlite {
 
 /// A value of `wrangler.toml`'s text: the first quoted string or number after `key = `.
 fn wrangler_value(key: &str) -> String {
-    let toml = include_str!("../../../wrangler.toml");
+    let toml = include_str!("../../../../wrangler.toml");
     let line = toml
         .lines()
         .find(|l| l.trim_start().starts_with(key))
@@ -190,7 +190,7 @@ fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
             store
                 .0
                 .query_row(
-                    crate::sql::email::RECORD_REQUEST,
+                    crate::store::sql::email::RECORD_REQUEST,
                     rusqlite::params![
                         format!("m{minute}-{i}@example.com"),
                         "password_reset",

@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{add_user, count, migrated_db, num, run, text, NOW};
+use crate::store::sql::testing::{add_user, count, migrated_db, num, run, text, NOW};
 
 const MINUTE: f64 = 60_000.0;
 

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 use super::*;
-use crate::sql::testing::{
+use crate::store::sql::testing::{
     add_session, add_token, add_user, batch, count, migrated_db, num, run, text, NOW,
 };
 
