@@ -94,7 +94,7 @@ rmSync(assets, { recursive: true, force: true });
 const rules = [];
 const ASSET_FILES = [
   ...FILES,
-  ["/docs", "src/docs.html", HTML, { "content-security-policy": DOCS["content-security-policy"], "cache-control": "no-store" }],
+  ["/docs", "src/api_doc/docs.html", HTML, { "content-security-policy": DOCS["content-security-policy"], "cache-control": "no-store" }],
 ];
 for (const [path, source, type, extra] of ASSET_FILES) {
   const file = join(assets, path.endsWith(".js") || path.endsWith(".css") || path.endsWith(".txt")
