@@ -180,7 +180,7 @@ test-e2e: tools chromium worker worker-test consumer dev-vars
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
 # The OpenAPI document the Worker serves, generated natively from the API types in
-# src/api_doc.rs (tests/openapi.rs fails when it is stale).
+# src/api_doc/ (tests/openapi.rs fails when it is stale).
 openapi:
 	UPDATE_OPENAPI=1 cargo test --quiet --test openapi the_served_document_is_the_generated_one
 

@@ -157,3 +157,74 @@ fn every_request_header_the_core_reads_is_copied_by_the_worker() {
         );
     }
 }
+
+#[test]
+fn the_audit_trail_records_every_security_event_with_request_ids_and_no_secrets() {
+    let h = Harness::with_config(config_with(&[("REFRESH_REUSE_GRACE", "0")]));
+    let send = |req: ApiRequest, id: &str| h.send(req.header("x-request-id", id));
+    send(
+        ApiRequest::new("POST", "/auth/register")
+            .json(&json!({"email": "audit@example.com", "password": PASSWORD})),
+        "r-register",
+    );
+    let pair = send(
+        ApiRequest::new("POST", "/auth/login")
+            .json(&json!({"email": "audit@example.com", "password": PASSWORD})),
+        "r-login",
+    )
+    .body_json();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    send(
+        ApiRequest::new("POST", "/auth/refresh").json(&json!({ "refresh_token": refresh })),
+        "r-refresh",
+    );
+    send(
+        ApiRequest::new("POST", "/auth/refresh").json(&json!({ "refresh_token": refresh })),
+        "r-reuse",
+    );
+    let pair = send(
+        ApiRequest::new("POST", "/auth/login")
+            .json(&json!({"email": "audit@example.com", "password": PASSWORD})),
+        "r-login2",
+    )
+    .body_json();
+    send(
+        ApiRequest::new("POST", "/auth/logout")
+            .json(&json!({ "refresh_token": pair["refresh_token"] })),
+        "r-logout",
+    );
+    for i in 0..6 {
+        send(
+            ApiRequest::new("POST", "/auth/login")
+                .json(&json!({"email": "audit@example.com", "password": "wrong password!"})),
+            &format!("r-fail-{i}"),
+        );
+    }
+    h.users.fail.set(true);
+    for i in 0..5 {
+        send(ApiRequest::new("GET", "/health"), &format!("r-down-{i}"));
+    }
+
+    let at = |event: &str, id: &str| h.events(event).iter().any(|e| e["request_id"] == id);
+    assert!(at("user_registered", "r-register"));
+    assert!(at("login_succeeded", "r-login"));
+    assert!(at("refresh_succeeded", "r-refresh"));
+    assert!(at("refresh_reuse_detected", "r-reuse"));
+    assert!(at("logout", "r-logout"));
+    assert!(at("login_failed", "r-fail-0"));
+    assert!(at("login_throttled", "r-fail-5"));
+    assert!(at("breaker_state_changed", "r-down-4"));
+
+    let all: Vec<Value> = h.logs.borrow().clone();
+    let text = serde_json::to_string(&all).unwrap();
+    for secret in [
+        PASSWORD,
+        "wrong password!",
+        refresh,
+        pair["access_token"].as_str().unwrap(),
+        pair["refresh_token"].as_str().unwrap(),
+        "audit@example.com",
+    ] {
+        assert!(!text.contains(secret), "log leaked {secret}");
+    }
+}

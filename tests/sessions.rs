@@ -223,3 +223,79 @@ fn verify_answers_from_the_signature_when_the_database_is_down() {
     // /auth/me needs the database and says so.
     assert_problem(&h.me(&access, NOW_MS), 503, "service_unavailable");
 }
+
+#[test]
+fn a_zero_grace_revokes_on_reuse_even_when_the_spend_looks_later_than_now() {
+    let h = Harness::with_config(config_with(&[("REFRESH_REUSE_GRACE", "0")]));
+    h.register("alice@example.com", PASSWORD);
+    let pair = h.login("alice@example.com", PASSWORD).body_json();
+    let first = pair["refresh_token"].as_str().unwrap();
+    // The winner's clock read later than the loser's: the spend is "in the future".
+    let winner = refresh_at(&h, first, NOW_MS + 5_000);
+    assert_eq!(winner.status, 200);
+    assert_problem(&refresh_at(&h, first, NOW_MS + 1_000), 401, "invalid_grant");
+    assert_eq!(h.events("refresh_reuse_detected").len(), 1);
+    let newer = winner.body_json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_problem(
+        &refresh_at(&h, &newer, NOW_MS + 6_000),
+        401,
+        "invalid_grant",
+    );
+}
+
+#[test]
+fn refresh_expiry_is_absolute_from_login_not_sliding() {
+    let h = Harness::with_config(config_with(&[("REFRESH_TOKEN_TTL", "300")]));
+    h.register("alice@example.com", PASSWORD);
+    let mut token = h.login("alice@example.com", PASSWORD).body_json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Refreshing just before the end works, and does not push the end back.
+    for at in [100_000, 299_000] {
+        let r = refresh_at(&h, &token, NOW_MS + at);
+        assert_eq!(r.status, 200, "at +{at} ms");
+        token = r.body_json()["refresh_token"].as_str().unwrap().to_owned();
+    }
+    assert_problem(
+        &refresh_at(&h, &token, NOW_MS + 300_000),
+        401,
+        "invalid_grant",
+    );
+}
+
+#[test]
+fn a_malformed_refresh_token_is_refused_before_the_database_is_asked() {
+    let h = Harness::new();
+    let before = h.users.calls.get();
+    for bad in [
+        "",
+        "short",
+        &"A".repeat(44),
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+    ] {
+        assert_problem(&refresh_at(&h, bad, NOW_MS), 401, "invalid_grant");
+    }
+    assert_eq!(h.users.calls.get(), before);
+}
+
+#[test]
+fn an_unreadable_row_behind_a_session_is_a_500_that_never_counts_toward_the_breaker() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let token = h.token("alice@example.com");
+    let mut row = h.users.user_row("alice@example.com").unwrap();
+    row.email = "no-at-sign".into();
+    h.users.put_row(row);
+    for _ in 0..6 {
+        assert_problem(&h.me(&token, NOW_MS), 500, "internal_error");
+    }
+    assert!(h.events("storage_failure").is_empty());
+    assert_eq!(h.events("stored_row_invalid").len(), 6);
+    assert_eq!(h.register("bob@example.com", PASSWORD).status, 201);
+    let body = h.send(ApiRequest::new("GET", "/health")).body_json();
+    assert_eq!(body["checks"]["breaker"], "closed");
+}
