@@ -4,7 +4,7 @@
 //! the mail is rendered and sent. Doing that here, and not on the request path, is what lets
 //! `forgot` do the same work for a known and an unknown address. No platform type in here: the
 //! Worker's `#[event(queue)]` hands each message to [`process`] with the D1 store and the
-//! `send_email` binding, the native tests with the in-memory twins.
+//! `send_email` binding, the native tests with the SQLite store and a fake mailer.
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! The route table and the service that runs it, over the storage traits. No platform type in here:
-//! the same code runs on workerd (with D1/KV) and in native tests (with in-memory stores).
+//! the same code runs on workerd (with D1/KV) and in native tests (the same SQL on SQLite).
 //!
 //! One module per feature, each an `impl App` block with the handlers of its routes and the
 //! type of each body it reads (see [`crate::http::Body`]):
