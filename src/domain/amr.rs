@@ -1,0 +1,132 @@
+//! How a session was opened: RFC 8176 authentication method references (`amr`), the methods
+//! this service uses. A session stores them when it opens, and each of its access tokens says
+//! them, so a consuming service can ask for a second factor before a sensitive action.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One RFC 8176 method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// A password.
+    Pwd,
+    /// A one-time code (TOTP).
+    Otp,
+    /// More than one factor.
+    Mfa,
+    /// A hardware-secured key (a passkey).
+    Hwk,
+    /// User presence and verification on the authenticator (a passkey's PIN or biometric).
+    User,
+}
+
+/// How a session was opened (RFC 8176 `amr`): the methods, in the order the contract lists them.
+/// The same JSON array is stored with the session and put in each of its access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = json!(["pwd"]))]
+pub struct Amr(Vec<AuthMethod>);
+
+/// `sessions.amr` did not hold a JSON array of known methods.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a JSON array of known authentication methods")]
+pub struct AmrError;
+
+impl Amr {
+    /// A password login.
+    pub fn password() -> Self {
+        Self(vec![AuthMethod::Pwd])
+    }
+
+    /// A password, then a TOTP code.
+    pub fn totp() -> Self {
+        Self(vec![AuthMethod::Pwd, AuthMethod::Otp, AuthMethod::Mfa])
+    }
+
+    /// A password, then a recovery code.
+    pub fn recovery_code() -> Self {
+        Self(vec![AuthMethod::Pwd, AuthMethod::Mfa])
+    }
+
+    /// A passkey with user verification: a possession and an inherence (or knowledge) factor.
+    pub fn passkey() -> Self {
+        Self(vec![AuthMethod::Hwk, AuthMethod::User, AuthMethod::Mfa])
+    }
+
+    pub fn contains(&self, method: AuthMethod) -> bool {
+        self.0.contains(&method)
+    }
+
+    pub fn methods(&self) -> &[AuthMethod] {
+        &self.0
+    }
+
+    /// The stored form: compact JSON, as the column's default `["pwd"]` is written.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"["pwd"]"#.to_owned())
+    }
+
+    /// Reads the stored form.
+    ///
+    /// # Errors
+    /// [`AmrError`] for anything but a non-empty JSON array of known methods.
+    pub fn from_json(text: &str) -> Result<Self, AmrError> {
+        match serde_json::from_str::<Self>(text) {
+            Ok(amr) if !amr.0.is_empty() => Ok(amr),
+            _ => Err(AmrError),
+        }
+    }
+}
+
+impl Default for Amr {
+    /// A token or session that does not say: opened by a password, the only way to open one
+    /// before methods were recorded (and the weakest, so a default never grants more).
+    fn default() -> Self {
+        Self::password()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_way_in_has_the_contracts_methods_in_its_order() {
+        assert_eq!(Amr::password().to_json(), r#"["pwd"]"#);
+        assert_eq!(Amr::totp().to_json(), r#"["pwd","otp","mfa"]"#);
+        assert_eq!(Amr::recovery_code().to_json(), r#"["pwd","mfa"]"#);
+        assert_eq!(Amr::passkey().to_json(), r#"["hwk","user","mfa"]"#);
+        assert!(Amr::totp().contains(AuthMethod::Mfa));
+        assert!(!Amr::password().contains(AuthMethod::Mfa));
+    }
+
+    #[test]
+    fn the_stored_form_reads_back_and_anything_else_is_refused() {
+        for amr in [
+            Amr::password(),
+            Amr::totp(),
+            Amr::recovery_code(),
+            Amr::passkey(),
+        ] {
+            assert_eq!(Amr::from_json(&amr.to_json()), Ok(amr));
+        }
+        // The migration's default, and a JSON writer's spacing.
+        assert_eq!(Amr::from_json(r#"["pwd"]"#), Ok(Amr::password()));
+        assert_eq!(
+            Amr::from_json(r#"[ "pwd", "otp", "mfa" ]"#),
+            Ok(Amr::totp())
+        );
+        for bad in [
+            "",
+            "pwd",
+            "[]",
+            r#"["PWD"]"#,
+            r#"["sms"]"#,
+            r#"{"amr":["pwd"]}"#,
+            "[1]",
+        ] {
+            assert_eq!(Amr::from_json(bad), Err(AmrError), "{bad}");
+        }
+    }
+}
