@@ -2,12 +2,13 @@
 //! this service uses. A session stores them when it opens, and each of its access tokens says
 //! them, so a consuming service can ask for a second factor before a sensitive action.
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
 /// One RFC 8176 method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum AuthMethod {
     /// A password.
     Pwd,
@@ -21,12 +22,66 @@ pub enum AuthMethod {
     User,
 }
 
+impl AuthMethod {
+    const ALL: [Self; 5] = [Self::Pwd, Self::Otp, Self::Mfa, Self::Hwk, Self::User];
+
+    /// The RFC 8176 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pwd => "pwd",
+            Self::Otp => "otp",
+            Self::Mfa => "mfa",
+            Self::Hwk => "hwk",
+            Self::User => "user",
+        }
+    }
+
+    /// The method of an RFC 8176 name, exactly as written (the names are case-sensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
 /// How a session was opened (RFC 8176 `amr`): the methods, in the order the contract lists them.
 /// The same JSON array is stored with the session and put in each of its access tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
 #[schema(example = json!(["pwd"]))]
 pub struct Amr(Vec<AuthMethod>);
+
+// Written by hand, as an array of strings: serde's derive for an enum reads the externally
+// tagged form too (`{"pwd": null}`), code the Worker's wasm would carry for nothing, and the
+// strings reuse the claims' own string reader.
+impl Serialize for Amr {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|m| m.as_str()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Amr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Methods;
+
+        impl<'de> Visitor<'de> for Methods {
+            type Value = Amr;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of RFC 8176 methods")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Amr, A::Error> {
+                let mut methods = Vec::with_capacity(3);
+                while let Some(name) = seq.next_element::<String>()? {
+                    let method = AuthMethod::parse(&name)
+                        .ok_or_else(|| de::Error::custom("unknown authentication method"))?;
+                    methods.push(method);
+                }
+                Ok(Amr(methods))
+            }
+        }
+
+        deserializer.deserialize_seq(Methods)
+    }
+}
 
 /// `sessions.amr` did not hold a JSON array of known methods.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,12 +122,12 @@ impl Amr {
         serde_json::to_string(self).unwrap_or_else(|_| r#"["pwd"]"#.to_owned())
     }
 
-    /// Reads the stored form.
+    /// Reads the stored form (through the reader of the token's claims, the same code).
     ///
     /// # Errors
     /// [`AmrError`] for anything but a non-empty JSON array of known methods.
     pub fn from_json(text: &str) -> Result<Self, AmrError> {
-        match serde_json::from_str::<Self>(text) {
+        match serde_json::from_slice::<Self>(text.as_bytes()) {
             Ok(amr) if !amr.0.is_empty() => Ok(amr),
             _ => Err(AmrError),
         }
