@@ -19,7 +19,7 @@ struct RotatedRow {
 impl FromRow for RotatedRow {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         let amr = Amr::from_json(&row.text("session_amr")?)
-            .map_err(|e| StoreError::Corrupt(format!("sessions.amr: {e}")))?;
+            .map_err(|_| StoreError::Corrupt("sessions.amr is not a list of methods".into()))?;
         Ok(RotatedRow {
             session_id: row.text("session_id")?,
             amr,
