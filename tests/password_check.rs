@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use edge_auth::domain::amr::Amr;
 use edge_auth::http::{ApiRequest, Ctx};
 use edge_auth::limits::breaker::BreakerState;
 use edge_auth::password::PasswordHash;
@@ -191,6 +192,7 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         created_at: "2026-01-01T00:00:00.000Z".into(),
         expires_at_ms: NOW_MS + 1_000,
         user_agent: None,
+        amr: Amr::password(),
         password_version: version,
         clear_attempts_of: None,
         keep_at_most: 10,

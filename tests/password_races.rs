@@ -14,6 +14,7 @@ use std::rc::Rc;
 use common::email::*;
 use common::*;
 use edge_auth::app::mail::Outbox;
+use edge_auth::domain::amr::Amr;
 use edge_auth::domain::{Email, User, UserId};
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
@@ -217,6 +218,7 @@ fn two_logins_rehashing_one_account_at_once_both_open_their_session() {
         created_at: "2026-01-01T00:00:00.000Z".into(),
         expires_at_ms: NOW_MS + 1_000,
         user_agent: None,
+        amr: Amr::password(),
         password_version: user.password_version,
         clear_attempts_of: None,
         keep_at_most: 10,

@@ -1,10 +1,17 @@
-//! Sessions natively: refresh rotation, reuse detection, logout, revocation by `sid`, verify.
+//! Sessions natively: refresh rotation, reuse detection, logout, revocation by `sid`, verify,
+//! and how a session was opened (`amr`), kept by every refresh.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use common::*;
+use ed25519_compact::{KeyPair, Seed};
+use edge_auth::domain::amr::Amr;
 use edge_auth::http::{ApiRequest, ApiResponse};
+use edge_auth::store::{NewSession, SessionStore};
+use edge_auth::tokens;
+use futures::executor::block_on;
 use serde_json::{json, Value};
 
 fn login_pair(h: &Harness) -> (String, String) {
@@ -298,4 +305,136 @@ fn an_unreadable_row_behind_a_session_is_a_500_that_never_counts_toward_the_brea
     assert_eq!(h.register("bob@example.com", PASSWORD).status, 201);
     let body = h.send(ApiRequest::new("GET", "/health")).body_json();
     assert_eq!(body["checks"]["breaker"], "closed");
+}
+
+/// The claims of an access token, as its payload says them.
+fn payload(access: &str) -> Value {
+    let part = access.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// The token's claims without `amr`, signed with the harness's key: a token as issued before
+/// sessions recorded how they were opened.
+fn without_amr(access: &str) -> String {
+    let mut claims = payload(access);
+    claims.as_object_mut().unwrap().remove("amr").unwrap();
+    let header = json!({"alg": "EdDSA", "kid": "k1", "typ": "JWT"});
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = KeyPair::from_seed(Seed::new([7; 32])).sk;
+    let signature = key.sign(signed.as_bytes(), None);
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(*signature))
+}
+
+#[test]
+fn a_password_login_and_its_refreshes_say_pwd_in_the_token_and_in_verify() {
+    let h = Harness::new();
+    let (access, refresh) = login_pair(&h);
+    assert_eq!(payload(&access)["amr"], json!(["pwd"]));
+    assert_eq!(verify_at(&h, &access, NOW_MS)["amr"], json!(["pwd"]));
+    let sid = sid_of(&h, &access);
+    assert_eq!(
+        h.sessions.with_conn(|c| c.query_row(
+            "SELECT amr FROM sessions WHERE id = ?1",
+            [&sid],
+            |r| r.get::<_, String>(0)
+        )),
+        r#"["pwd"]"#
+    );
+
+    let r = refresh_at(&h, &refresh, NOW_MS + 1_000);
+    assert_eq!(r.status, 200, "{}", r.body_json());
+    let renewed = r.body_json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload(&renewed)["amr"], json!(["pwd"]));
+    assert_eq!(
+        verify_at(&h, &renewed, NOW_MS + 1_000)["amr"],
+        json!(["pwd"])
+    );
+}
+
+#[test]
+fn a_refresh_keeps_the_methods_its_session_was_opened_with() {
+    let h = Harness::new();
+    h.register("alice@example.com", PASSWORD);
+    let user = h.users.get("alice@example.com").unwrap();
+    // A session as a login with a TOTP code opens it, written through the store.
+    let (refresh, refresh_hash) = tokens::new_refresh_token().unwrap();
+    let session = NewSession {
+        id: "totp-session".into(),
+        user_id: user.id.clone(),
+        refresh_hash,
+        created_at: "2027-01-15T08:00:00.000Z".into(),
+        expires_at_ms: NOW_MS + 86_400_000,
+        user_agent: None,
+        amr: Amr::totp(),
+        password_version: user.password_version,
+        clear_attempts_of: None,
+        keep_at_most: 10,
+        now_ms: NOW_MS,
+    };
+    assert_eq!(
+        block_on(h.sessions.create_session(&session)).unwrap(),
+        Some(vec![])
+    );
+
+    let mut refresh = refresh;
+    for step in 1..=2 {
+        let now = NOW_MS + step * 1_000;
+        let r = refresh_at(&h, &refresh, now);
+        assert_eq!(r.status, 200, "{}", r.body_json());
+        let pair = r.body_json();
+        let access = pair["access_token"].as_str().unwrap();
+        let claims = payload(access);
+        assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+        assert_eq!(claims["sid"], "totp-session");
+        let v = verify_at(&h, access, now);
+        assert_eq!(v["active"], true);
+        assert_eq!(v["revocation_checked"], true);
+        assert_eq!(v["amr"], json!(["pwd", "otp", "mfa"]));
+        refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    }
+    // The user's other logins are still password logins.
+    assert_eq!(
+        payload(&h.token("alice@example.com"))["amr"],
+        json!(["pwd"])
+    );
+}
+
+#[test]
+fn a_session_row_whose_amr_does_not_read_is_bad_data_not_an_outage() {
+    let h = Harness::new();
+    let (access, refresh) = login_pair(&h);
+    let sid = sid_of(&h, &access);
+    h.sessions.with_conn(|c| {
+        c.execute(
+            r#"UPDATE sessions SET amr = '["sms"]' WHERE id = ?1"#,
+            [&sid],
+        )
+    });
+    let r = refresh_at(&h, &refresh, NOW_MS + 1_000);
+    assert_problem(&r, 500, "internal_error");
+    let bad = h.events("stored_row_invalid");
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0]["cause"].as_str().unwrap().contains("sessions.amr"));
+    assert!(h.events("storage_failure").is_empty());
+    // The breaker did not count it: the next login is served.
+    assert_eq!(h.login("alice@example.com", PASSWORD).status, 200);
+}
+
+#[test]
+fn verify_answers_pwd_for_a_token_signed_without_amr() {
+    let h = Harness::new();
+    let (access, _) = login_pair(&h);
+    let old = without_amr(&access);
+    assert!(payload(&old).get("amr").is_none());
+    let v = verify_at(&h, &old, NOW_MS);
+    assert_eq!(v["active"], true);
+    assert_eq!(v["revocation_checked"], true);
+    assert_eq!(v["sid"], payload(&access)["sid"]);
+    assert_eq!(v["amr"], json!(["pwd"]));
+    // The bearer check accepts it as well.
+    assert_eq!(h.me(&old, NOW_MS).status, 200);
 }

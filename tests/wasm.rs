@@ -57,6 +57,7 @@ fn signing_keys_parse_and_sign_in_wasm() {
         sid: "sid".into(),
         jti: "j".into(),
         typ: "access".into(),
+        amr: edge_auth::domain::amr::Amr::totp(),
     };
     let now = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap();
     let token = keys.issue(&claims, now, 900).unwrap();

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::amr::Amr;
+
 mod paths;
 
 pub use paths::{document, ApiDoc};
@@ -209,7 +211,9 @@ pub struct SessionList {
 /// A login or refresh result.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenPair {
-    /// EdDSA-signed JWT.
+    /// EdDSA-signed JWT. Claims: `iss`, `aud`, `sub` (the user id), `email`, `email_verified`,
+    /// `sid` (the session), `jti`, `typ` (`access`), `iat`, `nbf`, `exp`, and `amr` (RFC 8176,
+    /// a JSON array: how the session was opened, kept by every refresh; see `/auth/verify`).
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
@@ -240,6 +244,13 @@ pub struct VerifyResponse {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// How the token's session was opened (RFC 8176), from the token's `amr` claim: `["pwd"]`
+    /// after a password login, `["pwd", "otp", "mfa"]` after a TOTP code, `["pwd", "mfa"]` after
+    /// a recovery code, `["hwk", "user", "mfa"]` after a passkey; refreshed tokens keep their
+    /// session's. A token signed before the claim existed is answered `["pwd"]`, the only way a
+    /// session could be opened then. Demand `mfa` for a step-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Amr>,
     /// `false` when the database could not be asked: signature and claims are valid, but a
     /// revocation (logout) may not be seen.
     #[serde(skip_serializing_if = "Option::is_none")]

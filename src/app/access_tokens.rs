@@ -196,6 +196,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 iat: Some(token.iat),
                 iss: Some(c.iss),
                 aud: Some(c.aud),
+                amr: Some(c.amr),
                 revocation_checked: Some(revocation_checked),
             }),
         ))

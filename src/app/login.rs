@@ -6,6 +6,7 @@ use serde_json::json;
 use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
 use crate::api_doc::TokenPair;
+use crate::domain::amr::Amr;
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
@@ -101,6 +102,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .get_header("user-agent")
                 .filter(|ua| !ua.is_empty())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
+            amr: Amr::password(),
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
             clear_attempts_of: email.clone(),
@@ -138,18 +140,20 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 }),
             );
         }
-        self.token_pair(&user, &session_id, refresh_token, ctx)
+        self.token_pair(&user, &session_id, &session.amr, refresh_token, ctx)
     }
 
-    /// The login/refresh response: a new access token for `sid` and the given refresh token.
+    /// The login/refresh response: a new access token for session `sid`, opened as `amr` says,
+    /// and the given refresh token.
     pub(super) fn token_pair(
         &self,
         user: &User,
         sid: &str,
+        amr: &Amr,
         refresh_token: String,
         ctx: &Ctx,
     ) -> Result<ApiResponse, AppError> {
-        let access_token = self.issue_access_token(user, sid, ctx)?;
+        let access_token = self.issue_access_token(user, sid, amr, ctx)?;
         Ok(ApiResponse::json(
             200,
             &to_json(&TokenPair {
@@ -161,7 +165,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ))
     }
 
-    fn issue_access_token(&self, user: &User, sid: &str, ctx: &Ctx) -> Result<String, AppError> {
+    fn issue_access_token(
+        &self,
+        user: &User,
+        sid: &str,
+        amr: &Amr,
+        ctx: &Ctx,
+    ) -> Result<String, AppError> {
         let claims = AccessClaims {
             iss: self.config.issuer.clone(),
             aud: self.config.audience.clone(),
@@ -173,6 +183,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .map_err(AppError::internal)?
                 .to_string(),
             typ: ACCESS_TYPE.to_owned(),
+            amr: amr.clone(),
         };
         self.config
             .keys

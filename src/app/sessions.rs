@@ -50,13 +50,18 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .call(|| self.sessions.rotate(&old_hash, &new_hash, ctx.now_ms))
             .await?;
         match outcome {
-            Rotation::Rotated { session_id, user } => {
+            Rotation::Rotated {
+                session_id,
+                user,
+                amr,
+            } => {
                 ctx.log(
                     "info",
                     "refresh_succeeded",
                     json!({ "user_id": user.id.to_string(), "sid": session_id }),
                 );
-                self.token_pair(&user, &session_id, new_token, ctx)
+                // The session's way in, as its login stored it: a refresh proves no factor.
+                self.token_pair(&user, &session_id, &amr, new_token, ctx)
             }
             Rotation::Spent {
                 session_id,

@@ -1,7 +1,8 @@
-//! Validated newtypes for what crosses the boundary: emails and user ids (passwords:
-//! [`crate::password::Password`]).
+//! Validated newtypes for what crosses the boundary: emails, user ids and how a session was
+//! opened ([`amr::Amr`]) (passwords: [`crate::password::Password`]).
 //! Once a value of one of these types exists, it satisfies the contract's rules.
 
+pub mod amr;
 pub mod lowercase;
 pub mod random;
 

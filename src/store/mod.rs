@@ -4,6 +4,7 @@
 //! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
 //! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
+use crate::domain::amr::Amr;
 use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
 use crate::limits::throttle::Attempts;
@@ -286,6 +287,9 @@ pub struct NewSession {
     pub expires_at_ms: i64,
     /// The login request's `User-Agent`, at most 256 characters.
     pub user_agent: Option<String>,
+    /// How the login proved who it is (a password; a second factor, a passkey): every access
+    /// token of the session says so, refreshed ones too.
+    pub amr: Amr,
     /// The password's version that the login's check read: the session is created only while
     /// it is current, so a login that raced a password change, a reset or an account deletion
     /// opens nothing (a rehash keeps the version).
@@ -330,7 +334,12 @@ pub struct ActiveSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// It was the current token of an active session: it is now spent and `new` is current.
-    Rotated { session_id: String, user: User },
+    /// `amr` is how the session was opened.
+    Rotated {
+        session_id: String,
+        user: User,
+        amr: Amr,
+    },
     /// It was already spent at `spent_at_ms` (a replay, or a lost race).
     Spent {
         session_id: String,

@@ -6,18 +6,23 @@ use super::exec::{
 use super::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
+use crate::domain::amr::Amr;
 use crate::domain::UserId;
 use crate::store::sql::sessions as sql;
 
 /// The session's columns of a row whose other columns are a [`UserRow`].
 struct RotatedRow {
     session_id: String,
+    amr: Amr,
 }
 
 impl FromRow for RotatedRow {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        let amr = Amr::from_json(&row.text("session_amr")?)
+            .map_err(|_| StoreError::Corrupt("sessions.amr is not a list of methods".into()))?;
         Ok(RotatedRow {
             session_id: row.text("session_id")?,
+            amr,
         })
     }
 }
@@ -72,6 +77,7 @@ impl FromRow for SessionRow {
 impl<D: Sql> SessionStore for D {
     async fn create_session(&self, s: &NewSession) -> Result<Option<Vec<String>>, StoreError> {
         let user_id = s.user_id.to_string();
+        let amr = s.amr.to_json();
         let insert = query!(
             sql::INSERT,
             &s.id,
@@ -81,6 +87,7 @@ impl<D: Sql> SessionStore for D {
             &s.expires_at_ms,
             &s.user_agent,
             &s.password_version,
+            &amr,
         );
         let limit = query!(
             sql::REVOKE_BEYOND_LIMIT,
@@ -123,6 +130,7 @@ impl<D: Sql> SessionStore for D {
             return Ok(Rotation::Rotated {
                 session_id: row.session_id,
                 user: user.decode()?,
+                amr: row.amr,
             });
         }
         // Not rotated: find out why, for reuse detection. The session a refresh token belongs

@@ -9,6 +9,7 @@ use ed25519_compact::{KeyPair, PublicKey, Seed};
 use jwt_compact::{alg::Ed25519, AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::amr::Amr;
 use crate::http::error::TokenRejection;
 
 /// Tokens longer than this are refused before any parsing (contract: 8 KiB).
@@ -352,6 +353,10 @@ pub struct AccessClaims {
     pub sid: String,
     pub jti: String,
     pub typ: String,
+    /// How the token's session was opened (RFC 8176). A token signed before methods were
+    /// recorded has none: its session was opened by a password, which the default says.
+    #[serde(default)]
+    pub amr: Amr,
 }
 
 /// A token that passed every check.

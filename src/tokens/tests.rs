@@ -28,6 +28,7 @@ fn claims() -> AccessClaims {
         sid: "sid".into(),
         jti: "jti".into(),
         typ: ACCESS_TYPE.into(),
+        amr: Amr::password(),
     }
 }
 
@@ -49,6 +50,39 @@ fn issued_token_verifies_and_carries_kid() {
     let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
     assert_eq!(header["kid"], "a");
     assert_eq!(header["alg"], "EdDSA");
+}
+
+#[test]
+fn the_amr_claim_is_a_json_array_of_the_sessions_methods() {
+    let keys = keyset(&[test_jwk("a", 1, true)]);
+    let totp = AccessClaims {
+        amr: Amr::totp(),
+        ..claims()
+    };
+    let t = keys.issue(&totp, at(1_000_000), 900).unwrap();
+    let payload = URL_SAFE_NO_PAD
+        .decode(t.split('.').nth(1).unwrap())
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(payload["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    let v = keys.verify(&t, at(1_000_000), "iss", "aud").unwrap();
+    assert_eq!(v.claims.amr, Amr::totp());
+}
+
+#[test]
+fn a_token_signed_without_amr_verifies_as_opened_by_a_password() {
+    let keys = keyset(&[test_jwk("a", 1, true)]);
+    let mut body = serde_json::to_value(claims()).unwrap();
+    body.as_object_mut().unwrap().remove("amr");
+    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECS), || at(1_000_000));
+    let body = Claims::new(body)
+        .set_duration_and_issuance(&options, Duration::seconds(900))
+        .set_not_before(at(1_000_000));
+    let header = Header::empty().with_key_id("a");
+    let t = Ed25519.token(&header, &body, &keys.signing).unwrap();
+    let v = keys.verify(&t, at(1_000_000), "iss", "aud").unwrap();
+    assert_eq!(v.claims.amr, Amr::password());
+    assert_eq!(v.claims.sub, "user");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! An example Worker that protects routes with edge-auth, called through the `AUTH` service
 //! binding (no public network hop, no shared secret): `GET /protected` stands for a sensitive
 //! action and fails closed when edge-auth could not check revocation; `GET /profile` stands for
-//! a read and accepts that answer. Every other path is passed to the auth Worker unchanged, so
-//! this Worker can also front it as a gateway.
+//! a read and accepts that answer; `GET /mfa-protected` is sensitive too and also demands a
+//! second factor (`amr` holds `mfa`), else asks for a step-up (RFC 9470). Every other path is
+//! passed to the auth Worker unchanged, so this Worker can also front it as a gateway.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +21,31 @@ pub struct Verified {
     /// `false` when edge-auth could not check revocation (its database unreachable): the token's
     /// signature and claims are valid, but a logout may not be seen yet. Each route chooses.
     pub revocation_checked: Option<bool>,
+    /// How the session was opened (RFC 8176): `["pwd"]` after a password, with `"mfa"` after a
+    /// second factor or a passkey. Empty when an older edge-auth did not say.
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+/// The RFC 8176 method a route demands of a session, beyond a valid token.
+pub const MFA: &str = "mfa";
+
+/// Why a valid token is not enough for a route: its session was not opened with `method`, so
+/// the user must sign in again with it (RFC 9470's step-up: `401` and
+/// `WWW-Authenticate: Bearer error="insufficient_user_authentication"`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct StepUp {
+    pub method: &'static str,
+}
+
+/// Demands that the session behind an admitted token was opened with `method` (`"mfa"` for a
+/// second factor). An answer without `amr` (an older edge-auth) has none.
+pub fn require_amr(verified: &Verified, method: &'static str) -> Result<(), StepUp> {
+    if verified.amr.iter().any(|m| m == method) {
+        Ok(())
+    } else {
+        Err(StepUp { method })
+    }
 }
 
 /// What a route does with an answer whose revocation could not be checked.
@@ -61,11 +87,13 @@ pub fn admit(verified: &Verified, when_unchecked: WhenUnchecked) -> Admission {
     }
 }
 
+/// A problem+json answer; a `401`'s `code` is also its RFC 6750 `error` (`invalid_token`, or
+/// RFC 9470's `insufficient_user_authentication`).
 fn problem(status: u16, code: &str, detail: &str) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/problem+json")?;
     match status {
-        401 => headers.set("www-authenticate", "Bearer error=\"invalid_token\"")?,
+        401 => headers.set("www-authenticate", &format!("Bearer error=\"{code}\""))?,
         503 => headers.set("retry-after", "5")?,
         _ => {}
     }
@@ -90,8 +118,16 @@ fn bearer(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// What a route demands: how to treat an unchecked answer, and a method its session must have
+/// been opened with, if any.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    when_unchecked: WhenUnchecked,
+    requires: Option<&'static str>,
+}
+
 /// Asks edge-auth about the request's bearer token, then applies the route's choice.
-async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Result<Response> {
+async fn guarded(req: &Request, env: &Env, route: Route) -> Result<Response> {
     let header = req.headers().get("authorization")?.unwrap_or_default();
     let Some(token) = bearer(&header) else {
         return problem(401, "invalid_token", "A bearer token is required.");
@@ -118,7 +154,7 @@ async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Res
     let Ok(verified) = answer.json::<Verified>().await else {
         return unavailable();
     };
-    match admit(&verified, when_unchecked) {
+    match admit(&verified, route.when_unchecked) {
         Admission::Refuse => problem(
             401,
             "invalid_token",
@@ -129,12 +165,24 @@ async fn guarded(req: &Request, env: &Env, when_unchecked: WhenUnchecked) -> Res
             "revocation_unchecked",
             "The auth service cannot confirm the session right now; retry later.",
         ),
-        Admission::Allow { revocation_checked } => Response::from_json(&json!({
-            "message": "hello from a protected route",
-            "sub": verified.sub,
-            "email": verified.email,
-            "revocation_checked": revocation_checked,
-        })),
+        Admission::Allow { revocation_checked } => {
+            if let Some(method) = route.requires {
+                if let Err(StepUp { method }) = require_amr(&verified, method) {
+                    return problem(
+                        401,
+                        "insufficient_user_authentication",
+                        &format!("Sign in again with a second factor (amr \"{method}\")."),
+                    );
+                }
+            }
+            Response::from_json(&json!({
+                "message": "hello from a protected route",
+                "sub": verified.sub,
+                "email": verified.email,
+                "amr": verified.amr,
+                "revocation_checked": revocation_checked,
+            }))
+        }
     }
 }
 
@@ -145,15 +193,20 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let when_unchecked = match req.path().as_str() {
-        "/protected" => WhenUnchecked::FailClosed,
-        "/profile" => WhenUnchecked::Accept,
+    let (when_unchecked, requires) = match req.path().as_str() {
+        "/protected" => (WhenUnchecked::FailClosed, None),
+        "/profile" => (WhenUnchecked::Accept, None),
+        "/mfa-protected" => (WhenUnchecked::FailClosed, Some(MFA)),
         _ => return env.service(AUTH)?.fetch_request(req).await,
     };
     if req.method() != Method::Get {
         return problem(405, "method_not_allowed", "Use GET.");
     }
-    guarded(&req, &env, when_unchecked).await
+    let route = Route {
+        when_unchecked,
+        requires,
+    };
+    guarded(&req, &env, route).await
 }
 
 #[cfg(test)]
@@ -166,6 +219,7 @@ mod tests {
             sub: active.then(|| "user".to_owned()),
             email: None,
             revocation_checked,
+            amr: vec!["pwd".to_owned()],
         }
     }
 
@@ -215,6 +269,35 @@ mod tests {
         }
     }
 
+    fn with_amr(amr: &[&str]) -> Verified {
+        Verified {
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+            ..answer(true, Some(true))
+        }
+    }
+
+    #[test]
+    fn a_session_opened_with_a_second_factor_meets_the_mfa_demand() {
+        for amr in [
+            &["pwd", "otp", "mfa"][..],
+            &["pwd", "mfa"],
+            &["hwk", "user", "mfa"],
+        ] {
+            assert_eq!(require_amr(&with_amr(amr), MFA), Ok(()), "{amr:?}");
+        }
+    }
+
+    #[test]
+    fn a_password_session_or_an_answer_without_amr_is_asked_to_step_up() {
+        for amr in [&["pwd"][..], &[], &["MFA"], &["otp"]] {
+            assert_eq!(
+                require_amr(&with_amr(amr), MFA),
+                Err(StepUp { method: "mfa" }),
+                "{amr:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_verify_answer_deserializes_as_edge_auth_sends_it() {
         let v: Verified = serde_json::from_str(
@@ -223,6 +306,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(admit(&v, WhenUnchecked::FailClosed), Admission::Unavailable);
+        assert!(v.amr.is_empty(), "an answer without amr has none");
+        let v: Verified = serde_json::from_str(
+            r#"{"active":true,"sub":"u","revocation_checked":true,"amr":["pwd","otp","mfa"]}"#,
+        )
+        .unwrap();
+        assert_eq!(v.amr, ["pwd", "otp", "mfa"]);
+        assert_eq!(require_amr(&v, MFA), Ok(()));
         let v: Verified = serde_json::from_str(r#"{"active":false}"#).unwrap();
         assert_eq!(admit(&v, WhenUnchecked::Accept), Admission::Refuse);
     }

@@ -11,8 +11,8 @@
 // Every other path is passed to the auth Worker unchanged, so this Worker can also front it.
 
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from "jose";
-import { admit, keysUnavailable, type Admission, type WhenUnchecked } from "./policy";
-import type { VerifyRequest, VerifyResponse } from "./verify-types";
+import { admit, keysUnavailable, requireAmr, type Admission, type WhenUnchecked } from "./policy";
+import type { AuthMethod, VerifyRequest, VerifyResponse } from "./verify-types";
 
 export interface Env {
   /** Service binding to the edge-auth Worker. */
@@ -28,6 +28,8 @@ interface AccessClaims extends JWTPayload {
   email: string;
   sid: string;
   typ: string;
+  /** How the session was opened (RFC 8176); absent from tokens of an older edge-auth. */
+  amr?: AuthMethod[];
 }
 
 // The binding ignores the host; the path selects the endpoint.
@@ -51,9 +53,11 @@ function jwksOf(env: Env): ReturnType<typeof createRemoteJWKSet> {
   return jwks;
 }
 
+// A 401's `code` is also its RFC 6750 `error`: `invalid_token`, or RFC 9470's step-up
+// `insufficient_user_authentication`.
 function problem(status: number, code: string, detail: string): Response {
   const headers = new Headers({ "content-type": "application/problem+json" });
-  if (status === 401) headers.set("www-authenticate", 'Bearer error="invalid_token"');
+  if (status === 401) headers.set("www-authenticate", `Bearer error="${code}"`);
   if (status === 503) headers.set("retry-after", "5");
   return Response.json({ type: "about:blank", status, code, detail }, { status, headers });
 }
@@ -122,7 +126,7 @@ async function locally(token: string, env: Env): Promise<AccessClaims | null | "
 }
 
 type Route =
-  | { method: string; way: "binding"; whenUnchecked: WhenUnchecked }
+  | { method: string; way: "binding"; whenUnchecked: WhenUnchecked; requires?: AuthMethod }
   | { method: string; way: "local" };
 
 const ROUTES: Record<string, Route> = {
@@ -130,6 +134,13 @@ const ROUTES: Record<string, Route> = {
   "/binding/profile": { method: "GET", way: "binding", whenUnchecked: "accept" },
   // A sensitive action: fail closed unless the session was confirmed live.
   "/binding/transfer": { method: "POST", way: "binding", whenUnchecked: "fail-closed" },
+  // More sensitive still: the session must also have been opened with a second factor.
+  "/binding/mfa-protected": {
+    method: "POST",
+    way: "binding",
+    whenUnchecked: "fail-closed",
+    requires: "mfa",
+  },
   // Zero-latency reads: the token alone decides.
   "/local/profile": { method: "GET", way: "local" },
 };
@@ -151,12 +162,15 @@ export default {
         return problem(503, "auth_unavailable", "The signing keys could not be fetched.");
       }
       if (!claims) return problem(401, "invalid_token", "The access token is invalid or expired.");
-      return Response.json({ way: "local", sub: claims.sub, email: claims.email, sid: claims.sid });
+      const { sub, email, sid, amr } = claims;
+      return Response.json({ way: "local", sub, email, sid, amr });
     }
     const admission = await viaBinding(token, env, route.whenUnchecked);
     if (admission instanceof Response) return admission;
     if (!admission.allow) return problem(admission.status, admission.code, admission.detail);
-    const { sub, email, sid, revocation_checked } = admission.token;
-    return Response.json({ way: "binding", path, sub, email, sid, revocation_checked });
+    const stepUp = route.requires ? requireAmr(admission.token, route.requires) : null;
+    if (stepUp) return problem(stepUp.status, stepUp.code, stepUp.detail);
+    const { sub, email, sid, amr, revocation_checked } = admission.token;
+    return Response.json({ way: "binding", path, sub, email, sid, amr, revocation_checked });
   },
 } satisfies ExportedHandler<Env>;

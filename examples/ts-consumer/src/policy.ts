@@ -2,7 +2,7 @@
 // (test/policy.test.mjs, run by `make test`).
 
 import { errors } from "jose";
-import type { ActiveToken, VerifyResponse } from "./verify-types";
+import type { ActiveToken, AuthMethod, VerifyResponse } from "./verify-types";
 
 /**
  * What a route does when `/auth/verify` could not check revocation (`revocation_checked:
@@ -49,4 +49,32 @@ export function keysUnavailable(err: unknown): boolean {
     err instanceof errors.JWKSInvalid ||
     err.code === errors.JOSEError.code // "Expected 200 OK" / an unparsable JWKS
   );
+}
+
+/** A valid token whose session was not opened the way a route demands. */
+export type StepUp = {
+  allow: false;
+  status: 401;
+  code: "insufficient_user_authentication";
+  detail: string;
+};
+
+/**
+ * Demands that a token's session was opened with `method` (`"mfa"`: a second factor or a
+ * passkey), from `/auth/verify`'s answer (way (a)) or the token's own claims (way (b)), which
+ * carry the same `amr`. `null` when it was; otherwise RFC 9470's step-up answer: `401` with
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication"`, so the client signs in
+ * again with that method. A token or an answer without `amr` (an older edge-auth) has none.
+ */
+export function requireAmr(
+  token: { amr?: readonly string[] },
+  method: AuthMethod,
+): StepUp | null {
+  if (token.amr?.includes(method)) return null;
+  return {
+    allow: false,
+    status: 401,
+    code: "insufficient_user_authentication",
+    detail: `Sign in again with a second factor (amr "${method}").`,
+  };
 }

@@ -1,6 +1,9 @@
 // The answer of edge-auth's `POST /auth/verify` (RFC 7662-style token introspection), as the
 // auth Worker sends it. The one place this example describes it; copy this file as it is.
 
+/** An RFC 8176 authentication method that edge-auth records. */
+export type AuthMethod = "pwd" | "otp" | "mfa" | "hwk" | "user";
+
 /** The token is valid: signature, claims and (when `revocation_checked`) its session. */
 export interface ActiveToken {
   active: true;
@@ -19,6 +22,13 @@ export interface ActiveToken {
   iat: number;
   iss: string;
   aud: string;
+  /**
+   * How the session was opened (RFC 8176), from the token: `["pwd"]` after a password login,
+   * `["pwd", "otp", "mfa"]` after a TOTP code, `["pwd", "mfa"]` after a recovery code,
+   * `["hwk", "user", "mfa"]` after a passkey; refreshed tokens keep their session's. Demand
+   * `"mfa"` for a sensitive action (`requireAmr()` in `policy.ts`).
+   */
+  amr: AuthMethod[];
   /**
    * `true`: the session was looked up and is live. `false`: edge-auth's database could not be
    * asked (an outage, its circuit breaker open), so the answer rests on the signature and claims

@@ -11,7 +11,7 @@ import {
   generateKeyPair,
   jwtVerify,
 } from "jose";
-import { admit, keysUnavailable } from "../.build/policy.mjs";
+import { admit, keysUnavailable, requireAmr } from "../.build/policy.mjs";
 
 const active = (revocation_checked) => ({
   active: true,
@@ -48,6 +48,49 @@ test("an unchecked token fails closed on sensitive routes and passes on reads", 
     assert.equal(a.code, "revocation_unchecked");
     assert.equal(admit(active(unchecked), "accept").allow, true);
   }
+});
+
+test("a session opened with a second factor meets the mfa demand", () => {
+  for (const amr of [["pwd", "otp", "mfa"], ["pwd", "mfa"], ["hwk", "user", "mfa"]]) {
+    const answer = { ...active(true), amr };
+    assert.equal(admit(answer, "fail-closed").allow, true);
+    assert.equal(requireAmr(answer, "mfa"), null, String(amr));
+  }
+});
+
+test("a password session, or a token without amr, is asked to step up with 401", () => {
+  for (const amr of [["pwd"], [], ["MFA"], undefined]) {
+    const refused = requireAmr({ ...active(true), amr }, "mfa");
+    assert.deepEqual(refused, {
+      allow: false,
+      status: 401,
+      code: "insufficient_user_authentication",
+      detail: 'Sign in again with a second factor (amr "mfa").',
+    });
+  }
+});
+
+test("the amr claim of a token verified locally meets the demand as the answer does", async () => {
+  const { privateKey, jwk } = await keyPair("k1");
+  const jwks = async () => Response.json({ keys: [jwk] });
+  const verified = async (amr) => {
+    const jwt = await new SignJWT({ typ: "access", sid: "s", ...(amr && { amr }) })
+      .setProtectedHeader({ alg: "EdDSA", kid: "k1" })
+      .setIssuer("edge-auth")
+      .setAudience("edge-auth")
+      .setSubject("u")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const keys = createRemoteJWKSet(new URL("https://edge-auth/.well-known/jwks.json"), {
+      [customFetch]: jwks,
+    });
+    const opts = { algorithms: ["EdDSA"], issuer: "edge-auth", audience: "edge-auth" };
+    return (await jwtVerify(jwt, keys, opts)).payload;
+  };
+  assert.equal(requireAmr(await verified(["pwd", "otp", "mfa"]), "mfa"), null);
+  assert.equal(requireAmr(await verified(["pwd"]), "mfa").code, "insufficient_user_authentication");
+  assert.equal(requireAmr(await verified(undefined), "mfa").status, 401);
 });
 
 async function keyPair(kid) {

@@ -1,12 +1,12 @@
 //! The statements of `SessionStore` on D1: `sessions` and `spent_refresh_tokens`.
 
 /// Opens a session (`?1` id, `?2` user, `?3` refresh hash, `?4` created at, `?5` expires at,
-/// `?6` user agent), only while the password's version is still `?7`, the one the login's check
-/// read: a login that raced a password change, a reset or an account deletion opens nothing.
-/// Returns the id if it opened one.
+/// `?6` user agent, `?8` how it was opened: the `amr` JSON array), only while the password's
+/// version is still `?7`, the one the login's check read: a login that raced a password change,
+/// a reset or an account deletion opens nothing. Returns the id if it opened one.
 pub const INSERT: &str = "INSERT INTO sessions \
-         (id, user_id, refresh_hash, created_at, expires_at, user_agent) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+         (id, user_id, refresh_hash, created_at, expires_at, user_agent, amr) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8 \
      WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?7) \
      RETURNING id";
 
@@ -46,9 +46,11 @@ pub const SWAP_REFRESH: &str = "UPDATE sessions \
      SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
      WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3";
 
-/// The session whose current token hash is `?1` (the rotation's new one), with its user's
-/// columns. The last statement of a rotation's batch: a row means this rotation happened.
-pub const ROTATED: &str = "SELECT s.id AS session_id, u.id, u.email, u.password_hash, \
+/// The session whose current token hash is `?1` (the rotation's new one) and how it was opened,
+/// with its user's columns. The last statement of a rotation's batch: a row means this rotation
+/// happened.
+pub const ROTATED: &str = "SELECT s.id AS session_id, s.amr AS session_amr, u.id, u.email, \
+         u.password_hash, \
          u.password_version, u.created_at, u.email_verified \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?1";
 

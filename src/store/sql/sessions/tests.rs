@@ -19,6 +19,18 @@ fn login(
     password_version: i64,
     keep: u32,
 ) -> (bool, Vec<String>) {
+    login_as(db, user, sid, password_version, keep, r#"["pwd"]"#)
+}
+
+/// [`login`] of a session opened as `amr` says.
+fn login_as(
+    db: &mut Connection,
+    user: &str,
+    sid: &str,
+    password_version: i64,
+    keep: u32,
+    amr: &str,
+) -> (bool, Vec<String>) {
     let insert = vec![
         text(sid),
         text(user),
@@ -27,6 +39,7 @@ fn login(
         num(NOW + 30.0 * DAY),
         Value::Null,
         num(password_version as f64),
+        text(amr),
     ];
     let limit = vec![text(user), num(NOW), num(f64::from(keep)), text(sid)];
     let drop_ended = vec![text(user), num(NOW), num(f64::from(keep))];
@@ -219,6 +232,48 @@ fn a_token_rotates_once_and_its_reuse_ends_the_session() {
     assert!(run(&db, ACTIVE, &[text("s"), text("u1"), num(NOW + 7.0)]).is_empty());
 }
 
+/// A rotation's batch for current hash `old` → `new`: how the rotated session was opened, read
+/// from [`ROTATED`]'s own row.
+fn rotated_amr(db: &mut Connection, old: &str, new: &str) -> Option<String> {
+    let amr_of_rotated = format!("SELECT session_amr FROM ({ROTATED})");
+    let results = batch(
+        db,
+        &[
+            (RECORD_SPEND, vec![text(old), num(NOW)]),
+            (SWAP_REFRESH, vec![text(old), text(new), num(NOW)]),
+            (&amr_of_rotated, vec![text(new)]),
+        ],
+    );
+    results[2].first().cloned()
+}
+
+#[test]
+fn a_rotation_reads_how_its_session_was_opened() {
+    let mut db = migrated_db();
+    add_user(&db, "u1", 1);
+    login_as(&mut db, "u1", "totp", 1, 10, r#"["pwd","otp","mfa"]"#);
+    login(&mut db, "u1", "pwd", 1, 10);
+    // A row written before the column existed takes its default.
+    add_session(&db, "u1", "old", NOW + DAY, None);
+    assert_eq!(
+        rotated_amr(&mut db, "refresh-totp", "t1").as_deref(),
+        Some(r#"["pwd","otp","mfa"]"#)
+    );
+    // And again on the next rotation: the session keeps it.
+    assert_eq!(
+        rotated_amr(&mut db, "t1", "t2").as_deref(),
+        Some(r#"["pwd","otp","mfa"]"#)
+    );
+    assert_eq!(
+        rotated_amr(&mut db, "refresh-pwd", "p1").as_deref(),
+        Some(r#"["pwd"]"#)
+    );
+    assert_eq!(
+        rotated_amr(&mut db, "refresh-old", "o1").as_deref(),
+        Some(r#"["pwd"]"#)
+    );
+}
+
 #[test]
 fn an_expired_session_neither_rotates_nor_reads_as_active() {
     let mut db = migrated_db();
@@ -287,7 +342,9 @@ fn rows_have_the_columns_the_store_reads() {
         names
     };
     assert_eq!(columns(&db, ACTIVE), with_user("session_expires_at"));
-    assert_eq!(columns(&db, ROTATED), with_user("session_id"));
+    let mut rotated = vec!["session_id".to_owned()];
+    rotated.extend(with_user("session_amr"));
+    assert_eq!(columns(&db, ROTATED), rotated);
     assert_eq!(columns(&db, TOKEN_STATE), ["session_id", "spent_at"]);
     assert_eq!(
         columns(&db, LIST),
