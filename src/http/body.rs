@@ -122,6 +122,8 @@ impl Fields {
                 "required",
                 format!("{field} is required."),
             )),
+            // Cloned, not removed: taking it out of the map would bring `BTreeMap`'s removal
+            // code into the wasm (2 KiB gzipped, measured) for a copy of a few bytes.
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(FieldError::new(
                 field,

@@ -11,7 +11,9 @@ use super::authenticator_data::AuthenticatorData;
 use super::client_data::{Ceremony, ClientData};
 use super::registration::check_authenticator_data;
 use super::signature::{verify_webauthn_signature, SignatureVerifier};
-use super::{base64url, cose, counter_is_acceptable, equal, PasskeyError, RelyingParty};
+use super::{
+    base64url, cose, counter_is_acceptable, credential_id, equal, PasskeyError, RelyingParty,
+};
 
 /// An `AuthenticationResponseJSON` (what `credential.toJSON()` gives after `get()`), decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +61,7 @@ impl AuthenticationResponse {
     pub fn from_json(json: &Value) -> Result<Self, PasskeyError> {
         const BAD: PasskeyError = PasskeyError::MalformedResponse;
         let r = ResponseJson::deserialize(json).map_err(|_| BAD)?;
-        if r.kind != "public-key" {
-            return Err(BAD);
-        }
-        let credential_id = base64url::decode(&r.raw_id).ok_or(BAD)?;
-        if base64url::decode(&r.id).ok_or(BAD)? != credential_id {
-            return Err(PasskeyError::CredentialIdMismatch);
-        }
+        let credential_id = credential_id(&r.kind, &r.id, &r.raw_id)?;
         let user_handle = match r.response.user_handle.as_deref() {
             None | Some("") => None,
             Some(h) => Some(base64url::decode(h).ok_or(BAD)?),

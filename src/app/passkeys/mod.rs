@@ -119,6 +119,24 @@ pub fn counter_is_acceptable(stored: u32, new: u32) -> bool {
     (stored == 0 && new == 0) || new > stored
 }
 
+/// The credential id of a browser's response (`PublicKeyCredential.toJSON()`): its `type` must
+/// be `public-key`, and `id` and `rawId` must name the same bytes.
+///
+/// # Errors
+/// [`PasskeyError::MalformedResponse`] for another type or a value that is not base64url,
+/// [`PasskeyError::CredentialIdMismatch`] when `id` and `rawId` differ.
+fn credential_id(kind: &str, id: &str, raw_id: &str) -> Result<Vec<u8>, PasskeyError> {
+    const BAD: PasskeyError = PasskeyError::MalformedResponse;
+    if kind != "public-key" {
+        return Err(BAD);
+    }
+    let credential_id = base64url::decode(raw_id).ok_or(BAD)?;
+    if base64url::decode(id).ok_or(BAD)? != credential_id {
+        return Err(PasskeyError::CredentialIdMismatch);
+    }
+    Ok(credential_id)
+}
+
 /// Whether `a` and `b` are equal, in time that depends only on their lengths: for challenges
 /// and user handles, values an attacker should not learn byte by byte.
 fn equal(a: &[u8], b: &[u8]) -> bool {

@@ -10,7 +10,7 @@ use super::attestation::AttestationObject;
 use super::authenticator_data::{flags, AuthenticatorData};
 use super::client_data::{Ceremony, ClientData};
 use super::cose::{self, Algorithm};
-use super::{base64url, equal, PasskeyError, RelyingParty};
+use super::{base64url, credential_id, equal, PasskeyError, RelyingParty};
 
 /// The transports WebAuthn L3 defines (§5.8.4); others are dropped, as the specification asks
 /// of unknown values.
@@ -59,13 +59,7 @@ impl RegistrationResponse {
     pub fn from_json(json: &Value) -> Result<Self, PasskeyError> {
         const BAD: PasskeyError = PasskeyError::MalformedResponse;
         let r = ResponseJson::deserialize(json).map_err(|_| BAD)?;
-        if r.kind != "public-key" {
-            return Err(BAD);
-        }
-        let credential_id = base64url::decode(&r.raw_id).ok_or(BAD)?;
-        if base64url::decode(&r.id).ok_or(BAD)? != credential_id {
-            return Err(PasskeyError::CredentialIdMismatch);
-        }
+        let credential_id = credential_id(&r.kind, &r.id, &r.raw_id)?;
         let mut transports: Vec<String> = Vec::new();
         for t in r.response.transports.iter().flatten() {
             let t = t.as_str().ok_or(BAD)?;
