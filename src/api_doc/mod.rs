@@ -247,6 +247,7 @@ pub struct PasskeyRegisterRequest {
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
     /// 1 to 64 code points; default `Passkey` and the date.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
 }
 
@@ -362,6 +363,8 @@ pub enum ErrorCode {
     TooManyRequests,
     InternalError,
     ServiceUnavailable,
+    InvalidPasskey,
+    PasskeyExists,
 }
 
 /// One broken rule of a `422`.
