@@ -223,7 +223,7 @@ test-fuzz: .tools/fuzz .tools/npm
 # password pairs of migrated accounts under the default configuration; BENCH_ONLY=assets: only the
 # static files in the bundle vs as Workers Static Assets (docs/static-files.md), which needs
 # neither the floor Worker nor the test-hooks build; none of the others needs the test-hooks build.
-bench: tools worker $(if $(filter assets,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets,$(BENCH_ONLY)),,worker-test)
+bench: tools worker $(if $(filter assets passkeys,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets passkeys,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

@@ -1,6 +1,6 @@
 // Builds the static files the Worker's entry module serves itself (js/entry.mjs): Swagger UI for
-// /docs, from the pinned npm package (no CDN), with its start-up script, and the
-// password-reset and email-verification pages the emailed links open.
+// /docs, from the pinned npm package (no CDN), with its start-up script, the
+// password-reset and email-verification pages the emailed links open, and the passkeys page.
 //
 // Usage: node scripts/static-files.mjs OUT_DIR
 // Writes OUT_DIR/static/<n>.txt (each file's text, which wrangler bundles as a Text module: a
@@ -51,9 +51,11 @@ const FILES = [
   ["/docs/init.js", "js/docs-init.js", JS, DOCS],
   ["/reset-password", "js/pages/reset-password.html", HTML, PAGE],
   ["/verify-email", "js/pages/verify-email.html", HTML, PAGE],
+  ["/passkeys", "js/pages/passkeys.html", HTML, PAGE],
   ["/pages/token.js", "js/pages/token.js", JS, PAGE_FILE],
   ["/pages/reset-password.js", "js/pages/reset-password.js", JS, PAGE_FILE],
   ["/pages/verify-email.js", "js/pages/verify-email.js", JS, PAGE_FILE],
+  ["/pages/passkeys.js", "js/pages/passkeys.js", JS, PAGE_FILE],
   ["/pages/pages.css", "js/pages/pages.css", CSS, PAGE_FILE],
 ];
 

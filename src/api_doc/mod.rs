@@ -208,6 +208,57 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
+/// A passkey, as registration answers it and `GET /auth/passkeys` lists it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyView {
+    /// The id that `DELETE /auth/passkeys/{id}` takes.
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// 1 to 64 code points.
+    pub name: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// `null` until its first login.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+}
+
+/// `GET /auth/passkeys` answer: the user's passkeys, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyList {
+    pub passkeys: Vec<PasskeyView>,
+}
+
+/// The options of a passkey ceremony, for `navigator.credentials.create` / `get` after
+/// `PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyOptions {
+    /// `PublicKeyCredentialCreationOptionsJSON` (registration) or
+    /// `PublicKeyCredentialRequestOptionsJSON` (login), binary members base64url.
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
+}
+
+/// `POST /auth/passkeys/register` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRegisterRequest {
+    /// The `RegistrationResponseJSON` of `credential.toJSON()` after `create()`.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+    /// 1 to 64 code points; default `Passkey` and the date.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: Option<String>,
+}
+
+/// `POST /auth/passkeys/login` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyLoginRequest {
+    /// The `AuthenticationResponseJSON` of `credential.toJSON()` after `get()`.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
 /// A login or refresh result.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenPair {
@@ -312,6 +363,8 @@ pub enum ErrorCode {
     TooManyRequests,
     InternalError,
     ServiceUnavailable,
+    InvalidPasskey,
+    PasskeyExists,
 }
 
 /// One broken rule of a `422`.

@@ -1,4 +1,5 @@
-//! The per-client-IP limit in front of register, login, forgot and reset (`RATE_LIMIT_BY_IP`).
+//! The per-client-IP limit in front of register, login (password or passkey), forgot and reset
+//! (`RATE_LIMIT_BY_IP`).
 
 use serde_json::json;
 
@@ -26,7 +27,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<(), AppError> {
         let scope = match route {
             Route::Register => "register",
-            Route::Login => "login",
+            // A passkey login shares the password login's limit: both open sessions.
+            Route::Login | Route::PasskeyLoginOptions | Route::PasskeyLogin => "login",
             Route::ForgotPassword => "forgot",
             // Anyone can have a reset link of their own account mailed, and each reset that
             // spends one hashes a password.

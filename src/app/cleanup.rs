@@ -7,7 +7,8 @@
 //! - sessions that expired or were revoked more than `SESSION_RETENTION` ago (kept that long so
 //!   the audit of "where was I signed in" outlives the session a little);
 //! - email tokens that expired or were used, and forgot/verification request rows whose hour
-//!   has passed.
+//!   has passed;
+//! - passkey challenges that expired unused.
 
 use serde_json::json;
 
@@ -30,6 +31,7 @@ pub struct CleanupReport {
     pub login_attempts: u32,
     pub email_tokens: u32,
     pub email_requests: u32,
+    pub passkey_challenges: u32,
     /// A table still had more to delete when the run's statements ran out, or a statement
     /// failed.
     pub incomplete: bool,
@@ -44,14 +46,16 @@ enum Table {
     LoginAttempts,
     EmailTokens,
     EmailRequests,
+    PasskeyChallenges,
 }
 
-const TABLES: [Table; 5] = [
+const TABLES: [Table; 6] = [
     Table::Sessions,
     Table::SpentRefreshTokens,
     Table::LoginAttempts,
     Table::EmailTokens,
     Table::EmailRequests,
+    Table::PasskeyChallenges,
 ];
 
 /// The cut-offs of one run.
@@ -94,6 +98,12 @@ async fn delete_batch<C: CleanupStore>(
                 .delete_email_requests_before(at.now - EMAIL_CAP_WINDOW_MS, BATCH)
                 .await?,
             &mut r.email_requests,
+        ),
+        Table::PasskeyChallenges => (
+            store
+                .delete_expired_passkey_challenges(at.now, BATCH)
+                .await?,
+            &mut r.passkey_challenges,
         ),
     };
     *total += n;
@@ -151,6 +161,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "login_attempts": r.login_attempts,
         "email_tokens": r.email_tokens,
         "email_requests": r.email_requests,
+        "passkey_challenges": r.passkey_challenges,
         "incomplete": r.incomplete,
     });
     match result {

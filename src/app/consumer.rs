@@ -46,7 +46,7 @@ pub async fn process(
             VERIFY_PAGE,
             config.verification_ttl_secs,
         ),
-        MailKind::PasswordChanged => {
+        MailKind::PasswordChanged | MailKind::PasskeyAdded => {
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
         }
     };

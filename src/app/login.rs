@@ -87,6 +87,30 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         }
 
+        // The password was changed (or the account deleted) while this login hashed.
+        self.open_session(
+            call,
+            &user,
+            Amr::password(),
+            email,
+            AppError::InvalidCredentials,
+        )
+        .await
+    }
+
+    /// Opens a session for `user`, proven as `amr` says, and answers with its token pair: a
+    /// password login, a passkey login. `clear_attempts_of` is the throttle row the login's
+    /// success clears in the same round trip. When the password changed (or the account was
+    /// deleted) since the caller read the user, nothing is opened and `refused` is returned.
+    pub(super) async fn open_session(
+        &self,
+        call: &Call<'_, B>,
+        user: &User,
+        amr: Amr,
+        clear_attempts_of: Option<Email>,
+        refused: AppError,
+    ) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let session_id = crate::domain::random::uuid_v4()
             .map_err(AppError::internal)?
             .to_string();
@@ -102,10 +126,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .get_header("user-agent")
                 .filter(|ua| !ua.is_empty())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
-            amr: Amr::password(),
+            amr,
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
-            clear_attempts_of: email.clone(),
+            clear_attempts_of,
             keep_at_most: self.config.max_sessions_per_user,
             now_ms: ctx.now_ms,
         };
@@ -113,13 +137,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .call(|| self.sessions.create_session(&session))
             .await?
         else {
-            // The password was changed (or the account deleted) while this login hashed.
             ctx.log(
                 "info",
                 "login_failed",
                 json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
             );
-            return Err(AppError::InvalidCredentials);
+            return Err(refused);
         };
         ctx.log(
             "info",
@@ -140,7 +163,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 }),
             );
         }
-        self.token_pair(&user, &session_id, &session.amr, refresh_token, ctx)
+        self.token_pair(user, &session_id, &session.amr, refresh_token, ctx)
     }
 
     /// The login/refresh response: a new access token for session `sid`, opened as `amr` says,

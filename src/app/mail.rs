@@ -24,6 +24,7 @@ pub enum MailKind {
     PasswordReset,
     EmailVerification,
     PasswordChanged,
+    PasskeyAdded,
 }
 
 impl MailKind {
@@ -32,6 +33,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
+            Self::PasskeyAdded => "passkey_added",
         }
     }
 }
@@ -180,6 +182,14 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
             String::new(),
             "If this was you, there is nothing to do. If it was not, ask for a password reset \
              now: it signs every device out."
+                .to_owned(),
+        ),
+        MailKind::PasskeyAdded => (
+            "A passkey was added to your account",
+            format!("A passkey was just added to the account {}.", job.to),
+            String::new(),
+            "If this was you, there is nothing to do. If it was not, remove the passkey and \
+             change your password now."
                 .to_owned(),
         ),
     };

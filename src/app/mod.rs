@@ -12,6 +12,8 @@
 //!   circuit breaker), `abuse` (the per-client-IP limit), `load_shedding` (the bound on hashing
 //!   requests per isolate);
 //! - `mfa`: two-step verification's core (TOTP, recovery codes, the sealed secret);
+//! - `passkeys`: WebAuthn's checks and the passkey endpoints (registration, list, delete,
+//!   passwordless login);
 //! - off the request path: `cleanup` (the scheduled deletion of dead rows) and `consumer` (the
 //!   mail queue's consumer: the account lookup, cap and token of a reset or verification mail).
 
@@ -49,7 +51,7 @@ use crate::http::oauth;
 use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::limits::ratelimit::IpRateLimiter;
 use crate::store::session_cache::SessionCache;
-use crate::store::{BreakerStore, SessionStore, UserStore};
+use crate::store::{BreakerStore, PasskeyStore, SessionStore, UserStore};
 
 use guard::Guard;
 
@@ -74,6 +76,12 @@ enum Route {
     Health,
     OpenApi,
     Docs,
+    PasskeyRegisterOptions,
+    PasskeyRegister,
+    ListPasskeys,
+    DeletePasskey,
+    PasskeyLoginOptions,
+    PasskeyLogin,
 }
 
 /// The one route table: every path, and per method the handler. A `{id}` segment matches one
@@ -108,6 +116,22 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/health", &[("GET", Route::Health)]),
     ("/openapi.json", &[("GET", Route::OpenApi)]),
     ("/docs", &[("GET", Route::Docs)]),
+    (
+        "/auth/passkeys/register/options",
+        &[("POST", Route::PasskeyRegisterOptions)],
+    ),
+    (
+        "/auth/passkeys/register",
+        &[("POST", Route::PasskeyRegister)],
+    ),
+    ("/auth/passkeys", &[("GET", Route::ListPasskeys)]),
+    (
+        "/auth/passkeys/login/options",
+        &[("POST", Route::PasskeyLoginOptions)],
+    ),
+    ("/auth/passkeys/login", &[("POST", Route::PasskeyLogin)]),
+    // After the fixed paths it would otherwise match (`login`, `register`).
+    ("/auth/passkeys/{id}", &[("DELETE", Route::DeletePasskey)]),
 ];
 
 /// The route table as `(path, methods)`, for the OpenAPI consistency test.
@@ -165,7 +189,7 @@ pub struct App<'a, U, S, B> {
     pub health_memory: &'a HealthMemory,
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// Handles one request end to end: routing, the handler, error mapping and the common
     /// headers (the per-request log line is written by the caller, which times the request).
     /// Never fails: every error becomes a problem response.
@@ -261,6 +285,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Health => Ok(self.health(call).await),
             Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
+            Route::PasskeyRegisterOptions => self.passkey_register_options(call).await,
+            Route::PasskeyRegister => self.passkey_register(call).await,
+            Route::ListPasskeys => self.list_passkeys(call).await,
+            Route::DeletePasskey => self.delete_passkey(call).await,
+            Route::PasskeyLoginOptions => self.passkey_login_options(call).await,
+            Route::PasskeyLogin => self.passkey_login(call).await,
         }
     }
 }

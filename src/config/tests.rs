@@ -169,3 +169,94 @@ fn a_missing_signing_key_is_an_error() {
     let err = Config::from_lookup(|_| None).unwrap_err();
     assert_eq!(err.name, names::SIGNING_KEYS);
 }
+
+#[test]
+fn the_relying_party_defaults_to_app_urls_host_and_origin_else_the_requests() {
+    let c = with(&[]).unwrap();
+    assert_eq!(c.webauthn.rp_id, None);
+    assert_eq!(c.webauthn.rp_name, DEFAULT_WEBAUTHN_RP_NAME);
+    assert_eq!(
+        c.webauthn.relying_party("http://localhost:8787"),
+        (
+            "localhost".to_owned(),
+            vec!["http://localhost:8787".to_owned()]
+        )
+    );
+    let c = with(&[(names::APP_URL, "https://App.example.com:8443/account/")]).unwrap();
+    assert_eq!(c.webauthn.rp_id.as_deref(), Some("app.example.com"));
+    assert_eq!(c.webauthn.origins, ["https://App.example.com:8443"]);
+    assert_eq!(
+        c.webauthn.relying_party("https://worker.dev"),
+        (
+            "app.example.com".to_owned(),
+            vec!["https://App.example.com:8443".to_owned()]
+        )
+    );
+}
+
+#[test]
+fn the_relying_party_is_read_from_its_vars() {
+    let c = with(&[
+        (names::APP_URL, "https://example.com"),
+        (names::WEBAUTHN_RP_ID, "example.com"),
+        (names::WEBAUTHN_RP_NAME, " Example "),
+        (
+            names::WEBAUTHN_ORIGINS,
+            "https://example.com, https://login.example.com/,",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.webauthn.rp_id.as_deref(), Some("example.com"));
+    assert_eq!(c.webauthn.rp_name, "Example");
+    assert_eq!(
+        c.webauthn.origins,
+        ["https://example.com", "https://login.example.com"]
+    );
+}
+
+#[test]
+fn an_unusable_relying_party_is_a_configuration_error_naming_the_var() {
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (
+            &[(names::WEBAUTHN_RP_ID, "https://example.com")],
+            names::WEBAUTHN_RP_ID,
+        ),
+        (
+            &[(names::WEBAUTHN_RP_ID, "example.com:443")],
+            names::WEBAUTHN_RP_ID,
+        ),
+        (
+            &[(names::WEBAUTHN_RP_ID, "Example.com")],
+            names::WEBAUTHN_RP_ID,
+        ),
+        (
+            &[(names::WEBAUTHN_ORIGINS, "example.com")],
+            names::WEBAUTHN_ORIGINS,
+        ),
+        (
+            &[(names::WEBAUTHN_ORIGINS, "http://example.com")],
+            names::WEBAUTHN_ORIGINS,
+        ),
+        (
+            &[
+                (names::WEBAUTHN_RP_ID, "example.com"),
+                (names::WEBAUTHN_ORIGINS, "https://notexample.com"),
+            ],
+            names::WEBAUTHN_ORIGINS,
+        ),
+    ];
+    for (vars, name) in cases {
+        let err = with(vars).unwrap_err();
+        assert_eq!(err.name, name, "{vars:?}");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("configuration {name}: ")));
+    }
+    // An RP ID that does not cover APP_URL's origin (the default origin) is refused too.
+    let err = with(&[
+        (names::APP_URL, "https://app.example.org"),
+        (names::WEBAUTHN_RP_ID, "example.com"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, names::WEBAUTHN_ORIGINS);
+}

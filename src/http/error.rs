@@ -79,6 +79,12 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("service unavailable")]
     ServiceUnavailable { retry_after: u64 },
+    /// A passkey ceremony failed a check: `400` at registration, `401` at login.
+    #[error("invalid passkey")]
+    InvalidPasskey(u16),
+    /// The credential id is registered already.
+    #[error("passkey exists")]
+    PasskeyExists,
     /// Anything unexpected. The cause is logged with the request id and never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -211,6 +217,22 @@ impl AppError {
                 "Service Unavailable",
                 "service_unavailable",
                 "The service is temporarily unavailable; retry later.".into(),
+            ),
+            Self::InvalidPasskey(status) => (
+                *status,
+                if *status == 401 {
+                    "Unauthorized"
+                } else {
+                    "Bad Request"
+                },
+                "invalid_passkey",
+                "The passkey could not be verified.".into(),
+            ),
+            Self::PasskeyExists => (
+                409,
+                "Conflict",
+                "passkey_exists",
+                "This passkey is registered already.".into(),
             ),
             Self::Internal(_) => (
                 500,

@@ -35,6 +35,9 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     /// The body, or `PayloadTooLarge` when the edge stopped reading it at the limit.
     pub body: Result<Vec<u8>, BodyTooLarge>,
+    /// The origin (`scheme://host[:port]`) of the request's URL: the passkeys' relying party
+    /// when `WEBAUTHN_*` and `APP_URL` are unset. Empty when unknown.
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +50,13 @@ impl ApiRequest {
             path: path.to_owned(),
             headers: Vec::new(),
             body: Ok(Vec::new()),
+            origin: String::new(),
         }
+    }
+
+    pub fn origin(mut self, origin: &str) -> Self {
+        origin.clone_into(&mut self.origin);
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -170,6 +179,15 @@ impl Future for YieldOnce {
 /// still uses `now_ms`, the time the request arrived.
 pub type Clock = Rc<dyn Fn() -> i64>;
 
+/// The origin (`scheme://authority`) of an absolute URL (`https://host:1/a?q` → `https://host:1`).
+pub fn origin_of_url(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
+}
+
 /// The path of an absolute URL as the runtime serializes it (`https://host/a/b?q#f` → `/a/b`).
 pub fn path_of_url(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
@@ -270,7 +288,17 @@ mod tests {
 
 #[cfg(test)]
 mod path_tests {
-    use super::path_of_url;
+    use super::{origin_of_url, path_of_url};
+
+    #[test]
+    fn the_origin_of_a_url_is_its_scheme_and_authority() {
+        assert_eq!(
+            origin_of_url("http://localhost:8787/passkeys?x"),
+            "http://localhost:8787"
+        );
+        assert_eq!(origin_of_url("https://a.example/"), "https://a.example");
+        assert_eq!(origin_of_url("https://a.example"), "https://a.example");
+    }
 
     #[test]
     fn the_path_of_a_url_is_what_url_parsing_gives() {

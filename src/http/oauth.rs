@@ -80,7 +80,9 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         | AppError::InvalidEmailToken
         | AppError::EmailAlreadyVerified
         | AppError::NotFound
-        | AppError::MethodNotAllowed(_) => Some("invalid_request"),
+        | AppError::MethodNotAllowed(_)
+        | AppError::InvalidPasskey(_)
+        | AppError::PasskeyExists => Some("invalid_request"),
         AppError::ServiceUnavailable { .. } | AppError::Internal(_) => None,
     }
 }

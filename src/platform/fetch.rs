@@ -139,8 +139,9 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
     // The raw method: `worker::Method` maps unknown methods (QUERY, PROPFIND…) to GET, which
     // would route them as GETs instead of answering 405.
     let method = req.method();
-    // The URL is read for its path only: an emailed link's origin is configuration
-    // (`APP_URL`, `PUBLIC_URL`), never the request's Host.
+    // The URL is read for its path, and for its origin as the passkeys' default relying
+    // party only: an emailed link's origin is configuration (`APP_URL`, `PUBLIC_URL`), never
+    // the request's Host.
     let url = req.url();
     let path = http::path_of_url(&url).to_owned();
     let body = match method.as_str() {
@@ -152,6 +153,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
         path: path.clone(),
         headers: core_headers(&headers),
         body,
+        origin: http::origin_of_url(&url).to_owned(),
     };
 
     let outbox = Outbox::default();

@@ -38,4 +38,17 @@ impl<D: Sql> CleanupStore for D {
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
         changes(self, query!(sql::DEAD_EMAIL_TOKENS, &now_ms, &limit)).await
     }
+
+    async fn delete_expired_passkey_challenges(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        let stmt = query!(
+            crate::store::sql::passkeys::DELETE_EXPIRED_CHALLENGES,
+            &now_ms,
+            &limit
+        );
+        changes(self, stmt).await
+    }
 }

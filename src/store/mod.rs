@@ -14,6 +14,7 @@ mod email;
 pub mod exec;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fakes;
+pub mod passkeys;
 pub mod session_cache;
 mod sessions;
 pub mod sql;
@@ -23,6 +24,7 @@ mod users;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use fakes::{Faulty, MemoryBreaker};
+pub use passkeys::PasskeyStore;
 #[cfg(not(target_arch = "wasm32"))]
 pub use sqlite::{EmailTokenRow, Sqlite};
 
@@ -439,6 +441,12 @@ pub trait CleanupStore {
     async fn delete_email_requests_before(
         &self,
         before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+    /// Passkey challenges that expired at `now_ms` unused.
+    async fn delete_expired_passkey_challenges(
+        &self,
+        now_ms: i64,
         limit: u32,
     ) -> Result<u32, StoreError>;
 }

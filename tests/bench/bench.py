@@ -37,6 +37,10 @@
   GET /docs, the warm p50 of both and the CPU time `wrangler dev` spends on each, and the deploy
   bundle's size (`wrangler deploy --dry-run`), each as assets / bundle in the same run
   (docs/static-files.md).
+- passkey login p50 (EdDSA, ES256, RS256, the signature verified by the Worker's WebCrypto) vs
+  GET /auth/me p50 on the same Worker, in the same run: each login needs a fresh challenge, so
+  the options are fetched and the assertion signed inside the loop, and only the login request
+  is timed.
 - load shedding: 2, 8, 32 and 64 clients logging in back to back for SHEDDING_SECONDS each, on a
   Worker of its own with the default `MAX_HASH_QUEUE` (32): the logins' p50 (200s only) and the
   share of answers that were `503` (a shed client waits its `Retry-After` before trying again).
@@ -44,6 +48,7 @@
 `BENCH_ONLY=legacy`, `BENCH_ONLY=import`, `BENCH_ONLY=floor` or `BENCH_ONLY=shedding` runs that
 part alone; `BENCH_ONLY=migration` only legacy's unknown/wrong pairs under the default configuration;
 `BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=assets` only the static files' table;
+`BENCH_ONLY=passkeys` only the passkey rows;
 `BENCH_ONLY=slices` only the hashing floor's tail pair at each slice size of `BENCH_SLICES`
 (default 25,000 to 60,000 iterations), two rounds.
 
@@ -625,6 +630,52 @@ def forgot_rows(prod, samples: int = FORGOT_SAMPLES) -> list[tuple[str, str]]:
     ]
 
 
+PASSKEY_SAMPLES = 30
+
+
+def passkey_rows(prod) -> list[tuple[str, str]]:
+    """Passkey login p50 per algorithm over /auth/me p50, sequential requests on one Worker."""
+    from support import ALGORITHMS, Authenticator  # noqa: E402 (needs `cryptography`)
+
+    email = f"bench-passkey-{uuid.uuid4().hex[:8]}@example.com"
+    assert request(prod.base, "POST", "/auth/register", json={"email": email, "password": PASSWORD}).status == 201
+    token = request(prod.base, "POST", "/auth/login",
+                    json={"email": email, "password": PASSWORD}).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for _ in range(5):
+        request(prod.base, "GET", "/auth/me", headers=auth)
+    me_p50 = median_ms(lambda: request(prod.base, "GET", "/auth/me", headers=auth), PASSKEY_SAMPLES)
+    rows = [(f"GET /auth/me p50 ({PASSKEY_SAMPLES} sequential)", f"{me_p50:.1f} ms")]
+    for alg, name in ALGORITHMS:
+        key = Authenticator(alg)
+        options = request(prod.base, "POST", "/auth/passkeys/register/options", headers=auth).json()["publicKey"]
+        r = request(prod.base, "POST", "/auth/passkeys/register", headers=auth,
+                    json={"credential": key.create(options, prod.base)})
+        assert r.status == 201, r.body
+        samples = []
+        for i in range(PASSKEY_SAMPLES + 3):
+            options = request(prod.base, "POST", "/auth/passkeys/login/options", json={}).json()["publicKey"]
+            body = {"credential": key.get(options, prod.base)}
+            t0 = time.perf_counter()
+            r = request(prod.base, "POST", "/auth/passkeys/login", json=body)
+            if i >= 3:  # the first few warm the isolate up
+                samples.append((time.perf_counter() - t0) * 1000)
+            assert r.status == 200, r.body
+        p50 = statistics.median(samples)
+        rows.append((f"passkey login p50, {name} ({PASSKEY_SAMPLES} sequential)", f"{p50:.1f} ms"))
+        rows.append((f"passkey login {name} / GET /auth/me", f"{p50 / me_p50:.2f}x"))
+    return rows
+
+
+def passkeys_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
+        try:
+            print_rows(passkey_rows(prod))
+        finally:
+            stop(prod.proc)
+
+
 def forgot_only() -> None:
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
@@ -648,6 +699,9 @@ def main() -> None:
         return
     if only == "assets":
         assets_only()
+        return
+    if only == "passkeys":
+        passkeys_only()
         return
     if only in ("legacy", "migration", "import"):
         part = {"legacy": legacy_rows, "migration": migration_rows, "import": import_rows}[only]
@@ -716,6 +770,7 @@ def main() -> None:
             rows.append(("login wrong password, 1,000-it. stored hash, median of 60", f"{ml:.1f} ms"))
             rows.append(("unknown / wrong on the low-count hash", f"{mu / ml:.3f}x"))
             rows.extend(forgot_rows(prod))
+            rows.extend(passkey_rows(prod))
 
             # The isolate is shared: /auth/me alone, then while two clients log in back to back
             # (a hash yields between slices, so the reads run in between); and the two clients'

@@ -30,6 +30,9 @@ NO_KV_CONFIG = ROOT / "tests" / "e2e" / "wrangler.nokv.toml"
 CONSUMER_CONFIG = ROOT / "examples" / "consumer" / "wrangler.toml"
 TS_CONSUMER_CONFIG = ROOT / "examples" / "ts-consumer" / "wrangler.toml"
 START_TIMEOUT_S = 180
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -233,6 +236,19 @@ def worker(e2e_dir):
                      extra_vars={"REFRESH_REUSE_GRACE": "3", "RATE_LIMIT_BY_IP": "false"})
     yield w
     stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, for the browser tiers (one per module)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run the e2e tier through `make test` (`make chromium`)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")

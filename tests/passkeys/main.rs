@@ -1,8 +1,12 @@
 //! Passkeys' core against a software authenticator: every check of WebAuthn L3 §7.1 and §7.2
 //! that the contract lists fails on exactly its own tampering, for each algorithm; the counter
-//! rule; the signature vectors that the wasm tier runs through WebCrypto.
+//! rule; the signature vectors that the wasm tier runs through WebCrypto; the endpoints over
+//! SQLite (`api`).
 
+mod api;
 mod authenticator;
+#[path = "../common/mod.rs"]
+mod common;
 mod vectors;
 
 use authenticator::{

@@ -3,7 +3,7 @@
 //! `client_data`), the checks of §7.1 (`registration`) and §7.2 (`authentication`), the options
 //! in WebAuthn's JSON forms (`options`) and the signature check behind a trait (`signature`),
 //! implemented by WebCrypto in the Worker (`crate::platform::signatures`) and by RustCrypto
-//! natively (`rustcrypto`). The order of the checks and why is in `docs/passkeys.md`.
+//! natively (`rustcrypto`); the endpoints of both ceremonies (`register`, `login`). The order of the checks and why is in `docs/passkeys.md`.
 //!
 //! Every failure is a [`PasskeyError`], one variant per check: the HTTP layer answers all of them
 //! with `invalid_passkey`, while tests can tell which check refused. Nothing here panics on
@@ -16,7 +16,9 @@ mod base64url;
 mod cbor;
 pub mod client_data;
 pub mod cose;
+mod login;
 pub mod options;
+mod register;
 pub mod registration;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod rustcrypto;

@@ -24,8 +24,10 @@ pub const INSERT_CHALLENGE: &str = "INSERT INTO passkey_challenges \
 pub const CLAIM_CHALLENGE: &str = "DELETE FROM passkey_challenges WHERE challenge = ?1 \
      RETURNING ceremony = ?2 AND user_id IS ?3 AND expires_at > ?4 AS usable";
 
-/// Deletes the challenges expired at `?1` that no ceremony presented.
-pub const DELETE_EXPIRED_CHALLENGES: &str = "DELETE FROM passkey_challenges WHERE expires_at <= ?1";
+/// Deletes at most `?2` of the challenges expired at `?1` that no ceremony presented (the
+/// scheduled cleanup's bounded batch).
+pub const DELETE_EXPIRED_CHALLENGES: &str = "DELETE FROM passkey_challenges WHERE challenge IN ( \
+     SELECT challenge FROM passkey_challenges WHERE expires_at <= ?1 LIMIT ?2)";
 
 /// Registers passkey `?1` of user `?2`: credential id `?3`, COSE key `?4` (both base64url),
 /// algorithm `?5`, counter `?6`, transports `?7` (a JSON array), name `?8`, created at `?9`.
@@ -69,6 +71,12 @@ pub const FOR_LOGIN: &str = "SELECT p.id, p.user_id, p.public_key, p.algorithm, 
 pub const RECORD_USE: &str = "UPDATE passkeys SET sign_count = ?2, last_used_at = ?3 \
      WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0)) \
      RETURNING user_id";
+
+/// The user of passkey `?1`, read in the batch of [`RECORD_USE`]: the account a passkey login
+/// opens a session for.
+pub const USER_OF_PASSKEY: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
+         u.created_at, u.email_verified \
+     FROM users u JOIN passkeys p ON p.user_id = u.id WHERE p.id = ?1";
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

@@ -122,6 +122,13 @@ impl CleanupStore for Sqlite {
     async fn delete_email_requests_before(&self, before: i64, n: u32) -> Result<u32, StoreError> {
         self.delete(EMAIL_REQUESTS_BEFORE, before, n)
     }
+    async fn delete_expired_passkey_challenges(&self, now: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(
+            crate::store::sql::passkeys::DELETE_EXPIRED_CHALLENGES,
+            now,
+            n,
+        )
+    }
 }
 
 /// A value of `wrangler.toml`'s text: the first quoted string or number after `key = `.

@@ -152,7 +152,9 @@ fn expired_challenges_are_deleted_by_the_cleanup_and_live_ones_kept() {
     challenge(&db, "old", "authentication", None, NOW - 1.0);
     challenge(&db, "edge", "authentication", None, NOW);
     challenge(&db, "live", "authentication", None, NOW + 1.0);
-    run(&db, DELETE_EXPIRED_CHALLENGES, &[num(NOW)]);
+    run(&db, DELETE_EXPIRED_CHALLENGES, &[num(NOW), num(1.0)]);
+    assert_eq!(count(&db, "passkey_challenges", "1"), 2);
+    run(&db, DELETE_EXPIRED_CHALLENGES, &[num(NOW), num(1000.0)]);
     assert_eq!(
         run(&db, "SELECT challenge FROM passkey_challenges", &[]),
         ["live"]
