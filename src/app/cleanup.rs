@@ -7,7 +7,8 @@
 //! - sessions that expired or were revoked more than `SESSION_RETENTION` ago (kept that long so
 //!   the audit of "where was I signed in" outlives the session a little);
 //! - email tokens that expired or were used, and forgot/verification request rows whose hour
-//!   has passed.
+//!   has passed;
+//! - `mfa_tokens` that expired (a login's second half that never came, or came and used it).
 
 use serde_json::json;
 
@@ -30,6 +31,7 @@ pub struct CleanupReport {
     pub login_attempts: u32,
     pub email_tokens: u32,
     pub email_requests: u32,
+    pub mfa_tokens: u32,
     /// A table still had more to delete when the run's statements ran out, or a statement
     /// failed.
     pub incomplete: bool,
@@ -44,14 +46,16 @@ enum Table {
     LoginAttempts,
     EmailTokens,
     EmailRequests,
+    MfaTokens,
 }
 
-const TABLES: [Table; 5] = [
+const TABLES: [Table; 6] = [
     Table::Sessions,
     Table::SpentRefreshTokens,
     Table::LoginAttempts,
     Table::EmailTokens,
     Table::EmailRequests,
+    Table::MfaTokens,
 ];
 
 /// The cut-offs of one run.
@@ -94,6 +98,10 @@ async fn delete_batch<C: CleanupStore>(
                 .delete_email_requests_before(at.now - EMAIL_CAP_WINDOW_MS, BATCH)
                 .await?,
             &mut r.email_requests,
+        ),
+        Table::MfaTokens => (
+            store.delete_expired_mfa_tokens(at.now, BATCH).await?,
+            &mut r.mfa_tokens,
         ),
     };
     *total += n;
@@ -151,6 +159,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "login_attempts": r.login_attempts,
         "email_tokens": r.email_tokens,
         "email_requests": r.email_requests,
+        "mfa_tokens": r.mfa_tokens,
         "incomplete": r.incomplete,
     });
     match result {

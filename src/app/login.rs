@@ -87,6 +87,25 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         }
 
+        if self.mfa_enabled(&user, call).await? {
+            // The password was right, but the second factor is still due: no session yet, and
+            // the failures stay counted until that factor is right too.
+            return Err(self.mfa_required(&user, call).await?);
+        }
+        self.open_session(&user, Amr::password(), email, call).await
+    }
+
+    /// Opens a session for `user`, signed in as `amr` says, and answers with its token pair:
+    /// the end of a password login and of `/auth/mfa/verify`. `clear_attempts_of` is the
+    /// throttle row the successful check clears, in the same round trip.
+    pub(super) async fn open_session(
+        &self,
+        user: &User,
+        amr: Amr,
+        clear_attempts_of: Option<Email>,
+        call: &Call<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let session_id = crate::domain::random::uuid_v4()
             .map_err(AppError::internal)?
             .to_string();
@@ -102,10 +121,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .get_header("user-agent")
                 .filter(|ua| !ua.is_empty())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
-            amr: Amr::password(),
+            amr,
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
-            clear_attempts_of: email.clone(),
+            clear_attempts_of,
             keep_at_most: self.config.max_sessions_per_user,
             now_ms: ctx.now_ms,
         };
@@ -140,7 +159,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 }),
             );
         }
-        self.token_pair(&user, &session_id, &session.amr, refresh_token, ctx)
+        self.token_pair(user, &session_id, &session.amr, refresh_token, ctx)
     }
 
     /// The login/refresh response: a new access token for session `sid`, opened as `amr` says,

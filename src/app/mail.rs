@@ -24,6 +24,14 @@ pub enum MailKind {
     PasswordReset,
     EmailVerification,
     PasswordChanged,
+    /// Two-step verification was turned on.
+    MfaEnabled,
+    /// Two-step verification was turned off.
+    MfaDisabled,
+    /// A recovery code was used; `left` are still unused.
+    RecoveryCodeUsed {
+        left: u32,
+    },
 }
 
 impl MailKind {
@@ -32,6 +40,9 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodeUsed { .. } => "recovery_code_used",
         }
     }
 }
@@ -180,6 +191,36 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
             String::new(),
             "If this was you, there is nothing to do. If it was not, ask for a password reset \
              now: it signs every device out."
+                .to_owned(),
+        ),
+        MailKind::MfaEnabled => (
+            "Two-step verification was turned on",
+            format!(
+                "Two-step verification was turned on for the account {}: signing in now also \
+                 asks for a code of your authenticator app (or a recovery code).",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now and contact support.".to_owned(),
+        ),
+        MailKind::MfaDisabled => (
+            "Two-step verification was turned off",
+            format!(
+                "Two-step verification was turned off for the account {}.",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now and turn it on again.".to_owned(),
+        ),
+        MailKind::RecoveryCodeUsed { left } => (
+            "A recovery code was used",
+            format!(
+                "A recovery code of the account {} was just used ({left} left).",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now. When few codes are left, make a new \
+             set in your account settings."
                 .to_owned(),
         ),
     };

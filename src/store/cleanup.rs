@@ -38,4 +38,8 @@ impl<D: Sql> CleanupStore for D {
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
         changes(self, query!(sql::DEAD_EMAIL_TOKENS, &now_ms, &limit)).await
     }
+
+    async fn delete_expired_mfa_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
+        changes(self, query!(sql::EXPIRED_MFA_TOKENS, &now_ms, &limit)).await
+    }
 }
