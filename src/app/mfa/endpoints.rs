@@ -130,7 +130,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await
             .map_err(AppError::internal)?;
         let stored = guard
-            .call(|| self.users.setup_totp(&user.id, &sealed, ctx.now_ms))
+            .call_boxed(Box::pin(
+                self.users.setup_totp(&user.id, &sealed, ctx.now_ms),
+            ))
             .await?;
         if !stored {
             return Err(AppError::MfaAlreadyEnabled);
@@ -167,24 +169,26 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .ok_or(AppError::InvalidMfaCode)?;
         let (codes, hashes, batch) = new_recovery_set(&user)?;
         let enabled = guard
-            .call(|| {
-                self.users
-                    .confirm_totp(&user.id, &open.sealed, step, ctx.now_ms, &batch, &hashes)
-            })
+            .call_boxed(Box::pin(self.users.confirm_totp(
+                &user.id,
+                &open.sealed,
+                step,
+                ctx.now_ms,
+                &batch,
+                &hashes,
+            )))
             .await?;
         if !enabled {
             // A parallel confirm, setup or replay took the step or the secret first.
             return Err(AppError::InvalidMfaCode);
         }
         let mut revoked = guard
-            .call(|| {
-                self.sessions.revoke_other_sessions(
-                    &user.id,
-                    &token.claims.sid,
-                    REVOKED_BY_MFA,
-                    ctx.now_ms,
-                )
-            })
+            .call_boxed(Box::pin(self.sessions.revoke_other_sessions(
+                &user.id,
+                &token.claims.sid,
+                REVOKED_BY_MFA,
+                ctx.now_ms,
+            )))
             .await?;
         let count = revoked.len();
         // The caller's session stays, but its cached view says `mfa_enabled: false`.
@@ -205,7 +209,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let VerifyBody { mfa_token, factor } = req.parse()?;
         let token_hash = mfa_token::hash(&mfa_token).ok_or(AppError::InvalidMfaToken)?;
         let user = guard
-            .call(|| self.users.mfa_token_user(&token_hash, ctx.now_ms))
+            .call_boxed(Box::pin(self.users.mfa_token_user(&token_hash, ctx.now_ms)))
             .await?
             .ok_or(AppError::InvalidMfaToken)?;
         self.reserve_attempt(&user.email, "mfa_verify", call)
@@ -216,7 +220,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 match state {
                     Some(state) if self.accept_totp(&user, &state, code, None, call).await? => {
                         let claimed = guard
-                            .call(|| self.users.claim_mfa_token(&token_hash, ctx.now_ms))
+                            .call_boxed(Box::pin(
+                                self.users.claim_mfa_token(&token_hash, ctx.now_ms),
+                            ))
                             .await?;
                         if !claimed {
                             return Err(AppError::InvalidMfaToken);
@@ -228,14 +234,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
             Factor::RecoveryCode(code) => match recovery_codes::hash(&user.id.to_string(), code) {
                 Some(code_hash) => guard
-                    .call(|| {
-                        self.users.claim_mfa_token_with_recovery_code(
-                            &user.id,
-                            &token_hash,
-                            &code_hash,
-                            ctx.now_ms,
-                        )
-                    })
+                    .call_boxed(Box::pin(self.users.claim_mfa_token_with_recovery_code(
+                        &user.id,
+                        &token_hash,
+                        &code_hash,
+                        ctx.now_ms,
+                    )))
                     .await?
                     .then_some(Used::RecoveryCode),
                 None => None,
@@ -244,7 +248,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let Some(used) = used else {
             self.log_wrong_code(&user, "mfa_verify", ctx);
             let counted = guard
-                .call(|| self.users.record_wrong_code(&token_hash, ctx.now_ms))
+                .call_boxed(Box::pin(
+                    self.users.record_wrong_code(&token_hash, ctx.now_ms),
+                ))
                 .await?;
             return Err(match counted {
                 Some(_) => AppError::InvalidMfaCode,
@@ -288,7 +294,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         }
         guard
-            .call(|| self.users.clear_failures(&user.email))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email)))
             .await?;
         ctx.log(
             "info",
@@ -313,7 +319,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.check_second_factor(&user, &state, &code, "mfa_disable", call)
             .await?;
         let disabled = guard
-            .call(|| self.users.disable_totp(&user.id, ctx.now_ms))
+            .call_boxed(Box::pin(self.users.disable_totp(&user.id, ctx.now_ms)))
             .await?;
         if !disabled {
             return Err(AppError::MfaNotEnabled);

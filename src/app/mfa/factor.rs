@@ -49,7 +49,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         user: &User,
         call: &Call<'_, B>,
     ) -> Result<Option<TotpState>, AppError> {
-        call.guard.call(|| self.users.totp_state(&user.id)).await
+        call.guard
+            .call_boxed(Box::pin(self.users.totp_state(&user.id)))
+            .await
     }
 
     /// Whether `user` signs in with a second factor.
@@ -88,10 +90,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await
             .map_err(AppError::internal)?;
         let written = guard
-            .call(|| {
+            .call_boxed(Box::pin(
                 self.users
-                    .reseal_totp(&user.id, sealed, &resealed, ctx.now_ms)
-            })
+                    .reseal_totp(&user.id, sealed, &resealed, ctx.now_ms),
+            ))
             .await?;
         ctx.log(
             "info",
@@ -118,7 +120,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let window_ms = self.config.throttle.window_secs * 1000;
         let lookup = guard
-            .call(|| self.users.begin_login(email, ctx.now_ms, window_ms))
+            .call_boxed(Box::pin(
+                self.users.begin_login(email, ctx.now_ms, window_ms),
+            ))
             .await?;
         if let throttle::Decision::Throttle { retry_after_secs } =
             throttle::admit(lookup.attempts, ctx.now_ms, &self.config.throttle)
@@ -167,10 +171,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Ok(false);
         };
         guard
-            .call(|| {
-                self.users
-                    .accept_step(&user.id, &open.sealed, step, ctx.now_ms, new_set)
-            })
+            .call_boxed(Box::pin(self.users.accept_step(
+                &user.id,
+                &open.sealed,
+                step,
+                ctx.now_ms,
+                new_set,
+            )))
             .await
     }
 
@@ -193,7 +200,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .then_some(Used::Totp)
         } else if let Some(hash) = recovery_codes::hash(&user.id.to_string(), code) {
             guard
-                .call(|| self.users.use_recovery_code(&user.id, &hash, ctx.now_ms))
+                .call_boxed(Box::pin(
+                    self.users.use_recovery_code(&user.id, &hash, ctx.now_ms),
+                ))
                 .await?
                 .then_some(Used::RecoveryCode)
         } else {
@@ -204,7 +213,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         };
         guard
-            .call(|| self.users.clear_failures(&user.email))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email)))
             .await?;
         if used == Used::RecoveryCode {
             self.notify_recovery_code_used(user, call).await?;
@@ -235,15 +244,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (token, hash) = mfa_token::generate().map_err(AppError::internal)?;
         let expires = ctx.now_ms + self.config.mfa.token_ttl_secs * 1000;
         let stored = guard
-            .call(|| {
-                self.users.insert_mfa_token(
-                    &hash,
-                    &user.id,
-                    user.password_version,
-                    ctx.now_ms,
-                    expires,
-                )
-            })
+            .call_boxed(Box::pin(self.users.insert_mfa_token(
+                &hash,
+                &user.id,
+                user.password_version,
+                ctx.now_ms,
+                expires,
+            )))
             .await?;
         if !stored {
             // The password was changed (or the account deleted) while this login hashed.
@@ -276,7 +283,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<(), AppError> {
         let left = call
             .guard
-            .call(|| self.users.recovery_codes_left(&user.id))
+            .call_boxed(Box::pin(self.users.recovery_codes_left(&user.id)))
             .await?;
         self.notify(user, MailKind::RecoveryCodeUsed { left }, call.ctx);
         Ok(())
