@@ -99,6 +99,13 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
         AppError::PayloadTooLarge,
         AppError::ServiceUnavailable { retry_after: 1 },
         AppError::Internal("x".into()),
+        AppError::InvalidMfaCode,
+        AppError::InvalidMfaToken,
+        AppError::MfaRequired {
+            mfa_token: "t".into(),
+        },
+        AppError::MfaAlreadyEnabled,
+        AppError::MfaNotEnabled,
     ];
     for e in errors {
         assert!(

@@ -329,6 +329,7 @@ fn a_full_isolate_memory_drops_live_entries_but_never_a_purge_mark_in_force() {
         email: "a@example.com".into(),
         created_at: "2026-01-01T00:00:00.000Z".into(),
         email_verified: false,
+        mfa_enabled: false,
         session_expires_ms: NOW_MS + 3_600_000,
         read_ms: NOW_MS,
     };

@@ -49,8 +49,11 @@ fn register() {}
         (status = 422, description = "`validation_failed` (`error`: `invalid_request`)",
          body = TokenProblem, content_type = PROBLEM),
         (status = 403, description = "`email_not_verified` (`error`: `invalid_grant`): the password is \
-         right but the address is not verified and `REQUIRE_EMAIL_VERIFICATION` is on",
-         body = TokenProblem, content_type = PROBLEM),
+         right but the address is not verified and `REQUIRE_EMAIL_VERIFICATION` is on; or \
+         `mfa_required` (`error`: `mfa_required`): the password is right and the account has \
+         two-step verification, so no session is opened; the body's `mfa_token` goes to \
+         `POST /auth/mfa/verify`",
+         body = MfaRequiredProblem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`: this account is throttled, or \
          `too_many_requests`: too many from this client IP (`RATE_LIMIT_BY_IP`) (`error`: \
          `invalid_grant` for both)", body = TokenProblem, content_type = PROBLEM),
@@ -116,9 +119,12 @@ fn me() {}
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong password \
                                       (counted as a failed login), or when the password was changed or \
                                       reset, or the account deleted, while this request ran (nothing \
-                                      deleted; not counted)", body = Problem, content_type = PROBLEM),
+                                      deleted; not counted); `invalid_mfa_code` for a wrong `code` \
+                                      while two-step verification is on (counted as a failed login)",
+                                      body = Problem, content_type = PROBLEM),
         (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (also `code` missing while two-step \
+                                      verification is on)", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
         (status = 503, description = "`service_unavailable`: the breaker is open or the database \
          failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
@@ -264,6 +270,105 @@ fn revoke_session() {}
     ))]
 #[allow(dead_code)]
 fn verify() {}
+
+const MFA_503: &str = "`service_unavailable`";
+
+#[utoipa::path(post, path = "/auth/mfa/totp/setup", tag = "mfa",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = MfaSetupRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A pending secret (replacing an unconfirmed one); nothing \
+         is on until `/auth/mfa/totp/confirm`.", body = MfaSetupResponse),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`, or `invalid_credentials` (a wrong password, \
+         counted as a failed login)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "`mfa_already_enabled`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts` (this account is throttled) or \
+         `too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn mfa_setup() {}
+
+#[utoipa::path(post, path = "/auth/mfa/totp/confirm", tag = "mfa",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = MfaCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Two-step verification is on; every other session of the \
+         user is revoked (the caller's stays). The recovery codes are shown only here.",
+         body = RecoveryCodes),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`, or `invalid_mfa_code` (wrong, malformed or \
+         an already used step)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "`mfa_already_enabled`, or `mfa_not_enabled` (no pending setup)",
+         body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn mfa_confirm() {}
+
+#[utoipa::path(post, path = "/auth/mfa/verify", tag = "mfa",
+    request_body(content = MfaVerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The login's session: `amr` is `[\"pwd\", \"otp\", \"mfa\"]` \
+         after a TOTP code, `[\"pwd\", \"mfa\"]` after a recovery code.", body = TokenPair),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Checked in this order: `invalid_mfa_token` (unknown, expired, \
+         used, dead after 5 wrong codes or a password change or reset); then `invalid_mfa_code` \
+         (wrong, malformed or already used; counted as a failed login of the account)",
+         body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`: both `code` and `recovery_code`, \
+         neither (on `code`), or an empty one", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts`: the account is throttled (even with a \
+         right code), or `too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
+        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn mfa_verify() {}
+
+#[utoipa::path(post, path = "/auth/mfa/recovery-codes", tag = "mfa",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = MfaCodeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Ten new recovery codes; every older one stops working.",
+         body = RecoveryCodes),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`, or `invalid_mfa_code` (a current TOTP code \
+         is needed; counted as a failed login)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts` or `too_many_requests`",
+         body = Problem, content_type = PROBLEM),
+        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn mfa_recovery_codes() {}
+
+#[utoipa::path(delete, path = "/auth/mfa/totp", tag = "mfa",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content = MfaDisableRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Two-step verification is off and the recovery codes are gone."),
+        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`invalid_token`; `invalid_credentials` (the password, checked \
+         first: a code sent with a wrong one is not spent); `invalid_mfa_code` (counted as a failed \
+         login)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "`too_many_attempts` or `too_many_requests`",
+         body = Problem, content_type = PROBLEM),
+        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn mfa_disable() {}
 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "Public signing keys.", body = Jwks)))]
@@ -451,15 +556,17 @@ impl Modify for Extras {
     ),
     paths(register, login, refresh, logout, me, delete_account, change_password, forgot_password,
           reset_password, request_verification, verify_email, list_sessions,
-          revoke_other_sessions, revoke_session, verify, jwks, health, openapi, docs,
-          passkey_register_options, passkey_register, list_passkeys, delete_passkey,
-          passkey_login_options, passkey_login),
+          revoke_other_sessions, revoke_session, verify, mfa_setup, mfa_confirm, mfa_verify,
+          mfa_recovery_codes, mfa_disable, passkey_register_options, passkey_register,
+          list_passkeys, delete_passkey, passkey_login_options, passkey_login, jwks, health,
+          openapi, docs),
     modifiers(&Extras),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
         (name = "account", description = "The account: password change and reset, address verification, devices, deletion"),
         (name = "sessions", description = "Refresh, logout and verification for other services"),
         (name = "passkeys", description = "Passkeys (WebAuthn): registration, list, deletion and passwordless login"),
+        (name = "mfa", description = "Two-step verification: TOTP and recovery codes"),
         (name = "keys", description = "Public keys"),
         (name = "operations", description = "Health and documentation"),
     )

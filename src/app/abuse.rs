@@ -33,6 +33,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // Anyone can have a reset link of their own account mailed, and each reset that
             // spends one hashes a password.
             Route::ResetPassword => "reset",
+            // A second factor is guessed like a password: the same limit per client.
+            Route::MfaVerify
+            | Route::MfaSetup
+            | Route::MfaConfirm
+            | Route::MfaRecoveryCodes
+            | Route::MfaDisable => "mfa",
             _ => return Ok(()),
         };
         if !self.config.rate_limit_by_ip {

@@ -144,7 +144,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         // Refused (and logged) only once the primary has said so too.
         let found = found.ok_or_else(|| reject_token(ctx, TokenRejection::SessionRevoked))?;
-        let state = CachedSession::new(&found.user, found.expires_at_ms, ctx.now_ms);
+        let state = CachedSession::new(
+            &found.user,
+            found.mfa_enabled,
+            found.expires_at_ms,
+            ctx.now_ms,
+        );
         if let Some(e) = cache.store(sid, &state, ctx.now_ms).await {
             ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
         }

@@ -1,21 +1,38 @@
 //! Account deletion: `DELETE /auth/me` re-authenticates the signed-in user and deletes the
-//! account and everything that hangs off it, at once.
+//! account and everything that hangs off it, at once. With two-step verification on, a TOTP or
+//! recovery code is asked for too, after the password.
 
 use serde_json::json;
 
 use super::{App, Call};
-use crate::http::error::AppError;
+use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The body of `DELETE /auth/me`.
 struct AccountDeletion {
     password: String,
+    /// Required only while two-step verification is on.
+    code: Option<String>,
 }
 
 impl Body for AccountDeletion {
     fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
-        Ok(f.text("password").map(|password| Self { password }))
+        let code = match f.has("code") {
+            true => Some(super::mfa::non_empty(f, "code")),
+            false => None,
+        };
+        Ok(f.text("password").and_then(|password| match code {
+            Some(None) => None,
+            Some(Some(code)) => Some(Self {
+                password,
+                code: Some(code),
+            }),
+            None => Some(Self {
+                password,
+                code: None,
+            }),
+        }))
     }
 }
 
@@ -24,11 +41,22 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) async fn delete_account(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let (token, user) = self.bearer_user(call).await?;
-        let AccountDeletion { password } = req.parse()?;
+        let AccountDeletion { password, code } = req.parse()?;
         let password = password.as_str();
         let version = self
             .reauthenticate(&user, password, "account_delete", call)
             .await?;
+        if let Some(state) = self.totp_state(&user, call).await?.filter(|s| s.enabled) {
+            let code = code.ok_or_else(|| {
+                AppError::Validation(vec![FieldError::new(
+                    "code",
+                    "required",
+                    "code is required while two-step verification is on.",
+                )])
+            })?;
+            self.check_second_factor(&user, &state, &code, "account_delete", call)
+                .await?;
+        }
         let Some(session_ids) = guard
             .call(|| self.users.delete_user(&user.id, &user.email, version))
             .await?

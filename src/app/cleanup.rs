@@ -9,6 +9,7 @@
 //! - email tokens that expired or were used, and forgot/verification request rows whose hour
 //!   has passed;
 //! - passkey challenges that expired unused.
+//! - `mfa_tokens` that expired (a login's second half that never came, or came and used it).
 
 use serde_json::json;
 
@@ -32,6 +33,7 @@ pub struct CleanupReport {
     pub email_tokens: u32,
     pub email_requests: u32,
     pub passkey_challenges: u32,
+    pub mfa_tokens: u32,
     /// A table still had more to delete when the run's statements ran out, or a statement
     /// failed.
     pub incomplete: bool,
@@ -47,15 +49,17 @@ enum Table {
     EmailTokens,
     EmailRequests,
     PasskeyChallenges,
+    MfaTokens,
 }
 
-const TABLES: [Table; 6] = [
+const TABLES: [Table; 7] = [
     Table::Sessions,
     Table::SpentRefreshTokens,
     Table::LoginAttempts,
     Table::EmailTokens,
     Table::EmailRequests,
     Table::PasskeyChallenges,
+    Table::MfaTokens,
 ];
 
 /// The cut-offs of one run.
@@ -104,6 +108,10 @@ async fn delete_batch<C: CleanupStore>(
                 .delete_expired_passkey_challenges(at.now, BATCH)
                 .await?,
             &mut r.passkey_challenges,
+        ),
+        Table::MfaTokens => (
+            store.delete_expired_mfa_tokens(at.now, BATCH).await?,
+            &mut r.mfa_tokens,
         ),
     };
     *total += n;
@@ -162,6 +170,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "email_tokens": r.email_tokens,
         "email_requests": r.email_requests,
         "passkey_challenges": r.passkey_challenges,
+        "mfa_tokens": r.mfa_tokens,
         "incomplete": r.incomplete,
     });
     match result {

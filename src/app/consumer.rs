@@ -46,7 +46,11 @@ pub async fn process(
             VERIFY_PAGE,
             config.verification_ttl_secs,
         ),
-        MailKind::PasswordChanged | MailKind::PasskeyAdded => {
+        MailKind::PasswordChanged
+        | MailKind::PasskeyAdded
+        | MailKind::MfaEnabled
+        | MailKind::MfaDisabled
+        | MailKind::RecoveryCodeUsed { .. } => {
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
         }
     };

@@ -114,7 +114,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             "email_verified",
             json!({ "user_id": user.id.to_string() }),
         );
-        Ok(ApiResponse::json(200, &user_json(&user)))
+        let mfa_enabled = self.mfa_enabled(&user, call).await?;
+        Ok(ApiResponse::json(200, &user_json(&user, mfa_enabled)))
     }
 
     /// The verification email of a new account.

@@ -108,6 +108,16 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
 
     /// The breaker's verdict before a call: the state the call runs under and the time it was
     /// taken at, or the `503` that refuses it.
+    /// [`Self::call`] with the store's future boxed: one copy of the breaker's bookkeeping per
+    /// result type rather than one per call site, which keeps the wasm of the many small store
+    /// calls of two-step verification small.
+    pub(super) async fn call_boxed<'f, T>(
+        &self,
+        f: std::pin::Pin<Box<dyn Future<Output = Result<T, StoreError>> + 'f>>,
+    ) -> Result<T, AppError> {
+        self.call(|| f).await
+    }
+
     async fn admit(&self) -> Result<(BreakerState, i64), AppError> {
         let now = self.ctx.now_secs();
         let state = self.current().await;

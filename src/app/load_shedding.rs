@@ -32,6 +32,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::ChangePassword => "password_change",
             Route::ResetPassword => "password_reset",
             Route::DeleteAccount => "delete_account",
+            Route::MfaSetup => "mfa_setup",
+            Route::MfaDisable => "mfa_disable",
             _ => return Ok(None),
         };
         let lock = queue::isolate_lock();

@@ -87,6 +87,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         }
 
+        if self.mfa_enabled(&user, call).await? {
+            // The password was right, but the second factor is still due: no session yet, and
+            // the failures stay counted until that factor is right too.
+            return Err(self.mfa_required(&user, call).await?);
+        }
         // The password was changed (or the account deleted) while this login hashed.
         self.open_session(
             call,
@@ -99,7 +104,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Opens a session for `user`, proven as `amr` says, and answers with its token pair: a
-    /// password login, a passkey login. `clear_attempts_of` is the throttle row the login's
+    /// password login, `/auth/mfa/verify`, a passkey login. `clear_attempts_of` is the throttle row the login's
     /// success clears in the same round trip. When the password changed (or the account was
     /// deleted) since the caller read the user, nothing is opened and `refused` is returned.
     pub(super) async fn open_session(

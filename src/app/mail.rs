@@ -25,6 +25,14 @@ pub enum MailKind {
     EmailVerification,
     PasswordChanged,
     PasskeyAdded,
+    /// Two-step verification was turned on.
+    MfaEnabled,
+    /// Two-step verification was turned off.
+    MfaDisabled,
+    /// A recovery code was used; `left` are still unused.
+    RecoveryCodeUsed {
+        left: u32,
+    },
 }
 
 impl MailKind {
@@ -34,6 +42,9 @@ impl MailKind {
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
             Self::PasskeyAdded => "passkey_added",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodeUsed { .. } => "recovery_code_used",
         }
     }
 }
@@ -190,6 +201,36 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
             String::new(),
             "If this was you, there is nothing to do. If it was not, remove the passkey and \
              change your password now."
+                .to_owned(),
+        ),
+        MailKind::MfaEnabled => (
+            "Two-step verification was turned on",
+            format!(
+                "Two-step verification was turned on for the account {}: signing in now also \
+                 asks for a code of your authenticator app (or a recovery code).",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now and contact support.".to_owned(),
+        ),
+        MailKind::MfaDisabled => (
+            "Two-step verification was turned off",
+            format!(
+                "Two-step verification was turned off for the account {}.",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now and turn it on again.".to_owned(),
+        ),
+        MailKind::RecoveryCodeUsed { left } => (
+            "A recovery code was used",
+            format!(
+                "A recovery code of the account {} was just used ({left} left).",
+                job.to
+            ),
+            String::new(),
+            "If this was not you, reset your password now. When few codes are left, make a new \
+             set in your account settings."
                 .to_owned(),
         ),
     };

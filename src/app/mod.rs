@@ -72,6 +72,11 @@ enum Route {
     RevokeOtherSessions,
     RevokeSession,
     Verify,
+    MfaSetup,
+    MfaConfirm,
+    MfaVerify,
+    MfaRecoveryCodes,
+    MfaDisable,
     Jwks,
     Health,
     OpenApi,
@@ -112,6 +117,14 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ),
     ("/auth/sessions/{id}", &[("DELETE", Route::RevokeSession)]),
     ("/auth/verify", &[("POST", Route::Verify)]),
+    ("/auth/mfa/totp/setup", &[("POST", Route::MfaSetup)]),
+    ("/auth/mfa/totp/confirm", &[("POST", Route::MfaConfirm)]),
+    ("/auth/mfa/verify", &[("POST", Route::MfaVerify)]),
+    (
+        "/auth/mfa/recovery-codes",
+        &[("POST", Route::MfaRecoveryCodes)],
+    ),
+    ("/auth/mfa/totp", &[("DELETE", Route::MfaDisable)]),
     ("/.well-known/jwks.json", &[("GET", Route::Jwks)]),
     ("/health", &[("GET", Route::Health)]),
     ("/openapi.json", &[("GET", Route::OpenApi)]),
@@ -166,7 +179,7 @@ fn resolve<'p>(method: &str, path: &'p str) -> Result<(Route, Option<&'p str>), 
 
 /// One request as its handler sees it: the request, its context, the route's `{id}` segment,
 /// and the circuit guard every database call of the request goes through.
-struct Call<'r, B> {
+pub(crate) struct Call<'r, B> {
     req: &'r ApiRequest,
     ctx: &'r Ctx,
     param: Option<&'r str>,
@@ -281,6 +294,11 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Route::RevokeOtherSessions => self.revoke_other_sessions(call).await,
             Route::RevokeSession => self.revoke_session(call).await,
             Route::Verify => self.verify(call).await,
+            Route::MfaSetup => self.mfa_setup(call).await,
+            Route::MfaConfirm => self.mfa_confirm(call).await,
+            Route::MfaVerify => self.mfa_verify(call).await,
+            Route::MfaRecoveryCodes => self.mfa_recovery_codes(call).await,
+            Route::MfaDisable => self.mfa_disable(call).await,
             Route::Jwks => Ok(self.jwks()),
             Route::Health => Ok(self.health(call).await),
             Route::OpenApi => Ok(discovery::openapi()),
@@ -296,12 +314,13 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
 }
 
 /// The user view that register, me and the v2 endpoints return.
-fn user_json(user: &User) -> Value {
+fn user_json(user: &User, mfa_enabled: bool) -> Value {
     to_json(&UserView {
         id: user.id.to_string(),
         email: user.email.as_ref().to_owned(),
         created_at: user.created_at.clone(),
         email_verified: user.email_verified,
+        mfa_enabled,
     })
 }
 

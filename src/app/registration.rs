@@ -54,6 +54,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
         );
         self.send_welcome_verification(&user, ctx);
-        Ok(ApiResponse::json(201, &user_json(&user)).with_header("location", "/auth/me"))
+        Ok(ApiResponse::json(201, &user_json(&user, false)).with_header("location", "/auth/me"))
     }
 }

@@ -1,6 +1,7 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
 //! lookup function so the core never touches the runtime's `Env`.
 
+use crate::app::mfa::secret_box::{KeyConfigError, MfaKeys};
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
 use crate::tokens::KeySet;
@@ -45,6 +46,10 @@ pub mod names {
     pub const WEBAUTHN_RP_ID: &str = "WEBAUTHN_RP_ID";
     pub const WEBAUTHN_RP_NAME: &str = "WEBAUTHN_RP_NAME";
     pub const WEBAUTHN_ORIGINS: &str = "WEBAUTHN_ORIGINS";
+    pub const MFA_ISSUER: &str = "MFA_ISSUER";
+    pub const MFA_TOKEN_TTL: &str = "MFA_TOKEN_TTL";
+    pub const MFA_ENCRYPTION_KEY: &str = crate::app::mfa::secret_box::KEY_VAR;
+    pub const MFA_ENCRYPTION_OLD_KEYS: &str = crate::app::mfa::secret_box::OLD_KEYS_VAR;
 }
 
 #[derive(Debug)]
@@ -91,6 +96,7 @@ pub struct Config {
     pub keys: KeySet,
     /// The passkeys' relying party.
     pub webauthn: WebAuthnConfig,
+    pub mfa: MfaConfig,
 }
 
 /// The relying party of passkeys: `WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME`, `WEBAUTHN_ORIGINS`.
@@ -104,6 +110,18 @@ pub struct WebAuthnConfig {
     /// Origins (`scheme://host[:port]`), each on the RP ID or a subdomain of it; empty for the
     /// request's origin.
     pub origins: Vec<String>,
+}
+
+/// Two-step verification.
+#[derive(Debug)]
+pub struct MfaConfig {
+    /// The issuer an authenticator app shows (`MFA_ISSUER`, else `JWT_ISSUER`).
+    pub issuer: String,
+    /// How long (s) the `mfa_token` of a login's first half works.
+    pub token_ttl_secs: i64,
+    /// The keys that seal TOTP secrets; `None` while `MFA_ENCRYPTION_KEY` is unset, and then
+    /// setting up two-step verification is refused (nothing can be stored sealed).
+    pub keys: Option<MfaKeys>,
 }
 
 /// Password reset and address verification by email.
@@ -154,6 +172,7 @@ pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
 pub const DEFAULT_HEALTH_CHECK_TTL: i64 = 5;
 pub const DEFAULT_MAX_HASH_QUEUE: u32 = 32;
 pub const DEFAULT_WEBAUTHN_RP_NAME: &str = "edge-auth";
+pub const DEFAULT_MFA_TOKEN_TTL: i64 = 300;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -203,8 +222,19 @@ impl Config {
         .min(session_cache_ttl_secs);
         let app_url = link_url(&get, names::APP_URL, true)?;
         let webauthn = webauthn(&get, app_url.as_deref())?;
+        let issuer = text(&get, names::ISSUER, DEFAULT_ISSUER);
+        let mfa = MfaConfig {
+            issuer: text(&get, names::MFA_ISSUER, &issuer),
+            token_ttl_secs: number(
+                &get,
+                names::MFA_TOKEN_TTL,
+                DEFAULT_MFA_TOKEN_TTL,
+                30..=3_600,
+            )?,
+            keys: mfa_keys(&get)?,
+        };
         Ok(Self {
-            issuer: text(&get, names::ISSUER, DEFAULT_ISSUER),
+            issuer,
             audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
             access_token_ttl_secs: number(
                 &get,
@@ -299,7 +329,32 @@ impl Config {
             )?,
             keys,
             webauthn,
+            mfa,
         })
+    }
+}
+
+/// `MFA_ENCRYPTION_KEY` and `MFA_ENCRYPTION_OLD_KEYS`: `None` when no current key is set (old
+/// keys alone are refused: they could only open rows, never seal one). The errors name the
+/// variable and the list position, never a key's text.
+fn mfa_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Option<MfaKeys>, ConfigError> {
+    let current = get(names::MFA_ENCRYPTION_KEY).filter(|v| !v.trim().is_empty());
+    let old = get(names::MFA_ENCRYPTION_OLD_KEYS).filter(|v| !v.trim().is_empty());
+    match MfaKeys::from_config(current.as_deref(), old.as_deref()) {
+        Ok(keys) => Ok(Some(keys)),
+        Err(KeyConfigError::Missing) if old.is_none() => Ok(None),
+        Err(KeyConfigError::Missing) => Err(ConfigError {
+            name: names::MFA_ENCRYPTION_KEY,
+            why: format!("missing while {} is set", names::MFA_ENCRYPTION_OLD_KEYS),
+        }),
+        Err(e @ KeyConfigError::Current(_)) => Err(ConfigError {
+            name: names::MFA_ENCRYPTION_KEY,
+            why: format!("{e} (32 bytes in base64url)"),
+        }),
+        Err(e @ KeyConfigError::Old(..)) => Err(ConfigError {
+            name: names::MFA_ENCRYPTION_OLD_KEYS,
+            why: format!("{e} (32 bytes in base64url)"),
+        }),
     }
 }
 

@@ -260,3 +260,53 @@ fn an_unusable_relying_party_is_a_configuration_error_naming_the_var() {
     .unwrap_err();
     assert_eq!(err.name, names::WEBAUTHN_ORIGINS);
 }
+
+const MFA_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA";
+const OLD_MFA_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
+
+#[test]
+fn two_step_settings_default_to_the_jwt_issuer_and_five_minutes() {
+    let c = with(&[(names::ISSUER, "acme")]).unwrap();
+    assert_eq!(c.mfa.issuer, "acme");
+    assert_eq!(c.mfa.token_ttl_secs, 300);
+    assert!(c.mfa.keys.is_none());
+    let c = with(&[
+        (names::MFA_ISSUER, "Acme Login"),
+        (names::MFA_TOKEN_TTL, "120"),
+        (names::MFA_ENCRYPTION_KEY, MFA_KEY),
+        (names::MFA_ENCRYPTION_OLD_KEYS, OLD_MFA_KEY),
+    ])
+    .unwrap();
+    assert_eq!(c.mfa.issuer, "Acme Login");
+    assert_eq!(c.mfa.token_ttl_secs, 120);
+    let keys = c.mfa.keys.unwrap();
+    let current = crate::app::mfa::secret_box::MfaKey::parse(MFA_KEY).unwrap();
+    assert_eq!(keys.current_id(), current.id());
+}
+
+#[test]
+fn bad_two_step_keys_are_named_without_their_text() {
+    for (pairs, name) in [
+        (
+            vec![(names::MFA_ENCRYPTION_KEY, "c2hvcnQ")],
+            names::MFA_ENCRYPTION_KEY,
+        ),
+        (
+            vec![(names::MFA_ENCRYPTION_OLD_KEYS, OLD_MFA_KEY)],
+            names::MFA_ENCRYPTION_KEY,
+        ),
+        (
+            vec![
+                (names::MFA_ENCRYPTION_KEY, MFA_KEY),
+                (names::MFA_ENCRYPTION_OLD_KEYS, "c2hvcnQ"),
+            ],
+            names::MFA_ENCRYPTION_OLD_KEYS,
+        ),
+        (vec![(names::MFA_TOKEN_TTL, "5")], names::MFA_TOKEN_TTL),
+    ] {
+        let err = with(&pairs).unwrap_err();
+        assert_eq!(err.name, name, "{pairs:?}");
+        assert!(!err.to_string().contains("c2hvcnQ"), "{err}");
+        assert!(!err.to_string().contains(OLD_MFA_KEY), "{err}");
+    }
+}

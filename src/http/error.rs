@@ -85,6 +85,20 @@ pub enum AppError {
     /// The credential id is registered already.
     #[error("passkey exists")]
     PasskeyExists,
+    /// A wrong, malformed or already used TOTP or recovery code.
+    #[error("invalid mfa code")]
+    InvalidMfaCode,
+    /// An `mfa_token` that is unknown, expired, used, or dead after 5 wrong codes.
+    #[error("invalid mfa token")]
+    InvalidMfaToken,
+    /// The first half of a login of an account with two-step verification: the password was
+    /// right, and the second factor is asked for with this `mfa_token`.
+    #[error("mfa required")]
+    MfaRequired { mfa_token: String },
+    #[error("mfa already enabled")]
+    MfaAlreadyEnabled,
+    #[error("mfa not enabled")]
+    MfaNotEnabled,
     /// Anything unexpected. The cause is logged with the request id and never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,7 +119,12 @@ pub struct Problem {
     pub headers: Vec<(&'static str, String)>,
     /// `error` and `error_description`, set by `http::oauth` on the token endpoints' answers.
     pub oauth: Option<OAuthError>,
+    /// The `mfa_token` of a `403 mfa_required`, written with `mfa_methods`.
+    pub mfa_token: Option<String>,
 }
+
+/// The second factors a `403 mfa_required` offers, in the contract's order.
+pub const MFA_METHODS: [&str; 2] = ["totp", "recovery_code"];
 
 /// The RFC 6749 §5.2 members of a token endpoint's error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +253,37 @@ impl AppError {
                 "passkey_exists",
                 "This passkey is registered already.".into(),
             ),
+            Self::InvalidMfaCode => (
+                401,
+                "Unauthorized",
+                "invalid_mfa_code",
+                "The code is wrong, malformed or already used.".into(),
+            ),
+            Self::InvalidMfaToken => (
+                401,
+                "Unauthorized",
+                "invalid_mfa_token",
+                "The mfa_token is invalid, expired or used up; log in again.".into(),
+            ),
+            Self::MfaRequired { .. } => (
+                403,
+                "Forbidden",
+                "mfa_required",
+                "The password is right; send a code of the second factor with the mfa_token."
+                    .into(),
+            ),
+            Self::MfaAlreadyEnabled => (
+                409,
+                "Conflict",
+                "mfa_already_enabled",
+                "Two-step verification is already on.".into(),
+            ),
+            Self::MfaNotEnabled => (
+                409,
+                "Conflict",
+                "mfa_not_enabled",
+                "Two-step verification is not on (or has no pending setup).".into(),
+            ),
             Self::Internal(_) => (
                 500,
                 "Internal Server Error",
@@ -253,6 +303,10 @@ impl AppError {
             errors,
             headers: self.headers(),
             oauth: None,
+            mfa_token: match self {
+                Self::MfaRequired { mfa_token } => Some(mfa_token.clone()),
+                _ => None,
+            },
         }
     }
 

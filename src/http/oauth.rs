@@ -74,6 +74,8 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         // A login whose password was right but whose address must be verified first: the
         // grant cannot be used until it is (§5.2 has no closer code).
         AppError::EmailNotVerified => Some("invalid_grant"),
+        // The password was right and a second factor is due: the contract names the code.
+        AppError::MfaRequired { .. } => Some("mfa_required"),
         // Never raised by the token endpoints' handlers; the routing errors come before them.
         AppError::InvalidToken(_)
         | AppError::EmailTaken
@@ -83,6 +85,10 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         | AppError::MethodNotAllowed(_)
         | AppError::InvalidPasskey(_)
         | AppError::PasskeyExists => Some("invalid_request"),
+        AppError::InvalidMfaCode
+        | AppError::InvalidMfaToken
+        | AppError::MfaAlreadyEnabled
+        | AppError::MfaNotEnabled => Some("invalid_request"),
         AppError::ServiceUnavailable { .. } | AppError::Internal(_) => None,
     }
 }

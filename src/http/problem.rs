@@ -22,6 +22,14 @@ pub fn render(p: Problem, request_id: &str) -> ApiResponse {
         body["error"] = oauth.error.into();
         body["error_description"] = oauth.description.into();
     }
+    if let Some(token) = p.mfa_token {
+        body["mfa_token"] = token.into();
+        body["mfa_methods"] = json!(crate::http::error::MFA_METHODS);
+        // Outside the token endpoint too, the client reads the same member.
+        if body.get("error").is_none() {
+            body["error"] = p.code.into();
+        }
+    }
     let mut resp = ApiResponse::json(p.status, &body);
     resp.set_header("content-type", "application/problem+json");
     for (name, value) in p.headers {

@@ -51,4 +51,7 @@ impl<D: Sql> CleanupStore for D {
         );
         changes(self, stmt).await
     }
+    async fn delete_expired_mfa_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
+        changes(self, query!(sql::EXPIRED_MFA_TOKENS, &now_ms, &limit)).await
+    }
 }

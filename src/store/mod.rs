@@ -14,6 +14,7 @@ mod email;
 pub mod exec;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fakes;
+mod mfa;
 pub mod passkeys;
 pub mod session_cache;
 mod sessions;
@@ -99,9 +100,9 @@ pub struct LoginLookup {
 }
 
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email
-/// tokens, so that every handler can send mail.
+/// tokens, so that every handler can send mail, and their second factors.
 #[allow(async_fn_in_trait)]
-pub trait UserStore: EmailTokenStore {
+pub trait UserStore: EmailTokenStore + MfaStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
     /// Returns `false` when the email was taken.
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
@@ -330,6 +331,8 @@ pub enum Read {
 pub struct ActiveSession {
     pub user: User,
     pub expires_at_ms: i64,
+    /// Whether the user has two-step verification on (the user view's `mfa_enabled`).
+    pub mfa_enabled: bool,
 }
 
 /// What presenting a refresh token found.
@@ -449,6 +452,113 @@ pub trait CleanupStore {
         now_ms: i64,
         limit: u32,
     ) -> Result<u32, StoreError>;
+    /// `mfa_tokens` rows that expired at or before `now_ms`.
+    async fn delete_expired_mfa_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError>;
+}
+
+/// A user's TOTP row: `sealed_secret` is `None` while off; `enabled` is false while a setup is
+/// pending (or off); `last_step` is the last accepted step (-1 before any), kept across
+/// re-enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpState {
+    pub sealed_secret: Option<String>,
+    pub enabled: bool,
+    pub last_step: i64,
+}
+
+impl TotpState {
+    /// The last accepted step as [`crate::app::mfa::totp::verify`] takes it.
+    pub fn last_accepted(&self) -> Option<u64> {
+        u64::try_from(self.last_step).ok()
+    }
+}
+
+/// Two-step verification (`crate::store::sql::mfa`'s statements). Each write that two requests
+/// could race on is conditional, and returns whether it happened: of concurrent ones, exactly
+/// one does.
+#[allow(async_fn_in_trait)]
+pub trait MfaStore {
+    /// User `user_id`'s TOTP row; `None` when never set up.
+    async fn totp_state(&self, user_id: &UserId) -> Result<Option<TotpState>, StoreError>;
+    /// Stores `sealed` as the pending secret (replacing a pending one) unless TOTP is enabled;
+    /// `false` when it is.
+    async fn setup_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Enables the pending secret `sealed` (still the row's) with a code of `step` (after the
+    /// last accepted one), and stores `code_hashes` as recovery set `batch`, in one transaction.
+    async fn confirm_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        step: u64,
+        now_ms: i64,
+        batch: &str,
+        code_hashes: &[String],
+    ) -> Result<bool, StoreError>;
+    /// Accepts `step` of the enabled secret `sealed` (only after the last accepted one: replay);
+    /// with `new_set`, the recovery codes are replaced in the same transaction.
+    async fn accept_step(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        step: u64,
+        now_ms: i64,
+        new_set: Option<(&str, &[String])>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces `old_sealed` (under an old key) with `new_sealed` if the row still holds it.
+    async fn reseal_totp(
+        &self,
+        user_id: &UserId,
+        old_sealed: &str,
+        new_sealed: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Turns TOTP off and drops the recovery codes; `false` when it was not on.
+    async fn disable_totp(&self, user_id: &UserId, now_ms: i64) -> Result<bool, StoreError>;
+    /// Spends an unused recovery code of the current set (outside a login).
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    async fn recovery_codes_left(&self, user_id: &UserId) -> Result<u32, StoreError>;
+    /// Stores an `mfa_token` while the password is still at `password_version`.
+    async fn insert_mfa_token(
+        &self,
+        token_hash: &str,
+        user_id: &UserId,
+        password_version: i64,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// The user of a live `mfa_token` (unused, unexpired, fewer than 5 wrong codes, password
+    /// unchanged).
+    async fn mfa_token_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
+    /// Uses a live `mfa_token`; of concurrent claims exactly one gets `true`.
+    async fn claim_mfa_token(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Spends a recovery code and uses a live `mfa_token` together, or neither.
+    async fn claim_mfa_token_with_recovery_code(
+        &self,
+        user_id: &UserId,
+        token_hash: &str,
+        code_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Counts a wrong code against a live `mfa_token`: the count, or `None` if it was not live.
+    async fn record_wrong_code(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<u32>, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).

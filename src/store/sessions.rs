@@ -30,12 +30,14 @@ impl FromRow for RotatedRow {
 /// The session's columns of a row whose other columns are a [`UserRow`].
 struct ActiveSessionRow {
     session_expires_at: f64,
+    mfa_enabled: f64,
 }
 
 impl FromRow for ActiveSessionRow {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
         Ok(ActiveSessionRow {
             session_expires_at: row.number("session_expires_at")?,
+            mfa_enabled: row.number_or_zero("mfa_enabled")?,
         })
     }
 }
@@ -191,6 +193,7 @@ impl<D: Sql> SessionStore for D {
                 Ok(ActiveSession {
                     expires_at_ms: row.session_expires_at as i64,
                     user: user.decode()?,
+                    mfa_enabled: row.mfa_enabled != 0.0,
                 })
             })
             .transpose()

@@ -13,6 +13,8 @@
   this read load takes from any Worker's hashes here, and our logins' ratio over its ratio;
 - login latency for an unknown email vs a wrong password, and vs a wrong password on an account
   whose hash is stored with fewer iterations than configured (medians, 60 samples each);
+- POST /auth/mfa/verify p50 over GET /auth/me p50, interleaved in the same run (20 each; the
+  accounts and their mfa_tokens are prepared beforehand, so no measured request hashes a password);
 - POST /auth/password/forgot for known vs unknown addresses, each asked for the first time
   (medians of 40 interleaved requests each, and their ratio). `bench.py forgot` measures only
   this, with 200 of each (`BENCH_FORGOT_SAMPLES`).
@@ -47,6 +49,7 @@
 
 `BENCH_ONLY=legacy`, `BENCH_ONLY=import`, `BENCH_ONLY=floor` or `BENCH_ONLY=shedding` runs that
 part alone; `BENCH_ONLY=migration` only legacy's unknown/wrong pairs under the default configuration;
+`BENCH_ONLY=mfa` only `/auth/mfa/verify` p50 / `/auth/me` p50;
 `BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=assets` only the static files' table;
 `BENCH_ONLY=passkeys` only the passkey rows;
 `BENCH_ONLY=slices` only the hashing floor's tail pair at each slice size of `BENCH_SLICES`
@@ -584,6 +587,8 @@ PROD_VARS = {
     # email cap raised so that every known forgot really makes a token and a mail (in the queue's
     # consumer); the per-IP limit off (every sample comes from 127.0.0.1).
     "LOGIN_MAX_FAILURES": "1000", "EMAIL_MAX_PER_HOUR": "1000", "RATE_LIMIT_BY_IP": "false",
+    # A fixed key for the bench's own database only, so two-step verification can be set up.
+    "MFA_ENCRYPTION_KEY": base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("="),
 }
 FORGOT_SAMPLES = 40
 # `bench.py forgot` alone takes more samples (BENCH_FORGOT_SAMPLES overrides): its ratio is the
@@ -676,6 +681,66 @@ def passkeys_only() -> None:
             stop(prod.proc)
 
 
+MFA_SAMPLES = 20
+
+
+def mfa_rows(prod, samples: int = MFA_SAMPLES) -> list[tuple[str, str]]:
+    """POST /auth/mfa/verify p50 over GET /auth/me p50, measured interleaved in the same run.
+    Everything that hashes a password (registration, the logins, setup's re-authentication) is
+    done beforehand: one enrolled account and one mfa_token per sample, so a measured verify
+    checks a TOTP code (HMAC-SHA1 and the secret's AES-GCM on WebCrypto) and opens a session,
+    and hashes nothing. The code is the next step's, which the +-1 window accepts and no earlier
+    use of the account has spent."""
+    import pyotp
+
+    run = uuid.uuid4().hex[:8]
+    prepared = []
+    for i in range(samples):
+        email = f"bench-mfa-{run}-{i}@example.com"
+        assert request(prod.base, "POST", "/auth/register",
+                       json={"email": email, "password": PASSWORD}).status == 201
+        access = request(prod.base, "POST", "/auth/login",
+                         json={"email": email, "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {access}"}
+        r = request(prod.base, "POST", "/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=auth)
+        assert r.status == 200, r.body
+        totp = pyotp.TOTP(r.json()["secret"])
+        r = request(prod.base, "POST", "/auth/mfa/totp/confirm", json={"code": totp.now()}, headers=auth)
+        assert r.status == 200, r.body
+        r = request(prod.base, "POST", "/auth/login", json={"email": email, "password": PASSWORD})
+        assert r.status == 403, r.body
+        prepared.append((r.json()["mfa_token"], totp, auth))
+    me_auth = prepared[0][2]
+    for _ in range(5):
+        request(prod.base, "GET", "/auth/me", headers=me_auth)
+    verify_ms, me_ms = [], []
+    for token, totp, _ in prepared:
+        code = totp.at(time.time() + 30)
+        t0 = time.perf_counter()
+        r = request(prod.base, "POST", "/auth/mfa/verify", json={"mfa_token": token, "code": code})
+        verify_ms.append((time.perf_counter() - t0) * 1000)
+        assert r.status == 200, r.body
+        t0 = time.perf_counter()
+        r = request(prod.base, "GET", "/auth/me", headers=me_auth)
+        me_ms.append((time.perf_counter() - t0) * 1000)
+        assert r.status == 200, r.status
+    mv, mm = statistics.median(verify_ms), statistics.median(me_ms)
+    return [
+        (f"POST /auth/mfa/verify p50 of {samples} (TOTP, no password hash)", f"{mv:.1f} ms"),
+        (f"GET /auth/me p50 of {samples}, interleaved", f"{mm:.1f} ms"),
+        ("/auth/mfa/verify p50 / /auth/me p50", f"{mv / mm:.2f}x"),
+    ]
+
+
+def mfa_only() -> None:
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
+        try:
+            print_rows(mfa_rows(prod))
+        finally:
+            stop(prod.proc)
+
+
 def forgot_only() -> None:
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
         prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
@@ -702,6 +767,9 @@ def main() -> None:
         return
     if only == "passkeys":
         passkeys_only()
+        return
+    if only == "mfa":
+        mfa_only()
         return
     if only in ("legacy", "migration", "import"):
         part = {"legacy": legacy_rows, "migration": migration_rows, "import": import_rows}[only]
@@ -770,6 +838,7 @@ def main() -> None:
             rows.append(("login wrong password, 1,000-it. stored hash, median of 60", f"{ml:.1f} ms"))
             rows.append(("unknown / wrong on the low-count hash", f"{mu / ml:.3f}x"))
             rows.extend(forgot_rows(prod))
+            rows.extend(mfa_rows(prod))
             rows.extend(passkey_rows(prod))
 
             # The isolate is shared: /auth/me alone, then while two clients log in back to back

@@ -58,6 +58,9 @@ pub struct CachedSession {
     pub email: String,
     pub created_at: String,
     pub email_verified: bool,
+    /// Entries written before the field existed read as off.
+    #[serde(default)]
+    pub mfa_enabled: bool,
     /// The session's absolute expiry (ms since the epoch).
     pub session_expires_ms: i64,
     /// When D1 was read (ms since the epoch): the entry is dead `SESSION_CACHE_TTL` later.
@@ -65,8 +68,9 @@ pub struct CachedSession {
 }
 
 impl CachedSession {
-    pub fn new(user: &User, session_expires_ms: i64, read_ms: i64) -> Self {
+    pub fn new(user: &User, mfa_enabled: bool, session_expires_ms: i64, read_ms: i64) -> Self {
         Self {
+            mfa_enabled,
             user_id: user.id.to_string(),
             email: user.email.as_ref().to_owned(),
             created_at: user.created_at.clone(),
@@ -83,6 +87,7 @@ impl CachedSession {
             email: self.email.clone(),
             created_at: self.created_at.clone(),
             email_verified: self.email_verified,
+            mfa_enabled: self.mfa_enabled,
         }
     }
 

@@ -6,6 +6,7 @@ fn entry(read_ms: i64) -> CachedSession {
         email: "a@example.com".into(),
         created_at: "2026-01-01T00:00:00.000Z".into(),
         email_verified: false,
+        mfa_enabled: false,
         session_expires_ms: 100_000,
         read_ms,
     }

@@ -27,5 +27,9 @@ pub const DEAD_EMAIL_TOKENS: &str = "DELETE FROM email_tokens WHERE token_hash I
        SELECT token_hash FROM email_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL \
        LIMIT ?2)";
 
+/// `mfa_tokens` rows expired at `?1` (used ones included: each works once, within its TTL).
+pub const EXPIRED_MFA_TOKENS: &str = "DELETE FROM mfa_tokens WHERE token_hash IN ( \
+       SELECT token_hash FROM mfa_tokens WHERE expires_at <= ?1 LIMIT ?2)";
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

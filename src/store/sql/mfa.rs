@@ -37,6 +37,13 @@ pub const ACCEPT_STEP: &str = "UPDATE mfa_totp \
      WHERE user_id = ?1 AND sealed_secret = ?2 AND enabled_at IS NOT NULL AND last_step < ?3 \
      RETURNING user_id";
 
+/// Re-seals user `?1`'s secret under the current key: replaces stored form `?2` (sealed under
+/// an old key, just opened) with `?3` at `?4`, only if the row still holds `?2`, so a setup or
+/// disable in between is never undone. Returns the user's id if it did.
+pub const RESEAL: &str = "UPDATE mfa_totp SET sealed_secret = ?3, updated_at = ?4 \
+     WHERE user_id = ?1 AND sealed_secret = ?2 \
+     RETURNING user_id";
+
 /// Turns user `?1`'s TOTP off at `?2` (its secret and recovery set go; the last step stays);
 /// returns the user's id if it was on. Followed by [`DROP_STALE_RECOVERY_CODES`].
 pub const DISABLE: &str = "UPDATE mfa_totp \

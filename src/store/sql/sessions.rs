@@ -77,6 +77,8 @@ pub const REVOKE_BY_TOKEN: &str = "UPDATE sessions SET revoked_at = ?2, revoked_
 
 /// Session `?1` of user `?2` if active at `?3`, with its user's columns.
 pub const ACTIVE: &str = "SELECT s.expires_at AS session_expires_at, \
+         EXISTS (SELECT 1 FROM mfa_totp m \
+           WHERE m.user_id = u.id AND m.enabled_at IS NOT NULL) AS mfa_enabled, \
          u.id, u.email, u.password_hash, u.password_version, u.created_at, u.email_verified \
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3";

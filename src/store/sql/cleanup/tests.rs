@@ -97,6 +97,34 @@ fn throttle_rows_requests_and_dead_email_tokens_go_by_their_own_clock() {
     );
 }
 
+#[test]
+fn mfa_tokens_go_once_expired_and_live_ones_stay() {
+    let db = migrated_db();
+    add_user(&db, "u", 0);
+    exec(
+        &db,
+        "INSERT INTO mfa_tokens (token_hash, user_id, password_version, created_at, expires_at, used_at) VALUES
+           ('live', 'u', 0, 0, 1800000000001, NULL),
+           ('used-live', 'u', 0, 0, 1800000000001, 5),
+           ('expired', 'u', 0, 0, 1800000000000, NULL),
+           ('used-expired', 'u', 0, 0, 10, 5);",
+    );
+    assert_eq!(
+        clean(&db, EXPIRED_MFA_TOKENS, NOW, 1.0),
+        1,
+        "at most the limit"
+    );
+    assert_eq!(clean(&db, EXPIRED_MFA_TOKENS, NOW, 10.0), 1);
+    assert_eq!(
+        run(
+            &db,
+            "SELECT token_hash FROM mfa_tokens ORDER BY token_hash",
+            &[]
+        ),
+        ["live", "used-live"]
+    );
+}
+
 /// The cleanup's store on SQLite: each method runs its statement from this module.
 struct Sqlite(rusqlite::Connection);
 
@@ -128,6 +156,9 @@ impl CleanupStore for Sqlite {
             now,
             n,
         )
+    }
+    async fn delete_expired_mfa_tokens(&self, now: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(EXPIRED_MFA_TOKENS, now, n)
     }
 }
 

@@ -341,7 +341,9 @@ fn rows_have_the_columns_the_store_reads() {
         names.extend(USER_COLUMNS.map(str::to_owned));
         names
     };
-    assert_eq!(columns(&db, ACTIVE), with_user("session_expires_at"));
+    let mut active = vec!["session_expires_at".to_owned()];
+    active.extend(with_user("mfa_enabled"));
+    assert_eq!(columns(&db, ACTIVE), active);
     let mut rotated = vec!["session_id".to_owned()];
     rotated.extend(with_user("session_amr"));
     assert_eq!(columns(&db, ROTATED), rotated);
