@@ -183,8 +183,11 @@ test-ts: .tools/ts-consumer .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
+# E2E_WORKERS pytest processes (pytest-xdist), each with its own `wrangler dev` sessions, share
+# the test files; a file stays on one process (its module fixtures and its order are kept).
+E2E_WORKERS ?= 2
 test-e2e: tools chromium worker worker-test consumer dev-vars
-	$(VENV)/bin/python -m pytest -q --durations=12 tests/e2e
+	$(VENV)/bin/python -m pytest -q -n $(E2E_WORKERS) --dist loadfile --durations=12 tests/e2e
 
 # The OpenAPI document the Worker serves, generated natively from the API types in
 # src/api_doc/ (tests/openapi.rs fails when it is stale).
