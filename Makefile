@@ -19,6 +19,7 @@ FUZZ_SECONDS    ?= 120
 # the executions per second), since it only shows that every target builds and survives its seeds.
 FUZZ_PROFILE    ?= --release
 SMOKE_SECONDS   ?= 6
+FUZZ_JOBS       ?= 2
 SCHEMATHESIS_FUZZ_EXAMPLES ?= 300
 PYTHON          ?= python3
 VENV            := .venv
@@ -184,8 +185,11 @@ test-ts: .tools/ts-consumer .tools/npm
 test-wasm: .tools/rust .tools/npm
 	cargo test --target wasm32-unknown-unknown --test wasm
 
+# E2E_WORKERS pytest processes (pytest-xdist), each with its own `wrangler dev` sessions, share
+# the test files; a file stays on one process (its module fixtures and its order are kept).
+E2E_WORKERS ?= 2
 test-e2e: tools chromium worker worker-test consumer dev-vars
-	$(VENV)/bin/python -m pytest -q --durations=12 tests/e2e
+	$(VENV)/bin/python -m pytest -q -n $(E2E_WORKERS) --dist loadfile --durations=12 tests/e2e
 
 # The OpenAPI document the Worker serves, generated natively from the API types in
 # src/api_doc/ (tests/openapi.rs fails when it is stale).
@@ -209,10 +213,18 @@ fuzz: .tools/fuzz .tools/npm
 	@$(MAKE) -s worker .tools/venv
 	SCHEMATHESIS_MAX_EXAMPLES=$(SCHEMATHESIS_FUZZ_EXAMPLES) $(VENV)/bin/python -m pytest -q -s tests/e2e/test_schemathesis.py
 
+# The targets are compiled in one cargo run (the crate and its dependencies once, the six binaries
+# side by side), then run FUZZ_JOBS at a time, each for its full FUZZ_SECONDS (libFuzzer uses one
+# core); each target's lines are printed together when it is done.
 fuzz-parsers: .tools/fuzz .tools/npm
-	@for t in $(FUZZ_TARGETS); do mkdir -p fuzz/corpus/$$t; echo "fuzz target $$t ($(FUZZ_SECONDS) s):"; \
-	  cargo +nightly fuzz run $(FUZZ_PROFILE) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
-	  | grep -E "^(Done|stat::number_of_executed_units|==|SUMMARY)|panicked|ERROR" ; done
+	@mkdir -p fuzz/target && cargo +nightly fuzz build $(FUZZ_PROFILE) >fuzz/target/build.log 2>&1 || \
+	  { cat fuzz/target/build.log; exit 1; }
+	@$(MAKE) -s -j$(FUZZ_JOBS) --output-sync=target $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+fuzz-run-%:
+	@mkdir -p fuzz/corpus/$*; echo "fuzz target $* ($(FUZZ_SECONDS) s):"; \
+	  cargo +nightly fuzz run $(FUZZ_PROFILE) $* fuzz/corpus/$* fuzz/seeds/$* -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 2>&1 \
+	  | grep -E "^(Done|stat::number_of_executed_units|==|SUMMARY)|panicked|ERROR"
 
 test-fuzz: .tools/fuzz .tools/npm
 	@$(MAKE) -s fuzz-parsers FUZZ_SECONDS=$(SMOKE_SECONDS) FUZZ_PROFILE=--dev

@@ -150,6 +150,9 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
     if migrate:
         apply_migrations(state, config_args)
     port = free_port()
+    # Its own devtools port too: wrangler's default (9229, or the next free one, chosen when it
+    # starts) is taken by whichever of two Workers starting at once binds first, and the other exits.
+    inspector_port = free_port()
     base = f"http://127.0.0.1:{port}"
     lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
     lines += [f"{k}={v}" for k, v in {"PUBLIC_URL": base, **(extra_vars or {})}.items()]
@@ -158,7 +161,8 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [WRANGLER, "dev", *serve_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
-         "--env-file", str(env_file), "--show-interactive-dev-session=false", "--test-scheduled"],
+         "--inspector-port", str(inspector_port), "--env-file", str(env_file),
+         "--show-interactive-dev-session=false", "--test-scheduled"],
         cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
