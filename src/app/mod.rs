@@ -303,10 +303,10 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Route::Health => Ok(self.health(call).await),
             Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
-            Route::PasskeyRegisterOptions => self.passkey_register_options(call).await,
-            Route::PasskeyRegister => self.passkey_register(call).await,
-            Route::ListPasskeys => self.list_passkeys(call).await,
-            Route::DeletePasskey => self.delete_passkey(call).await,
+            Route::PasskeyRegisterOptions
+            | Route::PasskeyRegister
+            | Route::ListPasskeys
+            | Route::DeletePasskey => self.passkeys_of_user(route, call).await,
             Route::PasskeyLoginOptions => self.passkey_login_options(call).await,
             Route::PasskeyLogin => self.passkey_login(call).await,
         }

@@ -2,7 +2,7 @@
 //! one round trip where the database must decide (a challenge's single use, a credential id's
 //! uniqueness, the counter that never moves backwards).
 
-use super::exec::{first_row, query, rows_of, Columns, FromRow, IdRow, Sql};
+use super::exec::{first_row, query, result_of, rows_of, Columns, FromRow, IdRow, Sql};
 use super::{StoreError, UserRow};
 use crate::domain::UserId;
 use crate::store::sql::passkeys as sql;
@@ -290,33 +290,32 @@ impl<D: Sql> PasskeyStore for D {
         p: &NewPasskey<'_>,
     ) -> Result<Result<(), NotStored>, StoreError> {
         let user = p.user_id.to_string();
-        let inserted: Option<IdRow> = first_row(
-            self,
-            query!(
-                sql::INSERT_PASSKEY,
-                p.id,
-                &user,
-                p.credential_id,
-                p.public_key,
-                &p.algorithm,
-                &p.sign_count,
-                p.transports,
-                p.name,
-                p.created_at,
-            ),
-        )
-        .await?;
-        if inserted.is_some() {
-            return Ok(Ok(()));
-        }
-        let exists = self
-            .first(query!(sql::CREDENTIAL_EXISTS, p.credential_id))
+        // One round trip: the insert, and whether the credential id is registered (by this
+        // insert or before it), which tells `409` apart from an account deleted meanwhile.
+        let results = self
+            .batch(vec![
+                query!(
+                    sql::INSERT_PASSKEY,
+                    p.id,
+                    &user,
+                    p.credential_id,
+                    p.public_key,
+                    &p.algorithm,
+                    &p.sign_count,
+                    p.transports,
+                    p.name,
+                    p.created_at,
+                ),
+                query!(sql::CREDENTIAL_EXISTS, p.credential_id),
+            ])
             .await?;
-        Ok(Err(if exists.is_some() {
-            NotStored::CredentialExists
+        Ok(if !rows_of::<IdRow>(&results, 0)?.is_empty() {
+            Ok(())
+        } else if result_of(&results, 1)?.rows.is_empty() {
+            Err(NotStored::NoUser)
         } else {
-            NotStored::NoUser
-        }))
+            Err(NotStored::CredentialExists)
+        })
     }
 
     async fn list_passkeys(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, StoreError> {

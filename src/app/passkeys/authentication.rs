@@ -3,7 +3,6 @@
 //! finds the credential by its id and spends the challenge before these checks run; on any
 //! failure it changes nothing else.
 
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -12,7 +11,7 @@ use super::client_data::{Ceremony, ClientData};
 use super::registration::check_authenticator_data;
 use super::signature::{verify_webauthn_signature, SignatureVerifier};
 use super::{
-    base64url, cose, counter_is_acceptable, credential_id, equal, PasskeyError, RelyingParty,
+    base64url, cose, counter_is_acceptable, credential_id, equal, text, PasskeyError, RelyingParty,
 };
 
 /// An `AuthenticationResponseJSON` (what `credential.toJSON()` gives after `get()`), decoded.
@@ -30,27 +29,6 @@ pub struct AuthenticationResponse {
     pub user_handle: Option<Vec<u8>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseJson {
-    id: String,
-    raw_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    response: AssertionJson,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AssertionJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    authenticator_data: String,
-    signature: String,
-    #[serde(default)]
-    user_handle: Option<String>,
-}
-
 impl AuthenticationResponse {
     /// Decodes the JSON a browser sends. An empty or `null` `userHandle` counts as absent.
     ///
@@ -60,17 +38,31 @@ impl AuthenticationResponse {
     /// when `id` and `rawId` differ.
     pub fn from_json(json: &Value) -> Result<Self, PasskeyError> {
         const BAD: PasskeyError = PasskeyError::MalformedResponse;
-        let r = ResponseJson::deserialize(json).map_err(|_| BAD)?;
-        let credential_id = credential_id(&r.kind, &r.id, &r.raw_id)?;
-        let user_handle = match r.response.user_handle.as_deref() {
-            None | Some("") => None,
-            Some(h) => Some(base64url::decode(h).ok_or(BAD)?),
+        let response = json.get("response").ok_or(BAD)?;
+        let member = |v, key| text(v, key).ok_or(BAD);
+        let (kind, id, raw_id) = (
+            member(json, "type")?,
+            member(json, "id")?,
+            member(json, "rawId")?,
+        );
+        let client_data_json = member(response, "clientDataJSON")?;
+        let authenticator_data = member(response, "authenticatorData")?;
+        let signature = member(response, "signature")?;
+        let user_handle = match response.get("userHandle") {
+            None | Some(Value::Null) => "",
+            Some(Value::String(h)) => h,
+            Some(_) => return Err(BAD),
+        };
+        let credential_id = credential_id(kind, id, raw_id)?;
+        let user_handle = match user_handle {
+            "" => None,
+            h => Some(base64url::decode(h).ok_or(BAD)?),
         };
         Ok(Self {
             credential_id,
-            client_data_json: base64url::decode(&r.response.client_data_json).ok_or(BAD)?,
-            authenticator_data: base64url::decode(&r.response.authenticator_data).ok_or(BAD)?,
-            signature: base64url::decode(&r.response.signature).ok_or(BAD)?,
+            client_data_json: base64url::decode(client_data_json).ok_or(BAD)?,
+            authenticator_data: base64url::decode(authenticator_data).ok_or(BAD)?,
+            signature: base64url::decode(signature).ok_or(BAD)?,
             user_handle,
         })
     }

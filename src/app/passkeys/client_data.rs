@@ -1,9 +1,9 @@
 //! `clientDataJSON` (WebAuthn L3 §5.8.1): the browser's record of the ceremony's type, its
 //! challenge and the origin that ran it.
 
-use serde::Deserialize;
+use serde_json::Value;
 
-use super::{base64url, equal, PasskeyError, RelyingParty};
+use super::{base64url, equal, text, PasskeyError, RelyingParty};
 
 /// A ceremony, by the `type` its client data must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,10 +25,9 @@ impl Ceremony {
 
 /// The members of client data that the checks read; others (`crossOrigin`, `topOrigin`,
 /// `tokenBinding`) are ignored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ClientData {
     /// `webauthn.create` or `webauthn.get`.
-    #[serde(rename = "type")]
     pub kind: String,
     /// The challenge, base64url as the browser wrote it.
     pub challenge: String,
@@ -43,7 +42,16 @@ impl ClientData {
     /// [`PasskeyError::MalformedClientData`] when they are not UTF-8 JSON with string `type`,
     /// `challenge` and `origin`.
     pub fn parse(bytes: &[u8]) -> Result<Self, PasskeyError> {
-        serde_json::from_slice(bytes).map_err(|_| PasskeyError::MalformedClientData)
+        // Read as a `Value`, whose parser the request bodies already use: a derived
+        // `Deserialize` would add its own to the wasm.
+        const BAD: PasskeyError = PasskeyError::MalformedClientData;
+        let json: Value = serde_json::from_slice(bytes).map_err(|_| BAD)?;
+        let member = |key| text(&json, key).map(str::to_owned).ok_or(BAD);
+        Ok(Self {
+            kind: member("type")?,
+            challenge: member("challenge")?,
+            origin: member("origin")?,
+        })
     }
 
     /// The challenge's bytes: what the store looks up before the checks run.

@@ -139,6 +139,13 @@ fn credential_id(kind: &str, id: &str, raw_id: &str) -> Result<Vec<u8>, PasskeyE
     Ok(credential_id)
 }
 
+/// The string member `key` of a JSON object (`None` when `json` is no object, or the member is
+/// absent or not a string). The JSON forms are read member by member rather than through a
+/// derived `Deserialize`, whose visitors would cost the wasm more than these few lines.
+fn text<'a>(json: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    json.get(key)?.as_str()
+}
+
 /// Whether `a` and `b` are equal, in time that depends only on their lengths: for challenges
 /// and user handles, values an attacker should not learn byte by byte.
 fn equal(a: &[u8], b: &[u8]) -> bool {

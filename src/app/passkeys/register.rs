@@ -9,8 +9,8 @@ use super::registration::{RegistrationCheck, RegistrationResponse};
 use super::{base64url, verify_registration, Algorithm, RelyingParty};
 use crate::app::email_verification::optional_body;
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{rfc3339, to_json, App, Call};
-use crate::domain::random;
+use crate::app::{rfc3339, to_json, App, Call, Route};
+use crate::domain::{random, User};
 use crate::http::error::{AppError, FieldError, TokenRejection};
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::passkeys::{Ceremony, NewPasskey, NotStored, PasskeyInfo, PasskeyStore};
@@ -103,12 +103,28 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         self.config.webauthn.relying_party(&call.req.origin)
     }
 
-    pub(in crate::app) async fn passkey_register_options(
+    /// The routes of a signed-in user's passkeys: the bearer check once for all four (one copy
+    /// of it in the wasm), then the route's handler.
+    pub(in crate::app) async fn passkeys_of_user(
         &self,
+        route: Route,
+        call: &Call<'_, B>,
+    ) -> Result<ApiResponse, AppError> {
+        let (_, user) = self.bearer_user(call).await?;
+        match route {
+            Route::PasskeyRegisterOptions => self.passkey_register_options(&user, call).await,
+            Route::PasskeyRegister => self.passkey_register(&user, call).await,
+            Route::ListPasskeys => self.list_passkeys(&user, call).await,
+            _ => self.delete_passkey(&user, call).await,
+        }
+    }
+
+    async fn passkey_register_options(
+        &self,
+        user: &User,
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        let (_, user) = self.bearer_user(call).await?;
         optional_body(call.req)?;
         let (challenge, challenge_text) = new_challenge()?;
         let candidate = base64url::encode(&random::bytes::<32>().map_err(AppError::internal)?);
@@ -128,7 +144,14 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             .map(|(id, transports)| CredentialDescriptor {
                 kind: "public-key".into(),
                 id,
-                transports: serde_json::from_str(&transports).unwrap_or_default(),
+                // Read as a `Value` (the parser request bodies use), not as a `Vec<String>`.
+                transports: match serde_json::from_slice(transports.as_bytes()) {
+                    Ok(Value::Array(listed)) => listed
+                        .into_iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                },
             })
             .collect();
         let (rp_id, _) = self.relying_party(call);
@@ -145,12 +168,12 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         Ok(ApiResponse::json(200, &to_json(&options)))
     }
 
-    pub(in crate::app) async fn passkey_register(
+    async fn passkey_register(
         &self,
+        user: &User,
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        let (_, user) = self.bearer_user(call).await?;
         let body: Registration = call.req.parse()?;
         let refuse = |reason: &str| {
             ctx.log(
@@ -246,11 +269,11 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         ))
     }
 
-    pub(in crate::app) async fn list_passkeys(
+    async fn list_passkeys(
         &self,
+        user: &User,
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (_, user) = self.bearer_user(call).await?;
         let passkeys = call
             .guard
             .call(|| self.users.list_passkeys(&user.id))
@@ -259,11 +282,11 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         Ok(ApiResponse::json(200, &json!({ "passkeys": list })))
     }
 
-    pub(in crate::app) async fn delete_passkey(
+    async fn delete_passkey(
         &self,
+        user: &User,
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
-        let (_, user) = self.bearer_user(call).await?;
         let id = call.param.unwrap_or_default();
         let deleted = call
             .guard

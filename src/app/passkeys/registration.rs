@@ -2,7 +2,6 @@
 //! contract lists, in the specification's order. The challenge's single use is the store's
 //! part: it is spent before these checks run, whatever their outcome.
 
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -10,7 +9,7 @@ use super::attestation::AttestationObject;
 use super::authenticator_data::{flags, AuthenticatorData};
 use super::client_data::{Ceremony, ClientData};
 use super::cose::{self, Algorithm};
-use super::{base64url, credential_id, equal, PasskeyError, RelyingParty};
+use super::{base64url, credential_id, equal, text, PasskeyError, RelyingParty};
 
 /// The transports WebAuthn L3 defines (§5.8.4); others are dropped, as the specification asks
 /// of unknown values.
@@ -29,26 +28,6 @@ pub struct RegistrationResponse {
     pub transports: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseJson {
-    id: String,
-    raw_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    response: AttestationJson,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AttestationJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    attestation_object: String,
-    #[serde(default)]
-    transports: Option<Vec<Value>>,
-}
-
 impl RegistrationResponse {
     /// Decodes the JSON a browser sends.
     ///
@@ -58,10 +37,23 @@ impl RegistrationResponse {
     /// when `id` and `rawId` differ.
     pub fn from_json(json: &Value) -> Result<Self, PasskeyError> {
         const BAD: PasskeyError = PasskeyError::MalformedResponse;
-        let r = ResponseJson::deserialize(json).map_err(|_| BAD)?;
-        let credential_id = credential_id(&r.kind, &r.id, &r.raw_id)?;
+        let response = json.get("response").ok_or(BAD)?;
+        let member = |v, key| text(v, key).ok_or(BAD);
+        let (kind, id, raw_id) = (
+            member(json, "type")?,
+            member(json, "id")?,
+            member(json, "rawId")?,
+        );
+        let client_data_json = member(response, "clientDataJSON")?;
+        let attestation_object = member(response, "attestationObject")?;
+        let listed = match response.get("transports") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(listed)) => listed,
+            Some(_) => return Err(BAD),
+        };
+        let credential_id = credential_id(kind, id, raw_id)?;
         let mut transports: Vec<String> = Vec::new();
-        for t in r.response.transports.iter().flatten() {
+        for t in listed {
             let t = t.as_str().ok_or(BAD)?;
             if KNOWN_TRANSPORTS.contains(&t) && !transports.iter().any(|k| k == t) {
                 transports.push(t.to_owned());
@@ -69,8 +61,8 @@ impl RegistrationResponse {
         }
         Ok(Self {
             credential_id,
-            client_data_json: base64url::decode(&r.response.client_data_json).ok_or(BAD)?,
-            attestation_object: base64url::decode(&r.response.attestation_object).ok_or(BAD)?,
+            client_data_json: base64url::decode(client_data_json).ok_or(BAD)?,
+            attestation_object: base64url::decode(attestation_object).ok_or(BAD)?,
             transports,
         })
     }

@@ -41,8 +41,8 @@ pub const INSERT_PASSKEY: &str = "INSERT INTO passkeys \
      ON CONFLICT (credential_id) DO NOTHING \
      RETURNING id";
 
-/// Whether credential id `?1` is registered: after [`INSERT_PASSKEY`] returned no row, tells
-/// `409 passkey_exists` apart from an account deleted meanwhile.
+/// Whether credential id `?1` is registered: in the batch of [`INSERT_PASSKEY`], tells
+/// `409 passkey_exists` apart from an account deleted meanwhile when the insert returned no row.
 pub const CREDENTIAL_EXISTS: &str = "SELECT 1 FROM passkeys WHERE credential_id = ?1";
 
 /// The passkeys of user `?1`, newest first (the order of registration).
