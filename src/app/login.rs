@@ -49,7 +49,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (raw_email, raw_password) = (raw_email.as_str(), raw_password.as_str());
         // A malformed email cannot name an account: treat it as unknown, at the same cost.
         let email = Email::parse(raw_email).ok();
-        let Authenticated { user, stored } = self
+        let Authenticated {
+            user,
+            stored,
+            mfa_enabled,
+        } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", call)
             .await?;
         // The password was right: the account's failures are cleared on every way out, with
@@ -87,7 +91,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         }
 
-        if self.mfa_enabled(&user, call).await? {
+        if mfa_enabled {
             // The password was right, but the second factor is still due: no session yet, and
             // the failures stay counted until that factor is right too.
             return Err(self.mfa_required(&user, call).await?);

@@ -22,6 +22,8 @@ pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
+    /// Read with the reservation: a right password is then only the login's first half.
+    pub mfa_enabled: bool,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -53,11 +55,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work) = match lookup {
+        let (user, failures, imported_hash_work, mfa_enabled) = match lookup {
             Some(LoginLookup {
                 user,
                 attempts,
                 imported_hash_work,
+                mfa_enabled,
             }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
                     throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
@@ -75,13 +78,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         retry_after: retry_after_secs,
                     });
                 }
-                (user, Some(attempts.failures), imported_hash_work)
+                (
+                    user,
+                    Some(attempts.failures),
+                    imported_hash_work,
+                    mfa_enabled,
+                )
             }
             // No account to look up, but the failure costs what an unknown email's does.
             None => (
                 None,
                 None,
                 guard.call(|| self.users.imported_hash_work()).await?,
+                false,
             ),
         };
         let floor = password::failure_floor(
@@ -93,7 +102,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let work = Rc::new(Cell::new(0));
         let check = self.check_password(user, password, floor, ctx);
         match password::counting(work.clone(), check).await {
-            Ok((user, stored)) => Ok(Authenticated { user, stored }),
+            Ok((user, stored)) => Ok(Authenticated {
+                user,
+                stored,
+                mfa_enabled,
+            }),
             Err(reason) => {
                 ctx.log(
                     "info",

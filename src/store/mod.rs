@@ -97,6 +97,9 @@ pub struct LoginLookup {
     /// (`settings.imported_hash_max_work`; 0 before any import): a failed login is padded to
     /// it ([`crate::password::failure_floor`]).
     pub imported_hash_work: u64,
+    /// The account has two-step verification on: a right password is only a login's first
+    /// half.
+    pub mfa_enabled: bool,
 }
 
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email

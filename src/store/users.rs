@@ -90,7 +90,8 @@ impl<D: Sql> UserStore for D {
         let reserve = query!(sql::RESERVE_ATTEMPT, email.as_ref(), &now_ms, &window_ms);
         let account = query!(sql::BY_EMAIL, email.as_ref());
         let padding = query!(settings::IMPORTED_HASH_WORK);
-        let results = self.batch(vec![reserve, account, padding]).await?;
+        let mfa = query!(sql::MFA_ENABLED_BY_EMAIL, email.as_ref());
+        let results = self.batch(vec![reserve, account, padding, mfa]).await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
@@ -111,6 +112,7 @@ impl<D: Sql> UserStore for D {
                 window_start_ms: attempts.window_start_ms as i64,
             },
             imported_hash_work: imported_hash_work(rows_of(&results, 2)?),
+            mfa_enabled: !super::exec::result_of(&results, 3)?.rows.is_empty(),
         })
     }
 
