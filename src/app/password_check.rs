@@ -18,10 +18,11 @@ use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 
-/// A password check that passed: the account and its stored hash.
+/// A password check that passed: the account, its stored hash, and whether it is disabled.
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
+    pub disabled: bool,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -53,11 +54,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work) = match lookup {
+        let (user, failures, imported_hash_work, disabled) = match lookup {
             Some(LoginLookup {
                 user,
                 attempts,
                 imported_hash_work,
+                disabled,
             }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
                     throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
@@ -75,13 +77,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         retry_after: retry_after_secs,
                     });
                 }
-                (user, Some(attempts.failures), imported_hash_work)
+                (user, Some(attempts.failures), imported_hash_work, disabled)
             }
             // No account to look up, but the failure costs what an unknown email's does.
             None => (
                 None,
                 None,
                 guard.call(|| self.users.imported_hash_work()).await?,
+                false,
             ),
         };
         let floor = password::failure_floor(
@@ -93,7 +96,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let work = Rc::new(Cell::new(0));
         let check = self.check_password(user, password, floor, ctx);
         match password::counting(work.clone(), check).await {
-            Ok((user, stored)) => Ok(Authenticated { user, stored }),
+            Ok((user, stored)) => Ok(Authenticated {
+                user,
+                stored,
+                disabled,
+            }),
             Err(reason) => {
                 ctx.log(
                     "info",

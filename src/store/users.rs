@@ -24,6 +24,19 @@ impl FromRow for AttemptsRow {
     }
 }
 
+/// `users.disabled`: 0 or 1.
+struct DisabledRow {
+    disabled: f64,
+}
+
+impl FromRow for DisabledRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(DisabledRow {
+            disabled: row.number("disabled")?,
+        })
+    }
+}
+
 /// `settings.value`: a whole non-negative number (the table's CHECK), read as D1's number.
 struct SettingRow {
     value: f64,
@@ -90,7 +103,10 @@ impl<D: Sql> UserStore for D {
         let reserve = query!(sql::RESERVE_ATTEMPT, email.as_ref(), &now_ms, &window_ms);
         let account = query!(sql::BY_EMAIL, email.as_ref());
         let padding = query!(settings::IMPORTED_HASH_WORK);
-        let results = self.batch(vec![reserve, account, padding]).await?;
+        let disabled = query!(sql::DISABLED_BY_EMAIL, email.as_ref());
+        let results = self
+            .batch(vec![reserve, account, padding, disabled])
+            .await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
@@ -111,6 +127,9 @@ impl<D: Sql> UserStore for D {
                 window_start_ms: attempts.window_start_ms as i64,
             },
             imported_hash_work: imported_hash_work(rows_of(&results, 2)?),
+            disabled: rows_of::<DisabledRow>(&results, 3)?
+                .first()
+                .is_some_and(|r| r.disabled != 0.0),
         })
     }
 
