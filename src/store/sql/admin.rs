@@ -67,3 +67,6 @@ pub const REMOVE_MFA: [&str; 3] = [
     "DELETE FROM mfa_tokens WHERE user_id = ?1",
     "DELETE FROM mfa_totp WHERE user_id = ?1",
 ];
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
