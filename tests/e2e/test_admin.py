@@ -214,3 +214,23 @@ def test_a_disable_racing_refreshes_leaves_no_session_alive(admin_worker):
         assert_problem(refresh(w, p["refresh_token"]), 401, "invalid_grant")
     assert w.d1(f"SELECT COUNT(*) AS n FROM sessions WHERE user_id = '{uid}' "
                 "AND revoked_at IS NULL")[0]["n"] == 0
+
+
+def test_a_short_key_leaves_the_admin_api_off_and_is_logged_once(e2e_dir):
+    short = "s" * 31
+    w = start_worker(e2e_dir / "admin-short", SigningKey(kid="e2e-admin-short"),
+                     extra_vars={"ADMIN_API_KEY": short})
+    try:
+        ids = []
+        for path in ["/admin/users", "/admin"]:
+            r = request(w.base, "GET", path, headers={"Authorization": f"Bearer {short}"})
+            assert_problem(r, 404, "not_found")
+            ids.append(r.header("x-request-id"))
+        # Once both requests' own lines are in the log, every line before them is too.
+        assert len(w.lines_when(lambda l: l.get("event") == "request"
+                                and l.get("request_id") in ids, 2)) == 2
+        lines = [l for l in w.logs() if l.get("event") == "configuration_error"]
+        assert [(l["name"], l["level"]) for l in lines] == [("ADMIN_API_KEY", "error")]
+        assert all(short not in str(l) for l in w.logs())
+    finally:
+        stop(w.proc)
