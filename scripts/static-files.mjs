@@ -57,6 +57,11 @@ const FILES = [
   ["/pages/verify-email.js", "js/pages/verify-email.js", JS, PAGE_FILE],
   ["/pages/passkeys.js", "js/pages/passkeys.js", JS, PAGE_FILE],
   ["/pages/pages.css", "js/pages/pages.css", CSS, PAGE_FILE],
+  // The admin console's script and style: outside /admin/, where every path is the key-gated
+  // API. The page itself (GET /admin) is the Rust Worker's, which serves it only while the
+  // admin API is on.
+  ["/admin.js", "js/admin/admin.js", JS, PAGE_FILE],
+  ["/admin.css", "js/admin/admin.css", CSS, PAGE_FILE],
 ];
 
 rmSync(join(out, "static"), { recursive: true, force: true });

@@ -285,6 +285,52 @@ pub struct Accepted {
     pub message: String,
 }
 
+/// A user as the admin API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0b5e3d4c-8f1e-4a57-9d55-2f1f6a4f9c11", "email": "alice@example.com",
+                          "created_at": "2026-11-26T08:00:00.000Z", "email_verified": true,
+                          "mfa_enabled": false, "passkeys": 1, "disabled": false,
+                          "last_login_at": "2026-12-01T09:30:00.000Z"}))]
+pub struct AdminUserView {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub email: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub email_verified: bool,
+    /// Whether two-step verification is on.
+    pub mfa_enabled: bool,
+    /// How many passkeys the user has registered.
+    pub passkeys: u32,
+    /// A disabled account cannot log in or refresh.
+    pub disabled: bool,
+    /// When a session was last opened (password login, second factor, passkey); `null` before.
+    #[schema(format = DateTime)]
+    pub last_login_at: Option<String>,
+}
+
+/// `GET /admin/users` answer: a page of users, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminUserList {
+    pub users: Vec<AdminUserView>,
+    /// Opaque; pass it as `cursor` (with the same `email`) for the next page. `null` when no
+    /// user follows.
+    pub next_cursor: Option<String>,
+}
+
+/// `PATCH /admin/users/{id}` body: each member optional (`{}` changes nothing), a boolean when
+/// sent (`null` is `422`); other members are ignored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"disabled": true}))]
+pub struct AdminUserUpdate {
+    /// Disabling revokes every session at once and kills pending second-factor logins;
+    /// enabling lets the account log in again.
+    #[schema(nullable = false)]
+    pub disabled: Option<bool>,
+    #[schema(nullable = false)]
+    pub email_verified: Option<bool>,
+}
+
 /// One active session (a device), as `GET /auth/sessions` lists it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionView {
@@ -457,6 +503,7 @@ pub enum ErrorCode {
     EmailTaken,
     InvalidEmailToken,
     EmailNotVerified,
+    AccountDisabled,
     EmailAlreadyVerified,
     PayloadTooLarge,
     ValidationFailed,

@@ -33,6 +33,8 @@ pub enum MailKind {
     RecoveryCodeUsed {
         left: u32,
     },
+    /// A reset link an operator sent: outside the hourly cap.
+    AdminPasswordReset,
 }
 
 impl MailKind {
@@ -45,6 +47,7 @@ impl MailKind {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Self::AdminPasswordReset => "admin_password_reset",
         }
     }
 }
@@ -170,7 +173,7 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
     let link = job.link.clone().unwrap_or_default();
     let valid = minutes(job.valid_for_secs.unwrap_or(0));
     let (subject, intro, action, outro) = match job.kind {
-        MailKind::PasswordReset => (
+        MailKind::PasswordReset | MailKind::AdminPasswordReset => (
             "Reset your password",
             format!(
                 "Someone asked to reset the password of the account {}.",

@@ -20,6 +20,7 @@
 mod abuse;
 mod access_tokens;
 mod account_deletion;
+mod admin;
 pub mod cleanup;
 pub mod consumer;
 mod discovery;
@@ -87,6 +88,14 @@ enum Route {
     DeletePasskey,
     PasskeyLoginOptions,
     PasskeyLogin,
+    AdminConsole,
+    AdminListUsers,
+    AdminGetUser,
+    AdminUpdateUser,
+    AdminDeleteUser,
+    AdminRevokeSessions,
+    AdminRemoveMfa,
+    AdminSendReset,
 }
 
 /// The one route table: every path, and per method the handler. A `{id}` segment matches one
@@ -145,6 +154,29 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/auth/passkeys/login", &[("POST", Route::PasskeyLogin)]),
     // After the fixed paths it would otherwise match (`login`, `register`).
     ("/auth/passkeys/{id}", &[("DELETE", Route::DeletePasskey)]),
+    // Behind `admin::gate`, which answers every `/admin` path first.
+    ("/admin", &[("GET", Route::AdminConsole)]),
+    ("/admin/users", &[("GET", Route::AdminListUsers)]),
+    (
+        "/admin/users/{id}",
+        &[
+            ("GET", Route::AdminGetUser),
+            ("PATCH", Route::AdminUpdateUser),
+            ("DELETE", Route::AdminDeleteUser),
+        ],
+    ),
+    (
+        "/admin/users/{id}/sessions",
+        &[("DELETE", Route::AdminRevokeSessions)],
+    ),
+    (
+        "/admin/users/{id}/mfa",
+        &[("DELETE", Route::AdminRemoveMfa)],
+    ),
+    (
+        "/admin/users/{id}/password-reset",
+        &[("POST", Route::AdminSendReset)],
+    ),
 ];
 
 /// The route table as `(path, methods)`, for the OpenAPI consistency test.
@@ -211,7 +243,9 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         if let Some(resp) = self.test_hook(&req) {
             return resp;
         }
-        let (result, token_endpoint) = match resolve(&req.method, &req.path) {
+        let routed =
+            admin::gate(self.config, &req, ctx).and_then(|()| resolve(&req.method, &req.path));
+        let (result, token_endpoint) = match routed {
             Ok((route, param)) => {
                 let call = Call {
                     req: &req,
@@ -309,6 +343,14 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             | Route::DeletePasskey => self.passkeys_of_user(route, call).await,
             Route::PasskeyLoginOptions => self.passkey_login_options(call).await,
             Route::PasskeyLogin => self.passkey_login(call).await,
+            Route::AdminConsole => Ok(admin::console_page()),
+            Route::AdminListUsers => self.admin_list_users(call).await,
+            Route::AdminGetUser => self.admin_get_user(call).await,
+            Route::AdminUpdateUser => self.admin_update_user(call).await,
+            Route::AdminDeleteUser => self.admin_delete_user(call).await,
+            Route::AdminRevokeSessions => self.admin_revoke_sessions(call).await,
+            Route::AdminRemoveMfa => self.admin_remove_mfa(call).await,
+            Route::AdminSendReset => self.admin_send_reset(call).await,
         }
     }
 }

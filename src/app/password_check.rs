@@ -18,12 +18,13 @@ use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 
-/// A password check that passed: the account and its stored hash.
+/// A password check that passed: the account, its stored hash, and whether it is disabled.
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
     /// Read with the reservation: a right password is then only the login's first half.
     pub mfa_enabled: bool,
+    pub disabled: bool,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -55,12 +56,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work, mfa_enabled) = match lookup {
+        let (user, failures, imported_hash_work, mfa_enabled, disabled) = match lookup {
             Some(LoginLookup {
                 user,
                 attempts,
                 imported_hash_work,
                 mfa_enabled,
+                disabled,
             }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
                     throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
@@ -83,6 +85,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                     Some(attempts.failures),
                     imported_hash_work,
                     mfa_enabled,
+                    disabled,
                 )
             }
             // No account to look up, but the failure costs what an unknown email's does.
@@ -90,6 +93,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 None,
                 None,
                 guard.call(|| self.users.imported_hash_work()).await?,
+                false,
                 false,
             ),
         };
@@ -106,6 +110,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 user,
                 stored,
                 mfa_enabled,
+                disabled,
             }),
             Err(reason) => {
                 ctx.log(

@@ -1,6 +1,8 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
 //! lookup function so the core never touches the runtime's `Env`.
 
+use secrecy::SecretString;
+
 use crate::app::mfa::secret_box::{KeyConfigError, MfaKeys};
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
@@ -43,6 +45,7 @@ pub mod names {
     pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
     pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
     pub const MAX_HASH_QUEUE: &str = "MAX_HASH_QUEUE";
+    pub const ADMIN_API_KEY: &str = "ADMIN_API_KEY";
     pub const WEBAUTHN_RP_ID: &str = "WEBAUTHN_RP_ID";
     pub const WEBAUTHN_RP_NAME: &str = "WEBAUTHN_RP_NAME";
     pub const WEBAUTHN_ORIGINS: &str = "WEBAUTHN_ORIGINS";
@@ -97,6 +100,12 @@ pub struct Config {
     /// The passkeys' relying party.
     pub webauthn: WebAuthnConfig,
     pub mfa: MfaConfig,
+    /// `ADMIN_API_KEY`: the admin API and its console exist only while it is set (and long
+    /// enough); every `/admin/` request must carry it as its bearer credential.
+    pub admin_api_key: Option<SecretString>,
+    /// Why a set `ADMIN_API_KEY` is not used: a key too short to resist guessing leaves the
+    /// admin API off rather than refusing to start the auth service; logged once per isolate.
+    pub admin_api_key_error: Option<ConfigError>,
 }
 
 /// The relying party of passkeys: `WEBAUTHN_RP_ID`, `WEBAUTHN_RP_NAME`, `WEBAUTHN_ORIGINS`.
@@ -171,6 +180,8 @@ pub const DEFAULT_SESSION_CACHE_TTL: i64 = 30;
 pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
 pub const DEFAULT_HEALTH_CHECK_TTL: i64 = 5;
 pub const DEFAULT_MAX_HASH_QUEUE: u32 = 32;
+/// The shortest `ADMIN_API_KEY` used, in characters.
+pub const ADMIN_API_KEY_MIN_CHARS: usize = 32;
 pub const DEFAULT_WEBAUTHN_RP_NAME: &str = "edge-auth";
 pub const DEFAULT_MFA_TOKEN_TTL: i64 = 300;
 
@@ -233,6 +244,7 @@ impl Config {
             )?,
             keys: mfa_keys(&get)?,
         };
+        let (admin_api_key, admin_api_key_error) = admin_api_key(&get);
         Ok(Self {
             issuer,
             audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
@@ -330,8 +342,32 @@ impl Config {
             keys,
             webauthn,
             mfa,
+            admin_api_key,
+            admin_api_key_error,
         })
     }
+}
+
+/// `ADMIN_API_KEY`, if set and at least [`ADMIN_API_KEY_MIN_CHARS`] long; a shorter one is
+/// treated as unset, with the reason (which never quotes the key).
+fn admin_api_key(
+    get: &impl Fn(&str) -> Option<String>,
+) -> (Option<SecretString>, Option<ConfigError>) {
+    let Some(raw) = get(names::ADMIN_API_KEY).filter(|v| !v.is_empty()) else {
+        return (None, None);
+    };
+    if raw.chars().count() < ADMIN_API_KEY_MIN_CHARS {
+        let why =
+            format!("shorter than {ADMIN_API_KEY_MIN_CHARS} characters: the admin API stays off");
+        return (
+            None,
+            Some(ConfigError {
+                name: names::ADMIN_API_KEY,
+                why,
+            }),
+        );
+    }
+    (Some(SecretString::from(raw)), None)
 }
 
 /// `MFA_ENCRYPTION_KEY` and `MFA_ENCRYPTION_OLD_KEYS`: `None` when no current key is set (old

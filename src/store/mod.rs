@@ -9,6 +9,7 @@ use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
 use crate::limits::throttle::Attempts;
 
+mod admin;
 mod cleanup;
 mod email;
 pub mod exec;
@@ -100,12 +101,14 @@ pub struct LoginLookup {
     /// The account has two-step verification on: a right password is only a login's first
     /// half.
     pub mfa_enabled: bool,
+    /// Whether the account is disabled: its right password is `403 account_disabled`.
+    pub disabled: bool,
 }
 
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email
 /// tokens, so that every handler can send mail, and their second factors.
 #[allow(async_fn_in_trait)]
-pub trait UserStore: EmailTokenStore + MfaStore {
+pub trait UserStore: EmailTokenStore + MfaStore + AdminStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
     /// Returns `false` when the email was taken.
     async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
@@ -562,6 +565,66 @@ pub trait MfaStore {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<u32>, StoreError>;
+}
+
+/// A user as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUserRow {
+    pub id: String,
+    pub email: String,
+    pub created_at: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    /// When a session was last opened (RFC 3339), if ever.
+    pub last_login_at: Option<String>,
+    pub mfa_enabled: bool,
+    /// How many passkeys the user has registered.
+    pub passkeys: u32,
+    /// The password's version (not shown): a deletion is made at the version it read.
+    pub password_version: i64,
+}
+
+/// What a PATCH of an account sets: each flag `None` keeps its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub disabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub updated_at: String,
+    pub now_ms: i64,
+}
+
+/// The admin API's reads and changes of accounts (`users`, and what hangs off them).
+#[allow(async_fn_in_trait)]
+pub trait AdminStore {
+    /// The admin view of a user, if it exists.
+    async fn admin_user(&self, id: &UserId) -> Result<Option<AdminUserRow>, StoreError>;
+    /// At most `limit` users whose email starts with `email_prefix` (literally), oldest first
+    /// (`created_at`, then `id`), after the position `after` (`(created_at, id)`; `None` from
+    /// the start).
+    async fn admin_users_page(
+        &self,
+        email_prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AdminUserRow>, StoreError>;
+    /// Sets an account's flags in one transaction; disabling it also revokes every session and
+    /// kills its pending second-factor logins. The new view and the revoked session ids, or
+    /// `None` when the user does not exist.
+    async fn set_user_flags(
+        &self,
+        id: &UserId,
+        change: &FlagChange,
+    ) -> Result<Option<(AdminUserRow, Vec<String>)>, StoreError>;
+    /// Revokes every session of the user not already revoked; their ids.
+    async fn revoke_all_sessions(
+        &self,
+        id: &UserId,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Removes the user's two-step verification (TOTP on or being set up, the recovery codes,
+    /// the pending second-factor logins) in one transaction; whether it was on.
+    async fn remove_mfa(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).

@@ -110,12 +110,13 @@ impl<D: Sql> SessionStore for D {
             crate::store::sql::users::CLEAR_ATTEMPTS,
             clear.unwrap_or("")
         );
-        let mut statements = Vec::with_capacity(4);
+        let touch = query!(sql::TOUCH_LAST_LOGIN, &user_id, &s.created_at, &s.id);
+        let mut statements = Vec::with_capacity(5);
         if clear.is_some() {
             statements.push(clear_attempts);
         }
         let created = statements.len();
-        statements.extend([insert, limit, drop_ended]);
+        statements.extend([insert, limit, drop_ended, touch]);
         let results = self.batch(statements).await?;
         ids_if_written(&results, created, created + 1)
     }

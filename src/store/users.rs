@@ -24,6 +24,19 @@ impl FromRow for AttemptsRow {
     }
 }
 
+/// `users.disabled`: 0 or 1.
+struct DisabledRow {
+    disabled: f64,
+}
+
+impl FromRow for DisabledRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(DisabledRow {
+            disabled: row.number("disabled")?,
+        })
+    }
+}
+
 /// `settings.value`: a whole non-negative number (the table's CHECK), read as D1's number.
 struct SettingRow {
     value: f64,
@@ -91,7 +104,10 @@ impl<D: Sql> UserStore for D {
         let account = query!(sql::BY_EMAIL, email.as_ref());
         let padding = query!(settings::IMPORTED_HASH_WORK);
         let mfa = query!(sql::MFA_ENABLED_BY_EMAIL, email.as_ref());
-        let results = self.batch(vec![reserve, account, padding, mfa]).await?;
+        let disabled = query!(sql::DISABLED_BY_EMAIL, email.as_ref());
+        let results = self
+            .batch(vec![reserve, account, padding, mfa, disabled])
+            .await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
@@ -113,6 +129,9 @@ impl<D: Sql> UserStore for D {
             },
             imported_hash_work: imported_hash_work(rows_of(&results, 2)?),
             mfa_enabled: !super::exec::result_of(&results, 3)?.rows.is_empty(),
+            disabled: rows_of::<DisabledRow>(&results, 4)?
+                .first()
+                .is_some_and(|r| r.disabled != 0.0),
         })
     }
 

@@ -18,9 +18,11 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 
 def test_generated_requests_match_the_openapi_document(e2e_dir):
     # Cheap hashing so that thousands of generated registrations and logins finish quickly; the
-    # code paths are the same as with 600,000 iterations.
+    # code paths are the same as with 600,000 iterations. The admin API is on, as the document
+    # describes it (without a key every `/admin` path is a bare 404).
     w = start_worker(e2e_dir / "schemathesis", SigningKey("e2e-schema"),
-                     extra_vars={"PBKDF2_ITERATIONS": "1000", "RATE_LIMIT_BY_IP": "false"})
+                     extra_vars={"PBKDF2_ITERATIONS": "1000", "RATE_LIMIT_BY_IP": "false",
+                                 "ADMIN_API_KEY": "e2e-schemathesis-admin-key-0123456789"})
     try:
         out = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"),

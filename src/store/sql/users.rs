@@ -33,6 +33,10 @@ pub const BY_EMAIL: &str = "SELECT id, email, password_hash, password_version, c
 pub const MFA_ENABLED_BY_EMAIL: &str = "SELECT 1 AS mfa_enabled \
      FROM mfa_totp m JOIN users u ON u.id = m.user_id \
      WHERE u.email = ?1 AND m.enabled_at IS NOT NULL";
+/// Whether the account with email `?1` is disabled (a row with `disabled` 1), in the login's
+/// first batch after [`BY_EMAIL`]: a disabled account's right password is refused only once
+/// it was found right.
+pub const DISABLED_BY_EMAIL: &str = "SELECT disabled FROM users WHERE email = ?1";
 
 /// Forgets the failed attempts of email `?1`: after a correct password, and in the login's
 /// session batch.

@@ -1,0 +1,90 @@
+"""The browser tier of the admin console: a real headless Chromium (Playwright) opens /admin,
+pastes the key, finds a user by email prefix, disables the account, and the API then refuses
+that user's login. The key stays in sessionStorage: never in localStorage or a cookie."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from conftest import SigningKey, start_worker, stop
+from test_core import assert_problem, login, register, unique_email
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+KEY = "e2e-console-key-" + "fedcba9876543210" * 2
+
+
+@pytest.fixture(scope="module")
+def console_worker(e2e_dir):
+    w = start_worker(e2e_dir / "admin-console", SigningKey(kid="e2e-console"),
+                     extra_vars={"ADMIN_API_KEY": KEY, "RATE_LIMIT_BY_IP": "false"})
+    yield w
+    stop(w.proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run the e2e tier through `make test` (`make chromium`)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page. A console error (a CSP violation included) or an uncaught exception fails the
+    test; so does a 404, but the favicon's and the events listing's (which a deployment may not
+    have yet: the console says so)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def on_response(response):
+        if response.status == 404 and not response.url.endswith("/favicon.ico") \
+                and "/admin/events" not in response.url:
+            problems.append(f"404 {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", on_response)
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def test_an_operator_finds_a_user_by_prefix_and_disables_the_account(console_worker, page, tmp_path):
+    w = console_worker
+    email = unique_email("console").lower()
+    assert register(w, email).status == 201
+    assert login(w, email).status == 200
+
+    response = page.goto(w.base + "/admin")
+    assert response.status == 200
+    page.get_by_label("Admin key").fill(KEY)
+    page.get_by_role("button", name="Use this key").click()
+    page.get_by_label("Email starts with").fill(email[:18].upper())
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name=email).click()
+    expect(page.get_by_role("heading", name=email)).to_be_visible()
+    expect(page.locator("#events-note")).not_to_be_empty()
+    page.get_by_role("button", name="Disable the account").click()
+    expect(page.get_by_role("button", name="Enable the account")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("The account is disabled; its sessions ended.")
+    page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'console.png'}")
+
+    assert_problem(login(w, email), 403, "account_disabled")
+    # The key is in this tab's sessionStorage only.
+    assert page.evaluate("sessionStorage.getItem('edge-auth-admin-key')") == KEY
+    assert page.evaluate("JSON.stringify(Object.assign({}, localStorage))") == "{}"
+    assert page.evaluate("document.cookie") == ""
+    assert page.context.cookies() == []
