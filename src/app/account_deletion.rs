@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::{App, Call};
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
@@ -29,8 +30,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let version = self
             .reauthenticate(&user, password, "account_delete", call)
             .await?;
+        let audit = call.audit(&[EventKind::AccountDeleted]);
         let Some(session_ids) = guard
-            .call(|| self.users.delete_user(&user.id, &user.email, version))
+            .call(|| {
+                self.users
+                    .delete_user(&user.id, &user.email, version, &audit)
+            })
             .await?
         else {
             // Deleted by a concurrent request, or its password set since the check.

@@ -7,7 +7,8 @@
 //! - sessions that expired or were revoked more than `SESSION_RETENTION` ago (kept that long so
 //!   the audit of "where was I signed in" outlives the session a little);
 //! - email tokens that expired or were used, and forgot/verification request rows whose hour
-//!   has passed.
+//!   has passed;
+//! - audit events older than `AUDIT_RETENTION_DAYS`.
 
 use serde_json::json;
 
@@ -30,6 +31,7 @@ pub struct CleanupReport {
     pub login_attempts: u32,
     pub email_tokens: u32,
     pub email_requests: u32,
+    pub audit_events: u32,
     /// A table still had more to delete when the run's statements ran out, or a statement
     /// failed.
     pub incomplete: bool,
@@ -44,14 +46,16 @@ enum Table {
     LoginAttempts,
     EmailTokens,
     EmailRequests,
+    AuditEvents,
 }
 
-const TABLES: [Table; 5] = [
+const TABLES: [Table; 6] = [
     Table::Sessions,
     Table::SpentRefreshTokens,
     Table::LoginAttempts,
     Table::EmailTokens,
     Table::EmailRequests,
+    Table::AuditEvents,
 ];
 
 /// The cut-offs of one run.
@@ -59,6 +63,7 @@ struct Cutoffs {
     now: i64,
     retention_before: i64,
     window_before: i64,
+    audit_before: i64,
 }
 
 /// One batch of `table`; how many rows it deleted, added to the report too.
@@ -94,6 +99,12 @@ async fn delete_batch<C: CleanupStore>(
                 .delete_email_requests_before(at.now - EMAIL_CAP_WINDOW_MS, BATCH)
                 .await?,
             &mut r.email_requests,
+        ),
+        Table::AuditEvents => (
+            store
+                .delete_audit_events_before(at.audit_before, BATCH)
+                .await?,
+            &mut r.audit_events,
         ),
     };
     *total += n;
@@ -140,6 +151,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         now,
         retention_before: now - config.session_retention_secs * 1000,
         window_before: now - config.throttle.window_secs * 1000,
+        audit_before: now - config.audit_retention_days * 86_400_000,
     };
     let mut r = CleanupReport::default();
     let mut pending = TABLES.to_vec();
@@ -151,6 +163,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "login_attempts": r.login_attempts,
         "email_tokens": r.email_tokens,
         "email_requests": r.email_requests,
+        "audit_events": r.audit_events,
         "incomplete": r.incomplete,
     });
     match result {

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::{self, EventKind};
 use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
 use crate::api_doc::TokenPair;
@@ -13,9 +14,6 @@ use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
 use crate::store::{BreakerStore, NewSession, SessionStore, UserStore};
 use crate::tokens;
 use crate::tokens::{AccessClaims, ACCESS_TYPE};
-
-/// Longest `User-Agent` kept with a session, in characters.
-const USER_AGENT_MAX_CHARS: usize = 256;
 
 /// The body of `POST /auth/login`: JSON `{"email", "password"}` or the OAuth password form
 /// (RFC 6749 §4.3.2), whose `username` is the email. The email is taken as typed: a malformed
@@ -49,14 +47,21 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (raw_email, raw_password) = (raw_email.as_str(), raw_password.as_str());
         // A malformed email cannot name an account: treat it as unknown, at the same cost.
         let email = Email::parse(raw_email).ok();
-        let Authenticated { user, stored } = self
+        let Authenticated {
+            user,
+            stored,
+            attempt_event,
+        } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", call)
             .await?;
-        // The password was right: the account's failures are cleared on every way out, with
-        // the session below, or here when the login stops short of one.
+        // The password was right: the account's failures are cleared (and the check's
+        // provisional `login_failed` withdrawn) on every way out, with the session below, or
+        // here when the login stops short of one.
         if let Err(e) = self.require_verified(&user, ctx) {
             if let Some(email) = &email {
-                guard.call(|| self.users.clear_failures(email)).await?;
+                guard
+                    .call(|| self.users.clear_failures(email, attempt_event))
+                    .await?;
             }
             return Err(e);
         }
@@ -98,16 +103,15 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             refresh_hash,
             created_at: rfc3339(ctx.now_ms),
             expires_at_ms: ctx.now_ms + self.config.refresh_token_ttl_secs * 1000,
-            user_agent: req
-                .get_header("user-agent")
-                .filter(|ua| !ua.is_empty())
-                .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
+            user_agent: audit::user_agent(req),
             amr: Amr::password(),
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
             clear_attempts_of: email.clone(),
             keep_at_most: self.config.max_sessions_per_user,
             now_ms: ctx.now_ms,
+            audit: call.audit(&[EventKind::LoginSucceeded]),
+            attempt_event,
         };
         let Some(ended) = guard
             .call(|| self.sessions.create_session(&session))

@@ -18,6 +18,7 @@
 mod abuse;
 mod access_tokens;
 mod account_deletion;
+pub mod audit;
 pub mod cleanup;
 pub mod consumer;
 mod discovery;

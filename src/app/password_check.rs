@@ -18,10 +18,13 @@ use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 
-/// A password check that passed: the account and its stored hash.
+/// A password check that passed: the account, its stored hash, and the check's provisional
+/// `login_failed` event, for the caller to withdraw with the count
+/// ([`LoginLookup::attempt_event`]).
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
+    pub attempt_event: Option<i64>,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -44,20 +47,25 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         call: &Call<'_, B>,
     ) -> Result<Authenticated, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        let window_ms = self.config.throttle.window_secs * 1000;
+        let throttle_config = &self.config.throttle;
+        let origin = call.origin();
         let lookup = match email {
             Some(email) => Some(
                 guard
-                    .call(|| self.users.begin_login(email, ctx.now_ms, window_ms))
+                    .call(|| {
+                        self.users
+                            .begin_login(email, ctx.now_ms, throttle_config, &origin)
+                    })
                     .await?,
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work) = match lookup {
+        let (user, failures, imported_hash_work, attempt_event) = match lookup {
             Some(LoginLookup {
                 user,
                 attempts,
                 imported_hash_work,
+                attempt_event,
             }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
                     throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
@@ -75,13 +83,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         retry_after: retry_after_secs,
                     });
                 }
-                (user, Some(attempts.failures), imported_hash_work)
+                (
+                    user,
+                    Some(attempts.failures),
+                    imported_hash_work,
+                    attempt_event,
+                )
             }
             // No account to look up, but the failure costs what an unknown email's does.
             None => (
                 None,
                 None,
                 guard.call(|| self.users.imported_hash_work()).await?,
+                None,
             ),
         };
         let floor = password::failure_floor(
@@ -93,7 +107,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let work = Rc::new(Cell::new(0));
         let check = self.check_password(user, password, floor, ctx);
         match password::counting(work.clone(), check).await {
-            Ok((user, stored)) => Ok(Authenticated { user, stored }),
+            Ok((user, stored)) => Ok(Authenticated {
+                user,
+                stored,
+                attempt_event,
+            }),
             Err(reason) => {
                 ctx.log(
                     "info",
@@ -197,8 +215,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 call,
             )
             .await?;
+        // The check passed: it was no failed login, and what follows records its own event.
         guard
-            .call(|| self.users.clear_failures(&user.email))
+            .call(|| {
+                self.users
+                    .clear_failures(&user.email, checked.attempt_event)
+            })
             .await?;
         if checked.user.id != user.id {
             // The address now belongs to another account (this one was deleted meanwhile).
