@@ -300,3 +300,134 @@ fn a_batch_that_fails_leaves_neither_the_change_nor_its_event() {
     assert_eq!(events(&h).len(), before);
     assert_eq!(h.me(&access, NOW_MS).status, 200, "no session was revoked");
 }
+
+const KEY: &str = "an-admin-key-of-at-least-32-characters!";
+
+fn list(h: &Harness, query: &str) -> ApiResponse {
+    h.send(
+        ApiRequest::new("GET", &format!("/admin/events{query}"))
+            .header("authorization", &format!("Bearer {KEY}")),
+    )
+}
+
+/// Every page of the listing with `filter`, `limit` at a time: the events' ids, in order.
+fn all_pages(h: &Harness, filter: &str, limit: u32) -> Vec<String> {
+    let (mut ids, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit={limit}{filter}&cursor={c}"),
+            None => format!("?limit={limit}{filter}"),
+        };
+        let page = list(h, &query);
+        assert_eq!(page.status, 200, "{}", page.body_json());
+        let body = page.body_json();
+        let events = body["events"].as_array().unwrap();
+        assert!(events.len() <= limit as usize);
+        ids.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+#[test]
+fn the_events_list_pages_newest_first_by_user_and_type_without_repeats() {
+    let h = Harness::with_config(config_with(&[("ADMIN_API_KEY", KEY)]));
+    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
+        post(
+            &h,
+            "/auth/register",
+            json!({"email": email, "password": PASSWORD}),
+            NOW_MS + i as i64,
+        );
+        post(
+            &h,
+            "/auth/login",
+            json!({"email": email, "password": "wrong"}),
+            NOW_MS + 10,
+        );
+        post(
+            &h,
+            "/auth/login",
+            json!({"email": email, "password": PASSWORD}),
+            NOW_MS + 10,
+        );
+    }
+    // Newest first: by time, then by id within one millisecond.
+    let stored: Vec<(String, String, String)> = h.users.with_conn(|c| {
+        let mut stmt = c.prepare(
+            "SELECT CAST(id AS TEXT), user_id, type FROM audit_events ORDER BY at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    });
+    assert_eq!(stored.len(), 9);
+    let ids = |keep: &dyn Fn(&(String, String, String)) -> bool| -> Vec<String> {
+        stored
+            .iter()
+            .filter(|e| keep(e))
+            .map(|e| e.0.clone())
+            .collect()
+    };
+    assert_eq!(all_pages(&h, "", 2), ids(&|_| true));
+    assert_eq!(all_pages(&h, "", 200), ids(&|_| true));
+    let b = user_id(&h, "b@example.com");
+    assert_eq!(
+        all_pages(&h, &format!("&user_id={b}"), 1),
+        ids(&|e| e.1 == b)
+    );
+    assert_eq!(
+        all_pages(&h, "&type=login_failed", 2),
+        ids(&|e| e.2 == "login_failed")
+    );
+    assert_eq!(
+        all_pages(&h, &format!("&user_id={b}&type=login_succeeded"), 1),
+        ids(&|e| e.1 == b && e.2 == "login_succeeded")
+    );
+    assert!(all_pages(&h, "&type=no_such_type", 5).is_empty());
+
+    // The view: `id` a string, `at` RFC 3339 with milliseconds.
+    let first = &list(&h, "?limit=1").body_json()["events"][0];
+    assert_eq!(first["id"].as_str(), Some(stored[0].0.as_str()));
+    assert_eq!(first["at"], "2027-01-15T08:00:00.010Z");
+    assert_eq!(first["ip"], IP);
+    assert_eq!(first["user_agent"], AGENT);
+}
+
+#[test]
+fn the_events_list_refuses_bad_limits_cursors_and_user_ids() {
+    let h = Harness::with_config(config_with(&[("ADMIN_API_KEY", KEY)]));
+    for i in 0..3 {
+        post(
+            &h,
+            "/auth/register",
+            json!({"email": format!("u{i}@example.com"), "password": PASSWORD}),
+            NOW_MS,
+        );
+    }
+    let page = list(&h, "?limit=1").body_json();
+    let cursor = page["next_cursor"].as_str().unwrap();
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?limit=ten", "limit"),
+        ("?cursor=not-ours", "cursor"),
+        (
+            &format!("?type=login_failed&cursor={cursor}") as &str,
+            "cursor",
+        ),
+        ("?user_id=not-a-uuid", "user_id"),
+    ] {
+        let r = list(&h, query);
+        assert_problem(&r, 422, "validation_failed");
+        assert_eq!(error_fields(&r)[0].0, field, "{query}");
+    }
+    assert_eq!(list(&h, &format!("?limit=1&cursor={cursor}")).status, 200);
+    // Without the key the listing is not there.
+    let r = h.send(ApiRequest::new("GET", "/admin/events"));
+    assert_problem(&r, 401, "invalid_token");
+}

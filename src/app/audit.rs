@@ -147,6 +147,7 @@ mod tests {
         let req = ApiRequest {
             method: "POST".into(),
             path: "/auth/login".into(),
+            query: String::new(),
             headers: vec![
                 ("cf-connecting-ip".into(), "203.0.113.7".into()),
                 ("user-agent".into(), "é".repeat(300)),

@@ -35,18 +35,28 @@ pub async fn process(
     queue_message_id: &str,
     ctx: &Ctx,
 ) -> Outcome {
+    let mut max_per_hour = config.max_per_hour;
     let (purpose, page, ttl) = match job.kind {
         MailKind::PasswordReset => (
             EmailPurpose::PasswordReset,
             RESET_PAGE,
             config.reset_ttl_secs,
         ),
+        // An operator's reset is not the account's own asking: the hourly cap does not stop it.
+        MailKind::AdminPasswordReset => {
+            max_per_hour = u32::MAX;
+            (
+                EmailPurpose::PasswordReset,
+                RESET_PAGE,
+                config.reset_ttl_secs,
+            )
+        }
         MailKind::EmailVerification => (
             EmailPurpose::EmailVerification,
             VERIFY_PAGE,
             config.verification_ttl_secs,
         ),
-        MailKind::PasswordChanged => {
+        MailKind::PasswordChanged | MailKind::MfaDisabled => {
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
         }
     };
@@ -105,7 +115,7 @@ pub async fn process(
         token_hash: &hash,
         now_ms: ctx.now_ms,
         expires_at_ms: ctx.now_ms + ttl * 1000,
-        max_per_hour: config.max_per_hour,
+        max_per_hour,
         queue_message_id,
     };
     match store.issue_email_token(&new).await {

@@ -27,7 +27,7 @@ impl Body for EmailToken {
 
 /// A body that may be absent (or JSON `null`); when sent it must be a JSON object (its members
 /// are ignored).
-fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
+pub(super) fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
     match &req.body {
         Ok(bytes) if bytes.is_empty() => Ok(()),
         Ok(bytes) if bytes.trim_ascii() == b"null" => ApiRequest {

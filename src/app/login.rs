@@ -51,13 +51,25 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             user,
             stored,
             attempt_event,
+            disabled,
         } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", call)
             .await?;
         // The password was right: the account's failures are cleared (and the check's
         // provisional `login_failed` withdrawn) on every way out, with the session below, or
-        // here when the login stops short of one.
-        if let Err(e) = self.require_verified(&user, ctx) {
+        // here when the login stops short of one. A disabled account is told so only now, so
+        // that its state is no oracle for a wrong password.
+        let refused = if disabled {
+            ctx.log(
+                "info",
+                "login_refused",
+                json!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
+            );
+            Err(AppError::AccountDisabled)
+        } else {
+            self.require_verified(&user, ctx)
+        };
+        if let Err(e) = refused {
             if let Some(email) = &email {
                 guard
                     .call(|| self.users.clear_failures(email, attempt_event))

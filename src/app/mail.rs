@@ -24,6 +24,10 @@ pub enum MailKind {
     PasswordReset,
     EmailVerification,
     PasswordChanged,
+    /// Two-step verification was turned off (by an operator, for a lost phone).
+    MfaDisabled,
+    /// A reset link an operator sent: outside the hourly cap.
+    AdminPasswordReset,
 }
 
 impl MailKind {
@@ -32,6 +36,8 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
             Self::PasswordChanged => "password_changed",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::AdminPasswordReset => "admin_password_reset",
         }
     }
 }
@@ -157,7 +163,7 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
     let link = job.link.clone().unwrap_or_default();
     let valid = minutes(job.valid_for_secs.unwrap_or(0));
     let (subject, intro, action, outro) = match job.kind {
-        MailKind::PasswordReset => (
+        MailKind::PasswordReset | MailKind::AdminPasswordReset => (
             "Reset your password",
             format!(
                 "Someone asked to reset the password of the account {}.",
@@ -179,6 +185,17 @@ pub fn render(job: &MailJob, from: &str) -> Mail {
             format!("The password of the account {} was just changed.", job.to),
             String::new(),
             "If this was you, there is nothing to do. If it was not, ask for a password reset \
+             now: it signs every device out."
+                .to_owned(),
+        ),
+        MailKind::MfaDisabled => (
+            "Two-step verification was turned off",
+            format!(
+                "Two-step verification of the account {} was turned off.",
+                job.to
+            ),
+            String::new(),
+            "Your password alone now logs in. If you did not ask for this, reset your password \
              now: it signs every device out."
                 .to_owned(),
         ),

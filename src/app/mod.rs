@@ -18,6 +18,7 @@
 mod abuse;
 mod access_tokens;
 mod account_deletion;
+mod admin;
 pub mod audit;
 pub mod cleanup;
 pub mod consumer;
@@ -75,6 +76,15 @@ enum Route {
     Health,
     OpenApi,
     Docs,
+    AdminConsole,
+    AdminListUsers,
+    AdminGetUser,
+    AdminUpdateUser,
+    AdminDeleteUser,
+    AdminRevokeSessions,
+    AdminRemoveMfa,
+    AdminSendReset,
+    AdminListEvents,
 }
 
 /// The one route table: every path, and per method the handler. A `{id}` segment matches one
@@ -109,6 +119,30 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/health", &[("GET", Route::Health)]),
     ("/openapi.json", &[("GET", Route::OpenApi)]),
     ("/docs", &[("GET", Route::Docs)]),
+    // Behind `admin::gate`, which answers every `/admin` path first.
+    ("/admin", &[("GET", Route::AdminConsole)]),
+    ("/admin/users", &[("GET", Route::AdminListUsers)]),
+    (
+        "/admin/users/{id}",
+        &[
+            ("GET", Route::AdminGetUser),
+            ("PATCH", Route::AdminUpdateUser),
+            ("DELETE", Route::AdminDeleteUser),
+        ],
+    ),
+    (
+        "/admin/users/{id}/sessions",
+        &[("DELETE", Route::AdminRevokeSessions)],
+    ),
+    (
+        "/admin/users/{id}/mfa",
+        &[("DELETE", Route::AdminRemoveMfa)],
+    ),
+    (
+        "/admin/users/{id}/password-reset",
+        &[("POST", Route::AdminSendReset)],
+    ),
+    ("/admin/events", &[("GET", Route::AdminListEvents)]),
 ];
 
 /// The route table as `(path, methods)`, for the OpenAPI consistency test.
@@ -175,7 +209,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if let Some(resp) = self.test_hook(&req) {
             return resp;
         }
-        let (result, token_endpoint) = match resolve(&req.method, &req.path) {
+        let routed =
+            admin::gate(self.config, &req, ctx).and_then(|()| resolve(&req.method, &req.path));
+        let (result, token_endpoint) = match routed {
             Ok((route, param)) => {
                 let call = Call {
                     req: &req,
@@ -262,6 +298,15 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Route::Health => Ok(self.health(call).await),
             Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
+            Route::AdminConsole => Ok(admin::console_page()),
+            Route::AdminListUsers => self.admin_list_users(call).await,
+            Route::AdminGetUser => self.admin_get_user(call).await,
+            Route::AdminUpdateUser => self.admin_update_user(call).await,
+            Route::AdminDeleteUser => self.admin_delete_user(call).await,
+            Route::AdminRevokeSessions => self.admin_revoke_sessions(call).await,
+            Route::AdminRemoveMfa => self.admin_remove_mfa(call).await,
+            Route::AdminSendReset => self.admin_send_reset(call).await,
+            Route::AdminListEvents => self.admin_list_events(call).await,
         }
     }
 }

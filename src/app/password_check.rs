@@ -18,12 +18,13 @@ use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 
-/// A password check that passed: the account, its stored hash, and the check's provisional
-/// `login_failed` event, for the caller to withdraw with the count
+/// A password check that passed: the account, its stored hash, whether it is disabled, and
+/// the check's provisional `login_failed` event, for the caller to withdraw with the count
 /// ([`LoginLookup::attempt_event`]).
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
+    pub disabled: bool,
     pub attempt_event: Option<i64>,
 }
 
@@ -60,11 +61,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work, attempt_event) = match lookup {
+        let (user, failures, imported_hash_work, disabled, attempt_event) = match lookup {
             Some(LoginLookup {
                 user,
                 attempts,
                 imported_hash_work,
+                disabled,
                 attempt_event,
             }) => {
                 if let throttle::Decision::Throttle { retry_after_secs } =
@@ -87,6 +89,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                     user,
                     Some(attempts.failures),
                     imported_hash_work,
+                    disabled,
                     attempt_event,
                 )
             }
@@ -95,6 +98,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 None,
                 None,
                 guard.call(|| self.users.imported_hash_work()).await?,
+                false,
                 None,
             ),
         };
@@ -110,6 +114,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Ok((user, stored)) => Ok(Authenticated {
                 user,
                 stored,
+                disabled,
                 attempt_event,
             }),
             Err(reason) => {

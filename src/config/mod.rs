@@ -1,6 +1,8 @@
 //! Runtime configuration: Worker vars (with defaults) and the signing-key secret, read through a
 //! lookup function so the core never touches the runtime's `Env`.
 
+use secrecy::SecretString;
+
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
 use crate::tokens::KeySet;
@@ -43,6 +45,7 @@ pub mod names {
     pub const HEALTH_CHECK_TTL: &str = "HEALTH_CHECK_TTL";
     pub const MAX_SESSIONS_PER_USER: &str = "MAX_SESSIONS_PER_USER";
     pub const MAX_HASH_QUEUE: &str = "MAX_HASH_QUEUE";
+    pub const ADMIN_API_KEY: &str = "ADMIN_API_KEY";
 }
 
 #[derive(Debug)]
@@ -90,6 +93,12 @@ pub struct Config {
     /// (`password::queue`); one more answers `503` with `Retry-After: 1` before its body is read.
     pub max_hash_queue: u32,
     pub keys: KeySet,
+    /// `ADMIN_API_KEY`: the admin API and its console exist only while it is set (and long
+    /// enough); every `/admin/` request must carry it as its bearer credential.
+    pub admin_api_key: Option<SecretString>,
+    /// Why a set `ADMIN_API_KEY` is not used: a key too short to resist guessing leaves the
+    /// admin API off rather than refusing to start the auth service; logged once per isolate.
+    pub admin_api_key_error: Option<ConfigError>,
 }
 
 /// Password reset and address verification by email.
@@ -140,6 +149,8 @@ pub const DEFAULT_SESSION_CACHE_TTL: i64 = 30;
 pub const DEFAULT_SESSION_MEMORY_TTL: i64 = 1;
 pub const DEFAULT_HEALTH_CHECK_TTL: i64 = 5;
 pub const DEFAULT_MAX_HASH_QUEUE: u32 = 32;
+/// The shortest `ADMIN_API_KEY` used, in characters.
+pub const ADMIN_API_KEY_MIN_CHARS: usize = 32;
 
 impl Config {
     /// Builds the configuration from a lookup of vars and secrets.
@@ -187,6 +198,7 @@ impl Config {
             0..=3_600,
         )?
         .min(session_cache_ttl_secs);
+        let (admin_api_key, admin_api_key_error) = admin_api_key(&get);
         Ok(Self {
             issuer: text(&get, names::ISSUER, DEFAULT_ISSUER),
             audience: text(&get, names::AUDIENCE, DEFAULT_AUDIENCE),
@@ -288,8 +300,32 @@ impl Config {
                 1..=10_000,
             )?,
             keys,
+            admin_api_key,
+            admin_api_key_error,
         })
     }
+}
+
+/// `ADMIN_API_KEY`, if set and at least [`ADMIN_API_KEY_MIN_CHARS`] long; a shorter one is
+/// treated as unset, with the reason (which never quotes the key).
+fn admin_api_key(
+    get: &impl Fn(&str) -> Option<String>,
+) -> (Option<SecretString>, Option<ConfigError>) {
+    let Some(raw) = get(names::ADMIN_API_KEY).filter(|v| !v.is_empty()) else {
+        return (None, None);
+    };
+    if raw.chars().count() < ADMIN_API_KEY_MIN_CHARS {
+        let why =
+            format!("shorter than {ADMIN_API_KEY_MIN_CHARS} characters: the admin API stays off");
+        return (
+            None,
+            Some(ConfigError {
+                name: names::ADMIN_API_KEY,
+                why,
+            }),
+        );
+    }
+    (Some(SecretString::from(raw)), None)
 }
 
 impl Config {

@@ -172,3 +172,25 @@ fn a_missing_signing_key_is_an_error() {
     let err = Config::from_lookup(|_| None).unwrap_err();
     assert_eq!(err.name, names::SIGNING_KEYS);
 }
+
+#[test]
+fn the_admin_api_key_is_used_only_when_long_enough() {
+    use secrecy::ExposeSecret;
+    let c = with(&[]).unwrap();
+    assert!(c.admin_api_key.is_none());
+    assert!(c.admin_api_key_error.is_none());
+    let key = "k".repeat(ADMIN_API_KEY_MIN_CHARS);
+    let c = with(&[(names::ADMIN_API_KEY, &key)]).unwrap();
+    assert_eq!(c.admin_api_key.unwrap().expose_secret(), key);
+    assert!(c.admin_api_key_error.is_none());
+    // One character short: treated as unset, with the reason kept for the log (never the key).
+    let short = "s".repeat(ADMIN_API_KEY_MIN_CHARS - 1);
+    let c = with(&[(names::ADMIN_API_KEY, &short)]).unwrap();
+    assert!(c.admin_api_key.is_none());
+    let err = c.admin_api_key_error.unwrap();
+    assert_eq!(err.name, names::ADMIN_API_KEY);
+    assert!(!err.to_string().contains(&short));
+    // Characters, not bytes: 31 two-byte characters are too short.
+    let c = with(&[(names::ADMIN_API_KEY, &"é".repeat(31))]).unwrap();
+    assert!(c.admin_api_key.is_none());
+}

@@ -168,7 +168,7 @@ pub fn parse_form(text: &str) -> Option<Map<String, Value>> {
     Some(map)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(super) fn percent_decode(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
     let mut bytes = s.bytes();
     while let Some(b) = bytes.next() {

@@ -64,6 +64,9 @@ pub enum AppError {
     /// A correct login of an unverified account while verification is required.
     #[error("email not verified")]
     EmailNotVerified,
+    /// A correct login of an account an operator disabled.
+    #[error("account disabled")]
+    AccountDisabled,
     #[error("email already verified")]
     EmailAlreadyVerified,
     #[error("not found")]
@@ -174,6 +177,12 @@ impl AppError {
                 "Forbidden",
                 "email_not_verified",
                 "Verify your email address before logging in.".into(),
+            ),
+            Self::AccountDisabled => (
+                403,
+                "Forbidden",
+                "account_disabled",
+                "This account is disabled.".into(),
             ),
             Self::EmailAlreadyVerified => (
                 409,

@@ -32,6 +32,8 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 pub struct ApiRequest {
     pub method: String,
     pub path: String,
+    /// The query string, without its `?` (empty when there is none).
+    pub query: String,
     pub headers: Vec<(String, String)>,
     /// The body, or `PayloadTooLarge` when the edge stopped reading it at the limit.
     pub body: Result<Vec<u8>, BodyTooLarge>,
@@ -41,10 +43,13 @@ pub struct ApiRequest {
 pub struct BodyTooLarge;
 
 impl ApiRequest {
-    pub fn new(method: &str, path: &str) -> Self {
+    /// A request for `target`: a path, and after a `?` its query.
+    pub fn new(method: &str, target: &str) -> Self {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
         Self {
             method: method.to_owned(),
             path: path.to_owned(),
+            query: query.to_owned(),
             headers: Vec::new(),
             body: Ok(Vec::new()),
         }
@@ -185,6 +190,34 @@ pub fn path_of_url(url: &str) -> &str {
         &path[..end]
     }
 }
+
+/// The query string of a request URL, without its `?` and any fragment.
+pub fn query_of_url(url: &str) -> &str {
+    let Some(start) = url.find('?') else {
+        return "";
+    };
+    let query = &url[start + 1..];
+    &query[..query.find('#').unwrap_or(query.len())]
+}
+
+/// The decoded value of `name` in a query string (`+` is a space), `None` when absent; the
+/// first occurrence wins.
+///
+/// # Errors
+/// When that value's percent escapes are malformed or not UTF-8.
+pub fn query_param(query: &str, name: &str) -> Result<Option<String>, MalformedQuery> {
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if body::percent_decode(k).as_deref() == Some(name) {
+            return body::percent_decode(v).map(Some).ok_or(MalformedQuery);
+        }
+    }
+    Ok(None)
+}
+
+/// A query parameter whose percent escapes are malformed or not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedQuery;
 
 /// The request headers the core reads (`ApiRequest::get_header`): the Worker copies only these
 /// into an `ApiRequest`. A header the core starts reading must be added here

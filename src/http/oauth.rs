@@ -73,7 +73,7 @@ pub fn error_code(err: &AppError) -> Option<&'static str> {
         AppError::UnsupportedGrantType(_) => Some("unsupported_grant_type"),
         // A login whose password was right but whose address must be verified first: the
         // grant cannot be used until it is (§5.2 has no closer code).
-        AppError::EmailNotVerified => Some("invalid_grant"),
+        AppError::EmailNotVerified | AppError::AccountDisabled => Some("invalid_grant"),
         // Never raised by the token endpoints' handlers; the routing errors come before them.
         AppError::InvalidToken(_)
         | AppError::EmailTaken

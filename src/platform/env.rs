@@ -39,6 +39,17 @@ pub fn config(env: &Env) -> Result<Rc<Config>, String> {
         return Ok(cfg);
     }
     let cfg = Rc::new(Config::from_lookup(|n| lookup(env, n)).map_err(|e| e.to_string())?);
+    // Once per isolate, as the configuration is parsed once: a setting that is ignored rather
+    // than refused (the service runs without what it enables).
+    if let Some(e) = &cfg.admin_api_key_error {
+        let line = serde_json::json!({
+            "level": "error",
+            "event": "configuration_error",
+            "name": e.name,
+            "why": e.why,
+        });
+        worker::console_log!("{line}");
+    }
     CONFIG.with(|cell| *cell.borrow_mut() = Some(cfg.clone()));
     Ok(cfg)
 }

@@ -150,6 +150,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
     let api_req = ApiRequest {
         method: method.clone(),
         path: path.clone(),
+        query: http::query_of_url(&url).to_owned(),
         headers: core_headers(&headers),
         body,
     };

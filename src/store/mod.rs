@@ -10,6 +10,7 @@ use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
 use crate::limits::throttle::{Attempts, ThrottleConfig};
 
+mod admin;
 mod audit;
 mod cleanup;
 mod email;
@@ -96,6 +97,8 @@ pub struct LoginLookup {
     /// (`settings.imported_hash_max_work`; 0 before any import): a failed login is padded to
     /// it ([`crate::password::failure_floor`]).
     pub imported_hash_work: u64,
+    /// Whether the account is disabled: its right password is `403 account_disabled`.
+    pub disabled: bool,
     /// The attempt's provisional event (`login_failed`, or `login_throttled`), written with
     /// the reservation for a known account: a check that succeeds withdraws it in the batch
     /// that clears the count (`None`: an unknown email, which records no event).
@@ -105,7 +108,7 @@ pub struct LoginLookup {
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email
 /// tokens, so that every handler can send mail.
 #[allow(async_fn_in_trait)]
-pub trait UserStore: EmailTokenStore + AuditStore {
+pub trait UserStore: EmailTokenStore + AdminStore + AuditStore {
     /// Inserts `user` unless its email exists, atomically (the unique constraint decides), and
     /// `audit`'s events with it. Returns `false` when the email was taken (no event).
     async fn insert_user(&self, user: &User, audit: &Audit) -> Result<bool, StoreError>;
@@ -509,6 +512,66 @@ pub struct EventPage<'a> {
 #[allow(async_fn_in_trait)]
 pub trait AuditStore {
     async fn list_events(&self, page: &EventPage<'_>) -> Result<Vec<EventRow>, StoreError>;
+}
+
+/// A user as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUserRow {
+    pub id: String,
+    pub email: String,
+    pub created_at: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    /// When a session was last opened (RFC 3339), if ever.
+    pub last_login_at: Option<String>,
+    pub mfa_enabled: bool,
+    /// How many passkeys the user has registered.
+    pub passkeys: u32,
+    /// The password's version (not shown): a deletion is made at the version it read.
+    pub password_version: i64,
+}
+
+/// What a PATCH of an account sets: each flag `None` keeps its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub disabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub updated_at: String,
+    pub now_ms: i64,
+}
+
+/// The admin API's reads and changes of accounts (`users`, and what hangs off them).
+#[allow(async_fn_in_trait)]
+pub trait AdminStore {
+    /// The admin view of a user, if it exists.
+    async fn admin_user(&self, id: &UserId) -> Result<Option<AdminUserRow>, StoreError>;
+    /// At most `limit` users whose email starts with `email_prefix` (literally), oldest first
+    /// (`created_at`, then `id`), after the position `after` (`(created_at, id)`; `None` from
+    /// the start).
+    async fn admin_users_page(
+        &self,
+        email_prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AdminUserRow>, StoreError>;
+    /// Sets an account's flags in one transaction; disabling it also revokes every session and
+    /// kills its pending second-factor logins. The new view and the revoked session ids, or
+    /// `None` when the user does not exist.
+    async fn set_user_flags(
+        &self,
+        id: &UserId,
+        change: &FlagChange,
+    ) -> Result<Option<(AdminUserRow, Vec<String>)>, StoreError>;
+    /// Revokes every session of the user not already revoked; their ids.
+    async fn revoke_all_sessions(
+        &self,
+        id: &UserId,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Removes the user's two-step verification (TOTP on or being set up, the recovery codes,
+    /// the pending second-factor logins) in one transaction; whether it was on.
+    async fn remove_mfa(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).

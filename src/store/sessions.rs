@@ -112,16 +112,17 @@ impl<D: Sql> SessionStore for D {
             crate::store::sql::users::CLEAR_ATTEMPTS,
             clear.unwrap_or("")
         );
+        let touch = query!(sql::TOUCH_LAST_LOGIN, &user_id, &s.created_at, &s.id);
         // The login's events, and the withdrawal of its check's provisional `login_failed`,
         // only if the session is created (after its insert).
         let withdraw = query!(audit_sql::WITHDRAW_IF_SESSION, &s.attempt_event, &s.id);
         let events = event_args(&s.audit, &[(&user_id).into_arg(), (&s.id).into_arg()]);
-        let mut statements = Vec::with_capacity(6);
+        let mut statements = Vec::with_capacity(7);
         if clear.is_some() {
             statements.push(clear_attempts);
         }
         let created = statements.len();
-        statements.extend([insert, limit, drop_ended]);
+        statements.extend([insert, limit, drop_ended, touch]);
         if s.attempt_event.is_some() {
             statements.push(withdraw);
         }

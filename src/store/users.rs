@@ -40,6 +40,19 @@ impl FromRow for AttemptsRow {
     }
 }
 
+/// `users.disabled`: 0 or 1.
+struct DisabledRow {
+    disabled: f64,
+}
+
+impl FromRow for DisabledRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(DisabledRow {
+            disabled: row.number("disabled")?,
+        })
+    }
+}
+
 /// `settings.value`: a whole non-negative number (the table's CHECK), read as D1's number.
 struct SettingRow {
     value: f64,
@@ -109,6 +122,7 @@ impl<D: Sql> UserStore for D {
         let reserve = query!(sql::RESERVE_ATTEMPT, email.as_ref(), &now_ms, &window_ms);
         let account = query!(sql::BY_EMAIL, email.as_ref());
         let padding = query!(settings::IMPORTED_HASH_WORK);
+        let disabled = query!(sql::DISABLED_BY_EMAIL, email.as_ref());
         // The attempt's event, reading the count just reserved: `login_failed` until a check
         // that succeeds withdraws it, or `login_throttled` (final).
         let event = query!(
@@ -121,7 +135,9 @@ impl<D: Sql> UserStore for D {
             &throttle.max_failures,
             &window_ms,
         );
-        let results = self.batch(vec![reserve, account, padding, event]).await?;
+        let results = self
+            .batch(vec![reserve, account, padding, disabled, event])
+            .await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
             .next()
@@ -142,7 +158,10 @@ impl<D: Sql> UserStore for D {
                 window_start_ms: attempts.window_start_ms as i64,
             },
             imported_hash_work: imported_hash_work(rows_of(&results, 2)?),
-            attempt_event: rows_of::<EventIdRow>(&results, 3)?
+            disabled: rows_of::<DisabledRow>(&results, 3)?
+                .first()
+                .is_some_and(|r| r.disabled != 0.0),
+            attempt_event: rows_of::<EventIdRow>(&results, 4)?
                 .first()
                 .map(|row| row.id as i64),
         })

@@ -7,6 +7,7 @@
 //! (`?1`) and bound in that order by the store. A batch's statements are documented in the
 //! batch's order: D1 runs a batch as one transaction, and the tests run them so too.
 
+pub mod admin;
 pub mod audit;
 pub mod cleanup;
 pub mod email;

@@ -2,13 +2,20 @@
 
 /// Opens a session (`?1` id, `?2` user, `?3` refresh hash, `?4` created at, `?5` expires at,
 /// `?6` user agent, `?8` how it was opened: the `amr` JSON array), only while the password's
-/// version is still `?7`, the one the login's check read: a login that raced a password change,
-/// a reset or an account deletion opens nothing. Returns the id if it opened one.
+/// version is still `?7`, the one the login's check read, and the account is not disabled: a
+/// login that raced a password change, a reset, an account deletion or the account's disabling
+/// opens nothing. Returns the id if it opened one.
 pub const INSERT: &str = "INSERT INTO sessions \
          (id, user_id, refresh_hash, created_at, expires_at, user_agent, amr) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8 \
-     WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_version = ?7) \
+     WHERE EXISTS (SELECT 1 FROM users \
+                   WHERE id = ?2 AND password_version = ?7 AND disabled = 0) \
      RETURNING id";
+
+/// Records that user `?1` opened a session at `?2` (RFC 3339), if session `?3` (the login's
+/// new one) exists: the last statement of the login's batch, so it costs no round trip.
+pub const TOUCH_LAST_LOGIN: &str = "UPDATE users SET last_login_at = ?2 \
+     WHERE id = ?1 AND EXISTS (SELECT 1 FROM sessions WHERE id = ?3)";
 
 /// Ends, at `?2`, the active sessions of user `?1` past the newest `?3` (by rowid, the order of
 /// insertion), once session `?4` (the login's new one) exists; returns their ids. Run in the
@@ -34,17 +41,23 @@ pub const DROP_ENDED_BEYOND_LIMIT: &str = "DELETE FROM sessions WHERE id IN ( \
        ORDER BY rowid DESC LIMIT -1 OFFSET ?3)";
 
 /// Records refresh token hash `?1` as spent at `?2`, if it is the current token of an active
-/// session. The first statement of a rotation's batch.
+/// session of an account that is not disabled. The first statement of a rotation's batch.
 pub const RECORD_SPEND: &str = "INSERT INTO spent_refresh_tokens \
          (token_hash, session_id, spent_at) \
      SELECT refresh_hash, id, ?2 FROM sessions \
-     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2";
+     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+       AND NOT EXISTS (SELECT 1 FROM users \
+                       WHERE users.id = sessions.user_id AND users.disabled = 1)";
 
 /// Replaces current token hash `?1` by `?2` at `?3`, under the same condition as
-/// [`RECORD_SPEND`]. The second statement of a rotation's batch.
+/// [`RECORD_SPEND`]. The second statement of a rotation's batch. (Disabling revokes every
+/// session in its own transaction; the condition on the account keeps a disabled account's
+/// refresh refused whatever revoked or did not revoke its sessions.)
 pub const SWAP_REFRESH: &str = "UPDATE sessions \
      SET refresh_hash = ?2, rotations = rotations + 1, last_used_at = ?3 \
-     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3";
+     WHERE refresh_hash = ?1 AND revoked_at IS NULL AND expires_at > ?3 \
+       AND NOT EXISTS (SELECT 1 FROM users \
+                       WHERE users.id = sessions.user_id AND users.disabled = 1)";
 
 /// The session whose current token hash is `?1` (the rotation's new one) and how it was opened,
 /// with its user's columns. The last statement of a rotation's batch: a row means this rotation

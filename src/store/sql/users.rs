@@ -28,6 +28,11 @@ pub const BY_EMAIL: &str = "SELECT id, email, password_hash, password_version, c
          email_verified \
      FROM users WHERE email = ?1";
 
+/// Whether the account with email `?1` is disabled (a row with `disabled` 1), in the login's
+/// first batch after [`BY_EMAIL`]: a disabled account's right password is refused only once
+/// it was found right.
+pub const DISABLED_BY_EMAIL: &str = "SELECT disabled FROM users WHERE email = ?1";
+
 /// Forgets the failed attempts of email `?1`: after a correct password, and in the login's
 /// session batch.
 pub const CLEAR_ATTEMPTS: &str = "DELETE FROM login_attempts WHERE email = ?1";
