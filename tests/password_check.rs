@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use edge_auth::app::audit::Audit;
 use edge_auth::domain::amr::Amr;
 use edge_auth::http::{ApiRequest, Ctx};
 use edge_auth::limits::breaker::BreakerState;
@@ -197,6 +198,8 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         clear_attempts_of: None,
         keep_at_most: 10,
         now_ms: NOW_MS,
+        audit: Audit::none(),
+        attempt_event: None,
     };
     // The login read version `v`; a change commits (v + 1) before the session is written.
     let read = user.password_version;
@@ -210,6 +213,7 @@ fn a_session_is_not_created_when_the_password_changed_while_the_login_hashed() {
         keep_session: None,
         reason: "password_changed",
         now_ms: NOW_MS,
+        audit: &Audit::none(),
     };
     assert!(block_on(h.users.replace_password(&change, read))
         .unwrap()

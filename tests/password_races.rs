@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use common::email::*;
 use common::*;
+use edge_auth::app::audit::Audit;
 use edge_auth::app::mail::Outbox;
 use edge_auth::domain::amr::Amr;
 use edge_auth::domain::{Email, User, UserId};
@@ -223,6 +224,8 @@ fn two_logins_rehashing_one_account_at_once_both_open_their_session() {
         clear_attempts_of: None,
         keep_at_most: 10,
         now_ms: NOW_MS,
+        audit: Audit::none(),
+        attempt_event: None,
     };
     let rehash = || PasswordHash::create(PASSWORD, 2_000).unwrap().to_phc();
     let (a, b) = (rehash(), rehash());

@@ -7,6 +7,7 @@ mod common;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use common::*;
 use ed25519_compact::{KeyPair, Seed};
+use edge_auth::app::audit::Audit;
 use edge_auth::domain::amr::Amr;
 use edge_auth::http::{ApiRequest, ApiResponse};
 use edge_auth::store::{NewSession, SessionStore};
@@ -374,6 +375,8 @@ fn a_refresh_keeps_the_methods_its_session_was_opened_with() {
         clear_attempts_of: None,
         keep_at_most: 10,
         now_ms: NOW_MS,
+        audit: Audit::none(),
+        attempt_event: None,
     };
     assert_eq!(
         block_on(h.sessions.create_session(&session)).unwrap(),

@@ -610,6 +610,26 @@ fn admin_remove_mfa() {}
 #[allow(dead_code)]
 fn admin_send_reset() {}
 
+#[utoipa::path(get, path = "/admin/events", tag = "admin",
+    security(("admin_key" = [])),
+    params(
+        ("user_id" = Option<String>, Query, description = "Only the events about this account          (a user id, also of a deleted account)."),
+        ("type" = Option<String>, Query, description = "Only the events of this type (an unknown          type gives an empty list)."),
+        ("limit" = Option<u32>, Query, description = "1–200, default 50.", minimum = 1, maximum = 200),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page,          with the same `user_id` and `type`."),
+    ),
+    responses(
+        (status = 200, description = "Audit events newest first (`at`, then `id`), kept          `AUDIT_RETENTION_DAYS`.", body = AdminEventList),
+        (status = 401, description = "`invalid_token`: no or another credential than the admin key",
+         body = Problem, content_type = PROBLEM),
+        (status = 404, description = "`not_found`: the admin API is off", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`validation_failed` (fields `limit`, `cursor`: a cursor of          other filters, or not one of ours; `user_id`: not a user id)", body = Problem,
+         content_type = PROBLEM),
+        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+    ))]
+#[allow(dead_code)]
+fn admin_list_events() {}
+
 /// Security schemes, and the headers every response carries.
 struct Extras;
 
@@ -695,7 +715,8 @@ impl Modify for Extras {
           mfa_recovery_codes, mfa_disable, passkey_register_options, passkey_register,
           list_passkeys, delete_passkey, passkey_login_options, passkey_login, jwks, health,
           openapi, docs, admin_console, admin_list_users, admin_get_user, admin_update_user,
-          admin_delete_user, admin_revoke_sessions, admin_remove_mfa, admin_send_reset),
+          admin_delete_user, admin_revoke_sessions, admin_remove_mfa, admin_send_reset,
+          admin_list_events),
     modifiers(&Extras),
     tags(
         (name = "auth", description = "Accounts and access tokens"),

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::{App, Call};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Body, Fields};
@@ -57,8 +58,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             self.check_second_factor(&user, &state, &code, "account_delete", call)
                 .await?;
         }
+        let audit = call.audit(&[EventKind::AccountDeleted]);
         let Some(session_ids) = guard
-            .call(|| self.users.delete_user(&user.id, &user.email, version))
+            .call(|| {
+                self.users
+                    .delete_user(&user.id, &user.email, version, &audit)
+            })
             .await?
         else {
             // Deleted by a concurrent request, or its password set since the check.

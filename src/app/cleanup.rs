@@ -10,6 +10,7 @@
 //!   has passed;
 //! - passkey challenges that expired unused.
 //! - `mfa_tokens` that expired (a login's second half that never came, or came and used it).
+//! - audit events older than `AUDIT_RETENTION_DAYS`.
 
 use serde_json::json;
 
@@ -34,6 +35,7 @@ pub struct CleanupReport {
     pub email_requests: u32,
     pub passkey_challenges: u32,
     pub mfa_tokens: u32,
+    pub audit_events: u32,
     /// A table still had more to delete when the run's statements ran out, or a statement
     /// failed.
     pub incomplete: bool,
@@ -50,9 +52,10 @@ enum Table {
     EmailRequests,
     PasskeyChallenges,
     MfaTokens,
+    AuditEvents,
 }
 
-const TABLES: [Table; 7] = [
+const TABLES: [Table; 8] = [
     Table::Sessions,
     Table::SpentRefreshTokens,
     Table::LoginAttempts,
@@ -60,6 +63,7 @@ const TABLES: [Table; 7] = [
     Table::EmailRequests,
     Table::PasskeyChallenges,
     Table::MfaTokens,
+    Table::AuditEvents,
 ];
 
 /// The cut-offs of one run.
@@ -67,6 +71,7 @@ struct Cutoffs {
     now: i64,
     retention_before: i64,
     window_before: i64,
+    audit_before: i64,
 }
 
 /// One batch of `table`; how many rows it deleted, added to the report too.
@@ -113,6 +118,12 @@ async fn delete_batch<C: CleanupStore>(
             store.delete_expired_mfa_tokens(at.now, BATCH).await?,
             &mut r.mfa_tokens,
         ),
+        Table::AuditEvents => (
+            store
+                .delete_audit_events_before(at.audit_before, BATCH)
+                .await?,
+            &mut r.audit_events,
+        ),
     };
     *total += n;
     Ok(n)
@@ -158,6 +169,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         now,
         retention_before: now - config.session_retention_secs * 1000,
         window_before: now - config.throttle.window_secs * 1000,
+        audit_before: now - config.audit_retention_days * 86_400_000,
     };
     let mut r = CleanupReport::default();
     let mut pending = TABLES.to_vec();
@@ -171,6 +183,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "email_requests": r.email_requests,
         "passkey_challenges": r.passkey_challenges,
         "mfa_tokens": r.mfa_tokens,
+        "audit_events": r.audit_events,
         "incomplete": r.incomplete,
     });
     match result {

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::email_tokens::accepted;
 use super::{user_json, App, Call};
 use crate::app::mail::MailKind;
@@ -87,8 +88,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let EmailToken { token } = req.parse()?;
         let token = token.as_str();
         let hash = self.token_hash(token, "email_verification", ctx)?;
+        let audit = call.audit(&[EventKind::EmailVerified]);
         let user = guard
-            .call(|| self.users.verify_email(&hash, ctx.now_ms))
+            .call(|| self.users.verify_email(&hash, ctx.now_ms, &audit))
             .await?
             .ok_or_else(|| self.token_refused("email_verification", "unusable", ctx))?;
         // The cached state of the user's sessions says "not verified": drop it in this

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::{self, EventKind};
 use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
 use crate::api_doc::TokenPair;
@@ -13,9 +14,6 @@ use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
 use crate::store::{BreakerStore, NewSession, SessionStore, UserStore};
 use crate::tokens;
 use crate::tokens::{AccessClaims, ACCESS_TYPE};
-
-/// Longest `User-Agent` kept with a session, in characters.
-const USER_AGENT_MAX_CHARS: usize = 256;
 
 /// The body of `POST /auth/login`: JSON `{"email", "password"}` or the OAuth password form
 /// (RFC 6749 §4.3.2), whose `username` is the email. The email is taken as typed: a malformed
@@ -53,13 +51,15 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             user,
             stored,
             mfa_enabled,
+            attempt_event,
             disabled,
         } = self
             .authenticate(email.as_ref(), raw_email, raw_password, "login", call)
             .await?;
-        // The password was right: the account's failures are cleared on every way out, with
-        // the session below, or here when the login stops short of one. A disabled account is
-        // told so only now, so that its state is no oracle for a wrong password.
+        // The password was right: the account's failures are cleared (and the check's
+        // provisional `login_failed` withdrawn) on every way out, with the session below, or
+        // here when the login stops short of one. A disabled account is told so only now, so
+        // that its state is no oracle for a wrong password.
         let refused = if disabled {
             ctx.log(
                 "info",
@@ -72,7 +72,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         if let Err(e) = refused {
             if let Some(email) = &email {
-                guard.call(|| self.users.clear_failures(email)).await?;
+                guard
+                    .call(|| self.users.clear_failures(email, attempt_event))
+                    .await?;
             }
             return Err(e);
         }
@@ -114,6 +116,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             &user,
             Amr::password(),
             email,
+            attempt_event,
             AppError::InvalidCredentials,
         )
         .await
@@ -129,6 +132,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         user: &User,
         amr: Amr,
         clear_attempts_of: Option<Email>,
+        attempt_event: Option<i64>,
         refused: AppError,
     ) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
@@ -143,16 +147,15 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             refresh_hash,
             created_at: rfc3339(ctx.now_ms),
             expires_at_ms: ctx.now_ms + self.config.refresh_token_ttl_secs * 1000,
-            user_agent: req
-                .get_header("user-agent")
-                .filter(|ua| !ua.is_empty())
-                .map(|ua| ua.chars().take(USER_AGENT_MAX_CHARS).collect()),
+            user_agent: audit::user_agent(req),
             amr,
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.
             clear_attempts_of,
             keep_at_most: self.config.max_sessions_per_user,
             now_ms: ctx.now_ms,
+            audit: call.audit(&[EventKind::LoginSucceeded]),
+            attempt_event,
         };
         let Some(ended) = guard
             .call(|| self.sessions.create_session(&session))

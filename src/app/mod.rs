@@ -21,6 +21,7 @@ mod abuse;
 mod access_tokens;
 mod account_deletion;
 mod admin;
+pub mod audit;
 pub mod cleanup;
 pub mod consumer;
 mod discovery;
@@ -96,6 +97,7 @@ enum Route {
     AdminRevokeSessions,
     AdminRemoveMfa,
     AdminSendReset,
+    AdminListEvents,
 }
 
 /// The one route table: every path, and per method the handler. A `{id}` segment matches one
@@ -177,6 +179,7 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
         "/admin/users/{id}/password-reset",
         &[("POST", Route::AdminSendReset)],
     ),
+    ("/admin/events", &[("GET", Route::AdminListEvents)]),
 ];
 
 /// The route table as `(path, methods)`, for the OpenAPI consistency test.
@@ -351,6 +354,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Route::AdminRevokeSessions => self.admin_revoke_sessions(call).await,
             Route::AdminRemoveMfa => self.admin_remove_mfa(call).await,
             Route::AdminSendReset => self.admin_send_reset(call).await,
+            Route::AdminListEvents => self.admin_list_events(call).await,
         }
     }
 }

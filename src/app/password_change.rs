@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::{rfc3339, App, Call};
 use crate::domain::Email;
 use crate::http::error::{AppError, FieldError};
@@ -61,6 +62,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await?;
         let phc = self.new_password_hash(new.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
+        let audit = call.audit(&[EventKind::PasswordChanged]);
         let change = PasswordChange {
             user_id: &user.id,
             phc: &phc,
@@ -68,6 +70,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             keep_session: Some(&token.claims.sid),
             reason: "password_changed",
             now_ms: ctx.now_ms,
+            audit: &audit,
         };
         let Some(revoked) = guard
             .call(|| self.users.replace_password(&change, version))

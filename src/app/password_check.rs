@@ -18,13 +18,16 @@ use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).
 pub(super) const DUMMY_SALT: &[u8; password::SALT_LEN] = b"edge-auth-dummy!";
 
-/// A password check that passed: the account, its stored hash, and whether it is disabled.
+/// A password check that passed: the account, its stored hash, whether it is disabled, and
+/// the check's provisional `login_failed` event, for the caller to withdraw with the count
+/// ([`LoginLookup::attempt_event`]).
 pub(super) struct Authenticated {
     pub user: User,
     pub stored: StoredHash,
     /// Read with the reservation: a right password is then only the login's first half.
     pub mfa_enabled: bool,
     pub disabled: bool,
+    pub attempt_event: Option<i64>,
 }
 
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
@@ -47,56 +50,64 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         call: &Call<'_, B>,
     ) -> Result<Authenticated, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        let window_ms = self.config.throttle.window_secs * 1000;
+        let throttle_config = &self.config.throttle;
+        let origin = call.origin();
         let lookup = match email {
             Some(email) => Some(
                 guard
-                    .call(|| self.users.begin_login(email, ctx.now_ms, window_ms))
+                    .call(|| {
+                        self.users
+                            .begin_login(email, ctx.now_ms, throttle_config, &origin)
+                    })
                     .await?,
             ),
             None => None,
         };
-        let (user, failures, imported_hash_work, mfa_enabled, disabled) = match lookup {
-            Some(LoginLookup {
-                user,
-                attempts,
-                imported_hash_work,
-                mfa_enabled,
-                disabled,
-            }) => {
-                if let throttle::Decision::Throttle { retry_after_secs } =
-                    throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
-                {
-                    ctx.log(
-                        "warn",
-                        "login_throttled",
-                        json!({
-                            "email": redact_raw(raw_email),
-                            "purpose": purpose,
-                            "retry_after": retry_after_secs,
-                        }),
-                    );
-                    return Err(AppError::TooManyAttempts {
-                        retry_after: retry_after_secs,
-                    });
-                }
-                (
+        let (user, failures, imported_hash_work, mfa_enabled, disabled, attempt_event) =
+            match lookup {
+                Some(LoginLookup {
                     user,
-                    Some(attempts.failures),
+                    attempts,
                     imported_hash_work,
                     mfa_enabled,
                     disabled,
-                )
-            }
-            // No account to look up, but the failure costs what an unknown email's does.
-            None => (
-                None,
-                None,
-                guard.call(|| self.users.imported_hash_work()).await?,
-                false,
-                false,
-            ),
-        };
+                    attempt_event,
+                }) => {
+                    if let throttle::Decision::Throttle { retry_after_secs } =
+                        throttle::admit(attempts, ctx.now_ms, &self.config.throttle)
+                    {
+                        ctx.log(
+                            "warn",
+                            "login_throttled",
+                            json!({
+                                "email": redact_raw(raw_email),
+                                "purpose": purpose,
+                                "retry_after": retry_after_secs,
+                            }),
+                        );
+                        return Err(AppError::TooManyAttempts {
+                            retry_after: retry_after_secs,
+                        });
+                    }
+                    (
+                        user,
+                        Some(attempts.failures),
+                        imported_hash_work,
+                        mfa_enabled,
+                        disabled,
+                        attempt_event,
+                    )
+                }
+                // No account to look up, but the failure costs what an unknown email's does.
+                None => (
+                    None,
+                    None,
+                    guard.call(|| self.users.imported_hash_work()).await?,
+                    false,
+                    false,
+                    None,
+                ),
+            };
         let floor = password::failure_floor(
             self.config.login_failure_iterations,
             imported_hash_work,
@@ -111,6 +122,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 stored,
                 mfa_enabled,
                 disabled,
+                attempt_event,
             }),
             Err(reason) => {
                 ctx.log(
@@ -215,8 +227,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 call,
             )
             .await?;
+        // The check passed: it was no failed login, and what follows records its own event.
         guard
-            .call(|| self.users.clear_failures(&user.email))
+            .call(|| {
+                self.users
+                    .clear_failures(&user.email, checked.attempt_event)
+            })
             .await?;
         if checked.user.id != user.id {
             // The address now belongs to another account (this one was deleted meanwhile).

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::email_tokens::accepted;
 use super::password_change::new_password;
 use super::{rfc3339, App, Call};
@@ -106,6 +107,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
         let phc = self.new_password_hash(password.expose(), ctx).await?;
         let updated_at = rfc3339(ctx.now_ms);
+        let audit = call.audit(&[EventKind::PasswordReset]);
         let change = PasswordChange {
             user_id: &user.id,
             phc: &phc,
@@ -113,6 +115,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             keep_session: None,
             reason: "password_reset",
             now_ms: ctx.now_ms,
+            audit: &audit,
         };
         let revoked = guard
             .call(|| self.users.reset_password(&user.email, &change, version))

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::{rfc3339, user_json, App, Call};
 use crate::domain::{Email, User, UserId};
 use crate::http::error::AppError;
@@ -40,7 +41,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             created_at: rfc3339(ctx.now_ms),
             email_verified: false,
         };
-        if !guard.call(|| self.users.insert_user(&user)).await? {
+        let audit = call.audit(&[EventKind::UserRegistered]);
+        if !guard.call(|| self.users.insert_user(&user, &audit)).await? {
             ctx.log(
                 "info",
                 "register_rejected",

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::audit::EventKind;
 use super::Call;
 use super::{rfc3339, to_json, App};
 use crate::api_doc::{SessionList, SessionView};
@@ -76,10 +77,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                     // keep the session that the winner just rotated.
                     return Err(reject("concurrent_refresh", Some(&session_id)));
                 }
+                let audit = call.audit(&[EventKind::RefreshReuseDetected]);
                 let revoked = guard
                     .call(|| {
                         self.sessions
-                            .revoke(&session_id, "reuse_detected", ctx.now_ms)
+                            .revoke(&session_id, "reuse_detected", ctx.now_ms, &audit)
                     })
                     .await?;
                 self.purge_sessions(std::slice::from_ref(&session_id), ctx)
@@ -140,10 +142,16 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let session_id = call.param.unwrap_or_default();
         let (_, user) = self.bearer_user(call).await?;
+        let audit = call.audit(&[EventKind::SessionRevoked]);
         let revoked = guard
             .call(|| {
-                self.sessions
-                    .revoke_user_session(&user.id, session_id, REVOKED_BY_USER, ctx.now_ms)
+                self.sessions.revoke_user_session(
+                    &user.id,
+                    session_id,
+                    REVOKED_BY_USER,
+                    ctx.now_ms,
+                    &audit,
+                )
             })
             .await?;
         if !revoked {
@@ -166,6 +174,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let (token, user) = self.bearer_user(call).await?;
+        let audit = call.audit(&[EventKind::SessionRevoked]);
         let revoked = guard
             .call(|| {
                 self.sessions.revoke_other_sessions(
@@ -173,6 +182,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                     &token.claims.sid,
                     REVOKED_BY_USER,
                     ctx.now_ms,
+                    &audit,
                 )
             })
             .await?;

@@ -27,6 +27,7 @@ pub mod names {
     pub const LOGIN_MAX_FAILURES: &str = "LOGIN_MAX_FAILURES";
     pub const LOGIN_WINDOW: &str = "LOGIN_WINDOW";
     pub const SESSION_RETENTION: &str = "SESSION_RETENTION";
+    pub const AUDIT_RETENTION_DAYS: &str = "AUDIT_RETENTION_DAYS";
     pub const BCRYPT_MAX_COST: &str = "BCRYPT_MAX_COST";
     pub const LOGIN_FAILURE_ITERATIONS: &str = "LOGIN_FAILURE_ITERATIONS";
     pub const EMAIL_QUEUE: &str = "EMAIL_QUEUE";
@@ -82,6 +83,9 @@ pub struct Config {
     /// How long an ended (expired or revoked) session is kept before the scheduled cleanup
     /// deletes it.
     pub session_retention_secs: i64,
+    /// How many days an audit event is kept (also after its account is deleted) before the
+    /// scheduled cleanup deletes it.
+    pub audit_retention_days: i64,
     pub email: EmailConfig,
     /// Register, login and forgot are limited per client IP through the Rate Limiting binding.
     pub rate_limit_by_ip: bool,
@@ -172,6 +176,7 @@ pub const DEFAULT_REFRESH_TOKEN_TTL: i64 = 30 * 24 * 3600;
 pub const DEFAULT_REFRESH_REUSE_GRACE: i64 = 10;
 pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 100;
 pub const DEFAULT_SESSION_RETENTION: i64 = 7 * 24 * 3600;
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 90;
 pub const DEFAULT_EMAIL_FROM: &str = "noreply@example.com";
 pub const DEFAULT_PASSWORD_RESET_TTL: i64 = 1800;
 pub const DEFAULT_EMAIL_VERIFICATION_TTL: i64 = 86_400;
@@ -299,6 +304,12 @@ impl Config {
                 names::SESSION_RETENTION,
                 DEFAULT_SESSION_RETENTION,
                 0..=366 * 24 * 3600,
+            )?,
+            audit_retention_days: number(
+                &get,
+                names::AUDIT_RETENTION_DAYS,
+                DEFAULT_AUDIT_RETENTION_DAYS,
+                1..=3660,
             )?,
             email: EmailConfig {
                 app_url,

@@ -23,6 +23,7 @@ fn defaults_apply_when_vars_are_absent_or_blank() {
     assert_eq!(c.refresh_token_ttl_secs, 30 * 24 * 3600);
     assert_eq!(c.refresh_reuse_grace_secs, 10);
     assert_eq!(c.session_retention_secs, 7 * 24 * 3600);
+    assert_eq!(c.audit_retention_days, 90);
     assert_eq!(c.breaker, BreakerConfig::default());
     assert_eq!(c.throttle, ThrottleConfig::default());
     assert_eq!(c.bcrypt_max_cost, 13);
@@ -151,6 +152,8 @@ fn bad_values_are_refused_not_replaced() {
         (names::LOGIN_MAX_FAILURES, "0"),
         (names::EMAIL_MAX_PER_HOUR, "0"),
         (names::PASSWORD_RESET_TTL, "5"),
+        (names::AUDIT_RETENTION_DAYS, "0"),
+        (names::AUDIT_RETENTION_DAYS, "ninety"),
     ] {
         let err = with(&[(name, value)]).unwrap_err();
         assert_eq!(err.name, name);

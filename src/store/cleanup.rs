@@ -35,6 +35,18 @@ impl<D: Sql> CleanupStore for D {
         changes(self, query!(sql::EMAIL_REQUESTS_BEFORE, &before_ms, &limit)).await
     }
 
+    async fn delete_audit_events_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        changes(
+            self,
+            query!(crate::store::sql::audit::BEFORE, &before_ms, &limit),
+        )
+        .await
+    }
+
     async fn delete_dead_email_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError> {
         changes(self, query!(sql::DEAD_EMAIL_TOKENS, &now_ms, &limit)).await
     }

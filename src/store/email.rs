@@ -3,12 +3,15 @@
 //! decision that must be atomic is one batch, and so one transaction: the batch's statements
 //! run in order with no other write in between.
 
-use super::exec::{first_row, ids_if_written, query, rows_of, Columns, FromRow, Sql};
+use super::audit::{event_args, event_statements};
+use super::exec::{first_row, ids_if_written, query, rows_of, Columns, FromRow, IntoArg, Sql};
 use super::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
 };
+use crate::app::audit::Audit;
 use crate::domain::{Email, User, UserId};
+use crate::store::sql::audit as audit_sql;
 use crate::store::sql::email as sql;
 
 struct UserIdRow {
@@ -164,24 +167,45 @@ impl<D: Sql> EmailTokenStore for D {
         // not at all.
         let void = query!(sql::VOID_RESET_TOKENS, &user_id, &version);
         let update = query!(sql::RESET_PASSWORD, &user_id, &version, c.phc, c.updated_at);
-        let results = self.batch(vec![revoke, clear, void, update]).await?;
-        ids_if_written(&results, 3, 0)
+        // The events hold while the version does: they commit exactly when the update writes.
+        let events = event_args(c.audit, &[(&user_id).into_arg(), (&version).into_arg()]);
+        let mut statements = vec![revoke, clear, void];
+        statements.extend(event_statements(audit_sql::IF_PASSWORD_AT, &events));
+        statements.push(update);
+        let written = statements.len() - 1;
+        let results = self.batch(statements).await?;
+        ids_if_written(&results, written, 0)
     }
 
     async fn verify_email(
         &self,
         token_hash: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<Option<User>, StoreError> {
         let purpose = EmailPurpose::EmailVerification.as_str();
         let verify = query!(sql::MARK_VERIFIED, token_hash, purpose, &now_ms);
+        // The events, about the token's user, while the token is usable: exactly when the
+        // spend that follows writes.
+        let events = event_args(
+            audit,
+            &[
+                token_hash.into_arg(),
+                purpose.into_arg(),
+                (&now_ms).into_arg(),
+            ],
+        );
         let spend = query!(sql::SPEND_VERIFICATION_TOKEN, token_hash, purpose, &now_ms);
         let user = query!(sql::VERIFIED_USER, token_hash);
-        let results = self.batch(vec![verify, spend, user]).await?;
-        if rows_of::<UserIdRow>(&results, 1)?.is_empty() {
+        let mut statements = vec![verify];
+        statements.extend(event_statements(audit_sql::IF_USABLE_TOKEN, &events));
+        let spent = statements.len();
+        statements.extend([spend, user]);
+        let results = self.batch(statements).await?;
+        if rows_of::<UserIdRow>(&results, spent)?.is_empty() {
             return Ok(None);
         }
-        rows_of::<UserRow>(&results, 2)?
+        rows_of::<UserRow>(&results, spent + 1)?
             .into_iter()
             .next()
             .map(UserRow::decode)

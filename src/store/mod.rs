@@ -4,12 +4,14 @@
 //! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
 //! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
+use crate::app::audit::{Audit, Origin};
 use crate::domain::amr::Amr;
 use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
-use crate::limits::throttle::Attempts;
+use crate::limits::throttle::{Attempts, ThrottleConfig};
 
 mod admin;
+mod audit;
 mod cleanup;
 mod email;
 pub mod exec;
@@ -103,15 +105,19 @@ pub struct LoginLookup {
     pub mfa_enabled: bool,
     /// Whether the account is disabled: its right password is `403 account_disabled`.
     pub disabled: bool,
+    /// The attempt's provisional event (`login_failed`, or `login_throttled`), written with
+    /// the reservation for a known account: a check that succeeds withdraws it in the batch
+    /// that clears the count (`None`: an unknown email, which records no event).
+    pub attempt_event: Option<i64>,
 }
 
 /// Users, keyed by id and by normalized email. Every user store also keeps the users' email
 /// tokens, so that every handler can send mail, and their second factors.
 #[allow(async_fn_in_trait)]
-pub trait UserStore: EmailTokenStore + MfaStore + AdminStore {
-    /// Inserts `user` unless its email exists, atomically (the unique constraint decides).
-    /// Returns `false` when the email was taken.
-    async fn insert_user(&self, user: &User) -> Result<bool, StoreError>;
+pub trait UserStore: EmailTokenStore + MfaStore + AdminStore + AuditStore {
+    /// Inserts `user` unless its email exists, atomically (the unique constraint decides), and
+    /// `audit`'s events with it. Returns `false` when the email was taken (no event).
+    async fn insert_user(&self, user: &User, audit: &Audit) -> Result<bool, StoreError>;
     /// A login's rehash of the password it checked: written only while the password's version
     /// is still `version`, the one that check read, so it never undoes a change or a reset that
     /// committed meanwhile. The version stays: the password is the same. Returns whether it
@@ -129,14 +135,19 @@ pub trait UserStore: EmailTokenStore + MfaStore + AdminStore {
     /// atomic increment that returns the count, the window restarting once it has passed; the
     /// same rule as [`crate::limits::throttle::after_failure`]), and reads the account, in one round
     /// trip. Concurrent attempts each get their own count, so no more than the limit is ever
-    /// hashed. A success clears the count ([`Self::clear_failures`]).
+    /// hashed. A success clears the count ([`Self::clear_failures`]). For a known account the
+    /// same round trip writes the attempt's provisional event from `origin`
+    /// ([`LoginLookup::attempt_event`]).
     async fn begin_login(
         &self,
         email: &Email,
         now_ms: i64,
-        window_ms: i64,
+        throttle: &ThrottleConfig,
+        origin: &Origin,
     ) -> Result<LoginLookup, StoreError>;
-    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError>;
+    /// Clears the failed attempts of `email` and withdraws the provisional event of the check
+    /// that succeeded (`withdraw`), in one round trip.
+    async fn clear_failures(&self, email: &Email, withdraw: Option<i64>) -> Result<(), StoreError>;
     /// [`LoginLookup::imported_hash_work`] alone, for a login whose email cannot name an
     /// account (it is not even valid) and so reserves no attempt: it fails at the same cost.
     async fn imported_hash_work(&self) -> Result<u64, StoreError>;
@@ -154,14 +165,15 @@ pub trait UserStore: EmailTokenStore + MfaStore + AdminStore {
     /// Deletes the user and everything that hangs off it (sessions, spent refresh tokens, email
     /// tokens, the throttle row of its email) in one transaction, if the password's version is
     /// still `version`, and remembers the id in `deleted_users` (so `make import` run again does
-    /// not bring the account back). Returns the ids of the sessions it deleted, or `None` when
-    /// nothing was deleted (the user was gone, or its password was set since the caller checked
-    /// it).
+    /// not bring the account back), with `audit`'s events. Returns the ids of the sessions it
+    /// deleted, or `None` when nothing was deleted (the user was gone, or its password was set
+    /// since the caller checked it).
     async fn delete_user(
         &self,
         id: &UserId,
         email: &Email,
         version: i64,
+        audit: &Audit,
     ) -> Result<Option<Vec<String>>, StoreError>;
 }
 
@@ -175,6 +187,8 @@ pub struct PasswordChange<'a> {
     pub keep_session: Option<&'a str>,
     pub reason: &'a str,
     pub now_ms: i64,
+    /// The events written with the replacement (none when it does not happen).
+    pub audit: &'a Audit,
 }
 
 /// What an emailed token is for (`email_tokens.purpose`).
@@ -279,10 +293,15 @@ pub trait EmailTokenStore {
         change: &PasswordChange<'_>,
         version: i64,
     ) -> Result<Option<Vec<String>>, StoreError>;
-    /// Spends a usable verification token and marks its user's address verified, atomically.
-    /// Returns the (now verified) user, or `None` when the token was not usable.
-    async fn verify_email(&self, token_hash: &str, now_ms: i64)
-        -> Result<Option<User>, StoreError>;
+    /// Spends a usable verification token and marks its user's address verified, atomically,
+    /// with `audit`'s events about that user. Returns the (now verified) user, or `None` when
+    /// the token was not usable (no event).
+    async fn verify_email(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<Option<User>, StoreError>;
 }
 
 /// A session as created at login.
@@ -311,6 +330,11 @@ pub struct NewSession {
     /// The login's time: sessions expired by then do not count, and the revoked ones are
     /// revoked at it.
     pub now_ms: i64,
+    /// The events written if the session is created (`login_succeeded`).
+    pub audit: Audit,
+    /// The password check's provisional event ([`LoginLookup::attempt_event`]), withdrawn if
+    /// the session is created (otherwise the login failed, as it says).
+    pub attempt_event: Option<i64>,
 }
 
 /// An active session as `GET /auth/sessions` lists it.
@@ -381,9 +405,15 @@ pub trait SessionStore {
         new_hash: &str,
         now_ms: i64,
     ) -> Result<Rotation, StoreError>;
-    /// Revokes a session; `false` when it was already revoked or does not exist.
-    async fn revoke(&self, session_id: &str, reason: &str, now_ms: i64)
-        -> Result<bool, StoreError>;
+    /// Revokes a session, with `audit`'s events about its user; `false` when it was already
+    /// revoked or does not exist (no event).
+    async fn revoke(
+        &self,
+        session_id: &str,
+        reason: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
     /// Revokes the active session that a refresh token (current or spent) belongs to; returns its
     /// id, or `None` when the token is unknown or its session was already revoked.
     async fn revoke_by_token(
@@ -407,22 +437,25 @@ pub trait SessionStore {
         user_id: &UserId,
         now_ms: i64,
     ) -> Result<Vec<SessionInfo>, StoreError>;
-    /// Revokes one active session of this user; `false` when it is not one (another user's,
-    /// unknown, already ended).
+    /// Revokes one active session of this user, with `audit`'s events; `false` when it is not
+    /// one (another user's, unknown, already ended: no event).
     async fn revoke_user_session(
         &self,
         user_id: &UserId,
         session_id: &str,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError>;
-    /// Revokes every active session of the user except `keep`; returns the revoked ids.
+    /// Revokes every active session of the user except `keep`, with `audit`'s events when it
+    /// revokes any; returns the revoked ids.
     async fn revoke_other_sessions(
         &self,
         user_id: &UserId,
         keep: &str,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<Vec<String>, StoreError>;
 }
 
@@ -460,6 +493,12 @@ pub trait CleanupStore {
     ) -> Result<u32, StoreError>;
     /// `mfa_tokens` rows that expired at or before `now_ms`.
     async fn delete_expired_mfa_tokens(&self, now_ms: i64, limit: u32) -> Result<u32, StoreError>;
+    /// Audit events that happened before `before_ms` (now minus `AUDIT_RETENTION_DAYS`).
+    async fn delete_audit_events_before(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
 }
 
 /// A user's TOTP row: `sealed_secret` is `None` while off; `enabled` is false while a setup is
@@ -565,6 +604,35 @@ pub trait MfaStore {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<u32>, StoreError>;
+}
+
+/// An audit event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub id: i64,
+    pub at_ms: i64,
+    /// Its type's wire name.
+    pub kind: String,
+    pub user_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+/// A page of the audit trail: newest first (`at`, then `id`), strictly after `after` (the
+/// last row of the previous page), of one user and/or one type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventPage<'a> {
+    pub user_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub after: Option<(i64, i64)>,
+    pub limit: u32,
+}
+
+/// The audit trail's reads (its writes ride in the batches of the changes they record).
+#[allow(async_fn_in_trait)]
+pub trait AuditStore {
+    async fn list_events(&self, page: &EventPage<'_>) -> Result<Vec<EventRow>, StoreError>;
 }
 
 /// A user as the admin API shows it.

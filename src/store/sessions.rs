@@ -1,13 +1,17 @@
 //! `SessionStore` on SQL: `sessions` and `spent_refresh_tokens`.
 
+use super::audit::{event_args, event_statements};
 use super::exec::{
-    all_rows, first_row, ids_if_written, query, result_of, Columns, FromRow, IdRow, Sql,
+    all_rows, first_row, ids_if_written, query, result_of, rows_of, Columns, FromRow, IdRow,
+    IntoArg, Sql,
 };
 use super::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
+use crate::app::audit::Audit;
 use crate::domain::amr::Amr;
 use crate::domain::UserId;
+use crate::store::sql::audit as audit_sql;
 use crate::store::sql::sessions as sql;
 
 /// The session's columns of a row whose other columns are a [`UserRow`].
@@ -111,12 +115,20 @@ impl<D: Sql> SessionStore for D {
             clear.unwrap_or("")
         );
         let touch = query!(sql::TOUCH_LAST_LOGIN, &user_id, &s.created_at, &s.id);
-        let mut statements = Vec::with_capacity(5);
+        // The login's events, and the withdrawal of its check's provisional `login_failed`,
+        // only if the session is created (after its insert).
+        let withdraw = query!(audit_sql::WITHDRAW_IF_SESSION, &s.attempt_event, &s.id);
+        let events = event_args(&s.audit, &[(&user_id).into_arg(), (&s.id).into_arg()]);
+        let mut statements = Vec::with_capacity(7);
         if clear.is_some() {
             statements.push(clear_attempts);
         }
         let created = statements.len();
         statements.extend([insert, limit, drop_ended, touch]);
+        if s.attempt_event.is_some() {
+            statements.push(withdraw);
+        }
+        statements.extend(event_statements(audit_sql::IF_SESSION, &events));
         let results = self.batch(statements).await?;
         ids_if_written(&results, created, created + 1)
     }
@@ -157,10 +169,16 @@ impl<D: Sql> SessionStore for D {
         session_id: &str,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
-        let row: Option<IdRow> =
-            first_row(self, query!(sql::REVOKE, session_id, &now_ms, reason)).await?;
-        Ok(row.is_some())
+        let events = event_args(audit, &[session_id.into_arg()]);
+        let revoke = query!(sql::REVOKE, session_id, &now_ms, reason);
+        let mut statements: Vec<_> =
+            event_statements(audit_sql::IF_SESSION_NOT_REVOKED, &events).collect();
+        let revoked = statements.len();
+        statements.push(revoke);
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<IdRow>(&results, revoked)?.is_empty())
     }
 
     async fn revoke_by_token(
@@ -225,19 +243,24 @@ impl<D: Sql> SessionStore for D {
         session_id: &str,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
-        let row: Option<IdRow> = first_row(
-            self,
-            query!(
-                sql::REVOKE_OF_USER,
-                session_id,
-                &user_id.to_string(),
-                &now_ms,
-                reason,
-            ),
-        )
-        .await?;
-        Ok(row.is_some())
+        let user_id = user_id.to_string();
+        let events = event_args(
+            audit,
+            &[
+                session_id.into_arg(),
+                (&user_id).into_arg(),
+                (&now_ms).into_arg(),
+            ],
+        );
+        let revoke = query!(sql::REVOKE_OF_USER, session_id, &user_id, &now_ms, reason);
+        let mut statements: Vec<_> =
+            event_statements(audit_sql::IF_ACTIVE_SESSION_OF, &events).collect();
+        let revoked = statements.len();
+        statements.push(revoke);
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<IdRow>(&results, revoked)?.is_empty())
     }
 
     async fn revoke_other_sessions(
@@ -246,18 +269,17 @@ impl<D: Sql> SessionStore for D {
         keep: &str,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<IdRow> = all_rows(
-            self,
-            query!(
-                sql::REVOKE_OTHERS,
-                &user_id.to_string(),
-                keep,
-                &now_ms,
-                reason
-            ),
-        )
-        .await?;
+        let user_id = user_id.to_string();
+        let events = event_args(audit, &[(&user_id).into_arg(), keep.into_arg()]);
+        let revoke = query!(sql::REVOKE_OTHERS, &user_id, keep, &now_ms, reason);
+        let mut statements: Vec<_> =
+            event_statements(audit_sql::IF_OTHER_SESSIONS, &events).collect();
+        let revoked = statements.len();
+        statements.push(revoke);
+        let results = self.batch(statements).await?;
+        let rows: Vec<IdRow> = rows_of(&results, revoked)?;
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 }

@@ -1,14 +1,30 @@
 //! `UserStore` on SQL: the `users` table, and the login throttle's `login_attempts`.
 
+use super::audit::{event_args, event_statements};
 use super::exec::{
     all_rows, changes, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, IntoArg,
     Sql, Statement,
 };
 use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
+use crate::app::audit::{Audit, Origin};
 use crate::domain::{Email, User, UserId};
-use crate::limits::throttle::Attempts;
+use crate::limits::throttle::{Attempts, ThrottleConfig};
+use crate::store::sql::audit as audit_sql;
 use crate::store::sql::settings;
 use crate::store::sql::users as sql;
+
+/// `audit_events.id` of a row an insert returned.
+struct EventIdRow {
+    id: f64,
+}
+
+impl FromRow for EventIdRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(EventIdRow {
+            id: row.number("id")?,
+        })
+    }
+}
 
 struct AttemptsRow {
     failures: f64,
@@ -57,22 +73,23 @@ fn imported_hash_work(rows: Vec<SettingRow>) -> u64 {
 }
 
 impl<D: Sql> UserStore for D {
-    async fn insert_user(&self, user: &User) -> Result<bool, StoreError> {
+    async fn insert_user(&self, user: &User, audit: &Audit) -> Result<bool, StoreError> {
         // The unique index on email decides, atomically: a losing concurrent insert returns no
-        // row instead of failing, so it becomes `409`, never a 500.
-        let inserted: Option<IdRow> = first_row(
-            self,
-            query!(
-                sql::INSERT,
-                &user.id.to_string(),
-                user.email.as_ref(),
-                &user.password_hash,
-                &user.created_at,
-                &i32::from(user.email_verified),
-            ),
-        )
-        .await?;
-        Ok(inserted.is_some())
+        // row instead of failing, so it becomes `409`, never a 500 (and records nothing).
+        let id = user.id.to_string();
+        let insert = query!(
+            sql::INSERT,
+            &id,
+            user.email.as_ref(),
+            &user.password_hash,
+            &user.created_at,
+            &i32::from(user.email_verified),
+        );
+        let events = event_args(audit, &[(&id).into_arg()]);
+        let mut statements = vec![insert];
+        statements.extend(event_statements(audit_sql::IF_USER, &events));
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<IdRow>(&results, 0)?.is_empty())
     }
 
     async fn update_password_hash(
@@ -94,19 +111,33 @@ impl<D: Sql> UserStore for D {
         &self,
         email: &Email,
         now_ms: i64,
-        window_ms: i64,
+        throttle: &ThrottleConfig,
+        origin: &Origin,
     ) -> Result<LoginLookup, StoreError> {
         // One round trip: the atomic reservation (the same rule as `throttle::after_failure`),
         // the account, and the padding's cost (so reading it adds no round trip to a login and
         // is never staler than the table). D1 runs a batch as one transaction, and writes one
         // at a time, so concurrent attempts each get their own count.
+        let window_ms = throttle.window_secs * 1000;
         let reserve = query!(sql::RESERVE_ATTEMPT, email.as_ref(), &now_ms, &window_ms);
         let account = query!(sql::BY_EMAIL, email.as_ref());
         let padding = query!(settings::IMPORTED_HASH_WORK);
         let mfa = query!(sql::MFA_ENABLED_BY_EMAIL, email.as_ref());
         let disabled = query!(sql::DISABLED_BY_EMAIL, email.as_ref());
+        // The attempt's event, reading the count just reserved: `login_failed` until a check
+        // that succeeds withdraws it, or `login_throttled` (final).
+        let event = query!(
+            audit_sql::LOGIN_ATTEMPT,
+            &origin.at_ms,
+            &origin.ip,
+            &origin.user_agent,
+            &origin.request_id,
+            email.as_ref(),
+            &throttle.max_failures,
+            &window_ms,
+        );
         let results = self
-            .batch(vec![reserve, account, padding, mfa, disabled])
+            .batch(vec![reserve, account, padding, mfa, disabled, event])
             .await?;
         let attempts = rows_of::<AttemptsRow>(&results, 0)?
             .into_iter()
@@ -132,11 +163,23 @@ impl<D: Sql> UserStore for D {
             disabled: rows_of::<DisabledRow>(&results, 4)?
                 .first()
                 .is_some_and(|r| r.disabled != 0.0),
+            attempt_event: rows_of::<EventIdRow>(&results, 5)?
+                .first()
+                .map(|row| row.id as i64),
         })
     }
 
-    async fn clear_failures(&self, email: &Email) -> Result<(), StoreError> {
-        changes(self, query!(sql::CLEAR_ATTEMPTS, email.as_ref())).await?;
+    async fn clear_failures(&self, email: &Email, withdraw: Option<i64>) -> Result<(), StoreError> {
+        let clear = query!(sql::CLEAR_ATTEMPTS, email.as_ref());
+        match withdraw {
+            Some(event) => {
+                self.batch(vec![clear, query!(audit_sql::WITHDRAW, &event)])
+                    .await?;
+            }
+            None => {
+                changes(self, clear).await?;
+            }
+        }
         Ok(())
     }
 
@@ -178,8 +221,14 @@ impl<D: Sql> UserStore for D {
             &user_id,
             &version
         );
-        let results = self.batch(vec![revoke, void, update]).await?;
-        ids_if_written(&results, 2, 0)
+        // The events hold while the version does: they commit exactly when the update writes.
+        let events = event_args(c.audit, &[(&user_id).into_arg(), (&version).into_arg()]);
+        let mut statements = vec![revoke, void];
+        statements.extend(event_statements(audit_sql::IF_PASSWORD_AT, &events));
+        statements.push(update);
+        let written = statements.len() - 1;
+        let results = self.batch(statements).await?;
+        ids_if_written(&results, written, 0)
     }
 
     async fn delete_user(
@@ -187,6 +236,7 @@ impl<D: Sql> UserStore for D {
         id: &UserId,
         email: &Email,
         version: i64,
+        audit: &Audit,
     ) -> Result<Option<Vec<String>>, StoreError> {
         // One transaction, so nothing is left half-deleted (the statements' order and guard:
         // `sql::DELETE_ACCOUNT`).
@@ -196,7 +246,7 @@ impl<D: Sql> UserStore for D {
             (&version).into_arg(),
             email.as_ref().into_arg(),
         ];
-        let statements = sql::DELETE_ACCOUNT
+        let mut statements: Vec<Statement<'_>> = sql::DELETE_ACCOUNT
             .into_iter()
             .map(|(sql, binds_email)| Statement {
                 sql,
@@ -207,8 +257,17 @@ impl<D: Sql> UserStore for D {
                 },
             })
             .collect();
+        // The events go just before the user row, under the version that row's delete needs;
+        // they hold its id only, and outlive it.
+        let events = event_args(audit, &with_email[..2]);
+        let last = statements.len() - 1;
+        statements.splice(
+            last..last,
+            event_statements(audit_sql::IF_PASSWORD_AT, &events),
+        );
+        let written = statements.len() - 1;
         let results = self.batch(statements).await?;
-        ids_if_written(&results, 6, 1)
+        ids_if_written(&results, written, 1)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -34,6 +34,10 @@ def test_the_scheduled_cleanup_deletes_dead_rows_in_d1_and_keeps_live_ones(worke
     worker.d1("INSERT INTO email_requests (email, purpose, requests, window_start_ms) VALUES "
               f"('old-{tag}@example.com', 'password_reset', 2, {now - 2 * 3600 * 1000}), "
               f"('new-{tag}@example.com', 'password_reset', 2, {now})")
+    # Audit events past the 90-day retention go; younger ones stay, also of a deleted account.
+    worker.d1("INSERT INTO audit_events (at, type, user_id, request_id) VALUES "
+              f"({now - 91 * day}, 'login_failed', '{uid}', 'old-{tag}'), "
+              f"({now - 89 * day}, 'login_failed', 'deleted-{tag}', 'kept-{tag}')")
 
     r = request(worker.base, "GET", "/__scheduled?cron=17+*+*+*+*")
     assert r.status == 200, r.body
@@ -54,3 +58,5 @@ def test_the_scheduled_cleanup_deletes_dead_rows_in_d1_and_keeps_live_ones(worke
     assert line["sessions"] >= 2 and line["spent_refresh_tokens"] >= 1
     assert line["login_attempts"] >= 1 and line["email_tokens"] >= 2 and line["incomplete"] is False
     assert line["email_requests"] >= 1
+    assert ids(f"SELECT request_id FROM audit_events WHERE request_id LIKE '%-{tag}'") == [f"kept-{tag}"]
+    assert line["audit_events"] >= 1

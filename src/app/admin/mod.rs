@@ -4,10 +4,11 @@
 //! carry it as `Authorization: Bearer <key>`, or it is `401` whatever its path, method or body.
 //! A user's access token is just another wrong credential here.
 //!
-//! The routes behind the gate: `users` (the accounts and what an operator does to them) and
-//! `console` (the page that calls them).
+//! The routes behind the gate: `users` (the accounts and what an operator does to them),
+//! `events` (the audit trail) and `console` (the page that calls them).
 
 mod console;
+mod events;
 mod users;
 
 pub(super) use console::console_page;

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::api_doc::{AdminUserList, AdminUserView};
+use crate::app::audit::EventKind;
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{rfc3339, to_json, App, Call};
 use crate::domain::{Email, UserId};
@@ -96,7 +97,7 @@ impl Cursor {
 }
 
 /// A query parameter of a listing; one that does not decode is a broken rule of its own.
-fn param(query: &str, field: &'static str) -> Result<Option<String>, AppError> {
+pub(super) fn param(query: &str, field: &'static str) -> Result<Option<String>, AppError> {
     query_param(query, field).map_err(|_| {
         AppError::Validation(vec![FieldError::new(
             field,
@@ -107,7 +108,7 @@ fn param(query: &str, field: &'static str) -> Result<Option<String>, AppError> {
 }
 
 /// `limit` of a listing: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
-fn page_limit(query: &str) -> Result<u32, AppError> {
+pub(super) fn page_limit(query: &str) -> Result<u32, AppError> {
     let Some(raw) = param(query, "limit")? else {
         return Ok(DEFAULT_LIMIT);
     };
@@ -249,8 +250,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let email = Email::parse(&row.email).map_err(|_| AppError::internal("users.email"))?;
         // Deleted at the version just read: a password set in between makes it a no-op, which
         // is answered as a deletion that found nothing to delete.
+        let audit = call.audit(&[EventKind::AdminUserDeleted, EventKind::AccountDeleted]);
         let session_ids = guard
-            .call(|| self.users.delete_user(&id, &email, row.password_version))
+            .call(|| {
+                self.users
+                    .delete_user(&id, &email, row.password_version, &audit)
+            })
             .await?
             .ok_or(AppError::NotFound)?;
         self.purge_sessions(&session_ids, ctx).await;

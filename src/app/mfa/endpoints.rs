@@ -188,6 +188,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 &token.claims.sid,
                 REVOKED_BY_MFA,
                 ctx.now_ms,
+                &call.audit(&[]),
             )))
             .await?;
         let count = revoked.len();
@@ -272,6 +273,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             &user,
             amr,
             Some(user.email.clone()),
+            None,
             AppError::InvalidMfaToken,
         )
         .await
@@ -302,7 +304,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         }
         guard
-            .call_boxed(Box::pin(self.users.clear_failures(&user.email)))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email, None)))
             .await?;
         ctx.log(
             "info",

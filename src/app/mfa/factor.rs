@@ -118,11 +118,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         call: &Call<'_, B>,
     ) -> Result<(), AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        let window_ms = self.config.throttle.window_secs * 1000;
+        let origin = call.origin();
         let lookup = guard
-            .call_boxed(Box::pin(
-                self.users.begin_login(email, ctx.now_ms, window_ms),
-            ))
+            .call_boxed(Box::pin(self.users.begin_login(
+                email,
+                ctx.now_ms,
+                &self.config.throttle,
+                &origin,
+            )))
             .await?;
         if let throttle::Decision::Throttle { retry_after_secs } =
             throttle::admit(lookup.attempts, ctx.now_ms, &self.config.throttle)
@@ -213,7 +216,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         };
         guard
-            .call_boxed(Box::pin(self.users.clear_failures(&user.email)))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email, None)))
             .await?;
         if used == Used::RecoveryCode {
             self.notify_recovery_code_used(user, call).await?;

@@ -131,6 +131,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             &user,
             Amr::passkey(),
             None,
+            None,
             AppError::InvalidPasskey(401),
         )
         .await

@@ -8,6 +8,7 @@
 //! batch's order: D1 runs a batch as one transaction, and the tests run them so too.
 
 pub mod admin;
+pub mod audit;
 pub mod cleanup;
 pub mod email;
 pub mod mfa;

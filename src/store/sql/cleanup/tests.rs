@@ -160,6 +160,9 @@ impl CleanupStore for Sqlite {
     async fn delete_expired_mfa_tokens(&self, now: i64, n: u32) -> Result<u32, StoreError> {
         self.delete(EXPIRED_MFA_TOKENS, now, n)
     }
+    async fn delete_audit_events_before(&self, before: i64, n: u32) -> Result<u32, StoreError> {
+        self.delete(crate::store::sql::audit::BEFORE, before, n)
+    }
 }
 
 /// A value of `wrangler.toml`'s text: the first quoted string or number after `key = `.
@@ -260,4 +263,66 @@ fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
     // The table never holds more than the requests of one hour and one interval.
     assert!(most <= per_minute * (60 + interval), "{most}");
     assert!(most >= per_minute * 60, "{most}");
+}
+
+#[test]
+fn one_run_removes_an_intervals_audit_events_at_the_per_ip_limits_besides_a_forgot_flood() {
+    use crate::app::cleanup;
+    use crate::http::Ctx;
+
+    let store = Sqlite(migrated_db());
+    let config = crate::config::Config::from_lookup(|name| {
+        (name == "JWT_SIGNING_KEYS").then(|| {
+            r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#
+                .to_owned()
+        })
+    })
+    .unwrap();
+    let interval = cron_interval_minutes();
+    // Ten client IPs at the per-IP limit of both routes that write an event per request
+    // (register, login): in steady state each run deletes what arrived in one interval,
+    // `AUDIT_RETENTION_DAYS` ago, while the forgot flood's hour-old rows go too.
+    let per_minute = 10 * per_ip_requests_per_minute();
+    let now = NOW as i64;
+    let retention_ms = config.audit_retention_days * 86_400_000;
+    let expired = (2 * per_minute * interval) as usize;
+    store.0.execute_batch("BEGIN").unwrap();
+    for i in 0..expired {
+        let at = now - retention_ms - 1 - (i as i64 % (interval * 60_000));
+        store
+            .0
+            .execute(
+                "INSERT INTO audit_events (at, type, user_id, request_id) \
+                 VALUES (?1, 'login_failed', 'u', 'r')",
+                rusqlite::params![at],
+            )
+            .unwrap();
+    }
+    for i in 0..per_minute * interval {
+        store
+            .0
+            .execute(
+                "INSERT INTO email_requests (email, purpose, requests, window_start_ms) \
+                 VALUES (?1, 'password_reset', 1, 0)",
+                rusqlite::params![format!("m{i}@example.com")],
+            )
+            .unwrap();
+    }
+    store
+        .0
+        .execute(
+            "INSERT INTO audit_events (at, type, user_id, request_id) \
+             VALUES (?1, 'login_failed', 'u', 'kept')",
+            rusqlite::params![now - retention_ms + 1],
+        )
+        .unwrap();
+    store.0.execute_batch("COMMIT").unwrap();
+    let report =
+        futures::executor::block_on(cleanup::run(&store, &config, &Ctx::new("c".into(), now)));
+    assert!(!report.incomplete, "{report:?}");
+    assert_eq!(report.audit_events as usize, expired);
+    assert_eq!(
+        run(&store.0, "SELECT request_id FROM audit_events", &[]),
+        ["kept"]
+    );
 }

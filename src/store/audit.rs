@@ -1,0 +1,79 @@
+//! The audit trail on SQL: the statements of a change's events, for the stores to place in the
+//! change's own batch (`sql::audit` says where), and the listing of events.
+
+use super::exec::{all_rows, Arg, Columns, FromRow, IntoArg, Sql, Statement};
+use super::{AuditStore, EventPage, EventRow, StoreError};
+use crate::app::audit::Audit;
+use crate::store::sql::audit as sql;
+
+/// The arguments of each of `audit`'s events: `?1`–`?5` from the request and the type, then
+/// `extra`, the values of the statement's own `?6`… (the user, the condition), in order.
+pub(crate) fn event_args<'a>(audit: &'a Audit, extra: &[Arg<'a>]) -> Vec<Vec<Arg<'a>>> {
+    let o = &audit.origin;
+    audit
+        .kinds
+        .iter()
+        .map(|kind| {
+            let mut args = vec![
+                (&o.at_ms).into_arg(),
+                Arg::Text(kind.as_str()),
+                (&o.ip).into_arg(),
+                (&o.user_agent).into_arg(),
+                (&o.request_id).into_arg(),
+            ];
+            args.extend_from_slice(extra);
+            args
+        })
+        .collect()
+}
+
+/// One statement `sql` per event, with the arguments of [`event_args`].
+pub(crate) fn event_statements<'a>(
+    sql: &'static str,
+    args: &'a [Vec<Arg<'a>>],
+) -> impl Iterator<Item = Statement<'a>> + 'a {
+    args.iter().map(move |params| Statement { sql, params })
+}
+
+impl FromRow for EventRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(EventRow {
+            id: row.number("id")? as i64,
+            at_ms: row.number("at")? as i64,
+            kind: row.text("type")?,
+            user_id: row.text("user_id")?,
+            ip: row.optional_text("ip")?,
+            user_agent: row.optional_text("user_agent")?,
+            request_id: row.text("request_id")?,
+        })
+    }
+}
+
+/// Past every event: the cursor of a first page (`at` and `id` below 2^53, as D1's numbers).
+const NEWEST: i64 = (1 << 53) - 1;
+
+impl<D: Sql> AuditStore for D {
+    async fn list_events(&self, page: &EventPage<'_>) -> Result<Vec<EventRow>, StoreError> {
+        let (at, id) = page.after.unwrap_or((NEWEST, NEWEST));
+        let head = [(&at).into_arg(), (&id).into_arg(), (&page.limit).into_arg()];
+        let user = page.user_id.map_or(Arg::Null, Arg::Text);
+        let kind = page.kind.map_or(Arg::Null, Arg::Text);
+        let (sql, params): (&'static str, Vec<Arg<'_>>) = match (page.user_id, page.kind) {
+            (None, None) => (sql::PAGE, head.to_vec()),
+            (Some(_), None) => (sql::PAGE_OF_USER, [&head[..], &[user]].concat()),
+            (None, Some(_)) => (sql::PAGE_OF_TYPE, [&head[..], &[Arg::Null, kind]].concat()),
+            (Some(_), Some(_)) => (
+                sql::PAGE_OF_USER_AND_TYPE,
+                [&head[..], &[user, kind]].concat(),
+            ),
+        };
+        all_rows(
+            self,
+            Statement {
+                sql,
+                params: &params,
+            },
+        )
+        .await
+    }
+}
