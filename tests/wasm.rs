@@ -40,13 +40,14 @@ fn pbkdf2_matches_the_published_vector_in_wasm() {
 }
 
 #[wasm_bindgen_test]
-fn signing_keys_parse_and_sign_in_wasm() {
+async fn signing_keys_parse_and_sign_in_wasm() {
     let seed = edge_auth::domain::random::bytes::<32>().unwrap();
     let keys = format!(
         r#"[{{"kty":"OKP","crv":"Ed25519","kid":"w1","d":"{}"}}]"#,
         URL_SAFE_NO_PAD.encode(seed)
     );
     let keys = KeySet::from_jwks_json(&keys).unwrap();
+    keys.ready().await.unwrap();
     assert_eq!(keys.signing_kid(), "w1");
     let claims = AccessClaims {
         iss: "i".into(),
@@ -60,10 +61,97 @@ fn signing_keys_parse_and_sign_in_wasm() {
         amr: edge_auth::domain::amr::Amr::totp(),
     };
     let now = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap();
-    let token = keys.issue(&claims, now, 900).unwrap();
-    let verified = keys.verify(&token, now, "i", "a").unwrap();
+    let token = keys.issue(&claims, now, 900).await.unwrap();
+    let verified = keys.verify(&token, now, "i", "a").await.unwrap();
     assert_eq!(verified.claims, claims);
     assert_eq!(keys.jwks()["keys"][0]["kid"], "w1");
+    // The public key WebCrypto derived from `d` alone is the one the native parser derives.
+    let native_x = "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w";
+    let seeded = KeySet::from_jwks_json(
+        r#"[{"kty":"OKP","crv":"Ed25519","kid":"p","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#,
+    )
+    .unwrap();
+    seeded.ready().await.unwrap();
+    assert_eq!(seeded.jwks()["keys"][0]["x"], native_x);
+    assert!(seeded.jwks_text().contains(native_x));
+}
+
+const VECTORS: &str = include_str!("tokens/vectors.json");
+
+fn b64(v: &serde_json::Value) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(v.as_str().unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_signs_and_verifies_the_shared_vectors() {
+    use edge_auth::platform::token_keys::WebCryptoKeys;
+    use edge_auth::tokens::signer::{Ed25519Keys, KeyBytes};
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    for v in vectors["signatures"].as_array().unwrap() {
+        let key = |part: &str| Some(<[u8; 32]>::try_from(b64(&v[part])).unwrap());
+        let keys = WebCryptoKeys::new(vec![KeyBytes {
+            d: key("d"),
+            x: key("x"),
+        }])
+        .unwrap();
+        let message = b64(&v["message"]);
+        let expected: [u8; 64] = b64(&v["signature"]).try_into().unwrap();
+        let signature = keys.sign(&message).await.unwrap();
+        assert_eq!(signature, expected);
+        assert!(keys.verify(0, &message, &signature).await.unwrap());
+        let mut other = expected;
+        other[0] ^= 1;
+        assert!(!keys.verify(0, &message, &other).await.unwrap());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_shared_vector_token_is_issued_byte_for_byte_and_accepted_in_wasm() {
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let v = &vectors["token"];
+    let keys = KeySet::from_jwks_json(&serde_json::json!([v["jwk"]]).to_string()).unwrap();
+    let claims = AccessClaims {
+        iss: "i".into(),
+        aud: "a".into(),
+        sub: "s".into(),
+        email: "e@example.com".into(),
+        email_verified: true,
+        sid: "sid".into(),
+        jti: "j".into(),
+        typ: "access".into(),
+        amr: edge_auth::domain::amr::Amr::totp(),
+    };
+    let iat = chrono::DateTime::from_timestamp(v["iat"].as_i64().unwrap(), 0).unwrap();
+    let token = keys
+        .issue(&claims, iat, v["ttl"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(token, v["token"].as_str().unwrap());
+    let fresh = KeySet::from_jwks_json(&serde_json::json!([v["jwk"]]).to_string()).unwrap();
+    let verified = fresh
+        .verify(v["token"].as_str().unwrap(), iat, "i", "a")
+        .await
+        .unwrap();
+    assert_eq!(verified.claims, claims);
+    // One character inside the signature changed: refused.
+    let mut forged = token.clone().into_bytes();
+    let inside = forged.len() - 10;
+    forged[inside] = if forged[inside] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    assert_eq!(
+        fresh.verify(&forged, iat, "i", "a").await,
+        Err(edge_auth::http::error::TokenRejection::BadSignature)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_private_key_whose_x_does_not_match_is_refused_in_wasm() {
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let mut jwk = vectors["token"]["jwk"].clone();
+    jwk["x"] = vectors["signatures"][0]["x"].clone();
+    let keys = KeySet::from_jwks_json(&serde_json::json!([jwk]).to_string()).unwrap();
+    let refused = keys.ready().await.unwrap_err();
+    assert_eq!(refused.to_string(), "key 0: x does not match d");
 }
 
 #[wasm_bindgen_test]

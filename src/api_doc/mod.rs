@@ -186,15 +186,31 @@ pub struct RecoveryCodes {
 /// `POST /auth/mfa/verify` body: the `mfa_token` of the login's `403`, and exactly one of
 /// `code` or `recovery_code` (both, neither or an empty one is `422`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MfaVerifyRequest {
+    Totp(MfaVerifyWithCode),
+    RecoveryCode(MfaVerifyWithRecoveryCode),
+}
+
+/// `POST /auth/mfa/verify` with a TOTP code.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"mfa_token": "q3Xh…", "code": "123456"}))]
-pub struct MfaVerifyRequest {
+pub struct MfaVerifyWithCode {
     pub mfa_token: String,
     /// A TOTP code.
-    #[schema(nullable = false)]
-    pub code: Option<String>,
+    #[schema(min_length = 1)]
+    pub code: String,
+}
+
+/// `POST /auth/mfa/verify` with a recovery code.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaVerifyWithRecoveryCode {
+    pub mfa_token: String,
     /// A recovery code.
-    #[schema(nullable = false)]
-    pub recovery_code: Option<String>,
+    #[schema(min_length = 1)]
+    pub recovery_code: String,
 }
 
 /// `DELETE /auth/mfa/totp` body.

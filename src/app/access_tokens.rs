@@ -27,13 +27,13 @@ impl Body for Introspection {
 impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     pub(super) async fn me(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx) = (call.req, call.ctx);
-        let token = self.bearer_token(req, ctx)?;
+        let token = self.bearer_token(req, ctx).await?;
         let state = self.session_state(&token, call).await?;
         Ok(ApiResponse::json(200, &to_json(&state.view())))
     }
 
     /// Checks an access token's signature and claims (no database), logging why it fails.
-    fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
+    async fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
         self.config
             .keys
             .verify(
@@ -42,6 +42,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 &self.config.issuer,
                 &self.config.audience,
             )
+            .await
             .map_err(|reason| reject_token(ctx, reason))
     }
 
@@ -56,13 +57,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         call: &Call<'_, B>,
     ) -> Result<(VerifiedToken, User), AppError> {
         let (req, ctx) = (call.req, call.ctx);
-        let token = self.bearer_token(req, ctx)?;
+        let token = self.bearer_token(req, ctx).await?;
         let user = self.session_user(&token, call).await?;
         Ok((token, user))
     }
 
     /// The request's bearer token, its signature and claims checked (no database).
-    pub(super) fn bearer_token(
+    pub(super) async fn bearer_token(
         &self,
         req: &ApiRequest,
         ctx: &Ctx,
@@ -71,7 +72,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             AppError::InvalidToken(reason) => reject_token(ctx, reason),
             other => other,
         })?;
-        self.verify_token(raw, ctx)
+        self.verify_token(raw, ctx).await
     }
 
     /// The user of a verified access token, if its session is still active (logout, reuse
@@ -172,7 +173,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let Introspection { token } = req.parse()?;
         let raw = token.as_str();
         let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
-        let Ok(token) = self.verify_token(raw, ctx) else {
+        let Ok(token) = self.verify_token(raw, ctx).await else {
             return Ok(inactive());
         };
         let (revocation_checked, email_verified) = match self.session_state(&token, call).await {

@@ -188,11 +188,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             );
         }
         self.token_pair(user, &session_id, &session.amr, refresh_token, ctx)
+            .await
     }
 
     /// The login/refresh response: a new access token for session `sid`, opened as `amr` says,
     /// and the given refresh token.
-    pub(super) fn token_pair(
+    pub(super) async fn token_pair(
         &self,
         user: &User,
         sid: &str,
@@ -200,7 +201,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         refresh_token: String,
         ctx: &Ctx,
     ) -> Result<ApiResponse, AppError> {
-        let access_token = self.issue_access_token(user, sid, amr, ctx)?;
+        let access_token = self.issue_access_token(user, sid, amr, ctx).await?;
         Ok(ApiResponse::json(
             200,
             &to_json(&TokenPair {
@@ -212,7 +213,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ))
     }
 
-    fn issue_access_token(
+    async fn issue_access_token(
         &self,
         user: &User,
         sid: &str,
@@ -239,6 +240,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 super::utc(ctx.now_ms),
                 self.config.access_token_ttl_secs,
             )
+            .await
             .map_err(AppError::internal)
     }
 }

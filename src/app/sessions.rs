@@ -63,6 +63,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 );
                 // The session's way in, as its login stored it: a refresh proves no factor.
                 self.token_pair(&user, &session_id, &amr, new_token, ctx)
+                    .await
             }
             Rotation::Spent {
                 session_id,

@@ -53,3 +53,17 @@ pub fn config(env: &Env) -> Result<Rc<Config>, String> {
     CONFIG.with(|cell| *cell.borrow_mut() = Some(cfg.clone()));
     Ok(cfg)
 }
+
+/// The isolate's configuration with its signing keys imported into WebCrypto and checked (a
+/// private key whose `x` does not match is refused here, as the native parser refuses it).
+pub async fn config_with_keys(env: &Env) -> Result<Rc<Config>, String> {
+    let cfg = config(env)?;
+    cfg.keys.ready().await.map_err(|e| {
+        crate::config::ConfigError {
+            name: crate::config::names::SIGNING_KEYS,
+            why: e.to_string(),
+        }
+        .to_string()
+    })?;
+    Ok(cfg)
+}

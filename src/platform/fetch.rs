@@ -11,7 +11,7 @@ use worker::{Context, Date, Env, Result};
 use super::cache::CacheApiTier;
 use super::console;
 use super::d1::D1Store;
-use super::env::config;
+use super::env::config_with_keys;
 use super::kv::KvBreaker;
 use super::queue::dispatch_mail;
 use super::rate_limit::IpLimiterBinding;
@@ -158,7 +158,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
     };
 
     let outbox = Outbox::default();
-    let resp = match config(&env) {
+    let resp = match config_with_keys(&env).await {
         Ok(cfg) => {
             let db = D1Store(env.d1(names::DB)?);
             let breaker_store = KvBreaker::new(env.clone(), names::KV, started);

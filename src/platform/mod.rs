@@ -13,8 +13,8 @@
 //! One file per binding: `d1` (the executor of the store's SQL), `kv` (the breaker's state),
 //! `cache` (the session cache's Cache API tier), `queue` (the producer), `send_email`,
 //! `rate_limit` (Rate Limiting), and `js` (a binding's method called directly); `webcrypto`
-//! (HMAC, AES-GCM) and `signatures` (Ed25519, ECDSA P-256, RSASSA-PKCS1-v1_5) are the runtime's
-//! `crypto.subtle` behind the core's crypto traits.
+//! (HMAC, AES-GCM), `signatures` (Ed25519, ECDSA P-256, RSASSA-PKCS1-v1_5) and `token_keys`
+//! (access tokens' Ed25519) are the runtime's `crypto.subtle` behind the core's crypto traits.
 
 mod cache;
 mod console;
@@ -28,6 +28,7 @@ mod rate_limit;
 mod scheduled;
 mod send_email;
 pub mod signatures;
+pub mod token_keys;
 pub mod webcrypto;
 
 use worker::worker_sys::web_sys;

@@ -1,16 +1,25 @@
-//! Access tokens: Ed25519-signed JWTs (`jwt-compact`), the configured key set and its JWKS.
+//! Access tokens: Ed25519-signed JWTs, the configured key set and its JWKS. `jwt-compact` owns
+//! the token format (header, claims, their times); the signatures are [`signer::Ed25519Keys`]'s.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
-use ed25519_compact::{KeyPair, PublicKey, Seed};
-use jwt_compact::{alg::Ed25519, AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::amr::Amr;
 use crate::http::error::TokenRejection;
+
+pub mod signer;
+use signer::{Ed25519Keys, KeyBytes};
+
+/// The Worker signs with the runtime's WebCrypto; native builds with `ed25519-compact`.
+#[cfg(target_arch = "wasm32")]
+type Backend = crate::platform::token_keys::WebCryptoKeys;
+#[cfg(not(target_arch = "wasm32"))]
+type Backend = signer::CompactKeys;
 
 /// Tokens longer than this are refused before any parsing (contract: 8 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -38,6 +47,8 @@ pub enum KeyError {
     Mismatch(usize),
     #[error("the first key must hold the private part d: it signs")]
     FirstNotPrivate,
+    #[error("key {0}: refused by the runtime's WebCrypto ({1})")]
+    Refused(usize, String),
 }
 
 #[derive(Deserialize)]
@@ -49,23 +60,56 @@ struct JwkIn {
     x: Option<String>,
 }
 
-struct VerifyingKey {
-    kid: String,
-    public: PublicKey,
+/// `jwt-compact`'s token writer with the signature left out: it writes `header.claims.`, whose
+/// first two parts are what [`Ed25519Keys::sign`] signs. The same writer as its own `Ed25519`
+/// (the bytes are compared in a test), without its curve code.
+struct UnsignedEdDsa;
+
+struct NoSignature;
+
+impl jwt_compact::AlgorithmSignature for NoSignature {
+    fn try_from_slice(_: &[u8]) -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    fn as_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&[])
+    }
+}
+
+impl jwt_compact::Algorithm for UnsignedEdDsa {
+    type SigningKey = ();
+    type VerifyingKey = ();
+    type Signature = NoSignature;
+
+    fn name(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(ALG)
+    }
+
+    fn sign(&self, (): &(), _: &[u8]) -> NoSignature {
+        NoSignature
+    }
+
+    /// Never used to accept a token: verification goes through [`Ed25519Keys::verify`].
+    fn verify_signature(&self, _: &NoSignature, (): &(), _: &[u8]) -> bool {
+        false
+    }
 }
 
 /// The configured keys: the first signs, all verify and all are published.
 pub struct KeySet {
     signing_kid: String,
-    signing: ed25519_compact::SecretKey,
-    verifying: Vec<VerifyingKey>,
+    /// Every key's `kid`, in the configured order (the backend's keys are in the same order).
+    kids: Vec<String>,
+    backend: Backend,
     /// Tokens whose signature and claims already passed, with their `nbf`: a token checked
     /// again (a client calling `/auth/me` all the time) skips the signature check, and only its
     /// times are checked again. The keys never change under a key set (one per isolate).
     /// (A `Mutex`, uncontended in a Worker, keeps the key set `Sync` for native callers.)
     verified: Mutex<HashMap<String, (VerifiedToken, Option<i64>)>>,
-    /// The JWKS document, serialized once.
-    jwks_text: String,
+    /// The JWKS document, serialized once, as soon as every public key is known (at once, or
+    /// after [`KeySet::ready`] where one must be derived from its `d`).
+    jwks_text: OnceLock<String>,
 }
 
 /// Verified tokens a key set remembers at most; past that it starts over.
@@ -73,10 +117,9 @@ pub const VERIFIED_MEMO_CAPACITY: usize = 10_000;
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<&str> = self.verifying.iter().map(|k| k.kid.as_str()).collect();
         f.debug_struct("KeySet")
             .field("signing_kid", &self.signing_kid)
-            .field("kids", &kids)
+            .field("kids", &self.kids)
             .finish_non_exhaustive()
     }
 }
@@ -93,8 +136,8 @@ impl KeySet {
         if keys.is_empty() {
             return Err(KeyError::Empty);
         }
-        let mut signing = None;
-        let mut verifying: Vec<VerifyingKey> = Vec::with_capacity(keys.len());
+        let mut kids: Vec<String> = Vec::with_capacity(keys.len());
+        let mut parts = Vec::with_capacity(keys.len());
         for (i, jwk) in keys.into_iter().enumerate() {
             if jwk.kty.as_deref() != Some("OKP") || jwk.crv.as_deref() != Some("Ed25519") {
                 return Err(KeyError::WrongType(i));
@@ -103,7 +146,7 @@ impl KeySet {
                 .kid
                 .filter(|k| !k.is_empty())
                 .ok_or(KeyError::NoKid(i))?;
-            if verifying.iter().any(|k| k.kid == kid) {
+            if kids.contains(&kid) {
                 return Err(KeyError::DuplicateKid(i));
             }
             let decode32 = |s: &str| -> Result<[u8; 32], KeyError> {
@@ -113,36 +156,43 @@ impl KeySet {
                     .and_then(|b| b.try_into().ok())
                     .ok_or(KeyError::Encoding(i))
             };
-            let public = match (&jwk.d, &jwk.x) {
-                (Some(d), x) => {
-                    let pair = KeyPair::from_seed(Seed::new(decode32(d)?));
-                    if let Some(x) = x {
-                        if decode32(x)? != *pair.pk {
-                            return Err(KeyError::Mismatch(i));
-                        }
-                    }
-                    if i == 0 {
-                        signing = Some(pair.sk);
-                    }
-                    pair.pk
-                }
-                (None, Some(x)) => {
-                    PublicKey::from_slice(&decode32(x)?).map_err(|_| KeyError::Encoding(i))?
-                }
-                (None, None) => return Err(KeyError::Encoding(i)),
-            };
-            verifying.push(VerifyingKey { kid, public });
+            let d = jwk.d.as_deref().map(decode32).transpose()?;
+            let x = jwk.x.as_deref().map(decode32).transpose()?;
+            if d.is_none() && x.is_none() {
+                return Err(KeyError::Encoding(i));
+            }
+            kids.push(kid);
+            parts.push(KeyBytes { d, x });
         }
-        let signing = signing.ok_or(KeyError::FirstNotPrivate)?;
-        let mut keys = Self {
-            signing_kid: verifying[0].kid.clone(),
-            signing,
-            verifying,
+        if parts[0].d.is_none() {
+            return Err(KeyError::FirstNotPrivate);
+        }
+        let backend = Backend::new(parts)?;
+        let keys = Self {
+            signing_kid: kids[0].clone(),
+            kids,
+            backend,
             verified: Mutex::default(),
-            jwks_text: String::new(),
+            jwks_text: OnceLock::new(),
         };
-        keys.jwks_text = keys.jwks().to_string();
+        if let Some(publics) = keys.backend.publics() {
+            let _ = keys.jwks_text.set(keys.jwks_of(&publics).to_string());
+        }
         Ok(keys)
+    }
+
+    /// Makes the keys usable by the runtime (imports them once per key set) and checks each
+    /// private key against its `x`, where that could not be done when parsing (in the Worker,
+    /// which has no curve code of its own): its first use, before any request is answered.
+    ///
+    /// # Errors
+    /// The [`KeyError`] of the first unusable key.
+    pub async fn ready(&self) -> Result<(), KeyError> {
+        let publics = self.backend.ready().await?;
+        if self.jwks_text.get().is_none() {
+            let _ = self.jwks_text.set(self.jwks_of(&publics).to_string());
+        }
+        Ok(())
     }
 
     pub fn signing_kid(&self) -> &str {
@@ -150,16 +200,22 @@ impl KeySet {
     }
 
     /// The public JWK Set (RFC 7517/8037): every configured key, never a private part.
+    /// Empty until every public key is known (see [`KeySet::ready`]).
     pub fn jwks(&self) -> serde_json::Value {
+        self.jwks_of(&self.backend.publics().unwrap_or_default())
+    }
+
+    fn jwks_of(&self, publics: &[[u8; 32]]) -> serde_json::Value {
         let keys: Vec<serde_json::Value> = self
-            .verifying
+            .kids
             .iter()
-            .map(|k| {
+            .zip(publics)
+            .map(|(kid, public)| {
                 serde_json::json!({
                     "kty": "OKP",
                     "crv": "Ed25519",
-                    "x": URL_SAFE_NO_PAD.encode(*k.public),
-                    "kid": k.kid,
+                    "x": URL_SAFE_NO_PAD.encode(public),
+                    "kid": kid,
                     "alg": ALG,
                     "use": "sig",
                 })
@@ -169,15 +225,20 @@ impl KeySet {
     }
 
     /// The JWKS document as served (serialized once per key set).
+    /// An empty set only before [`KeySet::ready`] derived a missing `x`; the Worker readies
+    /// its keys before answering anything.
     pub fn jwks_text(&self) -> &str {
-        &self.jwks_text
+        self.jwks_text
+            .get()
+            .map_or(r#"{"keys":[]}"#, String::as_str)
     }
 
     /// Signs an access token for `subject`.
     ///
     /// # Errors
-    /// Only if serialization fails, which the claim types make impossible in practice.
-    pub fn issue(
+    /// If serialization fails, which the claim types make impossible in practice, or the
+    /// signing backend does.
+    pub async fn issue(
         &self,
         claims: &AccessClaims,
         now: DateTime<Utc>,
@@ -190,9 +251,18 @@ impl KeySet {
         let header = Header::empty()
             .with_key_id(self.signing_kid.clone())
             .with_token_type("JWT");
-        Ed25519
-            .token(&header, &claims, &self.signing)
-            .map_err(|e| e.to_string())
+        let mut token = UnsignedEdDsa
+            .token(&header, &claims, &())
+            .map_err(|e| e.to_string())?;
+        // `header.claims.`: the signature goes after the last dot, over all that precedes it.
+        let signing_input = token.strip_suffix('.').unwrap_or(&token);
+        let signature = self
+            .backend
+            .sign(signing_input.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
     }
 
     /// Verifies an access token: size cap, algorithm pinned to EdDSA, `kid` among the configured
@@ -200,7 +270,7 @@ impl KeySet {
     ///
     /// # Errors
     /// The [`TokenRejection`] reason (for logs; clients only see `invalid_token`).
-    pub fn verify(
+    pub async fn verify(
         &self,
         token: &str,
         now: DateTime<Utc>,
@@ -229,7 +299,7 @@ impl KeySet {
             }
             return Ok(verified);
         }
-        let verified = self.verify_signed(token, now, issuer, audience)?;
+        let verified = self.verify_signed(token, now, issuer, audience).await?;
         let mut memo = self.memo();
         if memo.len() >= VERIFIED_MEMO_CAPACITY {
             memo.clear();
@@ -247,7 +317,7 @@ impl KeySet {
     }
 
     /// The full check: header, key, signature, times and claims.
-    fn verify_signed(
+    async fn verify_signed(
         &self,
         token: &str,
         now: DateTime<Utc>,
@@ -264,22 +334,32 @@ impl KeySet {
             .as_deref()
             .ok_or(TokenRejection::UnknownKey)?;
         let key = self
-            .verifying
+            .kids
             .iter()
-            .find(|k| k.kid == kid)
+            .position(|k| k == kid)
             .ok_or(TokenRejection::UnknownKey)?;
-        let token = Ed25519
-            .validator::<AccessClaims>(&key.public)
-            .validate(&untrusted)
-            .map_err(|e| match e {
-                jwt_compact::ValidationError::InvalidSignature
-                | jwt_compact::ValidationError::InvalidSignatureLen { .. }
-                | jwt_compact::ValidationError::MalformedSignature(_) => {
-                    TokenRejection::BadSignature
-                }
-                _ => TokenRejection::Malformed,
-            })?;
-        let claims = token.claims();
+        // jwt-compact's own order: the signature's length, then the claims (cheaper than a
+        // signature), then the signature.
+        let signature: &[u8; 64] = untrusted
+            .signature_bytes()
+            .try_into()
+            .map_err(|_| TokenRejection::BadSignature)?;
+        let claims = untrusted
+            .deserialize_claims_unchecked::<AccessClaims>()
+            .map_err(|_| TokenRejection::Malformed)?;
+        // `new` above accepted exactly three parts: the signed data is all before the last dot.
+        let signed_data = token.rsplit_once('.').map_or(token, |(data, _)| data);
+        // A backend that fails cannot vouch for the token: refused like a bad signature (the
+        // keys were imported and checked before the first request, so this is not expected).
+        let genuine = self
+            .backend
+            .verify(key, signed_data.as_bytes(), signature)
+            .await
+            .unwrap_or(false);
+        if !genuine {
+            return Err(TokenRejection::BadSignature);
+        }
+        let claims = &claims;
         let options = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);
         claims
             .validate_expiration(&options)

@@ -1,5 +1,45 @@
 //! The key set, token issue and verification, the remembered tokens and the refresh tokens.
 use super::*;
+use ed25519_compact::{KeyPair, Seed};
+use jwt_compact::alg::Ed25519;
+
+/// The key set's calls run to their end at once: the native backend never waits.
+trait Blocking {
+    fn issue_blocking(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+    ) -> Result<String, String>;
+    fn verify_blocking(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<VerifiedToken, TokenRejection>;
+}
+
+impl Blocking for KeySet {
+    fn issue_blocking(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+    ) -> Result<String, String> {
+        futures::executor::block_on(self.issue(claims, now, ttl_secs))
+    }
+
+    fn verify_blocking(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<VerifiedToken, TokenRejection> {
+        futures::executor::block_on(self.verify(token, now, issuer, audience))
+    }
+}
 
 /// A deterministic JWK for tests: seed bytes all equal to `byte`.
 pub fn test_jwk(kid: &str, byte: u8, private: bool) -> serde_json::Value {
@@ -39,8 +79,10 @@ fn at(secs: i64) -> DateTime<Utc> {
 #[test]
 fn issued_token_verifies_and_carries_kid() {
     let keys = keyset(&[test_jwk("a", 1, true)]);
-    let t = keys.issue(&claims(), at(1_000_000), 900).unwrap();
-    let v = keys.verify(&t, at(1_000_100), "iss", "aud").unwrap();
+    let t = keys.issue_blocking(&claims(), at(1_000_000), 900).unwrap();
+    let v = keys
+        .verify_blocking(&t, at(1_000_100), "iss", "aud")
+        .unwrap();
     assert_eq!(v.claims, claims());
     assert_eq!(v.exp, 1_000_900);
     assert_eq!(v.iat, 1_000_000);
@@ -59,13 +101,15 @@ fn the_amr_claim_is_a_json_array_of_the_sessions_methods() {
         amr: Amr::totp(),
         ..claims()
     };
-    let t = keys.issue(&totp, at(1_000_000), 900).unwrap();
+    let t = keys.issue_blocking(&totp, at(1_000_000), 900).unwrap();
     let payload = URL_SAFE_NO_PAD
         .decode(t.split('.').nth(1).unwrap())
         .unwrap();
     let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(payload["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
-    let v = keys.verify(&t, at(1_000_000), "iss", "aud").unwrap();
+    let v = keys
+        .verify_blocking(&t, at(1_000_000), "iss", "aud")
+        .unwrap();
     assert_eq!(v.claims.amr, Amr::totp());
 }
 
@@ -79,8 +123,11 @@ fn a_token_signed_without_amr_verifies_as_opened_by_a_password() {
         .set_duration_and_issuance(&options, Duration::seconds(900))
         .set_not_before(at(1_000_000));
     let header = Header::empty().with_key_id("a");
-    let t = Ed25519.token(&header, &body, &keys.signing).unwrap();
-    let v = keys.verify(&t, at(1_000_000), "iss", "aud").unwrap();
+    let signing = KeyPair::from_seed(Seed::new([1; 32])).sk;
+    let t = Ed25519.token(&header, &body, &signing).unwrap();
+    let v = keys
+        .verify_blocking(&t, at(1_000_000), "iss", "aud")
+        .unwrap();
     assert_eq!(v.claims.amr, Amr::password());
     assert_eq!(v.claims.sub, "user");
 }
@@ -88,16 +135,16 @@ fn a_token_signed_without_amr_verifies_as_opened_by_a_password() {
 #[test]
 fn time_claims_are_enforced_with_leeway() {
     let keys = keyset(&[test_jwk("a", 1, true)]);
-    let t = keys.issue(&claims(), at(1_000_000), 900).unwrap();
+    let t = keys.issue_blocking(&claims(), at(1_000_000), 900).unwrap();
     assert!(keys
-        .verify(&t, at(1_000_900 + LEEWAY_SECS), "iss", "aud")
+        .verify_blocking(&t, at(1_000_900 + LEEWAY_SECS), "iss", "aud")
         .is_ok());
     assert_eq!(
-        keys.verify(&t, at(1_000_901 + LEEWAY_SECS), "iss", "aud"),
+        keys.verify_blocking(&t, at(1_000_901 + LEEWAY_SECS), "iss", "aud"),
         Err(TokenRejection::Expired)
     );
     assert_eq!(
-        keys.verify(&t, at(1_000_000 - LEEWAY_SECS - 1), "iss", "aud"),
+        keys.verify_blocking(&t, at(1_000_000 - LEEWAY_SECS - 1), "iss", "aud"),
         Err(TokenRejection::NotYetValid)
     );
 }
@@ -106,9 +153,13 @@ fn time_claims_are_enforced_with_leeway() {
 fn a_remembered_token_is_judged_exactly_as_a_fresh_check_would() {
     let jwk = test_jwk("a", 1, true);
     let remembering = keyset(std::slice::from_ref(&jwk));
-    let t = remembering.issue(&claims(), at(1_000_000), 900).unwrap();
+    let t = remembering
+        .issue_blocking(&claims(), at(1_000_000), 900)
+        .unwrap();
     // Remembered once verified...
-    assert!(remembering.verify(&t, at(1_000_000), "iss", "aud").is_ok());
+    assert!(remembering
+        .verify_blocking(&t, at(1_000_000), "iss", "aud")
+        .is_ok());
     let base = at(1_000_000).timestamp_millis();
     let edges = [
         (1_000_000 - LEEWAY_SECS) * 1000,
@@ -120,20 +171,22 @@ fn a_remembered_token_is_judged_exactly_as_a_fresh_check_would() {
             // ...and judged at each time as a key set that never saw it judges it.
             let fresh = keyset(std::slice::from_ref(&jwk));
             assert_eq!(
-                remembering.verify(&t, now, "iss", "aud"),
-                fresh.verify(&t, now, "iss", "aud"),
+                remembering.verify_blocking(&t, now, "iss", "aud"),
+                fresh.verify_blocking(&t, now, "iss", "aud"),
                 "{} ms from the base",
                 edge + delta - base
             );
-            assert!(remembering.verify(&t, at(1_000_000), "iss", "aud").is_ok());
+            assert!(remembering
+                .verify_blocking(&t, at(1_000_000), "iss", "aud")
+                .is_ok());
         }
     }
     assert_eq!(
-        remembering.verify(&t, at(1_000_000), "other", "aud"),
+        remembering.verify_blocking(&t, at(1_000_000), "other", "aud"),
         Err(TokenRejection::WrongIssuer)
     );
     assert_eq!(
-        remembering.verify(&t, at(1_000_000), "iss", "other"),
+        remembering.verify_blocking(&t, at(1_000_000), "iss", "other"),
         Err(TokenRejection::WrongAudience)
     );
     // Another string (one signature byte changed) is checked in full.
@@ -141,7 +194,7 @@ fn a_remembered_token_is_judged_exactly_as_a_fresh_check_would() {
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
     assert!(remembering
-        .verify(&forged, at(1_000_000), "iss", "aud")
+        .verify_blocking(&forged, at(1_000_000), "iss", "aud")
         .is_err());
 }
 
@@ -149,22 +202,22 @@ fn a_remembered_token_is_judged_exactly_as_a_fresh_check_would() {
 fn issuer_audience_and_type_are_checked() {
     let keys = keyset(&[test_jwk("a", 1, true)]);
     let now = at(1_000_000);
-    let t = keys.issue(&claims(), now, 900).unwrap();
+    let t = keys.issue_blocking(&claims(), now, 900).unwrap();
     assert_eq!(
-        keys.verify(&t, now, "other", "aud"),
+        keys.verify_blocking(&t, now, "other", "aud"),
         Err(TokenRejection::WrongIssuer)
     );
     assert_eq!(
-        keys.verify(&t, now, "iss", "other"),
+        keys.verify_blocking(&t, now, "iss", "other"),
         Err(TokenRejection::WrongAudience)
     );
     let refresh_like = AccessClaims {
         typ: "refresh".into(),
         ..claims()
     };
-    let t = keys.issue(&refresh_like, now, 900).unwrap();
+    let t = keys.issue_blocking(&refresh_like, now, 900).unwrap();
     assert_eq!(
-        keys.verify(&t, now, "iss", "aud"),
+        keys.verify_blocking(&t, now, "iss", "aud"),
         Err(TokenRejection::WrongType)
     );
 }
@@ -175,14 +228,14 @@ fn unknown_kid_and_foreign_signature_are_rejected() {
     let b = keyset(&[test_jwk("b", 2, true)]);
     let imposter = keyset(&[test_jwk("a", 3, true)]);
     let now = at(1_000_000);
-    let t = b.issue(&claims(), now, 900).unwrap();
+    let t = b.issue_blocking(&claims(), now, 900).unwrap();
     assert_eq!(
-        a.verify(&t, now, "iss", "aud"),
+        a.verify_blocking(&t, now, "iss", "aud"),
         Err(TokenRejection::UnknownKey)
     );
-    let t = imposter.issue(&claims(), now, 900).unwrap();
+    let t = imposter.issue_blocking(&claims(), now, 900).unwrap();
     assert_eq!(
-        a.verify(&t, now, "iss", "aud"),
+        a.verify_blocking(&t, now, "iss", "aud"),
         Err(TokenRejection::BadSignature)
     );
 }
@@ -198,7 +251,7 @@ fn other_algorithms_and_garbage_are_rejected() {
         enc(serde_json::json!({"alg": "none", "kid": "a"}))
     );
     assert_eq!(
-        keys.verify(&none, now, "iss", "aud"),
+        keys.verify_blocking(&none, now, "iss", "aud"),
         Err(TokenRejection::BadAlgorithm)
     );
     let hs = format!(
@@ -206,20 +259,20 @@ fn other_algorithms_and_garbage_are_rejected() {
         enc(serde_json::json!({"alg": "HS256", "kid": "a"}))
     );
     assert_eq!(
-        keys.verify(&hs, now, "iss", "aud"),
+        keys.verify_blocking(&hs, now, "iss", "aud"),
         Err(TokenRejection::BadAlgorithm)
     );
     assert_eq!(
-        keys.verify("a.b", now, "iss", "aud"),
+        keys.verify_blocking("a.b", now, "iss", "aud"),
         Err(TokenRejection::Malformed)
     );
     assert_eq!(
-        keys.verify("", now, "iss", "aud"),
+        keys.verify_blocking("", now, "iss", "aud"),
         Err(TokenRejection::Malformed)
     );
     let huge = "a".repeat(MAX_TOKEN_LEN + 1);
     assert_eq!(
-        keys.verify(&huge, now, "iss", "aud"),
+        keys.verify_blocking(&huge, now, "iss", "aud"),
         Err(TokenRejection::TooLarge)
     );
 }
@@ -229,8 +282,8 @@ fn rotation_keeps_old_tokens_valid_and_signs_with_the_first() {
     let old = keyset(&[test_jwk("a", 1, true)]);
     let rotated = keyset(&[test_jwk("b", 2, true), test_jwk("a", 1, false)]);
     let now = at(1_000_000);
-    let t = old.issue(&claims(), now, 900).unwrap();
-    assert!(rotated.verify(&t, now, "iss", "aud").is_ok());
+    let t = old.issue_blocking(&claims(), now, 900).unwrap();
+    assert!(rotated.verify_blocking(&t, now, "iss", "aud").is_ok());
     assert_eq!(rotated.signing_kid(), "b");
     let jwks = rotated.jwks();
     let kids: Vec<&str> = jwks["keys"]
@@ -282,4 +335,109 @@ fn bad_key_sets_are_refused() {
         KeySet::from_jwks_json("not json").unwrap_err(),
         KeyError::NotJson
     ));
+}
+
+const VECTORS: &str = include_str!("../../tests/tokens/vectors.json");
+
+fn b64(v: &serde_json::Value) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(v.as_str().unwrap()).unwrap()
+}
+
+fn vector_claims() -> AccessClaims {
+    AccessClaims {
+        iss: "i".into(),
+        aud: "a".into(),
+        sub: "s".into(),
+        email: "e@example.com".into(),
+        email_verified: true,
+        sid: "sid".into(),
+        jti: "j".into(),
+        typ: ACCESS_TYPE.into(),
+        amr: Amr::totp(),
+    }
+}
+
+#[test]
+fn the_native_backend_signs_and_verifies_the_shared_vectors() {
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    for v in vectors["signatures"].as_array().unwrap() {
+        let key = |part: &str| Some(<[u8; 32]>::try_from(b64(&v[part])).unwrap());
+        let keys = signer::CompactKeys::new(vec![KeyBytes {
+            d: key("d"),
+            x: key("x"),
+        }])
+        .unwrap();
+        let message = b64(&v["message"]);
+        let expected: [u8; 64] = b64(&v["signature"]).try_into().unwrap();
+        let signature = futures::executor::block_on(keys.sign(&message)).unwrap();
+        assert_eq!(signature, expected);
+        assert!(futures::executor::block_on(keys.verify(0, &message, &signature)).unwrap());
+        let mut other = expected;
+        other[0] ^= 1;
+        assert!(!futures::executor::block_on(keys.verify(0, &message, &other)).unwrap());
+    }
+}
+
+#[test]
+fn the_shared_vector_token_is_issued_byte_for_byte_and_accepted() {
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let v = &vectors["token"];
+    let keys = keyset(&[v["jwk"].clone()]);
+    let iat = v["iat"].as_i64().unwrap();
+    let t = keys
+        .issue_blocking(&vector_claims(), at(iat), v["ttl"].as_i64().unwrap())
+        .unwrap();
+    assert_eq!(t, v["token"].as_str().unwrap());
+    let verified = keys.verify_blocking(&t, at(iat), "i", "a").unwrap();
+    assert_eq!(verified.claims, vector_claims());
+}
+
+#[test]
+fn tokens_are_written_as_jwt_compacts_own_ed25519_writes_them_and_each_accepts_the_others() {
+    let keys = keyset(&[test_jwk("a", 1, true)]);
+    let pair = KeyPair::from_seed(Seed::new([1; 32]));
+    let now = at(1_000_000);
+    let ours = keys.issue_blocking(&claims(), now, 900).unwrap();
+    let options = TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now);
+    let body = Claims::new(claims())
+        .set_duration_and_issuance(&options, Duration::seconds(900))
+        .set_not_before(now);
+    let header = Header::empty().with_key_id("a").with_token_type("JWT");
+    let theirs = Ed25519.token(&header, &body, &pair.sk).unwrap();
+    // The same header and claims, byte for byte (jwt-compact's signatures carry random noise,
+    // so only the signed part can be compared).
+    let (ours_signed, _) = ours.rsplit_once('.').unwrap();
+    let (theirs_signed, _) = theirs.rsplit_once('.').unwrap();
+    assert_eq!(ours_signed, theirs_signed);
+    assert_eq!(
+        keys.verify_blocking(&theirs, now, "iss", "aud")
+            .unwrap()
+            .claims,
+        claims()
+    );
+    let untrusted = UntrustedToken::new(&ours).unwrap();
+    let validated = Ed25519
+        .validator::<AccessClaims>(&pair.pk)
+        .validate(&untrusted)
+        .unwrap();
+    assert_eq!(validated.claims().custom, claims());
+}
+
+#[test]
+fn a_token_whose_claims_and_signature_are_both_bad_is_malformed() {
+    // jwt-compact's order: the claims are read before the signature is checked.
+    let keys = keyset(&[test_jwk("a", 1, true)]);
+    let t = keys.issue_blocking(&claims(), at(1_000_000), 900).unwrap();
+    let mut parts: Vec<&str> = t.split('.').collect();
+    let garbage = URL_SAFE_NO_PAD.encode("not json");
+    parts[1] = &garbage;
+    assert_eq!(
+        keys.verify_blocking(&parts.join("."), at(1_000_000), "iss", "aud"),
+        Err(TokenRejection::Malformed)
+    );
+    let short = format!("{}.{}.AAAA", parts[0], t.split('.').nth(1).unwrap());
+    assert_eq!(
+        keys.verify_blocking(&short, at(1_000_000), "iss", "aud"),
+        Err(TokenRejection::BadSignature)
+    );
 }

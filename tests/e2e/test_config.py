@@ -34,6 +34,15 @@ def refused_worker(e2e_dir):
     stop(w.proc)
 
 
+@pytest.fixture(scope="module")
+def mismatched_key_worker(e2e_dir):
+    key = SigningKey(kid="e2e-mismatched")
+    jwk = {**key.jwk(), "x": SigningKey(kid="other").jwk()["x"]}
+    w = start_worker(e2e_dir / "mismatched", key, jwks=[jwk], ready="/docs/init.js")
+    yield w
+    stop(w.proc)
+
+
 def test_unquoted_vars_mean_what_their_quoted_forms_mean(unquoted_worker):
     w = unquoted_worker
     email = unique_email("unquoted")
@@ -56,3 +65,14 @@ def test_a_refused_configuration_is_a_clean_500_with_the_reason_in_the_log(refus
     assert b"ACCESS_TOKEN_TTL" not in r.body and b"1.5" not in r.body
     lines = w.lines_when(lambda l: l.get("request_id") == rid and l.get("event") == "config_invalid")
     assert len(lines) == 1 and "ACCESS_TOKEN_TTL" in lines[0]["cause"], lines
+
+
+def test_a_signing_key_whose_x_is_not_its_d_s_is_refused_before_any_token(mismatched_key_worker):
+    w = mismatched_key_worker
+    rid = f"mismatched-{uuid.uuid4().hex[:8]}"
+    r = request(w.base, "GET", "/.well-known/jwks.json", headers={"X-Request-Id": rid})
+    assert_problem(r, 500, "internal_error")
+    assert b"JWT_SIGNING_KEYS" not in r.body
+    lines = w.lines_when(lambda l: l.get("request_id") == rid and l.get("event") == "config_invalid")
+    assert len(lines) == 1, lines
+    assert lines[0]["cause"] == "configuration JWT_SIGNING_KEYS: key 0: x does not match d", lines

@@ -24,11 +24,14 @@ def test_generated_requests_match_the_openapi_document(e2e_dir):
                      extra_vars={"PBKDF2_ITERATIONS": "1000", "RATE_LIMIT_BY_IP": "false",
                                  "ADMIN_API_KEY": "e2e-schemathesis-admin-key-0123456789"})
     try:
+        # One schemathesis worker: with two threads, hypothesis's lambda descriptions call
+        # `ast.parse` concurrently, which CPython 3.11 can fail with "AST constructor recursion
+        # depth mismatch", an error of the tool rather than a finding.
         out = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"),
              "--config-file", str(HERE / "schemathesis.toml"),
              "run", f"{w.base}/openapi.json", "--checks", "all",
-             "--max-examples", str(MAX_EXAMPLES), "--workers", "2", "--seed", "20261126"],
+             "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", "20261126"],
             cwd=ROOT, capture_output=True, text=True, timeout=1200,
             env={**os.environ, "NO_COLOR": "1"},
         )
