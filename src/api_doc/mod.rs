@@ -197,9 +197,11 @@ pub enum MfaVerifyRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"mfa_token": "q3Xh…", "code": "123456"}))]
 pub struct MfaVerifyWithCode {
+    /// From the login's `403 mfa_required`.
+    #[schema(min_length = 1)]
     pub mfa_token: String,
     /// A TOTP code.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub code: String,
 }
 
@@ -207,9 +209,11 @@ pub struct MfaVerifyWithCode {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MfaVerifyWithRecoveryCode {
+    /// From the login's `403 mfa_required`.
+    #[schema(min_length = 1)]
     pub mfa_token: String,
     /// A recovery code.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = r"\S")]
     pub recovery_code: String,
 }
 

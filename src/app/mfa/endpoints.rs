@@ -69,7 +69,19 @@ struct VerifyBody {
 
 impl Body for VerifyBody {
     fn from_fields(f: &mut Fields) -> Result<Option<Self>, AppError> {
-        let token = non_empty(f, "mfa_token");
+        // Only an empty token is a broken body: any other string is looked up, and one that
+        // names no live token (a blank one included) is `401 invalid_mfa_token`.
+        let token = f.text("mfa_token").and_then(|token| {
+            f.check(if token.is_empty() {
+                Err(FieldError::new(
+                    "mfa_token",
+                    "required",
+                    "mfa_token must not be empty.",
+                ))
+            } else {
+                Ok(token)
+            })
+        });
         let factor = match (f.has("code"), f.has("recovery_code")) {
             (true, true) => {
                 f.check::<()>(Err(FieldError::new(
