@@ -97,10 +97,6 @@ impl<D: Sql> AdminStore for D {
     ) -> Result<Vec<String>, StoreError> {
         let id = id.to_string();
         let revoke = query!(sql::REVOKE_ALL, &id, &now_ms, reason);
-        if audit.kinds.is_empty() && revoked.kinds.is_empty() {
-            let rows: Vec<IdRow> = all_rows(self, revoke).await?;
-            return Ok(rows.into_iter().map(|r| r.id).collect());
-        }
         // The events before the revocation, under its condition: `revoked`'s while a session
         // is not revoked (`IF_OTHER_SESSIONS` keeping none), so only if it revokes one.
         let events = event_args(audit, &[(&id).into_arg()]);

@@ -186,10 +186,6 @@ impl<D: Sql> MfaStore for D {
         let user = user_id.to_string();
         let no_token = None::<String>;
         let spend = query!(sql::USE_RECOVERY_CODE, &user, code_hash, &now_ms, &no_token);
-        if audit.kinds.is_empty() {
-            let row: Option<UserIdRow> = first_row(self, spend).await?;
-            return Ok(row.is_some());
-        }
         let events = code_event_args(audit, &user, code_hash, &now_ms, &no_token);
         let mut statements: Vec<_> =
             event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();

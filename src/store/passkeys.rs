@@ -344,10 +344,6 @@ impl<D: Sql> PasskeyStore for D {
     ) -> Result<bool, StoreError> {
         let user = user.to_string();
         let delete = query!(sql::DELETE, id, &user);
-        if audit.kinds.is_empty() {
-            let deleted: Option<IdRow> = first_row(self, delete).await?;
-            return Ok(deleted.is_some());
-        }
         // The events first, while the passkey is still the user's: written exactly when the
         // delete that follows deletes it.
         let events = event_args(audit, &[(&user).into_arg(), id.into_arg()]);
