@@ -464,3 +464,129 @@ fn an_operator_reset_is_sent_past_the_hourly_cap_and_voids_older_links() {
         204
     );
 }
+
+/// The types of the events about user `id` written since it had `before`, oldest first.
+fn events_since(h: &Harness, id: &str, before: usize) -> Vec<String> {
+    let all: Vec<String> = h.users.with_conn(|c| {
+        let mut stmt = c.prepare("SELECT type FROM audit_events WHERE user_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        rows.collect()
+    });
+    all[before..].to_vec()
+}
+
+#[test]
+fn each_admin_action_records_its_event_and_what_it_did_and_reads_record_none() {
+    let h = admin_harness();
+    h.register("hal@example.com", PASSWORD);
+    let id = user_id(&h, "hal@example.com");
+    let _ = h.token("hal@example.com");
+    let mut seen = events_since(&h, &id, 0).len();
+    let mut expect = |h: &Harness, r: ApiResponse, status: u16, types: &[&str]| {
+        assert_eq!(r.status, status, "{}", r.body_json());
+        assert_eq!(events_since(h, &id, seen), types);
+        seen += types.len();
+        if !types.is_empty() {
+            let request: String = h.users.with_conn(|c| {
+                c.query_row(
+                    "SELECT request_id FROM audit_events ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+            });
+            assert_eq!(Some(request.as_str()), r.get_header("x-request-id"));
+        }
+    };
+    let user = format!("/admin/users/{id}");
+    let patch = |body: Value| admin_json(&h, "PATCH", &user, body);
+    // Reads record nothing.
+    expect(&h, admin(&h, "GET", &user), 200, &[]);
+    expect(&h, admin(&h, "GET", "/admin/users"), 200, &[]);
+    expect(&h, admin(&h, "GET", "/admin/events"), 200, &[]);
+    // Flags: the action always, the account's change only when the flag changes.
+    expect(&h, patch(json!({})), 200, &["admin_user_updated"]);
+    expect(
+        &h,
+        patch(json!({"email_verified": true})),
+        200,
+        &["admin_user_updated"],
+    );
+    expect(
+        &h,
+        patch(json!({"disabled": true})),
+        200,
+        &["admin_user_updated", "account_disabled"],
+    );
+    expect(
+        &h,
+        patch(json!({"disabled": true})),
+        200,
+        &["admin_user_updated"],
+    );
+    expect(
+        &h,
+        patch(json!({"disabled": false})),
+        200,
+        &["admin_user_updated", "account_enabled"],
+    );
+    expect(
+        &h,
+        patch(json!({"disabled": false})),
+        200,
+        &["admin_user_updated"],
+    );
+    let unknown = "/admin/users/00000000-0000-4000-8000-000000000000";
+    let r = admin_json(&h, "PATCH", unknown, json!({"disabled": true}));
+    assert_problem(&r, 404, "not_found");
+    expect(&h, admin(&h, "GET", &user), 200, &[]);
+
+    // Sessions: `session_revoked` only when one was revoked.
+    let sessions = format!("{user}/sessions");
+    let _ = h.token("hal@example.com");
+    expect(
+        &h,
+        admin(&h, "DELETE", &sessions),
+        204,
+        &[
+            "login_succeeded",
+            "admin_sessions_revoked",
+            "session_revoked",
+        ],
+    );
+    expect(
+        &h,
+        admin(&h, "DELETE", &sessions),
+        204,
+        &["admin_sessions_revoked"],
+    );
+
+    // Two-step verification: `mfa_disabled` only when it was on.
+    let mfa = format!("{user}/mfa");
+    expect(&h, admin(&h, "DELETE", &mfa), 204, &["admin_mfa_removed"]);
+    h.users.with_conn(|c| {
+        c.execute_batch(&format!(
+            "INSERT INTO mfa_totp (user_id, sealed_secret, enabled_at, recovery_batch, \
+                 updated_at) VALUES ('{id}', 'v1.k.x', 1, 'b1', 1);"
+        ))
+    });
+    expect(
+        &h,
+        admin(&h, "DELETE", &mfa),
+        204,
+        &["admin_mfa_removed", "mfa_disabled"],
+    );
+
+    let reset = format!("{user}/password-reset");
+    expect(
+        &h,
+        admin(&h, "POST", &reset),
+        202,
+        &["admin_password_reset_sent"],
+    );
+    expect(
+        &h,
+        admin(&h, "DELETE", &user),
+        204,
+        &["admin_user_deleted", "account_deleted"],
+    );
+}

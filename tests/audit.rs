@@ -431,3 +431,82 @@ fn the_events_list_refuses_bad_limits_cursors_and_user_ids() {
     let r = h.send(ApiRequest::new("GET", "/admin/events"));
     assert_problem(&r, 401, "invalid_token");
 }
+
+#[test]
+fn an_admin_action_whose_event_fails_leaves_the_account_as_it_was() {
+    let h = Harness::with_config(config_with(&[("ADMIN_API_KEY", KEY)]));
+    h.register(ALICE, PASSWORD);
+    let access = h.token(ALICE);
+    let uid = user_id(&h, ALICE);
+    let before = events(&h).len();
+    h.users.with_conn(|c| {
+        c.execute_batch(
+            "CREATE TEMP TRIGGER refuse_events BEFORE INSERT ON audit_events \
+             WHEN NEW.type = 'account_disabled' BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+        )
+    });
+    let patch = h.send(
+        ApiRequest::new("PATCH", &format!("/admin/users/{uid}"))
+            .header("authorization", &format!("Bearer {KEY}"))
+            .json(&json!({"disabled": true})),
+    );
+    assert_problem(&patch, 503, "service_unavailable");
+    assert_eq!(events(&h).len(), before, "not even admin_user_updated");
+    assert_eq!(h.me(&access, NOW_MS).status, 200, "no session was revoked");
+    assert_eq!(h.login(ALICE, PASSWORD).status, 200, "still enabled");
+}
+
+#[test]
+fn a_second_factor_logins_events_carry_each_responses_request_id() {
+    let h = Harness::with_config(config_with(&[(
+        "MFA_ENCRYPTION_KEY",
+        "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
+    )]));
+    h.register(ALICE, PASSWORD);
+    let uid = user_id(&h, ALICE);
+    // Two-step verification on, as the store holds it, with one recovery code.
+    let code = "abcde-fghij";
+    let hash = edge_auth::app::mfa::recovery_codes::hash(&uid, code).unwrap();
+    h.users.with_conn(|c| {
+        c.execute_batch(&format!(
+            "INSERT INTO mfa_totp (user_id, sealed_secret, enabled_at, recovery_batch, \
+                 updated_at) VALUES ('{uid}', 'v1.k.x', 1, 'b1', 1); \
+             INSERT INTO mfa_recovery_codes (code_hash, user_id, batch) \
+                 VALUES ('{hash}', '{uid}', 'b1');"
+        ))
+    });
+    let before = events(&h).len();
+    let creds = json!({"email": ALICE, "password": PASSWORD});
+    let first_half = post(&h, "/auth/login", creds, NOW_MS);
+    assert_problem(&first_half, 403, "mfa_required");
+    let token = first_half.body_json()["mfa_token"].clone();
+    let wrong = post(
+        &h,
+        "/auth/mfa/verify",
+        json!({"mfa_token": token, "recovery_code": "zzzzz-zzzzz"}),
+        NOW_MS,
+    );
+    assert_problem(&wrong, 401, "invalid_mfa_code");
+    let right = post(
+        &h,
+        "/auth/mfa/verify",
+        json!({"mfa_token": token, "recovery_code": code}),
+        NOW_MS,
+    );
+    assert_eq!(right.status, 200, "{}", right.body_json());
+    let recorded: Vec<(String, String)> = events(&h)
+        .split_off(before)
+        .into_iter()
+        .map(|e| (e.0, e.4))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("mfa_required", &first_half),
+        ("mfa_failed", &wrong),
+        ("recovery_code_used", &right),
+        ("login_succeeded", &right),
+    ]
+    .into_iter()
+    .map(|(kind, r)| (kind.to_owned(), request_id(r)))
+    .collect();
+    assert_eq!(recorded, expected);
+}

@@ -107,8 +107,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
         if mfa_enabled {
             // The password was right, but the second factor is still due: no session yet, and
-            // the failures stay counted until that factor is right too.
-            return Err(self.mfa_required(&user, call).await?);
+            // the failures stay counted until that factor is right too (the check's
+            // `login_failed` becomes `mfa_required`).
+            return Err(self.mfa_required(&user, attempt_event, call).await?);
         }
         // The password was changed (or the account deleted) while this login hashed.
         self.open_session(

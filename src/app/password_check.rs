@@ -6,6 +6,7 @@ use serde_json::json;
 use std::cell::Cell;
 use std::rc::Rc;
 
+use super::audit::EventKind;
 use super::{redact_raw, App, Call};
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
@@ -56,8 +57,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             Some(email) => Some(
                 guard
                     .call(|| {
-                        self.users
-                            .begin_login(email, ctx.now_ms, throttle_config, &origin)
+                        self.users.begin_login(
+                            email,
+                            ctx.now_ms,
+                            throttle_config,
+                            &origin,
+                            EventKind::LoginFailed,
+                        )
                     })
                     .await?,
             ),

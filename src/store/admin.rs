@@ -1,12 +1,15 @@
 //! `AdminStore` on SQL: the admin API's reads and changes of accounts.
 
+use super::audit::{event_args, event_statements};
 use super::exec::{
     all_rows, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, IntoArg, Sql,
     Statement,
 };
 use super::{AdminStore, AdminUserRow, FlagChange, StoreError};
+use crate::app::audit::Audit;
 use crate::domain::UserId;
 use crate::store::sql::admin as sql;
+use crate::store::sql::audit as audit_sql;
 
 impl FromRow for AdminUserRow {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
@@ -51,24 +54,33 @@ impl<D: Sql> AdminStore for D {
         let id = id.to_string();
         let disabled = change.disabled.map(i32::from);
         let verified = change.email_verified.map(i32::from);
-        let results = self
-            .batch(vec![
-                query!(
-                    sql::UPDATE_FLAGS,
-                    &id,
-                    &disabled,
-                    &verified,
-                    &change.updated_at
-                ),
-                query!(sql::REVOKE_IF_DISABLED, &id, &change.now_ms),
-                query!(sql::KILL_MFA_TOKENS_IF_DISABLED, &id),
-                query!(sql::VIEW, &id),
-            ])
-            .await?;
-        let Some(revoked) = ids_if_written(&results, 0, 1)? else {
+        // The events first, read before the update: the action's while the user exists, the
+        // flag's while it still differs from the value the update sets.
+        let events = event_args(&change.audit, &[(&id).into_arg()]);
+        let flipped = match &disabled {
+            Some(to) => event_args(&change.flipped, &[(&id).into_arg(), to.into_arg()]),
+            None => Vec::new(),
+        };
+        let mut statements: Vec<Statement<'_>> = event_statements(audit_sql::IF_USER, &events)
+            .chain(event_statements(audit_sql::IF_DISABLED_CHANGES, &flipped))
+            .collect();
+        let update = statements.len();
+        let update_flags = query!(
+            sql::UPDATE_FLAGS,
+            &id,
+            &disabled,
+            &verified,
+            &change.updated_at
+        );
+        let revoke = query!(sql::REVOKE_IF_DISABLED, &id, &change.now_ms);
+        let kill = query!(sql::KILL_MFA_TOKENS_IF_DISABLED, &id);
+        let view = query!(sql::VIEW, &id);
+        statements.extend([update_flags, revoke, kill, view]);
+        let results = self.batch(statements).await?;
+        let Some(revoked) = ids_if_written(&results, update, update + 1)? else {
             return Ok(None);
         };
-        let view = rows_of::<AdminUserRow>(&results, 3)?
+        let view = rows_of::<AdminUserRow>(&results, update + 3)?
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::Unavailable("the view returned no row".into()))?;
@@ -80,22 +92,45 @@ impl<D: Sql> AdminStore for D {
         id: &UserId,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
+        revoked: &Audit,
     ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<IdRow> = all_rows(
-            self,
-            query!(sql::REVOKE_ALL, &id.to_string(), &now_ms, reason),
-        )
-        .await?;
+        let id = id.to_string();
+        let revoke = query!(sql::REVOKE_ALL, &id, &now_ms, reason);
+        // The events before the revocation, under its condition: `revoked`'s while a session
+        // is not revoked (`IF_OTHER_SESSIONS` keeping none), so only if it revokes one.
+        let events = event_args(audit, &[(&id).into_arg()]);
+        let revoked = event_args(revoked, &[(&id).into_arg(), "".into_arg()]);
+        let mut statements: Vec<Statement<'_>> = event_statements(audit_sql::IF_USER, &events)
+            .chain(event_statements(audit_sql::IF_OTHER_SESSIONS, &revoked))
+            .collect();
+        let revoking = statements.len();
+        statements.push(revoke);
+        let results = self.batch(statements).await?;
+        let rows: Vec<IdRow> = rows_of(&results, revoking)?;
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    async fn remove_mfa(&self, id: &UserId) -> Result<bool, StoreError> {
+    async fn remove_mfa(
+        &self,
+        id: &UserId,
+        audit: &Audit,
+        turned_off: &Audit,
+    ) -> Result<bool, StoreError> {
         let id = id.to_string();
         let args = [(&id).into_arg()];
-        let statements = std::iter::once(sql::MFA_ON)
-            .chain(sql::REMOVE_MFA)
-            .map(|sql| Statement { sql, params: &args })
-            .collect();
+        // The events between the read of whether it is on and the deletions, which they
+        // precede: `turned_off`'s only while it is still on.
+        let events = event_args(audit, &args);
+        let off = event_args(turned_off, &args);
+        let statements = std::iter::once(Statement {
+            sql: sql::MFA_ON,
+            params: &args,
+        })
+        .chain(event_statements(audit_sql::IF_USER, &events))
+        .chain(event_statements(audit_sql::IF_MFA_ON, &off))
+        .chain(sql::REMOVE_MFA.map(|sql| Statement { sql, params: &args }))
+        .collect();
         let results = self.batch(statements).await?;
         Ok(!rows_of::<IdRow>(&results, 0)?.is_empty())
     }

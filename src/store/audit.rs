@@ -4,6 +4,7 @@
 use super::exec::{all_rows, Arg, Columns, FromRow, IntoArg, Sql, Statement};
 use super::{AuditStore, EventPage, EventRow, StoreError};
 use crate::app::audit::Audit;
+use crate::domain::UserId;
 use crate::store::sql::audit as sql;
 
 /// The arguments of each of `audit`'s events: `?1`–`?5` from the request and the type, then
@@ -75,5 +76,13 @@ impl<D: Sql> AuditStore for D {
             },
         )
         .await
+    }
+
+    async fn record_events(&self, user_id: &UserId, audit: &Audit) -> Result<(), StoreError> {
+        let user = user_id.to_string();
+        let events = event_args(audit, &[(&user).into_arg()]);
+        self.batch(event_statements(sql::IF_USER, &events).collect())
+            .await?;
+        Ok(())
     }
 }

@@ -2,9 +2,12 @@
 //! requests could race on is the condition of one statement (or of a batch, one transaction),
 //! so exactly one of them passes.
 
-use super::exec::{first_row, query, rows_of, Columns, FromRow, Sql};
-use super::{MfaStore, StoreError, TotpState, UserRow};
+use super::audit::{event_args, event_statements};
+use super::exec::{first_row, query, rows_of, Columns, FromRow, IntoArg, Sql};
+use super::{MfaStore, NewMfaToken, StoreError, TotpState, UserRow};
+use crate::app::audit::Audit;
 use crate::domain::{User, UserId};
+use crate::store::sql::audit as audit_sql;
 use crate::store::sql::mfa as sql;
 
 impl FromRow for TotpState {
@@ -79,20 +82,21 @@ impl<D: Sql> MfaStore for D {
         sealed: &str,
         step: u64,
         now_ms: i64,
-        batch: &str,
-        code_hashes: &[String],
+        (batch, code_hashes): (&str, &[String]),
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
         let step = step_arg(step);
         let hashes =
             serde_json::to_string(code_hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let results = self
-            .batch(vec![
-                query!(sql::CONFIRM, &user, sealed, &step, &now_ms, batch),
-                query!(sql::DROP_STALE_RECOVERY_CODES, &user),
-                query!(sql::INSERT_RECOVERY_CODES, &user, batch, &hashes),
-            ])
-            .await?;
+        // The events hold if the confirmation set this (new) recovery set.
+        let events = event_args(audit, &[(&user).into_arg(), batch.into_arg()]);
+        let confirm = query!(sql::CONFIRM, &user, sealed, &step, &now_ms, batch);
+        let drop_stale = query!(sql::DROP_STALE_RECOVERY_CODES, &user);
+        let insert = query!(sql::INSERT_RECOVERY_CODES, &user, batch, &hashes);
+        let mut statements = vec![confirm, drop_stale, insert];
+        statements.extend(event_statements(audit_sql::IF_MFA_SET, &events));
+        let results = self.batch(statements).await?;
         Ok(!rows_of::<UserIdRow>(&results, 0)?.is_empty())
     }
 
@@ -154,15 +158,22 @@ impl<D: Sql> MfaStore for D {
         Ok(row.is_some())
     }
 
-    async fn disable_totp(&self, user_id: &UserId, now_ms: i64) -> Result<bool, StoreError> {
+    async fn disable_totp(
+        &self,
+        user_id: &UserId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
-        let results = self
-            .batch(vec![
-                query!(sql::DISABLE, &user, &now_ms),
-                query!(sql::DROP_STALE_RECOVERY_CODES, &user),
-            ])
-            .await?;
-        Ok(!rows_of::<UserIdRow>(&results, 0)?.is_empty())
+        // The events go first, while it is still on: they hold exactly when it is turned off.
+        let events = event_args(audit, &[(&user).into_arg()]);
+        let mut statements: Vec<_> = event_statements(audit_sql::IF_MFA_ON, &events).collect();
+        let disabled = statements.len();
+        let disable = query!(sql::DISABLE, &user, &now_ms);
+        let drop_stale = query!(sql::DROP_STALE_RECOVERY_CODES, &user);
+        statements.extend([disable, drop_stale]);
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<UserIdRow>(&results, disabled)?.is_empty())
     }
 
     async fn use_recovery_code(
@@ -170,19 +181,18 @@ impl<D: Sql> MfaStore for D {
         user_id: &UserId,
         code_hash: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
-        let row: Option<UserIdRow> = first_row(
-            self,
-            query!(
-                sql::USE_RECOVERY_CODE,
-                &user_id.to_string(),
-                code_hash,
-                &now_ms,
-                &None::<String>
-            ),
-        )
-        .await?;
-        Ok(row.is_some())
+        let user = user_id.to_string();
+        let no_token = None::<String>;
+        let spend = query!(sql::USE_RECOVERY_CODE, &user, code_hash, &now_ms, &no_token);
+        let events = code_event_args(audit, &user, code_hash, &now_ms, &no_token);
+        let mut statements: Vec<_> =
+            event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();
+        let spent = statements.len();
+        statements.push(spend);
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<UserIdRow>(&results, spent)?.is_empty())
     }
 
     async fn recovery_codes_left(&self, user_id: &UserId) -> Result<u32, StoreError> {
@@ -191,27 +201,27 @@ impl<D: Sql> MfaStore for D {
         Ok(row.map_or(0, |r| r.count as u32))
     }
 
-    async fn insert_mfa_token(
-        &self,
-        token_hash: &str,
-        user_id: &UserId,
-        password_version: i64,
-        now_ms: i64,
-        expires_at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let row: Option<TokenHashRow> = first_row(
-            self,
-            query!(
-                sql::INSERT_TOKEN,
-                token_hash,
-                &user_id.to_string(),
-                &password_version,
-                &now_ms,
-                &expires_at_ms
-            ),
-        )
-        .await?;
-        Ok(row.is_some())
+    async fn insert_mfa_token(&self, t: &NewMfaToken<'_>) -> Result<bool, StoreError> {
+        let user = t.user_id.to_string();
+        let insert = query!(
+            sql::INSERT_TOKEN,
+            t.token_hash,
+            &user,
+            &t.password_version,
+            &t.now_ms,
+            &t.expires_at_ms
+        );
+        // The events, and the withdrawal of the check's `login_failed`, only if the token is
+        // stored (after its insert).
+        let events = event_args(t.audit, &[(&user).into_arg(), t.token_hash.into_arg()]);
+        let mut statements = vec![insert];
+        let withdraw = query!(audit_sql::WITHDRAW_IF_MFA_TOKEN, &t.withdraw, t.token_hash);
+        if t.withdraw.is_some() {
+            statements.push(withdraw);
+        }
+        statements.extend(event_statements(audit_sql::IF_MFA_TOKEN, &events));
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<TokenHashRow>(&results, 0)?.is_empty())
     }
 
     async fn mfa_token_user(
@@ -236,26 +246,24 @@ impl<D: Sql> MfaStore for D {
         token_hash: &str,
         code_hash: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
-        let results = self
-            .batch(vec![
-                query!(
-                    sql::USE_RECOVERY_CODE,
-                    &user,
-                    code_hash,
-                    &now_ms,
-                    token_hash
-                ),
-                query!(
-                    sql::CLAIM_TOKEN_WITH_RECOVERY_CODE,
-                    token_hash,
-                    &now_ms,
-                    code_hash
-                ),
-            ])
-            .await?;
-        Ok(!rows_of::<UserIdRow>(&results, 1)?.is_empty())
+        let token = Some(token_hash.to_owned());
+        let spend = query!(sql::USE_RECOVERY_CODE, &user, code_hash, &now_ms, &token);
+        let events = code_event_args(audit, &user, code_hash, &now_ms, &token);
+        let mut statements: Vec<_> =
+            event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();
+        let claim = query!(
+            sql::CLAIM_TOKEN_WITH_RECOVERY_CODE,
+            token_hash,
+            &now_ms,
+            code_hash
+        );
+        statements.extend([spend, claim]);
+        let claimed = statements.len() - 1;
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<UserIdRow>(&results, claimed)?.is_empty())
     }
 
     async fn record_wrong_code(
@@ -267,6 +275,28 @@ impl<D: Sql> MfaStore for D {
             first_row(self, query!(sql::RECORD_WRONG_CODE, token_hash, &now_ms)).await?;
         Ok(row.map(|r| r.wrong_codes as u32))
     }
+}
+
+/// The arguments of `audit`'s events about the spend of recovery code `code_hash` of `user`
+/// at `now_ms` (by the verify of `mfa_token` hash `token`, if one), for
+/// `audit_sql::IF_RECOVERY_CODE_USABLE`: placed just before the spend, under its condition, so
+/// they are written exactly when the code is spent.
+fn code_event_args<'a>(
+    audit: &'a Audit,
+    user: &'a String,
+    code_hash: &'a str,
+    now_ms: &'a i64,
+    token: &'a Option<String>,
+) -> Vec<Vec<super::exec::Arg<'a>>> {
+    event_args(
+        audit,
+        &[
+            user.into_arg(),
+            code_hash.into_arg(),
+            now_ms.into_arg(),
+            token.into_arg(),
+        ],
+    )
 }
 
 /// The `user_id` a statement of `mfa_*` returns.

@@ -4,7 +4,7 @@
 //! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
 //! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
-use crate::app::audit::{Audit, Origin};
+use crate::app::audit::{Audit, EventKind, Origin};
 use crate::domain::amr::Amr;
 use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
@@ -137,13 +137,15 @@ pub trait UserStore: EmailTokenStore + MfaStore + AdminStore + AuditStore {
     /// trip. Concurrent attempts each get their own count, so no more than the limit is ever
     /// hashed. A success clears the count ([`Self::clear_failures`]). For a known account the
     /// same round trip writes the attempt's provisional event from `origin`
-    /// ([`LoginLookup::attempt_event`]).
+    /// ([`LoginLookup::attempt_event`]): `failure` (`login_failed` for a password,
+    /// `mfa_failed` for a second factor's code), or `login_throttled` past the limit.
     async fn begin_login(
         &self,
         email: &Email,
         now_ms: i64,
         throttle: &ThrottleConfig,
         origin: &Origin,
+        failure: EventKind,
     ) -> Result<LoginLookup, StoreError>;
     /// Clears the failed attempts of `email` and withdraws the provisional event of the check
     /// that succeeded (`withdraw`), in one round trip.
@@ -518,6 +520,19 @@ impl TotpState {
     }
 }
 
+/// The `mfa_token` of a login's first half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMfaToken<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub password_version: i64,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+    pub audit: &'a Audit,
+    /// The password check's provisional event ([`LoginLookup::attempt_event`]).
+    pub withdraw: Option<i64>,
+}
+
 /// Two-step verification (`crate::store::sql::mfa`'s statements). Each write that two requests
 /// could race on is conditional, and returns whether it happened: of concurrent ones, exactly
 /// one does.
@@ -534,15 +549,16 @@ pub trait MfaStore {
         now_ms: i64,
     ) -> Result<bool, StoreError>;
     /// Enables the pending secret `sealed` (still the row's) with a code of `step` (after the
-    /// last accepted one), and stores `code_hashes` as recovery set `batch`, in one transaction.
+    /// last accepted one), and stores the code hashes of `new_set` as its recovery set (the
+    /// set's id, the hashes), in one transaction, with `audit`'s events if it enabled it.
     async fn confirm_totp(
         &self,
         user_id: &UserId,
         sealed: &str,
         step: u64,
         now_ms: i64,
-        batch: &str,
-        code_hashes: &[String],
+        new_set: (&str, &[String]),
+        audit: &Audit,
     ) -> Result<bool, StoreError>;
     /// Accepts `step` of the enabled secret `sealed` (only after the last accepted one: replay);
     /// with `new_set`, the recovery codes are replaced in the same transaction.
@@ -562,25 +578,28 @@ pub trait MfaStore {
         new_sealed: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
-    /// Turns TOTP off and drops the recovery codes; `false` when it was not on.
-    async fn disable_totp(&self, user_id: &UserId, now_ms: i64) -> Result<bool, StoreError>;
-    /// Spends an unused recovery code of the current set (outside a login).
+    /// Turns TOTP off and drops the recovery codes, with `audit`'s events if it was on;
+    /// `false` when it was not on.
+    async fn disable_totp(
+        &self,
+        user_id: &UserId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+    /// Spends an unused recovery code of the current set (outside a login), with `audit`'s
+    /// events if it did.
     async fn use_recovery_code(
         &self,
         user_id: &UserId,
         code_hash: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError>;
     async fn recovery_codes_left(&self, user_id: &UserId) -> Result<u32, StoreError>;
-    /// Stores an `mfa_token` while the password is still at `password_version`.
-    async fn insert_mfa_token(
-        &self,
-        token_hash: &str,
-        user_id: &UserId,
-        password_version: i64,
-        now_ms: i64,
-        expires_at_ms: i64,
-    ) -> Result<bool, StoreError>;
+    /// Stores an `mfa_token` while the password is still at `password_version`; if it did,
+    /// `token.audit`'s events (`mfa_required`) go with it and the password check's provisional
+    /// event `token.withdraw` goes (the password was right).
+    async fn insert_mfa_token(&self, token: &NewMfaToken<'_>) -> Result<bool, StoreError>;
     /// The user of a live `mfa_token` (unused, unexpired, fewer than 5 wrong codes, password
     /// unchanged).
     async fn mfa_token_user(
@@ -590,13 +609,15 @@ pub trait MfaStore {
     ) -> Result<Option<User>, StoreError>;
     /// Uses a live `mfa_token`; of concurrent claims exactly one gets `true`.
     async fn claim_mfa_token(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError>;
-    /// Spends a recovery code and uses a live `mfa_token` together, or neither.
+    /// Spends a recovery code and uses a live `mfa_token` together, or neither; `audit`'s
+    /// events only if it did.
     async fn claim_mfa_token_with_recovery_code(
         &self,
         user_id: &UserId,
         token_hash: &str,
         code_hash: &str,
         now_ms: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError>;
     /// Counts a wrong code against a live `mfa_token`: the count, or `None` if it was not live.
     async fn record_wrong_code(
@@ -633,6 +654,9 @@ pub struct EventPage<'a> {
 #[allow(async_fn_in_trait)]
 pub trait AuditStore {
     async fn list_events(&self, page: &EventPage<'_>) -> Result<Vec<EventRow>, StoreError>;
+    /// Writes `audit`'s events about user `user_id`, if it exists: for an action whose change
+    /// is not in the database (a mail queued), so it has no batch of its own to ride in.
+    async fn record_events(&self, user_id: &UserId, audit: &Audit) -> Result<(), StoreError>;
 }
 
 /// A user as the admin API shows it.
@@ -659,6 +683,11 @@ pub struct FlagChange {
     pub email_verified: Option<bool>,
     pub updated_at: String,
     pub now_ms: i64,
+    /// The events of the action, written if the user exists (`admin_user_updated`).
+    pub audit: Audit,
+    /// The events of a change of `disabled` (`account_disabled`, `account_enabled`), written
+    /// only if the flag changes.
+    pub flipped: Audit,
 }
 
 /// The admin API's reads and changes of accounts (`users`, and what hangs off them).
@@ -683,16 +712,25 @@ pub trait AdminStore {
         id: &UserId,
         change: &FlagChange,
     ) -> Result<Option<(AdminUserRow, Vec<String>)>, StoreError>;
-    /// Revokes every session of the user not already revoked; their ids.
+    /// Revokes every session of the user not already revoked, with `audit`'s events (if the
+    /// user exists) and `revoked`'s (if it revoked any); their ids.
     async fn revoke_all_sessions(
         &self,
         id: &UserId,
         reason: &str,
         now_ms: i64,
+        audit: &Audit,
+        revoked: &Audit,
     ) -> Result<Vec<String>, StoreError>;
     /// Removes the user's two-step verification (TOTP on or being set up, the recovery codes,
-    /// the pending second-factor logins) in one transaction; whether it was on.
-    async fn remove_mfa(&self, id: &UserId) -> Result<bool, StoreError>;
+    /// the pending second-factor logins) in one transaction, with `audit`'s events (if the
+    /// user exists) and `turned_off`'s (if it was on); whether it was on.
+    async fn remove_mfa(
+        &self,
+        id: &UserId,
+        audit: &Audit,
+        turned_off: &Audit,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Where the circuit breaker's state lives (Workers KV in production).

@@ -2,9 +2,14 @@
 //! one round trip where the database must decide (a challenge's single use, a credential id's
 //! uniqueness, the counter that never moves backwards).
 
-use super::exec::{first_row, query, result_of, rows_of, Columns, FromRow, IdRow, Sql};
+use super::audit::{event_args, event_statements};
+use super::exec::{
+    first_row, query, result_of, rows_of, Columns, FromRow, IdRow, IntoArg, Sql, Statement,
+};
 use super::{StoreError, UserRow};
+use crate::app::audit::Audit;
 use crate::domain::UserId;
+use crate::store::sql::audit as audit_sql;
 use crate::store::sql::passkeys as sql;
 
 /// A passkey as `GET /auth/passkeys` lists it.
@@ -37,6 +42,8 @@ pub struct NewPasskey<'a> {
     pub transports: &'a str,
     pub name: &'a str,
     pub created_at: &'a str,
+    /// The events written if it is stored (`passkey_added`).
+    pub audit: &'a Audit,
 }
 
 /// Why a passkey was not stored.
@@ -127,17 +134,23 @@ pub trait PasskeyStore {
     ) -> Result<Result<(), NotStored>, StoreError>;
     /// The user's passkeys, newest first.
     async fn list_passkeys(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, StoreError>;
-    /// Deletes passkey `id` of `user`; whether it did.
-    async fn delete_passkey(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
+    /// Deletes passkey `id` of `user`, with `audit`'s events if it did; whether it did.
+    async fn delete_passkey(
+        &self,
+        id: &str,
+        user: &UserId,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
     /// Records a login's use of passkey `id` with counter `sign_count`, only while the counter
-    /// rule holds against the stored counter, and reads its user: `None` when it did not
-    /// record (a concurrent login moved the counter on) or the user is gone.
+    /// rule holds against the stored counter, and reads its user and whether the account is
+    /// disabled: `None` when it did not record (a concurrent login moved the counter on) or
+    /// the user is gone.
     async fn record_passkey_use(
         &self,
         id: &str,
         sign_count: u32,
         used_at: &str,
-    ) -> Result<Option<UserRow>, StoreError>;
+    ) -> Result<Option<(UserRow, bool)>, StoreError>;
 }
 
 struct HandleRow(String);
@@ -291,24 +304,25 @@ impl<D: Sql> PasskeyStore for D {
     ) -> Result<Result<(), NotStored>, StoreError> {
         let user = p.user_id.to_string();
         // One round trip: the insert, and whether the credential id is registered (by this
-        // insert or before it), which tells `409` apart from an account deleted meanwhile.
-        let results = self
-            .batch(vec![
-                query!(
-                    sql::INSERT_PASSKEY,
-                    p.id,
-                    &user,
-                    p.credential_id,
-                    p.public_key,
-                    &p.algorithm,
-                    &p.sign_count,
-                    p.transports,
-                    p.name,
-                    p.created_at,
-                ),
-                query!(sql::CREDENTIAL_EXISTS, p.credential_id),
-            ])
-            .await?;
+        // insert or before it), which tells `409` apart from an account deleted meanwhile;
+        // the events only if this insert stored it.
+        let insert = query!(
+            sql::INSERT_PASSKEY,
+            p.id,
+            &user,
+            p.credential_id,
+            p.public_key,
+            &p.algorithm,
+            &p.sign_count,
+            p.transports,
+            p.name,
+            p.created_at,
+        );
+        let exists = query!(sql::CREDENTIAL_EXISTS, p.credential_id);
+        let events = event_args(p.audit, &[(&user).into_arg(), p.id.into_arg()]);
+        let mut statements = vec![insert, exists];
+        statements.extend(event_statements(audit_sql::IF_PASSKEY, &events));
+        let results = self.batch(statements).await?;
         Ok(if !rows_of::<IdRow>(&results, 0)?.is_empty() {
             Ok(())
         } else if result_of(&results, 1)?.rows.is_empty() {
@@ -322,10 +336,23 @@ impl<D: Sql> PasskeyStore for D {
         self.all(query!(sql::LIST, &user.to_string())).await?.read()
     }
 
-    async fn delete_passkey(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
-        let deleted: Option<IdRow> =
-            first_row(self, query!(sql::DELETE, id, &user.to_string())).await?;
-        Ok(deleted.is_some())
+    async fn delete_passkey(
+        &self,
+        id: &str,
+        user: &UserId,
+        audit: &Audit,
+    ) -> Result<bool, StoreError> {
+        let user = user.to_string();
+        let delete = query!(sql::DELETE, id, &user);
+        // The events first, while the passkey is still the user's: written exactly when the
+        // delete that follows deletes it.
+        let events = event_args(audit, &[(&user).into_arg(), id.into_arg()]);
+        let mut statements: Vec<Statement<'_>> =
+            event_statements(audit_sql::IF_PASSKEY, &events).collect();
+        let deleted = statements.len();
+        statements.push(delete);
+        let results = self.batch(statements).await?;
+        Ok(!rows_of::<IdRow>(&results, deleted)?.is_empty())
     }
 
     async fn record_passkey_use(
@@ -333,7 +360,7 @@ impl<D: Sql> PasskeyStore for D {
         id: &str,
         sign_count: u32,
         used_at: &str,
-    ) -> Result<Option<UserRow>, StoreError> {
+    ) -> Result<Option<(UserRow, bool)>, StoreError> {
         let results = self
             .batch(vec![
                 query!(sql::RECORD_USE, id, &sign_count, used_at),
@@ -343,7 +370,18 @@ impl<D: Sql> PasskeyStore for D {
         if rows_of::<UserIdRow>(&results, 0)?.is_empty() {
             return Ok(None);
         }
-        Ok(rows_of(&results, 1)?.into_iter().next())
+        Ok(result_of(&results, 1)?
+            .pair::<UserRow, DisabledRow>()?
+            .map(|(user, DisabledRow(disabled))| (user, disabled)))
+    }
+}
+
+/// `users.disabled` (0 or 1) of the row [`sql::USER_OF_PASSKEY`] reads.
+struct DisabledRow(bool);
+
+impl FromRow for DisabledRow {
+    fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(Self(row.number("disabled")? != 0.0))
     }
 }
 

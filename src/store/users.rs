@@ -6,7 +6,7 @@ use super::exec::{
     Sql, Statement,
 };
 use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
-use crate::app::audit::{Audit, Origin};
+use crate::app::audit::{Audit, EventKind, Origin};
 use crate::domain::{Email, User, UserId};
 use crate::limits::throttle::{Attempts, ThrottleConfig};
 use crate::store::sql::audit as audit_sql;
@@ -113,6 +113,7 @@ impl<D: Sql> UserStore for D {
         now_ms: i64,
         throttle: &ThrottleConfig,
         origin: &Origin,
+        failure: EventKind,
     ) -> Result<LoginLookup, StoreError> {
         // One round trip: the atomic reservation (the same rule as `throttle::after_failure`),
         // the account, and the padding's cost (so reading it adds no round trip to a login and
@@ -124,8 +125,8 @@ impl<D: Sql> UserStore for D {
         let padding = query!(settings::IMPORTED_HASH_WORK);
         let mfa = query!(sql::MFA_ENABLED_BY_EMAIL, email.as_ref());
         let disabled = query!(sql::DISABLED_BY_EMAIL, email.as_ref());
-        // The attempt's event, reading the count just reserved: `login_failed` until a check
-        // that succeeds withdraws it, or `login_throttled` (final).
+        // The attempt's event, reading the count just reserved: `failure` until a check that
+        // succeeds withdraws it, or `login_throttled` (final).
         let event = query!(
             audit_sql::LOGIN_ATTEMPT,
             &origin.at_ms,
@@ -135,6 +136,7 @@ impl<D: Sql> UserStore for D {
             email.as_ref(),
             &throttle.max_failures,
             &window_ms,
+            failure.as_str(),
         );
         let results = self
             .batch(vec![reserve, account, padding, mfa, disabled, event])

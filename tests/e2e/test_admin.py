@@ -10,8 +10,10 @@ import pytest
 
 from client import request
 from conftest import SigningKey, start_worker, stop
+from support import EDDSA, Authenticator
 from test_core import assert_problem, login, register, unique_email
 from test_email import NEW_PASSWORD, RESET, reset, wait_for_mail
+from test_passkeys import add, login_options, passkey_login, register_options
 
 MFA_OFF = "Two-step verification was turned off"
 
@@ -44,6 +46,13 @@ def registered(w, tag) -> tuple[str, str]:
 
 def refresh(w, token):
     return request(w.base, "POST", "/auth/refresh", json={"refresh_token": token})
+
+
+def event_types(w, uid) -> list[str]:
+    """The types of the user's events, oldest first."""
+    r = admin(w, "GET", f"/admin/events?limit=200&user_id={uid}")
+    assert r.status == 200, r.body
+    return [e["type"] for e in reversed(r.json()["events"])]
 
 
 def me(w, access_token):
@@ -125,6 +134,29 @@ def test_a_disabled_account_is_refused_once_the_password_is_right_until_enabled(
     assert (r.status, r.json()["disabled"]) == (200, False)
     assert login(w, email, NEW_PASSWORD).status == 200
     assert_problem(me(w, pair["access_token"]), 401, "invalid_token")
+    # A right password of the disabled account is no failed login; the wrong one is.
+    assert event_types(w, uid) == [
+        "user_registered", "login_succeeded", "admin_user_updated", "account_disabled",
+        "login_failed", "admin_password_reset_sent", "password_reset", "admin_user_updated",
+        "account_enabled", "login_succeeded"]
+
+
+def test_a_disabled_accounts_passkey_is_refused_only_once_every_check_holds(admin_worker):
+    w = admin_worker
+    email, uid = registered(w, "admin-passkey")
+    token = login(w, email).json()["access_token"]
+    key = Authenticator(EDDSA)
+    assert add(w, token, key.create(register_options(w, token), w.base)).status == 201
+    r = admin(w, "PATCH", f"/admin/users/{uid}", {"disabled": True})
+    assert (r.status, r.json()["disabled"]) == (200, True)
+    tampered = key.get(login_options(w), w.base, bad_signature=True)
+    assert_problem(passkey_login(w, tampered), 401, "invalid_passkey")
+    assert_problem(passkey_login(w, key.get(login_options(w), w.base)), 403, "account_disabled")
+    assert admin(w, "PATCH", f"/admin/users/{uid}", {"disabled": False}).status == 200
+    assert passkey_login(w, key.get(login_options(w), w.base)).status == 200
+    assert event_types(w, uid) == [
+        "user_registered", "login_succeeded", "passkey_added", "admin_user_updated",
+        "account_disabled", "admin_user_updated", "account_enabled", "login_succeeded"]
 
 
 def test_sessions_mfa_reset_and_deletion(admin_worker):
@@ -214,6 +246,7 @@ def test_a_disable_racing_refreshes_leaves_no_session_alive(admin_worker):
         assert_problem(refresh(w, p["refresh_token"]), 401, "invalid_grant")
     assert w.d1(f"SELECT COUNT(*) AS n FROM sessions WHERE user_id = '{uid}' "
                 "AND revoked_at IS NULL")[0]["n"] == 0
+    assert event_types(w, uid).count("account_disabled") == 1
 
 
 def test_a_short_key_leaves_the_admin_api_off_and_is_logged_once(e2e_dir):

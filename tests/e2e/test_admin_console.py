@@ -38,8 +38,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh page. A console error (a CSP violation included) or an uncaught exception fails the
-    test; so does a 404, but the favicon's and the events listing's (which a deployment may not
-    have yet: the console says so)."""
+    test; so does a 404, but the favicon's."""
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
     problems: list[str] = []
@@ -49,8 +48,7 @@ def page(browser):
             problems.append(message.text)
 
     def on_response(response):
-        if response.status == 404 and not response.url.endswith("/favicon.ico") \
-                and "/admin/events" not in response.url:
+        if response.status == 404 and not response.url.endswith("/favicon.ico"):
             problems.append(f"404 {response.url}")
 
     page.on("console", on_console)
@@ -75,10 +73,19 @@ def test_an_operator_finds_a_user_by_prefix_and_disables_the_account(console_wor
     page.get_by_role("button", name="Search").click()
     page.get_by_role("button", name=email).click()
     expect(page.get_by_role("heading", name=email)).to_be_visible()
-    expect(page.locator("#events-note")).not_to_be_empty()
+    # The user's recent events, newest first, from GET /admin/events.
+    events = page.locator("#events li")
+    expect(events).to_have_count(2)
+    expect(events.nth(0)).to_contain_text(" login_succeeded")
+    expect(events.nth(1)).to_contain_text(" user_registered")
+    expect(page.locator("#events-note")).to_be_empty()
     page.get_by_role("button", name="Disable the account").click()
     expect(page.get_by_role("button", name="Enable the account")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("The account is disabled; its sessions ended.")
+    # The action's events are listed at once.
+    expect(events).to_have_count(4)
+    expect(page.locator("#events")).to_contain_text(" account_disabled")
+    expect(page.locator("#events")).to_contain_text(" admin_user_updated")
     page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
     print(f"screenshot: {tmp_path / 'console.png'}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
@@ -23,12 +24,23 @@ MFA_KEY = base64.urlsafe_b64encode(bytes(range(1, 33))).decode().rstrip("=")
 # One more than the contract's 5 wrong codes: a login's right password stays counted until its
 # second factor is right, so 1 + 5 attempts fit in the window and the next is throttled.
 MAX_FAILURES = 6
+# The admin API reads the audit trail back.
+ADMIN_KEY = "e2e-mfa-admin-key-" + "0123456789abcdef" * 2
+
+
+def event_counts(w, access_token: str) -> Counter:
+    """How many events of each type the token's user has."""
+    uid = claims_of(access_token)["sub"]
+    r = request(w.base, "GET", f"/admin/events?limit=200&user_id={uid}",
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert r.status == 200, r.body
+    return Counter(e["type"] for e in r.json()["events"])
 
 
 @pytest.fixture(scope="module")
 def w(e2e_dir):
     worker = start_worker(e2e_dir / "mfa", SigningKey(kid="e2e-mfa"), extra_vars={
-        "MFA_ENCRYPTION_KEY": MFA_KEY, "RATE_LIMIT_BY_IP": "false",
+        "MFA_ENCRYPTION_KEY": MFA_KEY, "RATE_LIMIT_BY_IP": "false", "ADMIN_API_KEY": ADMIN_KEY,
         "LOGIN_MAX_FAILURES": str(MAX_FAILURES), "MFA_ISSUER": "Edge Auth",
         # Cheap hashes: the password paths are the same, and every account here logs in often.
         "PBKDF2_ITERATIONS": "1000",
@@ -171,6 +183,16 @@ def test_two_parallel_verifies_of_one_mfa_token_open_exactly_one_session(w):
     assert statuses == [200, 401], [r.body for r in answers]
     [loser] = [r for r in answers if r.status == 401]
     assert loser.json()["code"] in ("invalid_mfa_token", "invalid_mfa_code")
+    [winner] = [r for r in answers if r.status == 200]
+    by_code = "otp" not in claims_of(winner.json()["access_token"])["amr"]
+    # One session, one second factor used. A loser refused at the token check (the winner had
+    # used it) reserved no attempt and records nothing; one past it leaves its `mfa_failed`.
+    counts = event_counts(w, winner.json()["access_token"])
+    failed = counts.pop("mfa_failed", 0)
+    assert failed == 1 if loser.json()["code"] == "invalid_mfa_code" else failed in (0, 1)
+    expected = {"user_registered": 1, "login_succeeded": 2, "mfa_enabled": 1, "mfa_required": 1,
+                "recovery_code_used": int(by_code)}
+    assert counts == Counter({k: n for k, n in expected.items() if n})
 
 
 def test_two_parallel_uses_of_one_recovery_code_let_exactly_one_in(w):
@@ -185,6 +207,10 @@ def test_two_parallel_uses_of_one_recovery_code_let_exactly_one_in(w):
     [loser] = [r for r in answers if r.status == 401]
     assert loser.json()["code"] == "invalid_mfa_code"
     assert claims_of(winner.json()["access_token"])["amr"] == ["pwd", "mfa"]
+    # The code was spent once, and recorded once.
+    assert event_counts(w, winner.json()["access_token"]) == Counter(
+        {"user_registered": 1, "login_succeeded": 2, "mfa_enabled": 1, "mfa_required": 2,
+         "recovery_code_used": 1, "mfa_failed": 1})
     mail = wait_for_mail(w, a.email.lower(), "A recovery code was used")
     assert "(9 left)" in mail.text
 

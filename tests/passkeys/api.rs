@@ -519,3 +519,80 @@ fn the_scheduled_cleanup_deletes_expired_challenges_and_keeps_live_ones() {
     s.user_handle = Some(handle);
     assert_eq!(login(&h, &s, &a).status, 200);
 }
+
+const ADMIN_KEY: &str = "an-admin-key-of-at-least-32-characters!";
+
+fn set_disabled(h: &Harness, email: &str, disabled: bool) {
+    let id = h.users.get(email).unwrap().id.to_string();
+    let r = h.send(
+        ApiRequest::new("PATCH", &format!("/admin/users/{id}"))
+            .header("authorization", &format!("Bearer {ADMIN_KEY}"))
+            .json(&json!({ "disabled": disabled })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_json());
+}
+
+#[test]
+fn a_disabled_account_is_403_after_every_check_holds_and_enabling_restores_login() {
+    let h = harness_with(&[("ADMIN_API_KEY", ADMIN_KEY)]);
+    let (_, a, handle) = alice_with_passkey(&h, Algorithm::EdDsa);
+    set_disabled(&h, ALICE, true);
+    let s = assertion(&h, &a, 1, &handle);
+    assert_problem(&login(&h, &s, &a), 403, "account_disabled");
+    // A failed check still comes first.
+    let mut s = assertion(&h, &a, 2, &handle);
+    s.tamper_signature = Some(|sig| sig[3] ^= 1);
+    assert_problem(&login(&h, &s, &a), 401, "invalid_passkey");
+    set_disabled(&h, ALICE, false);
+    let s = assertion(&h, &a, 3, &handle);
+    assert_eq!(login(&h, &s, &a).status, 200);
+}
+
+/// Alice's events, oldest first.
+fn event_types(h: &Harness) -> Vec<String> {
+    let id = h.users.get(ALICE).unwrap().id.to_string();
+    h.users.with_conn(|c| {
+        let mut stmt = c.prepare("SELECT type FROM audit_events WHERE user_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([&id], |r| r.get(0))?;
+        rows.collect()
+    })
+}
+
+#[test]
+fn adding_using_and_removing_a_passkey_each_record_their_event_and_refusals_none() {
+    let h = harness();
+    let (alice, a, handle) = alice_with_passkey(&h, Algorithm::EdDsa);
+    // The registration's own login, then the passkey.
+    assert_eq!(
+        event_types(&h),
+        ["user_registered", "login_succeeded", "passkey_added"]
+    );
+    // Registering it again is a 409: nothing recorded.
+    let again = registration(&h, &alice, &a);
+    assert_problem(&register(&h, &alice, &again, None), 409, "passkey_exists");
+    let s = assertion(&h, &a, 1, &handle);
+    assert_eq!(login(&h, &s, &a).status, 200);
+    let mut bad = assertion(&h, &a, 2, &handle);
+    bad.tamper_signature = Some(|sig| sig[3] ^= 1);
+    assert_problem(&login(&h, &bad, &a), 401, "invalid_passkey");
+    let id = list(&h, &alice)[0]["id"].as_str().unwrap().to_owned();
+    let delete = |token: &str| {
+        h.send(
+            ApiRequest::new("DELETE", &format!("/auth/passkeys/{id}"))
+                .header("authorization", &format!("Bearer {token}")),
+        )
+    };
+    assert_problem(&delete(&h.token(BOB)), 404, "not_found");
+    assert_eq!(delete(&alice).status, 204);
+    assert_problem(&delete(&alice), 404, "not_found");
+    assert_eq!(
+        event_types(&h),
+        [
+            "user_registered",
+            "login_succeeded",
+            "passkey_added",
+            "login_succeeded",
+            "passkey_removed"
+        ]
+    );
+}

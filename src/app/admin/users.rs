@@ -216,11 +216,18 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             disabled,
             email_verified,
         } = req.parse()?;
+        let flipped = match disabled {
+            Some(true) => [EventKind::AccountDisabled].as_slice(),
+            Some(false) => &[EventKind::AccountEnabled],
+            None => &[],
+        };
         let change = FlagChange {
             disabled,
             email_verified,
             updated_at: rfc3339(ctx.now_ms),
             now_ms: ctx.now_ms,
+            audit: call.audit(&[EventKind::AdminUserUpdated]),
+            flipped: call.audit(flipped),
         };
         let (row, revoked) = guard
             .call(|| self.users.set_user_flags(&id, &change))
@@ -274,8 +281,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let (id, _) = self.admin_target(call).await?;
+        let audit = call.audit(&[EventKind::AdminSessionsRevoked]);
+        let revoked_audit = call.audit(&[EventKind::SessionRevoked]);
         let revoked = guard
-            .call(|| self.users.revoke_all_sessions(&id, "admin", ctx.now_ms))
+            .call(|| {
+                self.users
+                    .revoke_all_sessions(&id, "admin", ctx.now_ms, &audit, &revoked_audit)
+            })
             .await?;
         self.purge_sessions(&revoked, ctx).await;
         ctx.log(
@@ -294,7 +306,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let (id, row) = self.admin_target(call).await?;
-        let was_on = guard.call(|| self.users.remove_mfa(&id)).await?;
+        let audit = call.audit(&[EventKind::AdminMfaRemoved]);
+        let turned_off = call.audit(&[EventKind::MfaDisabled]);
+        let was_on = guard
+            .call(|| self.users.remove_mfa(&id, &audit, &turned_off))
+            .await?;
         if was_on {
             self.outbox.push(MailJob {
                 kind: MailKind::MfaDisabled,
@@ -320,8 +336,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ) -> Result<ApiResponse, AppError> {
         let ctx = call.ctx;
         crate::app::email_verification::optional_body(call.req)?;
-        let (_, row) = self.admin_target(call).await?;
+        let (id, row) = self.admin_target(call).await?;
         let email = Email::parse(&row.email).map_err(|_| AppError::internal("users.email"))?;
+        // The change is the mail, made by the queue's consumer: the action's event is written
+        // on its own, before the mail is queued (a failed write queues none).
+        let audit = call.audit(&[EventKind::AdminPasswordResetSent]);
+        call.guard
+            .call(|| self.users.record_events(&id, &audit))
+            .await?;
         self.queue_token_mail(&email, MailKind::AdminPasswordReset, ctx);
         ctx.log(
             "info",

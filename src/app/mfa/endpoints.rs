@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::factor::{now_secs, Used};
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
+use crate::app::audit::EventKind;
 use crate::app::mail::MailKind;
 use crate::app::{App, Call};
 use crate::domain::amr::Amr;
@@ -186,8 +187,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 &open.sealed,
                 step,
                 ctx.now_ms,
-                &batch,
-                &hashes,
+                (&batch, &hashes),
+                &call.audit(&[EventKind::MfaEnabled]),
             )))
             .await?;
         if !enabled {
@@ -225,7 +226,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .call_boxed(Box::pin(self.users.mfa_token_user(&token_hash, ctx.now_ms)))
             .await?
             .ok_or(AppError::InvalidMfaToken)?;
-        self.reserve_attempt(&user.email, "mfa_verify", call)
+        let attempt = self
+            .reserve_attempt(&user.email, "mfa_verify", call)
             .await?;
         let used = match &factor {
             Factor::Totp(code) => {
@@ -252,6 +254,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         &token_hash,
                         &code_hash,
                         ctx.now_ms,
+                        &call.audit(&[EventKind::RecoveryCodeUsed]),
                     )))
                     .await?
                     .then_some(Used::RecoveryCode),
@@ -279,13 +282,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             }
         };
         // The token was claimed for this password version; a change since then refuses the
-        // session as the token itself would have been refused.
+        // session as the token itself would have been refused. The code was right: its
+        // provisional `mfa_failed` goes with the session's creation.
         self.open_session(
             call,
             &user,
             amr,
             Some(user.email.clone()),
-            None,
+            attempt,
             AppError::InvalidMfaToken,
         )
         .await
@@ -305,7 +309,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await?
             .filter(|s| s.enabled)
             .ok_or(AppError::MfaNotEnabled)?;
-        self.reserve_attempt(&user.email, "mfa_recovery_codes", call)
+        let attempt = self
+            .reserve_attempt(&user.email, "mfa_recovery_codes", call)
             .await?;
         let (codes, hashes, batch) = new_recovery_set(&user)?;
         let accepted = self
@@ -316,7 +321,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         }
         guard
-            .call_boxed(Box::pin(self.users.clear_failures(&user.email, None)))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email, attempt)))
             .await?;
         ctx.log(
             "info",
@@ -341,7 +346,11 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         self.check_second_factor(&user, &state, &code, "mfa_disable", call)
             .await?;
         let disabled = guard
-            .call_boxed(Box::pin(self.users.disable_totp(&user.id, ctx.now_ms)))
+            .call_boxed(Box::pin(self.users.disable_totp(
+                &user.id,
+                ctx.now_ms,
+                &call.audit(&[EventKind::MfaDisabled]),
+            )))
             .await?;
         if !disabled {
             return Err(AppError::MfaNotEnabled);

@@ -5,13 +5,14 @@
 use serde_json::json;
 
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
+use crate::app::audit::EventKind;
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{App, Call};
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::Ctx;
 use crate::limits::throttle;
-use crate::store::{BreakerStore, SessionStore, TotpState, UserStore};
+use crate::store::{BreakerStore, NewMfaToken, SessionStore, TotpState, UserStore};
 
 /// A secret opened for a check, and the stored form the conditional writes compare against
 /// (the new one when the row was just moved to the current key).
@@ -107,7 +108,8 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// Reserves one attempt against the account's login throttle, as a password check does:
-    /// a wrong code stays counted as a failed login; a right one is cleared by the caller.
+    /// a wrong code stays counted as a failed login, and leaves its provisional `mfa_failed`
+    /// event; a right one is cleared by the caller, who withdraws the event (returned).
     ///
     /// # Errors
     /// `429 too_many_attempts` when the account is throttled.
@@ -116,7 +118,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         email: &Email,
         purpose: &str,
         call: &Call<'_, B>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<i64>, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let origin = call.origin();
         let lookup = guard
@@ -125,6 +127,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.now_ms,
                 &self.config.throttle,
                 &origin,
+                EventKind::MfaFailed,
             )))
             .await?;
         if let throttle::Decision::Throttle { retry_after_secs } =
@@ -139,7 +142,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 retry_after: retry_after_secs,
             });
         }
-        Ok(())
+        Ok(lookup.attempt_event)
     }
 
     /// A TOTP code checked against `user`'s enabled secret and its step accepted (once: a
@@ -196,16 +199,19 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         call: &Call<'_, B>,
     ) -> Result<Used, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
-        self.reserve_attempt(&user.email, purpose, call).await?;
+        let attempt = self.reserve_attempt(&user.email, purpose, call).await?;
         let used = if totp::parse_code(code).is_some() {
             self.accept_totp(user, state, code, None, call)
                 .await?
                 .then_some(Used::Totp)
         } else if let Some(hash) = recovery_codes::hash(&user.id.to_string(), code) {
             guard
-                .call_boxed(Box::pin(
-                    self.users.use_recovery_code(&user.id, &hash, ctx.now_ms),
-                ))
+                .call_boxed(Box::pin(self.users.use_recovery_code(
+                    &user.id,
+                    &hash,
+                    ctx.now_ms,
+                    &call.audit(&[EventKind::RecoveryCodeUsed]),
+                )))
                 .await?
                 .then_some(Used::RecoveryCode)
         } else {
@@ -216,7 +222,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             return Err(AppError::InvalidMfaCode);
         };
         guard
-            .call_boxed(Box::pin(self.users.clear_failures(&user.email, None)))
+            .call_boxed(Box::pin(self.users.clear_failures(&user.email, attempt)))
             .await?;
         if used == Used::RecoveryCode {
             self.notify_recovery_code_used(user, call).await?;
@@ -237,23 +243,29 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     }
 
     /// The first half of a login of an account with two-step verification: a new `mfa_token`
-    /// (stored while the password is still at the version the check read), as the `403`.
+    /// (stored while the password is still at the version the check read), as the `403`. The
+    /// token's batch records `mfa_required` and withdraws the password check's provisional
+    /// event `attempt_event` (the password was right).
     pub(crate) async fn mfa_required(
         &self,
         user: &User,
+        attempt_event: Option<i64>,
         call: &Call<'_, B>,
     ) -> Result<AppError, AppError> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let (token, hash) = mfa_token::generate().map_err(AppError::internal)?;
-        let expires = ctx.now_ms + self.config.mfa.token_ttl_secs * 1000;
+        let audit = call.audit(&[EventKind::MfaRequired]);
+        let new_token = NewMfaToken {
+            token_hash: &hash,
+            user_id: &user.id,
+            password_version: user.password_version,
+            now_ms: ctx.now_ms,
+            expires_at_ms: ctx.now_ms + self.config.mfa.token_ttl_secs * 1000,
+            audit: &audit,
+            withdraw: attempt_event,
+        };
         let stored = guard
-            .call_boxed(Box::pin(self.users.insert_mfa_token(
-                &hash,
-                &user.id,
-                user.password_version,
-                ctx.now_ms,
-                expires,
-            )))
+            .call_boxed(Box::pin(self.users.insert_mfa_token(&new_token)))
             .await?;
         if !stored {
             // The password was changed (or the account deleted) while this login hashed.

@@ -119,7 +119,17 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             })
             .await?
             .ok_or_else(|| refuse(&PasskeyError::CounterNotIncreased.to_string()))?;
+        let (row, disabled) = row;
         let user = row.decode().map_err(AppError::internal)?;
+        // Every check held: only now is a disabled account told so, as a password login is.
+        if disabled {
+            ctx.log(
+                "info",
+                "login_refused",
+                json!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
+            );
+            return Err(AppError::AccountDisabled);
+        }
         self.require_verified(&user, ctx)?;
         ctx.log(
             "info",

@@ -2,6 +2,7 @@
 //! `POST /auth/passkeys/register`, `GET /auth/passkeys`, `DELETE /auth/passkeys/{id}`. The
 //! checks are the core's (`registration`); this is their HTTP and storage side.
 
+use crate::app::audit::EventKind;
 use serde_json::{json, Value};
 
 use super::options::{creation_options, CredentialDescriptor, RegistrationUser};
@@ -228,6 +229,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         let public_key = base64url::encode(&credential.public_key);
         let transports =
             serde_json::to_string(&credential.transports).map_err(AppError::internal)?;
+        let audit = call.audit(&[EventKind::PasskeyAdded]);
         let passkey = NewPasskey {
             id: &id,
             user_id: &user.id,
@@ -238,6 +240,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             transports: &transports,
             name: &name,
             created_at: &created_at,
+            audit: &audit,
         };
         match guard.call(|| self.users.insert_passkey(&passkey)).await? {
             Ok(()) => {}
@@ -288,9 +291,10 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let id = call.param.unwrap_or_default();
+        let audit = call.audit(&[EventKind::PasskeyRemoved]);
         let deleted = call
             .guard
-            .call(|| self.users.delete_passkey(id, &user.id))
+            .call(|| self.users.delete_passkey(id, &user.id, &audit))
             .await?;
         if !deleted {
             return Err(AppError::NotFound);

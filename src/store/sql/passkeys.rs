@@ -73,9 +73,9 @@ pub const RECORD_USE: &str = "UPDATE passkeys SET sign_count = ?2, last_used_at 
      RETURNING user_id";
 
 /// The user of passkey `?1`, read in the batch of [`RECORD_USE`]: the account a passkey login
-/// opens a session for.
+/// opens a session for, and whether it is disabled (refused only once every check held).
 pub const USER_OF_PASSKEY: &str = "SELECT u.id, u.email, u.password_hash, u.password_version, \
-         u.created_at, u.email_verified \
+         u.created_at, u.email_verified, u.disabled \
      FROM users u JOIN passkeys p ON p.user_id = u.id WHERE p.id = ?1";
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -26,6 +26,7 @@ fn attempt(db: &rusqlite::Connection, email: &str, at: f64) -> Option<String> {
             text(email),
             num(MAX_FAILURES),
             num(WINDOW),
+            text("login_failed"),
         ],
     );
     id.first().map(|id| {
