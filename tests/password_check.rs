@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use edge_auth::app::audit::Audit;
 use edge_auth::domain::amr::Amr;
 use edge_auth::http::{ApiRequest, Ctx};
 use edge_auth::limits::breaker::BreakerState;
 use edge_auth::password::PasswordHash;
+use edge_auth::store::events::Audit;
 use edge_auth::store::{NewSession, PasswordChange, SessionStore, UserRow, UserStore};
 use futures::executor::block_on;
 use serde_json::json;

@@ -13,12 +13,12 @@ use std::rc::Rc;
 
 use common::email::*;
 use common::*;
-use edge_auth::app::audit::Audit;
 use edge_auth::app::mail::Outbox;
 use edge_auth::domain::amr::Amr;
 use edge_auth::domain::{Email, User, UserId};
 use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::password::PasswordHash;
+use edge_auth::store::events::Audit;
 use edge_auth::store::{NewSession, SessionStore, UserStore};
 use futures::executor::block_on;
 use futures::future::join;

@@ -4,10 +4,10 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::{App, Call};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Body, Fields};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The body of `DELETE /auth/me`.

@@ -3,13 +3,13 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::email_tokens::accepted;
 use super::{user_json, App, Call};
 use crate::app::mail::MailKind;
 use crate::domain::User;
 use crate::http::error::AppError;
 use crate::http::{AnyObject, ApiRequest, ApiResponse, Body, Ctx, Fields};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, EmailPurpose, SessionStore, UserStore};
 
 pub const VERIFY_PAGE: &str = "/verify-email";

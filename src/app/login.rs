@@ -3,7 +3,6 @@
 
 use serde_json::json;
 
-use super::audit::{self, EventKind};
 use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
 use crate::api_doc::TokenPair;
@@ -11,6 +10,7 @@ use crate::domain::amr::Amr;
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::{oauth, ApiResponse, Body, Ctx, Fields};
+use crate::store::events::{self, EventKind};
 use crate::store::{BreakerStore, NewSession, SessionStore, UserStore};
 use crate::tokens;
 use crate::tokens::{AccessClaims, ACCESS_TYPE};
@@ -148,7 +148,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             refresh_hash,
             created_at: rfc3339(ctx.now_ms),
             expires_at_ms: ctx.now_ms + self.config.refresh_token_ttl_secs * 1000,
-            user_agent: audit::user_agent(req),
+            user_agent: events::user_agent(req),
             amr,
             password_version: user.password_version,
             // The successful check's throttle reset rides with the session's creation.

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::{rfc3339, App, Call};
 use crate::domain::Email;
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Fields};
 use crate::password::Password;
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, PasswordChange, SessionStore, UserStore};
 
 /// The body of `POST /auth/password/change`. The new password follows the registration rules

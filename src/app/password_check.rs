@@ -6,7 +6,6 @@ use serde_json::json;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::audit::EventKind;
 use super::{redact_raw, App, Call};
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
@@ -14,6 +13,7 @@ use crate::http::Ctx;
 use crate::limits::throttle;
 use crate::password;
 use crate::password::{PasswordHash, StoredHash};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, LoginLookup, SessionStore, UserStore};
 
 /// A fixed salt for the dummy work of a failed login (its result is thrown away).

@@ -4,7 +4,6 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::email_tokens::accepted;
 use super::password_change::new_password;
 use super::{rfc3339, App, Call};
@@ -12,6 +11,7 @@ use crate::app::mail::{MailJob, MailKind};
 use crate::domain::Email;
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Ctx, Fields};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, EmailPurpose, PasswordChange, SessionStore, UserStore};
 
 /// The page paths the links point to, under `APP_URL` or the Worker's own origin

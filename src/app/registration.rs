@@ -2,12 +2,12 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::{rfc3339, user_json, App, Call};
 use crate::domain::{Email, User, UserId};
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
 use crate::password::Password;
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// The body of `POST /auth/register`.

@@ -3,13 +3,13 @@
 
 use serde_json::json;
 
-use super::audit::EventKind;
 use super::Call;
 use super::{rfc3339, to_json, App};
 use crate::api_doc::{SessionList, SessionView};
 use crate::http::error::AppError;
 use crate::http::oauth::RefreshGrant;
 use crate::http::{ApiResponse, Body, Fields};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, Rotation, SessionStore, UserStore};
 use crate::tokens;
 

@@ -6,8 +6,8 @@ use super::exec::{
     Statement,
 };
 use super::{AdminStore, AdminUserRow, FlagChange, StoreError};
-use crate::app::audit::Audit;
 use crate::domain::UserId;
+use crate::store::events::Audit;
 use crate::store::sql::admin as sql;
 use crate::store::sql::audit as audit_sql;
 

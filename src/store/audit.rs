@@ -3,8 +3,8 @@
 
 use super::exec::{all_rows, Arg, Columns, FromRow, IntoArg, Sql, Statement};
 use super::{AuditStore, EventPage, EventRow, StoreError};
-use crate::app::audit::Audit;
 use crate::domain::UserId;
+use crate::store::events::Audit;
 use crate::store::sql::audit as sql;
 
 /// The arguments of each of `audit`'s events: `?1`–`?5` from the request and the type, then

@@ -9,8 +9,8 @@ use super::{
     EmailPurpose, EmailTokenStore, Issued, NewEmailToken, PasswordChange, StoreError, UserRow,
     EMAIL_CAP_WINDOW_MS,
 };
-use crate::app::audit::Audit;
 use crate::domain::{Email, User, UserId};
+use crate::store::events::Audit;
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::email as sql;
 

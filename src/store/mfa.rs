@@ -5,8 +5,8 @@
 use super::audit::{event_args, event_statements};
 use super::exec::{first_row, query, rows_of, Columns, FromRow, IntoArg, Sql};
 use super::{MfaStore, NewMfaToken, StoreError, TotpState, UserRow};
-use crate::app::audit::Audit;
 use crate::domain::{User, UserId};
+use crate::store::events::Audit;
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::mfa as sql;
 

@@ -4,16 +4,17 @@
 //! with every migration in the native tests ([`sqlite`]). Only what SQLite cannot be is faked
 //! ([`fakes`]: injected faults, a lagging read replica, the breaker's KV).
 
-use crate::app::audit::{Audit, EventKind, Origin};
 use crate::domain::amr::Amr;
 use crate::domain::{Email, User, UserId};
 use crate::limits::breaker::BreakerState;
 use crate::limits::throttle::{Attempts, ThrottleConfig};
+use crate::store::events::{Audit, EventKind, Origin};
 
 mod admin;
 mod audit;
 mod cleanup;
 mod email;
+pub mod events;
 pub mod exec;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fakes;

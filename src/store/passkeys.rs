@@ -7,8 +7,8 @@ use super::exec::{
     first_row, query, result_of, rows_of, Columns, FromRow, IdRow, IntoArg, Sql, Statement,
 };
 use super::{StoreError, UserRow};
-use crate::app::audit::Audit;
 use crate::domain::UserId;
+use crate::store::events::Audit;
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::passkeys as sql;
 

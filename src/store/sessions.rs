@@ -8,9 +8,9 @@ use super::exec::{
 use super::{
     ActiveSession, NewSession, Read, Rotation, SessionInfo, SessionStore, StoreError, UserRow,
 };
-use crate::app::audit::Audit;
 use crate::domain::amr::Amr;
 use crate::domain::UserId;
+use crate::store::events::Audit;
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::sessions as sql;
 

@@ -6,9 +6,9 @@ use super::exec::{
     Sql, Statement,
 };
 use super::{LoginLookup, PasswordChange, StoreError, UserRow, UserStore};
-use crate::app::audit::{Audit, EventKind, Origin};
 use crate::domain::{Email, User, UserId};
 use crate::limits::throttle::{Attempts, ThrottleConfig};
+use crate::store::events::{Audit, EventKind, Origin};
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::settings;
 use crate::store::sql::users as sql;

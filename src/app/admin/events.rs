@@ -5,11 +5,11 @@ use base64::Engine;
 
 use super::users::{page_limit, param};
 use crate::api_doc::{AdminEventList, AdminEventView};
-use crate::app::audit::EventKind;
 use crate::app::{rfc3339, to_json, App, Call};
 use crate::domain::UserId;
 use crate::http::error::{AppError, FieldError};
 use crate::http::ApiResponse;
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, EventPage, EventRow, SessionStore, UserStore};
 
 /// Where a page of events ends, and the filters it was read with: the opaque `next_cursor`

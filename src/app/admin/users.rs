@@ -7,12 +7,12 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::api_doc::{AdminUserList, AdminUserView};
-use crate::app::audit::EventKind;
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{rfc3339, to_json, App, Call};
 use crate::domain::{Email, UserId};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{query_param, ApiResponse, Body, Fields};
+use crate::store::events::EventKind;
 use crate::store::{AdminUserRow, BreakerStore, FlagChange, SessionStore, UserStore};
 
 /// Users per page when `limit` is not given, and the most a page may have.

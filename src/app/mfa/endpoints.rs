@@ -6,13 +6,13 @@ use serde_json::json;
 
 use super::factor::{now_secs, Used};
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
-use crate::app::audit::EventKind;
 use crate::app::mail::MailKind;
 use crate::app::{App, Call};
 use crate::domain::amr::Amr;
 use crate::domain::User;
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Body, Fields};
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
 /// Why the other sessions of a user ended when two-step verification was turned on.

@@ -5,13 +5,13 @@
 use serde_json::json;
 
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
-use crate::app::audit::EventKind;
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{App, Call};
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::Ctx;
 use crate::limits::throttle;
+use crate::store::events::EventKind;
 use crate::store::{BreakerStore, NewMfaToken, SessionStore, TotpState, UserStore};
 
 /// A secret opened for a check, and the stored form the conditional writes compare against

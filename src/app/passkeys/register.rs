@@ -2,7 +2,7 @@
 //! `POST /auth/passkeys/register`, `GET /auth/passkeys`, `DELETE /auth/passkeys/{id}`. The
 //! checks are the core's (`registration`); this is their HTTP and storage side.
 
-use crate::app::audit::EventKind;
+use crate::store::events::EventKind;
 use serde_json::{json, Value};
 
 use super::options::{creation_options, CredentialDescriptor, RegistrationUser};
