@@ -5,11 +5,85 @@ use super::exec::{
     all_rows, first_row, ids_if_written, query, rows_of, Columns, FromRow, IdRow, IntoArg, Sql,
     Statement,
 };
-use super::{AdminStore, AdminUserRow, FlagChange, StoreError};
+use super::StoreError;
 use crate::domain::UserId;
 use crate::store::events::Audit;
 use crate::store::sql::admin as sql;
 use crate::store::sql::audit as audit_sql;
+
+/// A user as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUserRow {
+    pub id: String,
+    pub email: String,
+    pub created_at: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    /// When a session was last opened (RFC 3339), if ever.
+    pub last_login_at: Option<String>,
+    pub mfa_enabled: bool,
+    /// How many passkeys the user has registered.
+    pub passkeys: u32,
+    /// The password's version (not shown): a deletion is made at the version it read.
+    pub password_version: i64,
+}
+
+/// What a PATCH of an account sets: each flag `None` keeps its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub disabled: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub updated_at: String,
+    pub now_ms: i64,
+    /// The events of the action, written if the user exists (`admin_user_updated`).
+    pub audit: Audit,
+    /// The events of a change of `disabled` (`account_disabled`, `account_enabled`), written
+    /// only if the flag changes.
+    pub flipped: Audit,
+}
+
+/// The admin API's reads and changes of accounts (`users`, and what hangs off them).
+#[allow(async_fn_in_trait)]
+pub trait AdminStore {
+    /// The admin view of a user, if it exists.
+    async fn admin_user(&self, id: &UserId) -> Result<Option<AdminUserRow>, StoreError>;
+    /// At most `limit` users whose email starts with `email_prefix` (literally), oldest first
+    /// (`created_at`, then `id`), after the position `after` (`(created_at, id)`; `None` from
+    /// the start).
+    async fn admin_users_page(
+        &self,
+        email_prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<AdminUserRow>, StoreError>;
+    /// Sets an account's flags in one transaction; disabling it also revokes every session and
+    /// kills its pending second-factor logins. The new view and the revoked session ids, or
+    /// `None` when the user does not exist.
+    async fn set_user_flags(
+        &self,
+        id: &UserId,
+        change: &FlagChange,
+    ) -> Result<Option<(AdminUserRow, Vec<String>)>, StoreError>;
+    /// Revokes every session of the user not already revoked, with `audit`'s events (if the
+    /// user exists) and `revoked`'s (if it revoked any); their ids.
+    async fn revoke_all_sessions(
+        &self,
+        id: &UserId,
+        reason: &str,
+        now_ms: i64,
+        audit: &Audit,
+        revoked: &Audit,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Removes the user's two-step verification (TOTP on or being set up, the recovery codes,
+    /// the pending second-factor logins) in one transaction, with `audit`'s events (if the
+    /// user exists) and `turned_off`'s (if it was on); whether it was on.
+    async fn remove_mfa(
+        &self,
+        id: &UserId,
+        audit: &Audit,
+        turned_off: &Audit,
+    ) -> Result<bool, StoreError>;
+}
 
 impl FromRow for AdminUserRow {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {

@@ -2,10 +2,42 @@
 //! change's own batch (`sql::audit` says where), and the listing of events.
 
 use super::exec::{all_rows, Arg, Columns, FromRow, IntoArg, Sql, Statement};
-use super::{AuditStore, EventPage, EventRow, StoreError};
+use super::StoreError;
 use crate::domain::UserId;
 use crate::store::events::Audit;
 use crate::store::sql::audit as sql;
+
+/// An audit event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub id: i64,
+    pub at_ms: i64,
+    /// Its type's wire name.
+    pub kind: String,
+    pub user_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+}
+
+/// A page of the audit trail: newest first (`at`, then `id`), strictly after `after` (the
+/// last row of the previous page), of one user and/or one type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventPage<'a> {
+    pub user_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub after: Option<(i64, i64)>,
+    pub limit: u32,
+}
+
+/// The audit trail's reads (its writes ride in the batches of the changes they record).
+#[allow(async_fn_in_trait)]
+pub trait AuditStore {
+    async fn list_events(&self, page: &EventPage<'_>) -> Result<Vec<EventRow>, StoreError>;
+    /// Writes `audit`'s events about user `user_id`, if it exists: for an action whose change
+    /// is not in the database (a mail queued), so it has no batch of its own to ride in.
+    async fn record_events(&self, user_id: &UserId, audit: &Audit) -> Result<(), StoreError>;
+}
 
 /// The arguments of each of `audit`'s events: `?1`–`?5` from the request and the type, then
 /// `extra`, the values of the statement's own `?6`… (the user, the condition), in order.

@@ -4,11 +4,135 @@
 
 use super::audit::{event_args, event_statements};
 use super::exec::{first_row, query, rows_of, Columns, FromRow, IntoArg, Sql};
-use super::{MfaStore, NewMfaToken, StoreError, TotpState, UserRow};
+use super::{StoreError, UserRow};
 use crate::domain::{User, UserId};
 use crate::store::events::Audit;
 use crate::store::sql::audit as audit_sql;
 use crate::store::sql::mfa as sql;
+
+/// A user's TOTP row: `sealed_secret` is `None` while off; `enabled` is false while a setup is
+/// pending (or off); `last_step` is the last accepted step (-1 before any), kept across
+/// re-enrolment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpState {
+    pub sealed_secret: Option<String>,
+    pub enabled: bool,
+    pub last_step: i64,
+}
+
+impl TotpState {
+    /// The last accepted step as [`crate::app::mfa::totp::verify`] takes it.
+    pub fn last_accepted(&self) -> Option<u64> {
+        u64::try_from(self.last_step).ok()
+    }
+}
+
+/// The `mfa_token` of a login's first half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMfaToken<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub password_version: i64,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+    pub audit: &'a Audit,
+    /// The password check's provisional event ([`LoginLookup::attempt_event`]).
+    pub withdraw: Option<i64>,
+}
+
+/// Two-step verification (`crate::store::sql::mfa`'s statements). Each write that two requests
+/// could race on is conditional, and returns whether it happened: of concurrent ones, exactly
+/// one does.
+#[allow(async_fn_in_trait)]
+pub trait MfaStore {
+    /// User `user_id`'s TOTP row; `None` when never set up.
+    async fn totp_state(&self, user_id: &UserId) -> Result<Option<TotpState>, StoreError>;
+    /// Stores `sealed` as the pending secret (replacing a pending one) unless TOTP is enabled;
+    /// `false` when it is.
+    async fn setup_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Enables the pending secret `sealed` (still the row's) with a code of `step` (after the
+    /// last accepted one), and stores the code hashes of `new_set` as its recovery set (the
+    /// set's id, the hashes), in one transaction, with `audit`'s events if it enabled it.
+    async fn confirm_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        step: u64,
+        now_ms: i64,
+        new_set: (&str, &[String]),
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+    /// Accepts `step` of the enabled secret `sealed` (only after the last accepted one: replay);
+    /// with `new_set`, the recovery codes are replaced in the same transaction.
+    async fn accept_step(
+        &self,
+        user_id: &UserId,
+        sealed: &str,
+        step: u64,
+        now_ms: i64,
+        new_set: Option<(&str, &[String])>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces `old_sealed` (under an old key) with `new_sealed` if the row still holds it.
+    async fn reseal_totp(
+        &self,
+        user_id: &UserId,
+        old_sealed: &str,
+        new_sealed: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Turns TOTP off and drops the recovery codes, with `audit`'s events if it was on;
+    /// `false` when it was not on.
+    async fn disable_totp(
+        &self,
+        user_id: &UserId,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+    /// Spends an unused recovery code of the current set (outside a login), with `audit`'s
+    /// events if it did.
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+    async fn recovery_codes_left(&self, user_id: &UserId) -> Result<u32, StoreError>;
+    /// Stores an `mfa_token` while the password is still at `password_version`; if it did,
+    /// `token.audit`'s events (`mfa_required`) go with it and the password check's provisional
+    /// event `token.withdraw` goes (the password was right).
+    async fn insert_mfa_token(&self, token: &NewMfaToken<'_>) -> Result<bool, StoreError>;
+    /// The user of a live `mfa_token` (unused, unexpired, fewer than 5 wrong codes, password
+    /// unchanged).
+    async fn mfa_token_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<User>, StoreError>;
+    /// Uses a live `mfa_token`; of concurrent claims exactly one gets `true`.
+    async fn claim_mfa_token(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Spends a recovery code and uses a live `mfa_token` together, or neither; `audit`'s
+    /// events only if it did.
+    async fn claim_mfa_token_with_recovery_code(
+        &self,
+        user_id: &UserId,
+        token_hash: &str,
+        code_hash: &str,
+        now_ms: i64,
+        audit: &Audit,
+    ) -> Result<bool, StoreError>;
+    /// Counts a wrong code against a live `mfa_token`: the count, or `None` if it was not live.
+    async fn record_wrong_code(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<u32>, StoreError>;
+}
 
 impl FromRow for TotpState {
     fn from_row(row: &impl Columns) -> Result<Self, StoreError> {
