@@ -10,6 +10,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::*;
 
+mod admin;
+mod mfa;
+mod passkeys;
+
 const PROBLEM: &str = "application/problem+json";
 
 #[utoipa::path(post, path = "/auth/register", tag = "auth",
@@ -271,105 +275,6 @@ fn revoke_session() {}
 #[allow(dead_code)]
 fn verify() {}
 
-const MFA_503: &str = "`service_unavailable`";
-
-#[utoipa::path(post, path = "/auth/mfa/totp/setup", tag = "mfa",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = MfaSetupRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "A pending secret (replacing an unconfirmed one); nothing \
-         is on until `/auth/mfa/totp/confirm`.", body = MfaSetupResponse),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`, or `invalid_credentials` (a wrong password, \
-         counted as a failed login)", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`mfa_already_enabled`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts` (this account is throttled) or \
-         `too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn mfa_setup() {}
-
-#[utoipa::path(post, path = "/auth/mfa/totp/confirm", tag = "mfa",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = MfaCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Two-step verification is on; every other session of the \
-         user is revoked (the caller's stays). The recovery codes are shown only here.",
-         body = RecoveryCodes),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`, or `invalid_mfa_code` (wrong, malformed or \
-         an already used step)", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`mfa_already_enabled`, or `mfa_not_enabled` (no pending setup)",
-         body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn mfa_confirm() {}
-
-#[utoipa::path(post, path = "/auth/mfa/verify", tag = "mfa",
-    request_body(content = MfaVerifyRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The login's session: `amr` is `[\"pwd\", \"otp\", \"mfa\"]` \
-         after a TOTP code, `[\"pwd\", \"mfa\"]` after a recovery code.", body = TokenPair),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Checked in this order: `invalid_mfa_token` (unknown, expired, \
-         used, dead after 5 wrong codes or a password change or reset); then `invalid_mfa_code` \
-         (wrong, malformed or already used; counted as a failed login of the account)",
-         body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`: both `code` and `recovery_code`, \
-         neither (on `code`), or an empty one", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts`: the account is throttled (even with a \
-         right code), or `too_many_requests` (this client IP)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn mfa_verify() {}
-
-#[utoipa::path(post, path = "/auth/mfa/recovery-codes", tag = "mfa",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = MfaCodeRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Ten new recovery codes; every older one stops working.",
-         body = RecoveryCodes),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`, or `invalid_mfa_code` (a current TOTP code \
-         is needed; counted as a failed login)", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts` or `too_many_requests`",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn mfa_recovery_codes() {}
-
-#[utoipa::path(delete, path = "/auth/mfa/totp", tag = "mfa",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = MfaDisableRequest, content_type = "application/json"),
-    responses(
-        (status = 204, description = "Two-step verification is off and the recovery codes are gone."),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`; `invalid_credentials` (the password, checked \
-         first: a code sent with a wrong one is not spent); `invalid_mfa_code` (counted as a failed \
-         login)", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`mfa_not_enabled`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_attempts` or `too_many_requests`",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = MFA_503, body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn mfa_disable() {}
-
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "Public signing keys.", body = Jwks)))]
 #[allow(dead_code)]
@@ -392,243 +297,6 @@ fn openapi() {}
     responses((status = 200, description = "Swagger UI for this document.", content_type = "text/html")))]
 #[allow(dead_code)]
 fn docs() {}
-
-#[utoipa::path(post, path = "/auth/passkeys/register/options", tag = "passkeys",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Registration options: a 32-byte challenge (300 s, single \
-         use, bound to the user), `rp`, `user` (a random handle, the same on every call), \
-         EdDSA, ES256, RS256, `attestation: none`, resident key and user verification required, \
-         the user's passkeys in `excludeCredentials`.", body = PasskeyOptions),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn passkey_register_options() {}
-
-#[utoipa::path(post, path = "/auth/passkeys/register", tag = "passkeys",
-    security(("bearer" = []), ("oauth2" = [])),
-    request_body(content = PasskeyRegisterRequest, content_type = "application/json"),
-    responses(
-        (status = 201, description = "The passkey is registered; a mail says so.", body = PasskeyView),
-        (status = 400, description = "`malformed_request`, or `invalid_passkey`: a check of \
-         WebAuthn §7.1 failed (the challenge is spent all the same)", body = Problem,
-         content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "`passkey_exists`: the credential id is registered already",
-         body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed` (fields `credential`, `name`)",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn passkey_register() {}
-
-#[utoipa::path(get, path = "/auth/passkeys", tag = "passkeys",
-    security(("bearer" = []), ("oauth2" = [])),
-    responses(
-        (status = 200, description = "The user's passkeys, newest first.", body = PasskeyList),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn list_passkeys() {}
-
-#[utoipa::path(delete, path = "/auth/passkeys/{id}", tag = "passkeys",
-    security(("bearer" = []), ("oauth2" = [])),
-    params(("id" = String, Path, description = "A passkey id from `GET /auth/passkeys`.")),
-    responses(
-        (status = 204, description = "The passkey is deleted: it logs in no more."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`: the user has no passkey with that id",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn delete_passkey() {}
-
-#[utoipa::path(post, path = "/auth/passkeys/login/options", tag = "passkeys",
-    request_body(content = Option<EmptyRequest>, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Login options: a 32-byte single-use challenge (300 s), \
-         `rpId`, user verification required, no `allowCredentials` (discoverable credentials).",
-         body = PasskeyOptions),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 429, description = "`too_many_requests`: login's per-IP limit \
-         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn passkey_login_options() {}
-
-#[utoipa::path(post, path = "/auth/passkeys/login", tag = "passkeys",
-    request_body(content = PasskeyLoginRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Logged in without a password: a new session, `amr` \
-         `[\"hwk\", \"user\", \"mfa\"]`, no TOTP step.", body = TokenPair),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_passkey`: a check of WebAuthn §7.2 failed (unknown \
-         credential, challenge, origin, flags, signature, counter); nothing but the challenge \
-         changes", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "`email_not_verified`: every check held but the address is \
-         not verified and `REQUIRE_EMAIL_VERIFICATION` is on", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed` (field `credential`)", body = Problem,
-         content_type = PROBLEM),
-        (status = 429, description = "`too_many_requests`: login's per-IP limit \
-         (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn passkey_login() {}
-
-#[utoipa::path(get, path = "/admin", tag = "admin",
-    responses(
-        (status = 200, description = "The admin console (an HTML page; the operator types the key \
-         into it, and it calls the admin API below). `404 not_found` while `ADMIN_API_KEY` is unset.",
-         content_type = "text/html"),
-        (status = 404, description = "`not_found`: the admin API is off (no usable `ADMIN_API_KEY`)",
-         body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_console() {}
-
-#[utoipa::path(get, path = "/admin/users", tag = "admin",
-    security(("admin_key" = [])),
-    params(
-        ("limit" = Option<u32>, Query, description = "1–200, default 50.", minimum = 1, maximum = 200),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page, \
-         with the same `email`."),
-        ("email" = Option<String>, Query, description = "A literal prefix (no wildcards) of the \
-         normalized email; trimmed and lower-cased; empty means every user."),
-    ),
-    responses(
-        (status = 200, description = "Users oldest first (`created_at`, then `id`). Paging never \
-         repeats a user, and never skips one that existed when the paging began.", body = AdminUserList),
-        (status = 401, description = "`invalid_token`: no or another credential than the admin key",
-         body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`: the admin API is off", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed` (fields `limit`, `cursor`: a cursor of \
-         another filter, or not one of ours)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_list_users() {}
-
-#[utoipa::path(get, path = "/admin/users/{id}", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    responses(
-        (status = 200, description = "The user.", body = AdminUserView),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`: an unknown or malformed id, or the admin API is off",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_get_user() {}
-
-#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    request_body(content = AdminUserUpdate, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The user as changed. Disabling revokes every session at once \
-         and kills pending second-factor logins; a disabled account's right password is \
-         `403 account_disabled` and its refresh `401 invalid_grant`. Enabling lets it log in again \
-         (old sessions stay dead).", body = AdminUserView),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`: a member that is `null` or not a boolean",
-         body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_update_user() {}
-
-#[utoipa::path(delete, path = "/admin/users/{id}", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    responses(
-        (status = 204, description = "Deleted, as the user's own deletion does (sessions, tokens, \
-         second factors, passkeys)."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_delete_user() {}
-
-#[utoipa::path(delete, path = "/admin/users/{id}/sessions", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    responses(
-        (status = 204, description = "Every session of the user revoked at once (their access \
-         tokens too)."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_revoke_sessions() {}
-
-#[utoipa::path(delete, path = "/admin/users/{id}/mfa", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    responses(
-        (status = 204, description = "Two-step verification removed (TOTP, a pending setup, the \
-         recovery codes), also when it was off; when it was on, the user is mailed that it was \
-         turned off."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_remove_mfa() {}
-
-#[utoipa::path(post, path = "/admin/users/{id}/password-reset", tag = "admin",
-    security(("admin_key" = [])),
-    params(("id" = String, Path, description = "The user's id.")),
-    request_body(content = Option<EmptyRequest>, content_type = "application/json",
-                 description = "None needed: nothing, `null`, or a JSON object (its members are ignored)."),
-    responses(
-        (status = 202, description = "A reset mail is queued (older reset links stop working), \
-         outside the `EMAIL_MAX_PER_HOUR` cap. It does not enable a disabled account.", body = Accepted),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_send_reset() {}
-
-#[utoipa::path(get, path = "/admin/events", tag = "admin",
-    security(("admin_key" = [])),
-    params(
-        ("user_id" = Option<String>, Query, description = "Only the events about this account          (a user id, also of a deleted account)."),
-        ("type" = Option<String>, Query, description = "Only the events of this type (an unknown          type gives an empty list)."),
-        ("limit" = Option<u32>, Query, description = "1–200, default 50.", minimum = 1, maximum = 200),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page,          with the same `user_id` and `type`."),
-    ),
-    responses(
-        (status = 200, description = "Audit events newest first (`at`, then `id`), kept          `AUDIT_RETENTION_DAYS`.", body = AdminEventList),
-        (status = 401, description = "`invalid_token`: no or another credential than the admin key",
-         body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`: the admin API is off", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed` (fields `limit`, `cursor`: a cursor of          other filters, or not one of ours; `user_id`: not a user id)", body = Problem,
-         content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
-    ))]
-#[allow(dead_code)]
-fn admin_list_events() {}
 
 /// Security schemes, and the headers every response carries.
 struct Extras;
@@ -711,12 +379,14 @@ impl Modify for Extras {
     ),
     paths(register, login, refresh, logout, me, delete_account, change_password, forgot_password,
           reset_password, request_verification, verify_email, list_sessions,
-          revoke_other_sessions, revoke_session, verify, mfa_setup, mfa_confirm, mfa_verify,
-          mfa_recovery_codes, mfa_disable, passkey_register_options, passkey_register,
-          list_passkeys, delete_passkey, passkey_login_options, passkey_login, jwks, health,
-          openapi, docs, admin_console, admin_list_users, admin_get_user, admin_update_user,
-          admin_delete_user, admin_revoke_sessions, admin_remove_mfa, admin_send_reset,
-          admin_list_events),
+          revoke_other_sessions, revoke_session, verify, mfa::mfa_setup, mfa::mfa_confirm,
+          mfa::mfa_verify, mfa::mfa_recovery_codes, mfa::mfa_disable,
+          passkeys::passkey_register_options, passkeys::passkey_register, passkeys::list_passkeys,
+          passkeys::delete_passkey, passkeys::passkey_login_options, passkeys::passkey_login,
+          jwks, health, openapi, docs, admin::admin_console, admin::admin_list_users,
+          admin::admin_get_user, admin::admin_update_user, admin::admin_delete_user,
+          admin::admin_revoke_sessions, admin::admin_remove_mfa, admin::admin_send_reset,
+          admin::admin_list_events),
     modifiers(&Extras),
     tags(
         (name = "auth", description = "Accounts and access tokens"),
