@@ -6,8 +6,12 @@ use utoipa::ToSchema;
 
 use crate::domain::amr::Amr;
 
+mod admin;
+mod mfa;
 mod paths;
 
+pub use admin::*;
+pub use mfa::*;
 pub use paths::{document, ApiDoc};
 
 /// `POST /auth/register` body.
@@ -149,120 +153,6 @@ pub struct DeleteAccountRequest {
     pub code: Option<String>,
 }
 
-/// `POST /auth/mfa/totp/setup` body.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"password": "correct horse battery"}))]
-pub struct MfaSetupRequest {
-    /// The account's password, checked like a login.
-    pub password: String,
-}
-
-/// `POST /auth/mfa/totp/setup` answer: what an authenticator app needs.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MfaSetupResponse {
-    /// 160 random bits, RFC 4648 base32 without padding (32 characters).
-    pub secret: String,
-    /// `otpauth://totp/<issuer>:<email>?secret=…&issuer=…&algorithm=SHA1&digits=6&period=30`
-    /// (issuer `MFA_ISSUER`, default `JWT_ISSUER`; issuer and email percent-encoded).
-    pub otpauth_uri: String,
-}
-
-/// A body with a TOTP code (`POST /auth/mfa/totp/confirm`, `POST /auth/mfa/recovery-codes`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"code": "123456"}))]
-pub struct MfaCodeRequest {
-    /// Six digits (spaces ignored) of the authenticator app: SHA-1, 30 s steps, one step of
-    /// drift either side. A step once accepted is never accepted again.
-    pub code: String,
-}
-
-/// Ten new recovery codes, shown only here.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RecoveryCodes {
-    /// `xxxxx-xxxxx` (50 random bits each), single use; compared ignoring case, spaces and `-`.
-    pub recovery_codes: Vec<String>,
-}
-
-/// `POST /auth/mfa/verify` body: the `mfa_token` of the login's `403`, and exactly one of
-/// `code` or `recovery_code` (both, neither or an empty one is `422`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum MfaVerifyRequest {
-    Totp(MfaVerifyWithCode),
-    RecoveryCode(MfaVerifyWithRecoveryCode),
-}
-
-/// `POST /auth/mfa/verify` with a TOTP code.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"mfa_token": "q3Xh…", "code": "123456"}))]
-pub struct MfaVerifyWithCode {
-    /// From the login's `403 mfa_required`.
-    #[schema(min_length = 1)]
-    pub mfa_token: String,
-    /// A TOTP code.
-    #[schema(min_length = 1, pattern = r"\S")]
-    pub code: String,
-}
-
-/// `POST /auth/mfa/verify` with a recovery code.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MfaVerifyWithRecoveryCode {
-    /// From the login's `403 mfa_required`.
-    #[schema(min_length = 1)]
-    pub mfa_token: String,
-    /// A recovery code.
-    #[schema(min_length = 1, pattern = r"\S")]
-    pub recovery_code: String,
-}
-
-/// `DELETE /auth/mfa/totp` body.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MfaDisableRequest {
-    /// Checked first, like a login.
-    pub password: String,
-    /// A TOTP code or a recovery code.
-    pub code: String,
-}
-
-/// The second factors a `403 mfa_required` offers.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MfaMethod {
-    Totp,
-    RecoveryCode,
-}
-
-/// `mfa_required`, the only `error` of a `403 mfa_required`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MfaRequiredError {
-    MfaRequired,
-}
-
-/// The `403` of a login whose password is right for an account with two-step verification:
-/// no session yet. Send the `mfa_token` with a code to `POST /auth/mfa/verify`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MfaRequiredProblem {
-    /// Always `about:blank`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub title: String,
-    pub status: u16,
-    /// `mfa_required`.
-    pub code: ErrorCode,
-    pub detail: String,
-    pub request_id: String,
-    /// `mfa_required` (JSON and the OAuth form alike).
-    pub error: MfaRequiredError,
-    /// 256 random bits, base64url; valid `MFA_TOKEN_TTL` seconds (300), once, and dead after 5
-    /// wrong codes or a password change or reset.
-    pub mfa_token: String,
-    /// `["totp", "recovery_code"]`.
-    pub mfa_methods: Vec<MfaMethod>,
-}
-
 /// `POST /auth/password/forgot` body.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "alice@example.com"}))]
@@ -303,86 +193,6 @@ pub struct EmptyRequest {}
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Accepted {
     pub message: String,
-}
-
-/// A user as the admin API shows it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "0b5e3d4c-8f1e-4a57-9d55-2f1f6a4f9c11", "email": "alice@example.com",
-                          "created_at": "2026-11-26T08:00:00.000Z", "email_verified": true,
-                          "mfa_enabled": false, "passkeys": 1, "disabled": false,
-                          "last_login_at": "2026-12-01T09:30:00.000Z"}))]
-pub struct AdminUserView {
-    #[schema(format = "uuid")]
-    pub id: String,
-    pub email: String,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    pub email_verified: bool,
-    /// Whether two-step verification is on.
-    pub mfa_enabled: bool,
-    /// How many passkeys the user has registered.
-    pub passkeys: u32,
-    /// A disabled account cannot log in or refresh.
-    pub disabled: bool,
-    /// When a session was last opened (password login, second factor, passkey); `null` before.
-    #[schema(format = DateTime)]
-    pub last_login_at: Option<String>,
-}
-
-/// `GET /admin/users` answer: a page of users, oldest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AdminUserList {
-    pub users: Vec<AdminUserView>,
-    /// Opaque; pass it as `cursor` (with the same `email`) for the next page. `null` when no
-    /// user follows.
-    pub next_cursor: Option<String>,
-}
-
-/// An audit event as the admin API shows it. It never holds a password, a token, a code or a
-/// secret.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "1042", "at": "2026-12-01T09:30:00.123Z", "type": "login_failed",
-                          "user_id": "0b5e3d4c-8f1e-4a57-9d55-2f1f6a4f9c11", "ip": "203.0.113.7",
-                          "user_agent": "Mozilla/5.0", "request_id": "5c79ecab-2c95-414f-a3f2-45c35f6d5375"}))]
-pub struct AdminEventView {
-    pub id: String,
-    /// RFC 3339 with milliseconds.
-    #[schema(format = DateTime)]
-    pub at: String,
-    /// One of the contract's event types, e.g. `login_failed`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The account the event is about (kept after the account is deleted).
-    #[schema(format = "uuid")]
-    pub user_id: String,
-    /// The client's address; `null` when unknown.
-    pub ip: Option<String>,
-    /// At most 256 characters; `null` when the request sent none.
-    pub user_agent: Option<String>,
-    /// The `X-Request-Id` of the response to the request that made the change.
-    pub request_id: String,
-}
-
-/// `GET /admin/events` answer: a page of events, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AdminEventList {
-    pub events: Vec<AdminEventView>,
-    /// Opaque; pass it as `cursor` (with the same `user_id` and `type`) for the next page.
-    /// `null` when no event follows.
-    pub next_cursor: Option<String>,
-}
-
-/// `PATCH /admin/users/{id}` body: each member optional (`{}` changes nothing), a boolean when
-/// sent (`null` is `422`); other members are ignored.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"disabled": true}))]
-pub struct AdminUserUpdate {
-    /// Disabling revokes every session at once and kills pending second-factor logins;
-    /// enabling lets the account log in again.
-    #[schema(nullable = false)]
-    pub disabled: Option<bool>,
-    #[schema(nullable = false)]
-    pub email_verified: Option<bool>,
 }
 
 /// One active session (a device), as `GET /auth/sessions` lists it.
