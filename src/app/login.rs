@@ -111,7 +111,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // `login_failed` becomes `mfa_required`).
             return Err(self.mfa_required(&user, attempt_event, call).await?);
         }
-        // The password was changed (or the account deleted) while this login hashed.
+        // Refused as a wrong password if the password changed (or the account went) while it hashed.
         self.open_session(
             call,
             &user,
