@@ -111,7 +111,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             // `login_failed` becomes `mfa_required`).
             return Err(self.mfa_required(&user, attempt_event, call).await?);
         }
-        // Refused as a wrong password if the password changed (or the account went) while it hashed.
+        // A password changed (or an account deleted) while this login hashed: refused as wrong.
         self.open_session(
             call,
             &user,
