@@ -3,17 +3,12 @@ pastes the key, finds a user by email prefix, disables the account, and the API 
 that user's login. The key stays in sessionStorage: never in localStorage or a cookie."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from conftest import SigningKey, start_worker, stop
 from test_core import assert_problem, login, register, unique_email
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 KEY = "e2e-console-key-" + "fedcba9876543210" * 2
 
 
@@ -23,16 +18,6 @@ def console_worker(e2e_dir):
                      extra_vars={"ADMIN_API_KEY": KEY, "RATE_LIMIT_BY_IP": "false"})
     yield w
     stop(w.proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run the e2e tier through `make test` (`make chromium`)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
