@@ -1,0 +1,52 @@
+//! A new `MFA_ENCRYPTION_KEY` with the old one in `MFA_ENCRYPTION_OLD_KEYS` (docs/mfa.md).
+
+use crate::common::{assert_problem, config_with, NOW_MS, PASSWORD};
+use crate::{code, enrolled, harness, verify_at, ALICE, KEY, NEW_KEY, STEP_MS};
+use edge_auth::app::mfa::secret_box;
+use futures::executor::block_on;
+use serde_json::json;
+
+#[test]
+fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used() {
+    // The rotation procedure of docs/mfa.md: the new key becomes MFA_ENCRYPTION_KEY and the
+    // old one moves to MFA_ENCRYPTION_OLD_KEYS, in one deployment.
+    let h = harness();
+    let (_, secret, _) = enrolled(&h);
+    let sealed = || -> String {
+        let user = h.users.get(ALICE).unwrap();
+        block_on(edge_auth::store::MfaStore::totp_state(&*h.users, &user.id))
+            .unwrap()
+            .unwrap()
+            .sealed_secret
+            .unwrap()
+    };
+    let old_id = secret_box::MfaKey::parse(KEY).unwrap().id().to_owned();
+    let new_id = secret_box::MfaKey::parse(NEW_KEY).unwrap().id().to_owned();
+    assert_eq!(secret_box::key_id(&sealed()), Some(old_id.as_str()));
+    let rotated = h.elsewhere(config_with(&[
+        ("MFA_ENCRYPTION_KEY", NEW_KEY),
+        ("MFA_ENCRYPTION_OLD_KEYS", KEY),
+    ]));
+    let at = NOW_MS + STEP_MS;
+    let r = rotated.login_at(ALICE, PASSWORD, at);
+    assert_problem(&r, 403, "mfa_required");
+    let t = r.body_json()["mfa_token"].as_str().unwrap().to_owned();
+    let ok = verify_at(
+        &rotated,
+        json!({"mfa_token": t, "code": code(&secret, at)}),
+        at,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body_json());
+    assert_eq!(secret_box::key_id(&sealed()), Some(new_id.as_str()));
+    // With the old key removed, the row still opens: it was moved.
+    let only_new = h.elsewhere(config_with(&[("MFA_ENCRYPTION_KEY", NEW_KEY)]));
+    let at = at + STEP_MS;
+    let r = only_new.login_at(ALICE, PASSWORD, at);
+    let t = r.body_json()["mfa_token"].as_str().unwrap().to_owned();
+    let ok = verify_at(
+        &only_new,
+        json!({"mfa_token": t, "code": code(&secret, at)}),
+        at,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body_json());
+}
