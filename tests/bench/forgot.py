@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-# measure first: importing it puts tests/e2e (client, conftest) on sys.path.
-from measure import PROD_VARS, ROOT, print_rows
+# measure first: importing it puts tests/e2e (client) on sys.path.
+from measure import print_prod_rows
 from client import request
-from conftest import SigningKey, start_worker, stop
 
 
 FORGOT_SAMPLES = 40
@@ -60,9 +57,4 @@ def forgot_rows(prod, samples: int = FORGOT_SAMPLES) -> list[tuple[str, str]]:
 
 
 def forgot_only() -> None:
-    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
-        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
-        try:
-            print_rows(forgot_rows(prod, FORGOT_ONLY_SAMPLES))
-        finally:
-            stop(prod.proc)
+    print_prod_rows(lambda prod: forgot_rows(prod, FORGOT_ONLY_SAMPLES))

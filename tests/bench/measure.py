@@ -1,6 +1,7 @@
 """What the parts of `make bench` share: the paths, the production Worker's variables, timing, the
-bounded load generator (`load.mjs`) and the table printer. Importing it puts tests/e2e (the
-Worker harness: `client`, `conftest`) on `sys.path`, so the other parts import it first."""
+bounded load generator (`load.mjs`), the table printer and a part's run alone on a production
+Worker. Importing it puts tests/e2e (the Worker harness: `client`, `conftest`) on `sys.path`, so
+the other parts import it first."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +9,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from conftest import SigningKey, start_worker, stop  # noqa: E402
 
 ITERATIONS = 600_000
 PASSWORD = "correct horse battery"
@@ -93,3 +97,13 @@ def print_rows(rows: list[tuple[str, str]]) -> None:
     print(f"|{'-' * (width + 2)}|--------|")
     for name, value in rows:
         print(f"| {name:<{width}} | {value} |")
+
+
+def print_prod_rows(rows_of) -> None:
+    """A part run alone: `rows_of(prod)` on a production Worker of its own, printed as a table."""
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
+        try:
+            print_rows(rows_of(prod))
+        finally:
+            stop(prod.proc)

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-# measure first: importing it puts tests/e2e (client, conftest) on sys.path.
-from measure import PASSWORD, PROD_VARS, ROOT, print_rows
+# measure first: importing it puts tests/e2e (client) on sys.path.
+from measure import PASSWORD, print_prod_rows
 from client import request
-from conftest import SigningKey, start_worker, stop
 
 
 MFA_SAMPLES = 20
@@ -65,9 +62,4 @@ def mfa_rows(prod, samples: int = MFA_SAMPLES) -> list[tuple[str, str]]:
 
 
 def mfa_only() -> None:
-    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
-        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
-        try:
-            print_rows(mfa_rows(prod))
-        finally:
-            stop(prod.proc)
+    print_prod_rows(mfa_rows)

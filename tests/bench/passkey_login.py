@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-# measure first: importing it puts tests/e2e (client, conftest) on sys.path.
-from measure import PASSWORD, PROD_VARS, ROOT, median_ms, print_rows
+# measure first: importing it puts tests/e2e (client) on sys.path.
+from measure import PASSWORD, median_ms, print_prod_rows
 from client import request
-from conftest import SigningKey, start_worker, stop
 
 
 PASSKEY_SAMPLES = 30
@@ -51,9 +48,4 @@ def passkey_rows(prod) -> list[tuple[str, str]]:
 
 
 def passkeys_only() -> None:
-    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
-        prod = start_worker(Path(tmp) / "prod", SigningKey("bench"), extra_vars=PROD_VARS)
-        try:
-            print_rows(passkey_rows(prod))
-        finally:
-            stop(prod.proc)
+    print_prod_rows(passkey_rows)
