@@ -3,7 +3,7 @@
 //! so exactly one of them passes.
 
 use super::audit::{event_args, event_statements};
-use super::exec::{first_row, query, rows_of, Columns, FromRow, IntoArg, Sql};
+use super::exec::{first_row, query, rows_of, Columns, FromRow, IntoArg, Sql, Statement};
 use super::{StoreError, UserRow};
 use crate::domain::{User, UserId};
 use crate::store::events::Audit;
@@ -192,12 +192,11 @@ impl<D: Sql> MfaStore for D {
         sealed: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let row: Option<UserIdRow> = first_row(
+        wrote(
             self,
             query!(sql::SETUP, &user_id.to_string(), sealed, &now_ms),
         )
-        .await?;
-        Ok(row.is_some())
+        .await
     }
 
     async fn confirm_totp(
@@ -211,8 +210,7 @@ impl<D: Sql> MfaStore for D {
     ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
         let step = step_arg(step);
-        let hashes =
-            serde_json::to_string(code_hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let hashes = hashes_json(code_hashes)?;
         // The events hold if the confirmation set this (new) recovery set.
         let events = event_args(audit, &[(&user).into_arg(), batch.into_arg()]);
         let confirm = query!(sql::CONFIRM, &user, sealed, &step, &now_ms, batch);
@@ -220,8 +218,7 @@ impl<D: Sql> MfaStore for D {
         let insert = query!(sql::INSERT_RECOVERY_CODES, &user, batch, &hashes);
         let mut statements = vec![confirm, drop_stale, insert];
         statements.extend(event_statements(audit_sql::IF_MFA_SET, &events));
-        let results = self.batch(statements).await?;
-        Ok(!rows_of::<UserIdRow>(&results, 0)?.is_empty())
+        batch_wrote::<UserIdRow>(self, statements, 0).await
     }
 
     async fn accept_step(
@@ -235,30 +232,15 @@ impl<D: Sql> MfaStore for D {
         let user = user_id.to_string();
         let step = step_arg(step);
         let Some((batch, code_hashes)) = new_set else {
-            let row: Option<UserIdRow> = first_row(
-                self,
-                query!(
-                    sql::ACCEPT_STEP,
-                    &user,
-                    sealed,
-                    &step,
-                    &now_ms,
-                    &None::<String>
-                ),
-            )
-            .await?;
-            return Ok(row.is_some());
+            let no_set = None::<String>;
+            let accept = query!(sql::ACCEPT_STEP, &user, sealed, &step, &now_ms, &no_set);
+            return wrote(self, accept).await;
         };
-        let hashes =
-            serde_json::to_string(code_hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let results = self
-            .batch(vec![
-                query!(sql::ACCEPT_STEP, &user, sealed, &step, &now_ms, batch),
-                query!(sql::DROP_STALE_RECOVERY_CODES, &user),
-                query!(sql::INSERT_RECOVERY_CODES, &user, batch, &hashes),
-            ])
-            .await?;
-        Ok(!rows_of::<UserIdRow>(&results, 0)?.is_empty())
+        let hashes = hashes_json(code_hashes)?;
+        let accept = query!(sql::ACCEPT_STEP, &user, sealed, &step, &now_ms, batch);
+        let drop_stale = query!(sql::DROP_STALE_RECOVERY_CODES, &user);
+        let insert = query!(sql::INSERT_RECOVERY_CODES, &user, batch, &hashes);
+        batch_wrote::<UserIdRow>(self, vec![accept, drop_stale, insert], 0).await
     }
 
     async fn reseal_totp(
@@ -268,18 +250,12 @@ impl<D: Sql> MfaStore for D {
         new_sealed: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let row: Option<UserIdRow> = first_row(
+        let user = user_id.to_string();
+        wrote(
             self,
-            query!(
-                sql::RESEAL,
-                &user_id.to_string(),
-                old_sealed,
-                new_sealed,
-                &now_ms
-            ),
+            query!(sql::RESEAL, &user, old_sealed, new_sealed, &now_ms),
         )
-        .await?;
-        Ok(row.is_some())
+        .await
     }
 
     async fn disable_totp(
@@ -296,8 +272,7 @@ impl<D: Sql> MfaStore for D {
         let disable = query!(sql::DISABLE, &user, &now_ms);
         let drop_stale = query!(sql::DROP_STALE_RECOVERY_CODES, &user);
         statements.extend([disable, drop_stale]);
-        let results = self.batch(statements).await?;
-        Ok(!rows_of::<UserIdRow>(&results, disabled)?.is_empty())
+        batch_wrote::<UserIdRow>(self, statements, disabled).await
     }
 
     async fn use_recovery_code(
@@ -308,15 +283,7 @@ impl<D: Sql> MfaStore for D {
         audit: &Audit,
     ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
-        let no_token = None::<String>;
-        let spend = query!(sql::USE_RECOVERY_CODE, &user, code_hash, &now_ms, &no_token);
-        let events = code_event_args(audit, &user, code_hash, &now_ms, &no_token);
-        let mut statements: Vec<_> =
-            event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();
-        let spent = statements.len();
-        statements.push(spend);
-        let results = self.batch(statements).await?;
-        Ok(!rows_of::<UserIdRow>(&results, spent)?.is_empty())
+        spend_recovery_code(self, &user, code_hash, now_ms, &None, audit, None).await
     }
 
     async fn recovery_codes_left(&self, user_id: &UserId) -> Result<u32, StoreError> {
@@ -344,8 +311,7 @@ impl<D: Sql> MfaStore for D {
             statements.push(withdraw);
         }
         statements.extend(event_statements(audit_sql::IF_MFA_TOKEN, &events));
-        let results = self.batch(statements).await?;
-        Ok(!rows_of::<TokenHashRow>(&results, 0)?.is_empty())
+        batch_wrote::<TokenHashRow>(self, statements, 0).await
     }
 
     async fn mfa_token_user(
@@ -359,9 +325,7 @@ impl<D: Sql> MfaStore for D {
     }
 
     async fn claim_mfa_token(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let row: Option<UserIdRow> =
-            first_row(self, query!(sql::CLAIM_TOKEN, token_hash, &now_ms)).await?;
-        Ok(row.is_some())
+        wrote(self, query!(sql::CLAIM_TOKEN, token_hash, &now_ms)).await
     }
 
     async fn claim_mfa_token_with_recovery_code(
@@ -374,20 +338,13 @@ impl<D: Sql> MfaStore for D {
     ) -> Result<bool, StoreError> {
         let user = user_id.to_string();
         let token = Some(token_hash.to_owned());
-        let spend = query!(sql::USE_RECOVERY_CODE, &user, code_hash, &now_ms, &token);
-        let events = code_event_args(audit, &user, code_hash, &now_ms, &token);
-        let mut statements: Vec<_> =
-            event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();
         let claim = query!(
             sql::CLAIM_TOKEN_WITH_RECOVERY_CODE,
             token_hash,
             &now_ms,
             code_hash
         );
-        statements.extend([spend, claim]);
-        let claimed = statements.len() - 1;
-        let results = self.batch(statements).await?;
-        Ok(!rows_of::<UserIdRow>(&results, claimed)?.is_empty())
+        spend_recovery_code(self, &user, code_hash, now_ms, &token, audit, Some(claim)).await
     }
 
     async fn record_wrong_code(
@@ -401,26 +358,58 @@ impl<D: Sql> MfaStore for D {
     }
 }
 
-/// The arguments of `audit`'s events about the spend of recovery code `code_hash` of `user`
-/// at `now_ms` (by the verify of `mfa_token` hash `token`, if one), for
-/// `audit_sql::IF_RECOVERY_CODE_USABLE`: placed just before the spend, under its condition, so
-/// they are written exactly when the code is spent.
-fn code_event_args<'a>(
-    audit: &'a Audit,
-    user: &'a String,
-    code_hash: &'a str,
-    now_ms: &'a i64,
-    token: &'a Option<String>,
-) -> Vec<Vec<super::exec::Arg<'a>>> {
-    event_args(
+/// Runs a conditional statement of `mfa_*`: whether it wrote (returned its `user_id`).
+async fn wrote(db: &impl Sql, stmt: Statement<'_>) -> Result<bool, StoreError> {
+    let row: Option<UserIdRow> = first_row(db, stmt).await?;
+    Ok(row.is_some())
+}
+
+/// Runs `statements` as one transaction: whether statement `written` (the write the others'
+/// conditions follow) wrote (returned its row, a `T`).
+async fn batch_wrote<T: FromRow>(
+    db: &impl Sql,
+    statements: Vec<Statement<'_>>,
+    written: usize,
+) -> Result<bool, StoreError> {
+    let results = db.batch(statements).await?;
+    Ok(!rows_of::<T>(&results, written)?.is_empty())
+}
+
+/// A recovery set's code hashes as `sql::INSERT_RECOVERY_CODES` binds them: one JSON array.
+fn hashes_json(code_hashes: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(code_hashes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Spends recovery code `code_hash` of `user` at `now_ms` (by the verify of `mfa_token` hash
+/// `token`, if one), then `then` (whose condition follows the spend), in one transaction:
+/// whether the last statement wrote. `audit`'s events, for `audit_sql::IF_RECOVERY_CODE_USABLE`,
+/// go just before the spend, under its condition, so they are written exactly when the code is
+/// spent.
+async fn spend_recovery_code(
+    db: &impl Sql,
+    user: &String,
+    code_hash: &str,
+    now_ms: i64,
+    token: &Option<String>,
+    audit: &Audit,
+    then: Option<Statement<'_>>,
+) -> Result<bool, StoreError> {
+    let spend = query!(sql::USE_RECOVERY_CODE, user, code_hash, &now_ms, token);
+    let events = event_args(
         audit,
         &[
             user.into_arg(),
             code_hash.into_arg(),
-            now_ms.into_arg(),
+            (&now_ms).into_arg(),
             token.into_arg(),
         ],
-    )
+    );
+    let mut statements: Vec<_> =
+        event_statements(audit_sql::IF_RECOVERY_CODE_USABLE, &events).collect();
+    statements.push(spend);
+    statements.extend(then);
+    let last = statements.len() - 1;
+    batch_wrote::<UserIdRow>(db, statements, last).await
 }
 
 /// The `user_id` a statement of `mfa_*` returns.
