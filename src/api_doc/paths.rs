@@ -1,12 +1,13 @@
 //! The operations of the OpenAPI document (one `#[utoipa::path]` per route of the route table),
 //! the security schemes and common headers, and the document itself.
 
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{
     Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password as PasswordFlow, Scopes, SecurityScheme,
 };
-use utoipa::openapi::{ObjectBuilder, RefOr, Type};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ObjectBuilder, Ref, RefOr, Response, ResponseBuilder, Type};
+use utoipa::{Modify, OpenApi, ToResponse};
 
 use super::*;
 
@@ -16,21 +17,58 @@ mod passkeys;
 
 const PROBLEM: &str = "application/problem+json";
 
+/// A response of `description` with a [`Problem`] body, as `body = Problem, content_type =
+/// PROBLEM` writes it. It only refers to the schema: the operations' `body = Problem` rows put
+/// it in the document's components.
+fn problem(description: &str) -> RefOr<Response> {
+    let schema = Ref::from_schema_name(<Problem as utoipa::ToSchema>::name());
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM, ContentBuilder::new().schema(Some(schema)).build())
+        .build()
+        .into()
+}
+
+/// Problem responses that many operations give word for word, each written in a `responses`
+/// list as `(status = …, response = inline(Name))`.
+macro_rules! shared_problems {
+    ($($(#[$doc:meta])* $name:ident = $description:expr;)*) => {$(
+        $(#[$doc])*
+        struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (stringify!($name), problem($description))
+            }
+        }
+    )*};
+}
+
+shared_problems! {
+    MalformedRequest = "`malformed_request`";
+    InvalidToken = "`invalid_token`";
+    NotFound = "`not_found`";
+    PayloadTooLarge = "`payload_too_large`";
+    ValidationFailed = "`validation_failed`";
+    Unavailable = "`service_unavailable`";
+    /// The `503` of an operation that hashes a password.
+    UnavailableOrHashQueueFull = "`service_unavailable`: the breaker is open or the database \
+         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
+         requests that hash a password are already in this isolate.";
+}
+
 #[utoipa::path(post, path = "/auth/register", tag = "auth",
     request_body(content = RegisterRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Account created.", body = UserView,
          headers(("Location" = String, description = "`/auth/me`"))),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
         (status = 409, description = "`email_taken`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
+        (status = 422, response = inline(ValidationFailed)),
         (status = 429, description = "`too_many_requests`: too many from this client IP \
          (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
-         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
-         requests that hash a password are already in this isolate.",
-         body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(UnavailableOrHashQueueFull)),
     ))]
 #[allow(dead_code)]
 fn register() {}
@@ -61,10 +99,7 @@ fn register() {}
         (status = 429, description = "`too_many_attempts`: this account is throttled, or \
          `too_many_requests`: too many from this client IP (`RATE_LIMIT_BY_IP`) (`error`: \
          `invalid_grant` for both)", body = TokenProblem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
-         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
-         requests that hash a password are already in this isolate.",
-         body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(UnavailableOrHashQueueFull)),
     ))]
 #[allow(dead_code)]
 fn login() {}
@@ -85,7 +120,7 @@ fn login() {}
          body = TokenProblem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (`error`: `invalid_request`)",
          body = TokenProblem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn refresh() {}
@@ -94,10 +129,10 @@ fn refresh() {}
     request_body(content = LogoutRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "The session is revoked (also for unknown tokens)."),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 413, response = inline(PayloadTooLarge)),
+        (status = 422, response = inline(ValidationFailed)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn logout() {}
@@ -108,7 +143,7 @@ fn logout() {}
         (status = 200, description = "The token's user.", body = UserView),
         (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM,
          headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent"))),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn me() {}
@@ -119,21 +154,18 @@ fn me() {}
     responses(
         (status = 204, description = "The account, its sessions and its pending email tokens are gone; \
                                       its tokens stop working and the email can be registered again."),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong password \
                                       (counted as a failed login), or when the password was changed or \
                                       reset, or the account deleted, while this request ran (nothing \
                                       deleted; not counted); `invalid_mfa_code` for a wrong `code` \
                                       while two-step verification is on (counted as a failed login)",
                                       body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed` (also `code` missing while two-step \
                                       verification is on)", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
-         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
-         requests that hash a password are already in this isolate.",
-         body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(UnavailableOrHashQueueFull)),
     ))]
 #[allow(dead_code)]
 fn delete_account() {}
@@ -144,19 +176,16 @@ fn delete_account() {}
     responses(
         (status = 204, description = "Changed; every other session of the user is revoked, this one \
          stays, and reset links mailed before the change stop working."),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
         (status = 401, description = "`invalid_token`, or `invalid_credentials` for a wrong current \
                                       password (counted as a failed login), or when the password was \
                                       changed or reset while this request ran (nothing changed; not \
                                       counted)", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed` (field `new_password` or `current_password`)",
          body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_attempts`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
-         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
-         requests that hash a password are already in this isolate.",
-         body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(UnavailableOrHashQueueFull)),
     ))]
 #[allow(dead_code)]
 fn change_password() {}
@@ -170,12 +199,12 @@ fn change_password() {}
          1800) is \
          queued, unless the account already had `EMAIL_MAX_PER_HOUR` of them this hour.",
          body = Accepted),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed` (field `email`)", body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_requests`: too many from this client IP \
          (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn forgot_password() {}
@@ -187,15 +216,12 @@ fn forgot_password() {}
          failed-login count is cleared, the address counts as verified and the token is spent."),
         (status = 400, description = "`malformed_request`, or `invalid_email_token`: unknown, \
          malformed, expired or already used", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed` (fields `token`, `new_password`)",
          body = Problem, content_type = PROBLEM),
         (status = 429, description = "`too_many_requests`: too many from this client IP \
          (`RATE_LIMIT_BY_IP`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`: the breaker is open or the database \
-         failing; or, with `Retry-After: 1` and before the body is read, `MAX_HASH_QUEUE` \
-         requests that hash a password are already in this isolate.",
-         body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(UnavailableOrHashQueueFull)),
     ))]
 #[allow(dead_code)]
 fn reset_password() {}
@@ -209,11 +235,11 @@ fn reset_password() {}
          queued, unless the account already asked for (or was sent) `EMAIL_MAX_PER_HOUR` of them \
          this hour.",
          body = Accepted),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 401, response = inline(InvalidToken)),
         (status = 409, description = "`email_already_verified`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn request_verification() {}
@@ -224,9 +250,9 @@ fn request_verification() {}
         (status = 200, description = "The address is verified; the user view.", body = UserView),
         (status = 400, description = "`malformed_request`, or `invalid_email_token`: unknown, \
          malformed, expired or already used", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed` (field `token`)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn verify_email() {}
@@ -235,8 +261,8 @@ fn verify_email() {}
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The user's active sessions, newest first.", body = SessionList),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn list_sessions() {}
@@ -245,8 +271,8 @@ fn list_sessions() {}
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "Every session of the user but this one is revoked."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn revoke_other_sessions() {}
@@ -256,10 +282,10 @@ fn revoke_other_sessions() {}
     params(("id" = String, Path, description = "A session id from `GET /auth/sessions`.")),
     responses(
         (status = 204, description = "That session is revoked: its refresh and access tokens stop at once."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
         (status = 404, description = "`not_found`: no active session of this user has that id",
          body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 fn revoke_session() {}
@@ -268,9 +294,9 @@ fn revoke_session() {}
     request_body(content = VerifyRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Introspection result; never a 5xx for a bad token.", body = VerifyResponse),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 413, response = inline(PayloadTooLarge)),
+        (status = 422, response = inline(ValidationFailed)),
     ))]
 #[allow(dead_code)]
 fn verify() {}

@@ -30,7 +30,7 @@ pub(super) fn admin_console() {}
         (status = 404, description = "`not_found`: the admin API is off", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (fields `limit`, `cursor`: a cursor of \
          another filter, or not one of ours)", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_list_users() {}
@@ -40,10 +40,10 @@ pub(super) fn admin_list_users() {}
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "The user.", body = AdminUserView),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
         (status = 404, description = "`not_found`: an unknown or malformed id, or the admin API is off",
          body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_get_user() {}
@@ -57,13 +57,13 @@ pub(super) fn admin_get_user() {}
          and kills pending second-factor logins; a disabled account's right password is \
          `403 account_disabled` and its refresh `401 invalid_grant`. Enabling lets it log in again \
          (old sessions stay dead).", body = AdminUserView),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 404, response = inline(NotFound)),
+        (status = 413, response = inline(PayloadTooLarge)),
         (status = 422, description = "`validation_failed`: a member that is `null` or not a boolean",
          body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_update_user() {}
@@ -74,9 +74,9 @@ pub(super) fn admin_update_user() {}
     responses(
         (status = 204, description = "Deleted, as the user's own deletion does (sessions, tokens, \
          second factors, passkeys)."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 404, response = inline(NotFound)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_delete_user() {}
@@ -87,9 +87,9 @@ pub(super) fn admin_delete_user() {}
     responses(
         (status = 204, description = "Every session of the user revoked at once (their access \
          tokens too)."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 404, response = inline(NotFound)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_revoke_sessions() {}
@@ -101,9 +101,9 @@ pub(super) fn admin_revoke_sessions() {}
         (status = 204, description = "Two-step verification removed (TOTP, a pending setup, the \
          recovery codes), also when it was off; when it was on, the user is mailed that it was \
          turned off."),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 404, response = inline(NotFound)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_remove_mfa() {}
@@ -116,11 +116,11 @@ pub(super) fn admin_remove_mfa() {}
     responses(
         (status = 202, description = "A reset mail is queued (older reset links stop working), \
          outside the `EMAIL_MAX_PER_HOUR` cap. It does not enable a disabled account.", body = Accepted),
-        (status = 400, description = "`malformed_request`", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "`invalid_token`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "`not_found`", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 400, response = inline(MalformedRequest)),
+        (status = 401, response = inline(InvalidToken)),
+        (status = 404, response = inline(NotFound)),
+        (status = 413, response = inline(PayloadTooLarge)),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_send_reset() {}
@@ -140,7 +140,7 @@ pub(super) fn admin_send_reset() {}
         (status = 404, description = "`not_found`: the admin API is off", body = Problem, content_type = PROBLEM),
         (status = 422, description = "`validation_failed` (fields `limit`, `cursor`: a cursor of          other filters, or not one of ours; `user_id`: not a user id)", body = Problem,
          content_type = PROBLEM),
-        (status = 503, description = "`service_unavailable`", body = Problem, content_type = PROBLEM),
+        (status = 503, response = inline(Unavailable)),
     ))]
 #[allow(dead_code)]
 pub(super) fn admin_list_events() {}
