@@ -16,6 +16,14 @@ fn clean(db: &rusqlite::Connection, sql: &str, at: f64, limit: f64) -> usize {
         .unwrap()
 }
 
+/// Runs cleanup statement `sql` at `at` on a table where exactly two of its rows are dead: with
+/// limit 1 it deletes one of them, then with limit 10 the other.
+#[track_caller]
+fn deletes_two_one_at_a_time(db: &rusqlite::Connection, sql: &str, at: f64) {
+    assert_eq!(clean(db, sql, at, 1.0), 1, "at most the limit");
+    assert_eq!(clean(db, sql, at, 10.0), 1);
+}
+
 #[test]
 fn sessions_that_expired_or_ended_before_the_cutoff_go_with_their_spent_tokens() {
     let db = migrated_db();
@@ -34,12 +42,7 @@ fn sessions_that_expired_or_ended_before_the_cutoff_go_with_their_spent_tokens()
            ('s1', 'live', 0), ('s2', 'old-ended', 0), ('s3', 'just-ended', 0),
            ('s4', 'just-expired', 0);",
     );
-    assert_eq!(
-        clean(&db, SESSIONS_ENDED_BEFORE, NOW - 1.0, 1.0),
-        1,
-        "at most the limit"
-    );
-    assert_eq!(clean(&db, SESSIONS_ENDED_BEFORE, NOW - 1.0, 10.0), 1);
+    deletes_two_one_at_a_time(&db, SESSIONS_ENDED_BEFORE, NOW - 1.0);
     assert_eq!(
         run(&db, "SELECT id FROM sessions ORDER BY id", &[]),
         ["just-ended", "just-expired", "live"]
@@ -47,12 +50,7 @@ fn sessions_that_expired_or_ended_before_the_cutoff_go_with_their_spent_tokens()
     // The ended session's spent token went with it (a foreign key action, not counted); a
     // session ended or expired since the cutoff keeps its row, but not its spent tokens.
     assert_eq!(count(&db, "spent_refresh_tokens", "token_hash = 's2'"), 0);
-    assert_eq!(
-        clean(&db, SPENT_OF_ENDED_SESSIONS, NOW, 1.0),
-        1,
-        "at most the limit"
-    );
-    assert_eq!(clean(&db, SPENT_OF_ENDED_SESSIONS, NOW, 10.0), 1);
+    deletes_two_one_at_a_time(&db, SPENT_OF_ENDED_SESSIONS, NOW);
     assert_eq!(
         run(&db, "SELECT token_hash FROM spent_refresh_tokens", &[]),
         ["s1"]
@@ -75,22 +73,11 @@ fn throttle_rows_requests_and_dead_email_tokens_go_by_their_own_clock() {
            ('expired', 'u', 'password_reset', 0, 1800000000000, NULL),
            ('used', 'u', 'password_reset', 0, 1800000000001, 5);",
     );
-    assert_eq!(clean(&db, ATTEMPTS_BEFORE, NOW, 1.0), 1);
-    assert_eq!(clean(&db, ATTEMPTS_BEFORE, NOW, 10.0), 1);
+    deletes_two_one_at_a_time(&db, ATTEMPTS_BEFORE, NOW);
     assert_eq!(run(&db, "SELECT email FROM login_attempts", &[]), ["new"]);
-    assert_eq!(
-        clean(&db, EMAIL_REQUESTS_BEFORE, NOW, 1.0),
-        1,
-        "at most the limit"
-    );
-    assert_eq!(clean(&db, EMAIL_REQUESTS_BEFORE, NOW, 10.0), 1);
+    deletes_two_one_at_a_time(&db, EMAIL_REQUESTS_BEFORE, NOW);
     assert_eq!(count(&db, "email_requests", "email = 'new'"), 1);
-    assert_eq!(
-        clean(&db, DEAD_EMAIL_TOKENS, NOW, 1.0),
-        1,
-        "at most the limit"
-    );
-    assert_eq!(clean(&db, DEAD_EMAIL_TOKENS, NOW, 10.0), 1);
+    deletes_two_one_at_a_time(&db, DEAD_EMAIL_TOKENS, NOW);
     assert_eq!(
         run(&db, "SELECT token_hash FROM email_tokens", &[]),
         ["live"]
@@ -109,12 +96,7 @@ fn mfa_tokens_go_once_expired_and_live_ones_stay() {
            ('expired', 'u', 0, 0, 1800000000000, NULL),
            ('used-expired', 'u', 0, 0, 10, 5);",
     );
-    assert_eq!(
-        clean(&db, EXPIRED_MFA_TOKENS, NOW, 1.0),
-        1,
-        "at most the limit"
-    );
-    assert_eq!(clean(&db, EXPIRED_MFA_TOKENS, NOW, 10.0), 1);
+    deletes_two_one_at_a_time(&db, EXPIRED_MFA_TOKENS, NOW);
     assert_eq!(
         run(
             &db,
@@ -165,6 +147,20 @@ impl CleanupStore for Sqlite {
     }
 }
 
+/// The cleanup's store on a migrated database, and the configuration of a deployment that sets
+/// only its signing key (every limit and retention at its default).
+fn store_and_default_config() -> (Sqlite, crate::config::Config) {
+    let store = Sqlite(migrated_db());
+    let config = crate::config::Config::from_lookup(|name| {
+        (name == "JWT_SIGNING_KEYS").then(|| {
+            r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#
+                .to_owned()
+        })
+    })
+    .unwrap();
+    (store, config)
+}
+
 /// A value of `wrangler.toml`'s text: the first quoted string or number after `key = `.
 fn wrangler_value(key: &str) -> String {
     let toml = include_str!("../../../../wrangler.toml");
@@ -210,14 +206,7 @@ fn the_scheduled_cleanup_keeps_up_with_forgot_floods_at_the_per_ip_limit() {
     use crate::app::cleanup;
     use crate::http::Ctx;
 
-    let store = Sqlite(migrated_db());
-    let config = crate::config::Config::from_lookup(|name| {
-        (name == "JWT_SIGNING_KEYS").then(|| {
-            r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#
-                .to_owned()
-        })
-    })
-    .unwrap();
+    let (store, config) = store_and_default_config();
     let interval = cron_interval_minutes();
     // Ten client IPs at the per-IP limit, each request for an address never asked about:
     // 60,000 rows an hour with the shipped limit of 100 a minute.
@@ -270,14 +259,7 @@ fn one_run_removes_an_intervals_audit_events_at_the_per_ip_limits_besides_a_forg
     use crate::app::cleanup;
     use crate::http::Ctx;
 
-    let store = Sqlite(migrated_db());
-    let config = crate::config::Config::from_lookup(|name| {
-        (name == "JWT_SIGNING_KEYS").then(|| {
-            r#"[{"kty":"OKP","crv":"Ed25519","kid":"k","d":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"}]"#
-                .to_owned()
-        })
-    })
-    .unwrap();
+    let (store, config) = store_and_default_config();
     let interval = cron_interval_minutes();
     // Ten client IPs at the per-IP limit of both routes that write an event per request
     // (register, login): in steady state each run deletes what arrived in one interval,
@@ -286,17 +268,22 @@ fn one_run_removes_an_intervals_audit_events_at_the_per_ip_limits_besides_a_forg
     let now = NOW as i64;
     let retention_ms = config.audit_retention_days * 86_400_000;
     let expired = (2 * per_minute * interval) as usize;
-    store.0.execute_batch("BEGIN").unwrap();
-    for i in 0..expired {
-        let at = now - retention_ms - 1 - (i as i64 % (interval * 60_000));
+    let add_event = |at: i64, request_id: &str| {
         store
             .0
             .execute(
                 "INSERT INTO audit_events (at, type, user_id, request_id) \
-                 VALUES (?1, 'login_failed', 'u', 'r')",
-                rusqlite::params![at],
+                 VALUES (?1, 'login_failed', 'u', ?2)",
+                rusqlite::params![at, request_id],
             )
             .unwrap();
+    };
+    store.0.execute_batch("BEGIN").unwrap();
+    for i in 0..expired {
+        add_event(
+            now - retention_ms - 1 - (i as i64 % (interval * 60_000)),
+            "r",
+        );
     }
     for i in 0..per_minute * interval {
         store
@@ -308,14 +295,7 @@ fn one_run_removes_an_intervals_audit_events_at_the_per_ip_limits_besides_a_forg
             )
             .unwrap();
     }
-    store
-        .0
-        .execute(
-            "INSERT INTO audit_events (at, type, user_id, request_id) \
-             VALUES (?1, 'login_failed', 'u', 'kept')",
-            rusqlite::params![now - retention_ms + 1],
-        )
-        .unwrap();
+    add_event(now - retention_ms + 1, "kept");
     store.0.execute_batch("COMMIT").unwrap();
     let report =
         futures::executor::block_on(cleanup::run(&store, &config, &Ctx::new("c".into(), now)));
