@@ -4,6 +4,15 @@ use super::{attestation, auth_data, bytes, good_entries, head, text};
 use crate::app::passkeys::attestation::AttestationObject;
 use crate::app::passkeys::PasskeyError;
 
+/// An attestation object whose `attStmt` is `statement` (CBOR), its other members good.
+fn with_statement(statement: Vec<u8>) -> Vec<u8> {
+    attestation(&[
+        good_entries()[0].clone(),
+        (text("attStmt"), statement),
+        good_entries()[2].clone(),
+    ])
+}
+
 #[test]
 fn a_well_formed_attestation_object_parses() {
     let o = attestation(&good_entries());
@@ -119,16 +128,7 @@ fn huge_declared_lengths_fail_at_the_end_of_the_input_without_allocating() {
 #[test]
 fn indefinite_lengths_and_tags_are_refused() {
     let indefinite_map = [vec![0xbf], text("fmt"), text("none"), vec![0xff]].concat();
-    let indefinite_statement = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        vec![0xbf, 0xff],
-        text("authData"),
-        bytes(&auth_data()),
-    ]
-    .concat();
+    let indefinite_statement = with_statement(vec![0xbf, 0xff]);
     let indefinite_auth_data = [
         head(5, 3),
         text("fmt"),
@@ -153,42 +153,9 @@ fn indefinite_lengths_and_tags_are_refused() {
         bytes(&auth_data()),
     ]
     .concat();
-    let nested_indefinite = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        head(5, 1),
-        text("x5c"),
-        vec![0x9f, 0xff],
-        text("authData"),
-        bytes(&auth_data()),
-    ]
-    .concat();
-    let tagged = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        head(5, 1),
-        text("t"),
-        vec![0xc1, 0x00],
-        text("authData"),
-        bytes(&auth_data()),
-    ]
-    .concat();
-    let lone_break = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        head(5, 1),
-        text("b"),
-        vec![0xff],
-        text("authData"),
-        bytes(&auth_data()),
-    ]
-    .concat();
+    let nested_indefinite = with_statement([head(5, 1), text("x5c"), vec![0x9f, 0xff]].concat());
+    let tagged = with_statement([head(5, 1), text("t"), vec![0xc1, 0x00]].concat());
+    let lone_break = with_statement([head(5, 1), text("b"), vec![0xff]].concat());
     for o in [
         indefinite_map,
         indefinite_statement,
@@ -214,16 +181,9 @@ fn nesting_is_bounded() {
         s.push(0x00);
         s
     };
-    let with = |stmt: Vec<u8>| {
-        attestation(&[
-            good_entries()[0].clone(),
-            (text("attStmt"), stmt),
-            good_entries()[2].clone(),
-        ])
-    };
-    assert!(AttestationObject::parse(&with(statement(14))).is_ok());
+    assert!(AttestationObject::parse(&with_statement(statement(14))).is_ok());
     assert_eq!(
-        AttestationObject::parse(&with(statement(100_000))),
+        AttestationObject::parse(&with_statement(statement(100_000))),
         Err(PasskeyError::MalformedAttestation)
     );
 }
