@@ -13,6 +13,15 @@ fn with_statement(statement: Vec<u8>) -> Vec<u8> {
     ])
 }
 
+/// An attestation object whose `authData` member is `data` (CBOR), its other members good.
+fn with_auth_data(data: Vec<u8>) -> Vec<u8> {
+    attestation(&[
+        good_entries()[0].clone(),
+        good_entries()[1].clone(),
+        (text("authData"), data),
+    ])
+}
+
 #[test]
 fn a_well_formed_attestation_object_parses() {
     let o = attestation(&good_entries());
@@ -95,16 +104,7 @@ fn unknown_attestation_members_are_skipped_when_well_formed() {
 #[test]
 fn huge_declared_lengths_fail_at_the_end_of_the_input_without_allocating() {
     // authData declaring 2^64 - 1 bytes, a map of 2^64 - 1 entries, a text of 2^32 bytes.
-    let huge_bytes = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        head(5, 0),
-        text("authData"),
-        head(2, u64::MAX),
-    ]
-    .concat();
+    let huge_bytes = with_auth_data(head(2, u64::MAX));
     let huge_map = [head(5, u64::MAX), text("fmt"), text("none")].concat();
     let huge_statement = [
         head(5, 3),
@@ -129,18 +129,8 @@ fn huge_declared_lengths_fail_at_the_end_of_the_input_without_allocating() {
 fn indefinite_lengths_and_tags_are_refused() {
     let indefinite_map = [vec![0xbf], text("fmt"), text("none"), vec![0xff]].concat();
     let indefinite_statement = with_statement(vec![0xbf, 0xff]);
-    let indefinite_auth_data = [
-        head(5, 3),
-        text("fmt"),
-        text("none"),
-        text("attStmt"),
-        head(5, 0),
-        text("authData"),
-        vec![0x5f],
-        bytes(&auth_data()),
-        vec![0xff],
-    ]
-    .concat();
+    let indefinite_auth_data =
+        with_auth_data([vec![0x5f], bytes(&auth_data()), vec![0xff]].concat());
     let indefinite_fmt = [
         head(5, 3),
         text("fmt"),
