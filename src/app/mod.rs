@@ -81,7 +81,6 @@ enum Route {
     MfaDisable,
     Jwks,
     Health,
-    OpenApi,
     Docs,
     PasskeyRegisterOptions,
     PasskeyRegister,
@@ -138,7 +137,6 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/auth/mfa/totp", &[("DELETE", Route::MfaDisable)]),
     ("/.well-known/jwks.json", &[("GET", Route::Jwks)]),
     ("/health", &[("GET", Route::Health)]),
-    ("/openapi.json", &[("GET", Route::OpenApi)]),
     ("/docs", &[("GET", Route::Docs)]),
     (
         "/auth/passkeys/register/options",
@@ -338,7 +336,6 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Route::MfaDisable => self.mfa_disable(call).await,
             Route::Jwks => Ok(self.jwks()),
             Route::Health => Ok(self.health(call).await),
-            Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
             Route::PasskeyRegisterOptions
             | Route::PasskeyRegister
