@@ -122,9 +122,11 @@ fn the_error_code_enum_covers_every_code_the_service_sends() {
 /// wasm carries no copy of the document); tests/e2e/test_core.py reads it back from workerd.
 #[test]
 fn the_entry_module_serves_the_document_and_the_worker_the_docs_page() {
-    let static_files =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/static-files.mjs"))
-            .unwrap();
+    let static_files = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/static-files.mjs"
+    ))
+    .unwrap();
     assert!(static_files.contains(r#"["/openapi.json", "src/api_doc/openapi.json", JSON_TYPE"#));
     let h = Harness::new();
     assert_eq!(h.send(ApiRequest::new("GET", "/openapi.json")).status, 404);
