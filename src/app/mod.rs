@@ -40,8 +40,9 @@ mod password_reset;
 mod registration;
 mod sessions;
 
+use crate::log_fields;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api_doc::UserView;
 use crate::app::health::HealthMemory;
@@ -263,7 +264,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Ok(resp) => resp,
             Err(err) => {
                 if let AppError::Internal(cause) = &err {
-                    ctx.log("error", "internal_error", json!({ "cause": cause }));
+                    ctx.log("error", "internal_error", log_fields!({ "cause": cause }));
                 }
                 let problem = if token_endpoint {
                     oauth::token_problem(&err)
@@ -385,7 +386,7 @@ fn reject_token(ctx: &Ctx, reason: TokenRejection) -> AppError {
     ctx.log(
         "info",
         "token_rejected",
-        json!({ "reason": reason.as_str() }),
+        log_fields!({ "reason": reason.as_str() }),
     );
     AppError::InvalidToken(reason)
 }
