@@ -1,5 +1,5 @@
-//! Embeds the common-password blocklist (ASVS 6.2.4), the OpenAPI document and the tables of
-//! `src/domain/lowercase.rs` at build time.
+//! Embeds the common-password blocklist (ASVS 6.2.4) and the tables of `src/domain/lowercase.rs`
+//! at build time.
 //!
 //! The list comes from the npm package `@zxcvbn-ts/language-common` (pinned in `package-lock.json`,
 //! installed by `make`): its `passwords.json` is ordered by frequency. The top `BLOCKLIST_SIZE`
@@ -15,11 +15,9 @@ const BLOCKLIST_SIZE: usize = 10_000;
 /// The most bytes a line says it shares with the one before: `'0' + 78` is `'~'`, still ASCII.
 const MAX_SHARED: usize = 78;
 const SOURCE: &str = "node_modules/@zxcvbn-ts/language-common/src/passwords.json";
-const OPENAPI: &str = "src/api_doc/openapi.json";
 
 fn main() {
     println!("cargo:rerun-if-changed={SOURCE}");
-    println!("cargo:rerun-if-changed={OPENAPI}");
     println!("cargo:rerun-if-changed=build.rs");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
     let source = manifest.join(SOURCE);
@@ -71,15 +69,6 @@ fn main() {
          pub static LIST: &str = {coded:?};\n"
     );
     fs::write(out.join("common_passwords.rs"), src).expect("OUT_DIR is writable");
-
-    // `src/api_doc/openapi.json` is pretty-printed for review (`make openapi`); the Worker serves the
-    // same document without the indentation: 78 KB become 41 KB of the wasm.
-    let openapi = fs::read_to_string(manifest.join(OPENAPI))
-        .expect("src/api_doc/openapi.json is in the repository");
-    let doc: serde_json::Value =
-        serde_json::from_str(&openapi).expect("src/api_doc/openapi.json is JSON");
-    let compact = serde_json::to_string(&doc).expect("a JSON value serializes");
-    fs::write(out.join("openapi.json"), compact).expect("OUT_DIR is writable");
 
     fs::write(out.join("lowercase_tables.rs"), lowercase_tables()).expect("OUT_DIR is writable");
 }

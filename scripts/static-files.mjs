@@ -1,6 +1,8 @@
 // Builds the static files the Worker's entry module serves itself (js/entry.mjs): Swagger UI for
 // /docs, from the pinned npm package (no CDN), with its start-up script, the
-// password-reset and email-verification pages the emailed links open, and the passkeys page.
+// password-reset and email-verification pages the emailed links open, the passkeys page, and the
+// OpenAPI document itself (generated natively by `make openapi`: a fixed file of each deployment,
+// so the Rust Worker's wasm does not carry its 94 KB).
 //
 // Usage: node scripts/static-files.mjs OUT_DIR
 // Writes OUT_DIR/static/<n>.txt (each file's text, which wrangler bundles as a Text module: a
@@ -26,6 +28,7 @@ const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
 const HTML = "text/html; charset=utf-8";
 const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json";
 
 // Swagger UI may load its own scripts, styles and data: images; nothing from elsewhere.
 const DOCS = {
@@ -62,14 +65,25 @@ const FILES = [
   // admin API is on.
   ["/admin.js", "js/admin/admin.js", JS, PAGE_FILE],
   ["/admin.css", "js/admin/admin.css", CSS, PAGE_FILE],
+  // The API's own description, with the caching the API's other public document (JWKS) has.
+  ["/openapi.json", "src/api_doc/openapi.json", JSON_TYPE, { "cache-control": "public, max-age=300" }],
 ];
+
+// A file's bytes as served: src/api_doc/openapi.json is pretty-printed for review, and served
+// without the indentation (178 KB become 94 KB).
+function served(source) {
+  const bytes = readFileSync(source);
+  return source.endsWith(".json")
+    ? Buffer.from(JSON.stringify(JSON.parse(bytes.toString("utf-8"))))
+    : bytes;
+}
 
 rmSync(join(out, "static"), { recursive: true, force: true });
 mkdirSync(join(out, "static"), { recursive: true });
 const imports = [];
 const entries = [];
 FILES.forEach(([path, source, type, extra], i) => {
-  const bytes = readFileSync(source);
+  const bytes = served(source);
   new TextDecoder("utf-8", { fatal: true }).decode(bytes); // throws: a Text module is a string
   writeFileSync(join(out, "static", `${i}.txt`), bytes);
   const etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 22)}"`;
@@ -104,10 +118,9 @@ const ASSET_FILES = [
   ["/docs", "src/api_doc/docs.html", HTML, { "content-security-policy": DOCS["content-security-policy"], "cache-control": "no-store" }],
 ];
 for (const [path, source, type, extra] of ASSET_FILES) {
-  const file = join(assets, path.endsWith(".js") || path.endsWith(".css") || path.endsWith(".txt")
-    ? path : `${path}.html`);
+  const file = join(assets, /\.(js|css|txt|json)$/.test(path) ? path : `${path}.html`);
   mkdirSync(dirname(file), { recursive: true });
-  copyFileSync(source, file);
+  writeFileSync(file, served(source));
   const headers = {
     "content-type": type,
     "cache-control": "public, max-age=0, must-revalidate",

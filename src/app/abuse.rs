@@ -1,7 +1,7 @@
 //! The per-client-IP limit in front of register, login (password or passkey), forgot and reset
 //! (`RATE_LIMIT_BY_IP`).
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{App, Route};
 use crate::http::error::AppError;
@@ -55,7 +55,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         match self.ip_limiter.allow(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => {
-                ctx.log("warn", "ip_rate_limited", json!({ "route": scope }));
+                ctx.log("warn", "ip_rate_limited", log_fields!({ "route": scope }));
                 Err(AppError::TooManyRequests {
                     retry_after: RETRY_AFTER_SECS,
                 })
@@ -64,7 +64,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "warn",
                     "ip_rate_limiter_unavailable",
-                    json!({ "route": scope, "cause": cause }),
+                    log_fields!({ "route": scope, "cause": cause }),
                 );
                 Ok(())
             }

@@ -1,7 +1,7 @@
 //! Access tokens on the way in: the bearer check every protected endpoint starts with,
 //! `GET /auth/me`, and `/auth/verify`, the token introspection other services and Workers call.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{reject_token, to_json, utc, App, Call};
 use crate::api_doc::VerifyResponse;
@@ -124,7 +124,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         if cache.enabled() {
             let lookup = cache.lookup(sid, &token.claims.sub, ctx.now_ms).await;
             if let Some(e) = lookup.location_error {
-                ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+                ctx.log("warn", "session_cache_failed", log_fields!({ "cause": e }));
             }
             if let Some((state, tier)) = lookup.hit {
                 ctx.note_session_cache(tier.as_str());
@@ -152,7 +152,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.now_ms,
         );
         if let Some(e) = cache.store(sid, &state, ctx.now_ms).await {
-            ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+            ctx.log("warn", "session_cache_failed", log_fields!({ "cause": e }));
         }
         Ok(state)
     }
@@ -161,7 +161,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     /// request that revoked them answers.
     pub(super) async fn purge_sessions(&self, session_ids: &[String], ctx: &Ctx) {
         for e in self.session_cache.purge(session_ids, ctx.now_ms).await {
-            ctx.log("warn", "session_cache_failed", json!({ "cause": e }));
+            ctx.log("warn", "session_cache_failed", log_fields!({ "cause": e }));
         }
     }
 
@@ -183,7 +183,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "warn",
                     "verify_degraded",
-                    json!({ "sid": token.claims.sid }),
+                    log_fields!({ "sid": token.claims.sid }),
                 );
                 (false, token.claims.email_verified)
             }

@@ -2,7 +2,7 @@
 //! account and everything that hangs off it, at once. With two-step verification on, a TOTP or
 //! recovery code is asked for too, after the password.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{App, Call};
 use crate::http::error::{AppError, FieldError};
@@ -73,7 +73,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "account_deleted",
-            json!({
+            log_fields!({
                 "user_id": user.id.to_string(),
                 "sid": token.claims.sid,
                 "email": user.email.redacted(),

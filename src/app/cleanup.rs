@@ -12,7 +12,7 @@
 //! - `mfa_tokens` that expired (a login's second half that never came, or came and used it).
 //! - audit events older than `AUDIT_RETENTION_DAYS`.
 
-use serde_json::json;
+use crate::log_fields;
 
 use crate::config::Config;
 use crate::http::Ctx;
@@ -175,7 +175,9 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
     let mut pending = TABLES.to_vec();
     let result = rounds(store, &at, &mut pending, &mut r).await;
     r.incomplete = !pending.is_empty() || result.is_err();
-    let counts = json!({
+    let error = result.as_ref().err().map(ToString::to_string);
+    let cause = error.as_deref();
+    let fields = log_fields!({
         "sessions": r.sessions,
         "spent_refresh_tokens": r.spent_refresh_tokens,
         "login_attempts": r.login_attempts,
@@ -185,14 +187,12 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "mfa_tokens": r.mfa_tokens,
         "audit_events": r.audit_events,
         "incomplete": r.incomplete,
+        "cause": cause,
     });
-    match result {
-        Ok(()) => ctx.log("info", "cleanup", counts),
-        Err(e) => {
-            let mut fields = counts;
-            fields["cause"] = e.to_string().into();
-            ctx.log("error", "cleanup_failed", fields);
-        }
+    match cause {
+        // The counts alone: `cause` is the last field.
+        None => ctx.log("info", "cleanup", &fields[..fields.len() - 1]),
+        Some(_) => ctx.log("error", "cleanup_failed", fields),
     }
     r
 }

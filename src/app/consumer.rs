@@ -6,14 +6,14 @@
 //! Worker's `#[event(queue)]` hands each message to [`process`] with the D1 store and the
 //! `send_email` binding, the native tests with the SQLite store and a fake mailer.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::email_verification::VERIFY_PAGE;
 use super::password_reset::RESET_PAGE;
 use crate::app::mail::{self, MailJob, MailKind, Mailer, Outcome};
 use crate::config::EmailConfig;
 use crate::domain::Email;
-use crate::http::Ctx;
+use crate::http::{Ctx, LogValue};
 use crate::store::{EmailPurpose, EmailTokenStore, Issued, NewEmailToken, StoreError};
 use crate::tokens;
 
@@ -64,16 +64,16 @@ pub async fn process(
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await
         }
     };
-    let line = |extra: serde_json::Value| {
-        let mut fields = json!({
-            "purpose": purpose.as_str(),
+    // Every line of this job names it; `extra` says what happened.
+    let purpose_name = purpose.as_str();
+    let log = |level: &str, event: &str, extra: &[(&str, LogValue<'_>)]| {
+        let job_fields = log_fields!({
+            "purpose": purpose_name,
             "queue_message_id": queue_message_id,
             "origin_request_id": job.request_id,
         });
-        if let (Some(fields), Some(extra)) = (fields.as_object_mut(), extra.as_object()) {
-            fields.extend(extra.clone());
-        }
-        fields
+        let fields: Vec<_> = job_fields.iter().chain(extra).cloned().collect();
+        ctx.log(level, event, &fields);
     };
     // The link's origin is this Worker's configuration, never the job's: a job queued by an
     // earlier version may carry one taken from its request's Host.
@@ -87,28 +87,28 @@ pub async fn process(
         if link.starts_with(&format!("{base}{page}?token=")) {
             return mail::deliver(mailer, &config.from, job, queue_message_id, ctx).await;
         }
-        ctx.log(
+        log(
             "error",
             "email_dropped",
-            line(json!({ "cause": "a queued link that is not on the configured origin" })),
+            log_fields!({ "cause": "a queued link that is not on the configured origin" }),
         );
         return Outcome::NotSent;
     }
     let Ok(email) = Email::parse(&job.to) else {
-        ctx.log(
+        log(
             "error",
             "email_dropped",
-            line(json!({ "cause": "job without a valid address" })),
+            log_fields!({ "cause": "job without a valid address" }),
         );
         return Outcome::NotSent;
     };
     let (token, hash) = match tokens::new_refresh_token() {
         Ok(pair) => pair,
         Err(e) => {
-            ctx.log(
+            log(
                 "error",
                 "email_failed",
-                line(json!({ "to": email.redacted(), "cause": e.to_string(), "retry": true })),
+                log_fields!({ "to": email.redacted(), "cause": e.to_string(), "retry": true }),
             );
             return Outcome::Retry;
         }
@@ -124,10 +124,10 @@ pub async fn process(
     };
     match store.issue_email_token(&new).await {
         Ok(Issued::Issued { user_id }) => {
-            ctx.log(
+            log(
                 "info",
                 "email_token_issued",
-                line(json!({ "user_id": user_id })),
+                log_fields!({ "user_id": user_id }),
             );
             let mut job = job.clone();
             job.link = Some(format!("{base}{page}?token={token}"));
@@ -135,37 +135,35 @@ pub async fn process(
             mail::deliver(mailer, &config.from, &job, queue_message_id, ctx).await
         }
         Ok(Issued::Capped { user_id }) => {
-            ctx.log(
+            log(
                 "warn",
                 "email_capped",
-                line(json!({ "user_id": user_id, "max_per_hour": config.max_per_hour })),
+                log_fields!({ "user_id": user_id, "max_per_hour": config.max_per_hour }),
             );
             Outcome::NotSent
         }
         Ok(Issued::NoAccount) => {
-            ctx.log(
+            log(
                 "info",
                 "email_token_not_issued",
-                line(json!({ "reason": "unknown_email", "email": email.redacted() })),
+                log_fields!({ "reason": "unknown_email", "email": email.redacted() }),
             );
             Outcome::NotSent
         }
         Err(StoreError::Unavailable(cause)) => {
-            ctx.log(
+            log(
                 "error",
                 "email_failed",
-                line(
-                    json!({ "to": email.redacted(), "stage": "token", "cause": cause, "retry": true }),
-                ),
+                log_fields!({ "to": email.redacted(), "stage": "token", "cause": cause, "retry": true }),
             );
             Outcome::Retry
         }
         // Bad data, not an outage: retrying cannot fix it.
         Err(StoreError::Corrupt(cause)) => {
-            ctx.log(
+            log(
                 "error",
                 "email_dropped",
-                line(json!({ "to": email.redacted(), "cause": cause })),
+                log_fields!({ "to": email.redacted(), "cause": cause }),
             );
             Outcome::NotSent
         }

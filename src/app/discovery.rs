@@ -1,4 +1,5 @@
-//! What needs no account: the JWKS, the health check, the OpenAPI document and its docs page.
+//! What needs no account: the JWKS, the health check and the docs page. The OpenAPI document
+//! the page shows is a static file of the entry module (`scripts/static-files.mjs`).
 
 use super::Call;
 use super::{to_json, App};
@@ -54,16 +55,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
         resp
     }
-}
-
-/// The OpenAPI document, generated natively from the API types (`make openapi`) and embedded as
-/// text, so none of the generator's code is in the Worker; `tests/openapi.rs` fails when the file
-/// and the types disagree. `build.rs` embeds it without the file's indentation. Public and
-/// cacheable (it changes only with a deployment).
-const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
-
-pub(super) fn openapi() -> ApiResponse {
-    ApiResponse::json_text(200, OPENAPI_JSON).with_header("cache-control", "public, max-age=300")
 }
 
 pub(super) fn docs_page() -> ApiResponse {

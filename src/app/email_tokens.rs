@@ -4,7 +4,7 @@
 //! [`crate::app::mail`]), and the queue's consumer ([`super::consumer`]) looks the account up, applies
 //! the hourly cap, makes the token and sends. So `forgot` does the same work for every address.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{to_json, App};
 use crate::api_doc::Accepted;
@@ -30,7 +30,7 @@ pub(super) fn link_unconfigured(kind: MailKind, ctx: &Ctx) {
     ctx.log(
         "error",
         "mail_link_unconfigured",
-        json!({
+        log_fields!({
             "kind": kind.as_str(),
             "cause": "neither APP_URL nor PUBLIC_URL is set: no origin for the link, nothing sent",
         }),
@@ -71,7 +71,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "email_token_refused",
-            json!({ "purpose": purpose, "reason": reason }),
+            log_fields!({ "purpose": purpose, "reason": reason }),
         );
         AppError::InvalidEmailToken
     }

@@ -1,7 +1,7 @@
 //! Email verification: the link sent at registration and on `POST /auth/email/verification`,
 //! spent by `POST /auth/email/verify`; and `REQUIRE_EMAIL_VERIFICATION`'s check at login.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::email_tokens::accepted;
 use super::{user_json, App, Call};
@@ -69,7 +69,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "warn",
                 "email_request_capped",
-                json!({
+                log_fields!({
                     "purpose": purpose.as_str(),
                     "user_id": user.id.to_string(),
                     "max_per_hour": max_per_hour,
@@ -107,14 +107,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 Err(_) => ctx.log(
                     "warn",
                     "session_cache_failed",
-                    json!({ "cause": "sessions of a verified user not listed" }),
+                    log_fields!({ "cause": "sessions of a verified user not listed" }),
                 ),
             }
         }
         ctx.log(
             "info",
             "email_verified",
-            json!({ "user_id": user.id.to_string() }),
+            log_fields!({ "user_id": user.id.to_string() }),
         );
         let mfa_enabled = self.mfa_enabled(&user, call).await?;
         Ok(ApiResponse::json(200, &user_json(&user, mfa_enabled)))
@@ -132,7 +132,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "login_refused",
-                json!({ "reason": "email_not_verified", "user_id": user.id.to_string() }),
+                log_fields!({ "reason": "email_not_verified", "user_id": user.id.to_string() }),
             );
             return Err(AppError::EmailNotVerified);
         }

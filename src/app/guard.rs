@@ -1,10 +1,9 @@
 //! Runs database calls through the circuit breaker. The breaker's state is read from its store
 //! once per request and written back only when it changes.
 
+use crate::log_fields;
 use std::cell::Cell;
 use std::future::Future;
-
-use serde_json::json;
 
 use crate::app::health::HealthMemory;
 use crate::config::Config;
@@ -50,7 +49,7 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
                 self.ctx.log(
                     "warn",
                     "breaker_store_unavailable",
-                    json!({ "cause": e.to_string() }),
+                    log_fields!({ "cause": e.to_string() }),
                 );
                 BreakerState::default()
             }
@@ -66,14 +65,14 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
             self.ctx.log(
                 "warn",
                 "breaker_state_changed",
-                json!({ "from": from.name(), "to": to.name() }),
+                log_fields!({ "from": from.name(), "to": to.name() }),
             );
         }
         if let Err(e) = self.store.save(&to).await {
             self.ctx.log(
                 "warn",
                 "breaker_store_unavailable",
-                json!({ "cause": e.to_string() }),
+                log_fields!({ "cause": e.to_string() }),
             );
         }
     }
@@ -143,14 +142,14 @@ impl<'a, B: BreakerStore> Guard<'a, B> {
             StoreError::Corrupt(why) => {
                 self.succeeded(state, now).await;
                 self.ctx
-                    .log("error", "stored_row_invalid", json!({ "cause": why }));
+                    .log("error", "stored_row_invalid", log_fields!({ "cause": why }));
                 AppError::internal("a stored row does not decode")
             }
             StoreError::Unavailable(cause) => {
                 let cfg = &self.config.breaker;
                 self.health.forget();
                 self.ctx
-                    .log("error", "storage_failure", json!({ "cause": cause }));
+                    .log("error", "storage_failure", log_fields!({ "cause": cause }));
                 let next = breaker::on_failure(state, now, cfg);
                 self.transition(state, next).await;
                 let retry_after = match next.unwrap_or(state) {

@@ -3,7 +3,7 @@
 //! wait behind every hash before it, a quarter-second each: it answers `503` with `Retry-After: 1`
 //! at once instead, before its body is read and before any hash.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{App, Route};
 use crate::http::error::AppError;
@@ -43,7 +43,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "warn",
                     "hash_queue_full",
-                    json!({ "route": name, "admitted": lock.admitted() }),
+                    log_fields!({ "route": name, "admitted": lock.admitted() }),
                 );
                 Err(AppError::ServiceUnavailable {
                     retry_after: RETRY_AFTER_SECS,

@@ -1,7 +1,7 @@
 //! Login: `POST /auth/login` (JSON, or the OAuth password form) checks the password and opens a
 //! session, answered with a token pair that `/auth/refresh` also uses.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::password_check::Authenticated;
 use super::{rfc3339, to_json, App, Call};
@@ -64,7 +64,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "login_refused",
-                json!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
+                log_fields!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
             );
             Err(AppError::AccountDisabled)
         } else {
@@ -95,7 +95,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "info",
                     "password_rehashed",
-                    json!({
+                    log_fields!({
                         "user_id": user.id.to_string(),
                         "from": stored.algorithm(),
                         "from_iterations": stored.iterations(),
@@ -165,14 +165,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "login_failed",
-                json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
+                log_fields!({ "reason": "password_changed", "user_id": user.id.to_string() }),
             );
             return Err(refused);
         };
         ctx.log(
             "info",
             "login_succeeded",
-            json!({ "user_id": user.id.to_string(), "sid": session_id }),
+            log_fields!({ "user_id": user.id.to_string(), "sid": session_id }),
         );
         if !ended.is_empty() {
             // Over `MAX_SESSIONS_PER_USER`: the oldest sessions ended, as a logout ends one.
@@ -180,7 +180,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "session_limit",
-                json!({
+                log_fields!({
                     "user_id": user.id.to_string(),
                     "sid": session_id,
                     "revoked": ended.len(),

@@ -9,10 +9,10 @@
 //! rendering, so it travels only in the mail. Log lines name the kind, the redacted address and
 //! ids only.
 
+use crate::log_fields;
 use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::domain::Email;
 use crate::http::Ctx;
@@ -273,7 +273,7 @@ pub async fn flush(queue: &impl MailQueue, jobs: &[MailJob], ctx: &Ctx) {
                 ctx.log(
                     "info",
                     "email_queued",
-                    json!({ "kind": job.kind.as_str(), "to": job.redacted_to() }),
+                    log_fields!({ "kind": job.kind.as_str(), "to": job.redacted_to() }),
                 );
             }
         }
@@ -282,7 +282,7 @@ pub async fn flush(queue: &impl MailQueue, jobs: &[MailJob], ctx: &Ctx) {
             ctx.log(
                 "error",
                 "email_queue_failed",
-                json!({ "jobs": jobs.len(), "cause": cause }),
+                log_fields!({ "jobs": jobs.len(), "cause": cause }),
             );
         }
     }
@@ -322,7 +322,7 @@ pub async fn deliver(
             ctx.log(
                 "info",
                 "email_sent",
-                json!({
+                log_fields!({
                     "kind": job.kind.as_str(),
                     "to": job.redacted_to(),
                     "message_id": message_id,
@@ -336,7 +336,7 @@ pub async fn deliver(
             ctx.log(
                 "error",
                 "email_failed",
-                json!({
+                log_fields!({
                     "kind": job.kind.as_str(),
                     "to": job.redacted_to(),
                     "queue_message_id": queue_message_id,

@@ -40,8 +40,9 @@ mod password_reset;
 mod registration;
 mod sessions;
 
+use crate::log_fields;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api_doc::UserView;
 use crate::app::health::HealthMemory;
@@ -81,7 +82,6 @@ enum Route {
     MfaDisable,
     Jwks,
     Health,
-    OpenApi,
     Docs,
     PasskeyRegisterOptions,
     PasskeyRegister,
@@ -138,7 +138,6 @@ const ROUTES: &[(&str, &[(&str, Route)])] = &[
     ("/auth/mfa/totp", &[("DELETE", Route::MfaDisable)]),
     ("/.well-known/jwks.json", &[("GET", Route::Jwks)]),
     ("/health", &[("GET", Route::Health)]),
-    ("/openapi.json", &[("GET", Route::OpenApi)]),
     ("/docs", &[("GET", Route::Docs)]),
     (
         "/auth/passkeys/register/options",
@@ -265,7 +264,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Ok(resp) => resp,
             Err(err) => {
                 if let AppError::Internal(cause) = &err {
-                    ctx.log("error", "internal_error", json!({ "cause": cause }));
+                    ctx.log("error", "internal_error", log_fields!({ "cause": cause }));
                 }
                 let problem = if token_endpoint {
                     oauth::token_problem(&err)
@@ -338,7 +337,6 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             Route::MfaDisable => self.mfa_disable(call).await,
             Route::Jwks => Ok(self.jwks()),
             Route::Health => Ok(self.health(call).await),
-            Route::OpenApi => Ok(discovery::openapi()),
             Route::Docs => Ok(discovery::docs_page()),
             Route::PasskeyRegisterOptions
             | Route::PasskeyRegister
@@ -388,7 +386,7 @@ fn reject_token(ctx: &Ctx, reason: TokenRejection) -> AppError {
     ctx.log(
         "info",
         "token_rejected",
-        json!({ "reason": reason.as_str() }),
+        log_fields!({ "reason": reason.as_str() }),
     );
     AppError::InvalidToken(reason)
 }

@@ -1,7 +1,7 @@
 //! Password change: `POST /auth/password/change` re-authenticates the signed-in user, stores
 //! the new password and signs out every other session.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{rfc3339, App, Call};
 use crate::domain::Email;
@@ -82,7 +82,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "password_changed",
-            json!({
+            log_fields!({
                 "user_id": user.id.to_string(),
                 "sid": token.claims.sid,
                 "sessions_revoked": revoked.len(),

@@ -2,7 +2,7 @@
 //! deletion) go through: the login throttle's reservation, the stored hash's verification at no
 //! less than the failure floor, and the fresh hash every stored password gets.
 
-use serde_json::json;
+use crate::log_fields;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -85,7 +85,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                         ctx.log(
                             "warn",
                             "login_throttled",
-                            json!({
+                            log_fields!({
                                 "email": redact_raw(raw_email),
                                 "purpose": purpose,
                                 "retry_after": retry_after_secs,
@@ -134,7 +134,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "info",
                     "login_failed",
-                    json!({
+                    log_fields!({
                         "reason": reason,
                         "purpose": purpose,
                         "email": redact_raw(raw_email),
@@ -172,7 +172,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 return Err("unknown_email");
             }
             Some(Err(why)) => {
-                ctx.log("error", "stored_row_invalid", json!({ "cause": why }));
+                ctx.log("error", "stored_row_invalid", log_fields!({ "cause": why }));
                 dummy(floor).await;
                 return Err("stored_row_invalid");
             }
@@ -184,7 +184,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "error",
                     "stored_hash_refused",
-                    json!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
+                    log_fields!({ "user_id": user.id.to_string(), "reason": e.to_string() }),
                 );
                 dummy(floor).await;
                 return Err("stored_hash_refused");
@@ -253,7 +253,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             event,
-            json!({ "reason": "password_changed", "user_id": user.id.to_string() }),
+            log_fields!({ "reason": "password_changed", "user_id": user.id.to_string() }),
         );
         AppError::InvalidCredentials
     }

@@ -2,7 +2,7 @@
 //! address; `POST /auth/password/reset` spends the link's token and replaces the password. Also
 //! the "your password was changed" notice.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::email_tokens::accepted;
 use super::password_change::new_password;
@@ -127,7 +127,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "password_reset",
-            json!({ "user_id": user.id.to_string(), "sessions_revoked": revoked.len() }),
+            log_fields!({ "user_id": user.id.to_string(), "sessions_revoked": revoked.len() }),
         );
         self.notify_password_changed(&user.email, ctx);
         Ok(ApiResponse::empty(204))

@@ -1,6 +1,6 @@
 //! Registration: `POST /auth/register` makes an account from an email and a password.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{rfc3339, user_json, App, Call};
 use crate::domain::{Email, User, UserId};
@@ -46,14 +46,14 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "register_rejected",
-                json!({ "reason": "email_taken", "email": user.email.redacted() }),
+                log_fields!({ "reason": "email_taken", "email": user.email.redacted() }),
             );
             return Err(AppError::EmailTaken);
         }
         ctx.log(
             "info",
             "user_registered",
-            json!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
+            log_fields!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
         );
         self.send_welcome_verification(&user, ctx);
         Ok(ApiResponse::json(201, &user_json(&user, false)).with_header("location", "/auth/me"))

@@ -1,7 +1,7 @@
 //! Sessions: refresh-token rotation with reuse detection, logout, and the user's list of
 //! devices (list, revoke one, revoke all but this one).
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::Call;
 use super::{rfc3339, to_json, App};
@@ -38,7 +38,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "info",
                 "refresh_rejected",
-                json!({ "reason": reason, "sid": sid }),
+                log_fields!({ "reason": reason, "sid": sid }),
             );
             AppError::InvalidGrant
         };
@@ -59,7 +59,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "info",
                     "refresh_succeeded",
-                    json!({ "user_id": user.id.to_string(), "sid": session_id }),
+                    log_fields!({ "user_id": user.id.to_string(), "sid": session_id }),
                 );
                 // The session's way in, as its login stored it: a refresh proves no factor.
                 self.token_pair(&user, &session_id, &amr, new_token, ctx)
@@ -90,7 +90,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 ctx.log(
                     "warn",
                     "refresh_reuse_detected",
-                    json!({ "sid": session_id, "session_revoked": revoked }),
+                    log_fields!({ "sid": session_id, "session_revoked": revoked }),
                 );
                 Err(AppError::InvalidGrant)
             }
@@ -111,7 +111,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 .await?;
             if let Some(sid) = revoked {
                 self.purge_sessions(std::slice::from_ref(&sid), ctx).await;
-                ctx.log("info", "logout", json!({ "sid": sid }));
+                ctx.log("info", "logout", log_fields!({ "sid": sid }));
             }
         }
         Ok(ApiResponse::empty(204))
@@ -163,7 +163,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "session_revoked",
-            json!({ "user_id": user.id.to_string(), "sid": session_id }),
+            log_fields!({ "user_id": user.id.to_string(), "sid": session_id }),
         );
         Ok(ApiResponse::empty(204))
     }
@@ -191,7 +191,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "other_sessions_revoked",
-            json!({ "user_id": user.id.to_string(), "sid": token.claims.sid, "revoked": revoked.len() }),
+            log_fields!({ "user_id": user.id.to_string(), "sid": token.claims.sid, "revoked": revoked.len() }),
         );
         Ok(ApiResponse::empty(204))
     }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::http::error::{AppError, TokenRejection};
 
 pub use body::{parse_form, AnyObject, Body, Fields};
-pub use context::Ctx;
+pub use context::{Ctx, LogValue, ToLog};
 pub use problem::{problem_response, render};
 
 /// Request bodies over this many bytes get `413` before anything is parsed or hashed.

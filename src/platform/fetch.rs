@@ -2,9 +2,9 @@
 //! bindings of the request put together into an [`App`], and the core's [`ApiResponse`] built
 //! back into the runtime's `Response`.
 
+use crate::log_fields;
 use std::rc::Rc;
 
-use serde_json::json;
 use worker::worker_sys::web_sys;
 use worker::{Context, Date, Env, Result};
 
@@ -184,7 +184,7 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
             app.handle(api_req, &ctx).await
         }
         Err(why) => {
-            ctx.log("error", "config_invalid", json!({ "cause": why }));
+            ctx.log("error", "config_invalid", log_fields!({ "cause": why }));
             let mut r = http::problem_response(&AppError::internal(why), &ctx.request_id);
             r.set_header("x-request-id", ctx.request_id.clone());
             r.set_header("x-content-type-options", "nosniff");

@@ -2,7 +2,7 @@
 //! are sent once its response is on its way, and the consumer hands each message to the core
 //! (`app::consumer`), which decides; here only the messages are read, acked and retried.
 
-use serde_json::json;
+use crate::log_fields;
 use worker::{Context, Date, Env, MessageBatch, MessageExt};
 
 use super::console;
@@ -50,7 +50,7 @@ pub fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
             ctx.log(
                 "error",
                 "email_queue_failed",
-                json!({ "jobs": jobs.len(), "cause": e }),
+                log_fields!({ "jobs": jobs.len(), "cause": e }),
             );
             return;
         }
@@ -84,7 +84,7 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
                 ctx.log(
                     "error",
                     "email_failed",
-                    json!({ "queue_message_id": message.id(), "cause": why, "retry": true }),
+                    log_fields!({ "queue_message_id": message.id(), "cause": why, "retry": true }),
                 );
                 message.retry();
                 continue;
@@ -105,7 +105,7 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
                 ctx.log(
                     "error",
                     "email_dropped",
-                    json!({ "queue_message_id": message.id(), "cause": cause }),
+                    log_fields!({ "queue_message_id": message.id(), "cause": cause }),
                 );
                 message.ack();
             }

@@ -1,7 +1,7 @@
 //! The Cron Trigger: the scheduled cleanup of rows that can no longer matter (the decisions are
 //! the core's, in `app::cleanup`).
 
-use serde_json::json;
+use crate::log_fields;
 use worker::{Date, Env};
 
 use super::console;
@@ -17,8 +17,12 @@ pub async fn run(env: Env) {
         (Ok(cfg), Ok(db)) => {
             crate::app::cleanup::run(&D1Store(db), &cfg, &ctx).await;
         }
-        (Err(why), _) => ctx.log("error", "config_invalid", json!({ "cause": why })),
-        (_, Err(e)) => ctx.log("error", "cleanup_failed", json!({ "cause": e.to_string() })),
+        (Err(why), _) => ctx.log("error", "config_invalid", log_fields!({ "cause": why })),
+        (_, Err(e)) => ctx.log(
+            "error",
+            "cleanup_failed",
+            log_fields!({ "cause": e.to_string() }),
+        ),
     }
     console::log_lines(&ctx);
 }

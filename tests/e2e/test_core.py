@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from client import request
-from conftest import ANSI, SigningKey
+from conftest import ANSI, ROOT, SigningKey
 
 PASSWORD = "correct horse battery"
 
@@ -293,8 +293,11 @@ def test_structured_logs_carry_request_ids_and_no_secrets(worker):
 
 def test_openapi_document_and_docs_page_are_served_with_their_assets(worker):
     r = request(worker.base, "GET", "/openapi.json")
-    assert r.status == 200
+    assert r.status == 200 and r.header("content-type") == "application/json"
     doc = r.json()
+    # The file `make openapi` generates from the types (tests/openapi.rs), without its indentation.
+    assert doc == json.loads((ROOT / "src" / "api_doc" / "openapi.json").read_text())
+    assert b"\n" not in r.body
     assert doc["openapi"].startswith("3.1.")
     assert "/auth/login" in doc["paths"] and "/auth/verify" in doc["paths"]
     page = request(worker.base, "GET", "/docs")

@@ -13,8 +13,8 @@ mod users;
 
 pub(super) use console::console_page;
 
+use crate::log_fields;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -44,7 +44,11 @@ pub(super) fn gate(config: &Config, req: &ApiRequest, ctx: &Ctx) -> Result<(), A
     if console || presents(req, key) {
         return Ok(());
     }
-    ctx.log("warn", "admin_key_refused", json!({ "path": req.path }));
+    ctx.log(
+        "warn",
+        "admin_key_refused",
+        log_fields!({ "path": req.path }),
+    );
     Err(AppError::InvalidToken(TokenRejection::Missing))
 }
 

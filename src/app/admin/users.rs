@@ -2,9 +2,10 @@
 //! `GET`, `PATCH` (disabled, email verified) and `DELETE /admin/users/{id}`, and per account
 //! `DELETE …/sessions`, `DELETE …/mfa` and `POST …/password-reset`.
 
+use crate::log_fields;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api_doc::{AdminUserList, AdminUserView};
 use crate::app::mail::{MailJob, MailKind};
@@ -237,7 +238,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "admin_user_updated",
-            json!({
+            log_fields!({
                 "user_id": row.id,
                 "disabled": disabled,
                 "email_verified": email_verified,
@@ -269,7 +270,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "admin_user_deleted",
-            json!({ "user_id": row.id, "email": email.redacted() }),
+            log_fields!({ "user_id": row.id, "email": email.redacted() }),
         );
         Ok(ApiResponse::empty(204))
     }
@@ -293,7 +294,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "admin_sessions_revoked",
-            json!({ "user_id": id.to_string(), "revoked": revoked.len(), "sids": revoked }),
+            log_fields!({ "user_id": id.to_string(), "revoked": revoked.len(), "sids": revoked }),
         );
         Ok(ApiResponse::empty(204))
     }
@@ -323,7 +324,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "admin_mfa_removed",
-            json!({ "user_id": row.id, "was_on": was_on }),
+            log_fields!({ "user_id": row.id, "was_on": was_on }),
         );
         Ok(ApiResponse::empty(204))
     }
@@ -348,7 +349,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "admin_password_reset_sent",
-            json!({ "user_id": row.id }),
+            log_fields!({ "user_id": row.id }),
         );
         Ok(super::super::email_tokens::accepted(
             "A reset link is on its way to the account's address.",

@@ -2,6 +2,7 @@
 //! half (`/auth/mfa/verify`), a new set of recovery codes, and turning it off. The contract's
 //! "Two-step verification" section is the specification; docs/mfa.md has the design notes.
 
+use crate::log_fields;
 use serde_json::json;
 
 use super::factor::{now_secs, Used};
@@ -153,7 +154,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_setup",
-            json!({ "user_id": user.id.to_string() }),
+            log_fields!({ "user_id": user.id.to_string() }),
         );
         let uri = totp::otpauth_uri(&self.config.mfa.issuer, user.email.as_ref(), &secret);
         Ok(ApiResponse::json(
@@ -211,7 +212,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_enabled",
-            json!({ "user_id": user.id.to_string(), "sid": token.claims.sid, "sessions_revoked": count }),
+            log_fields!({ "user_id": user.id.to_string(), "sid": token.claims.sid, "sessions_revoked": count }),
         );
         self.notify(&user, MailKind::MfaEnabled, ctx);
         Ok(ApiResponse::json(200, &json!({ "recovery_codes": codes })))
@@ -326,7 +327,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_recovery_codes_replaced",
-            json!({ "user_id": user.id.to_string() }),
+            log_fields!({ "user_id": user.id.to_string() }),
         );
         Ok(ApiResponse::json(200, &json!({ "recovery_codes": codes })))
     }
@@ -360,7 +361,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_disabled",
-            json!({ "user_id": user.id.to_string(), "sid": token.claims.sid }),
+            log_fields!({ "user_id": user.id.to_string(), "sid": token.claims.sid }),
         );
         self.notify(&user, MailKind::MfaDisabled, ctx);
         Ok(ApiResponse::empty(204))

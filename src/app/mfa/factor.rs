@@ -2,7 +2,7 @@
 //! a TOTP or recovery code checked behind the login throttle's reservation, the `mfa_token` of
 //! a login's first half, and the mails.
 
-use serde_json::json;
+use crate::log_fields;
 
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
 use crate::app::mail::{MailJob, MailKind};
@@ -99,7 +99,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_secret_resealed",
-            json!({ "user_id": user_id, "key_id": keys.current_id(), "written": written }),
+            log_fields!({ "user_id": user_id, "key_id": keys.current_id(), "written": written }),
         );
         Ok(OpenSecret {
             secret: opened.secret,
@@ -136,7 +136,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             ctx.log(
                 "warn",
                 "login_throttled",
-                json!({ "email": email.redacted(), "purpose": purpose, "retry_after": retry_after_secs }),
+                log_fields!({ "email": email.redacted(), "purpose": purpose, "retry_after": retry_after_secs }),
             );
             return Err(AppError::TooManyAttempts {
                 retry_after: retry_after_secs,
@@ -234,7 +234,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "login_failed",
-            json!({
+            log_fields!({
                 "reason": "wrong_mfa_code",
                 "purpose": purpose,
                 "user_id": user.id.to_string(),
@@ -274,7 +274,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         ctx.log(
             "info",
             "mfa_required",
-            json!({ "user_id": user.id.to_string() }),
+            log_fields!({ "user_id": user.id.to_string() }),
         );
         Ok(AppError::MfaRequired { mfa_token: token })
     }

@@ -2,7 +2,8 @@
 //! The checks are the core's (`authentication`); this spends the challenge, finds the
 //! credential, records the use under the counter rule and opens a session.
 
-use serde_json::{json, Value};
+use crate::log_fields;
+use serde_json::Value;
 
 use super::options::request_options;
 use super::register::{credential, new_challenge, CHALLENGE_TTL_MS};
@@ -63,7 +64,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             ctx.log(
                 "info",
                 "login_failed",
-                json!({ "method": "passkey", "reason": reason }),
+                log_fields!({ "method": "passkey", "reason": reason }),
             );
             AppError::InvalidPasskey(401)
         };
@@ -126,7 +127,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             ctx.log(
                 "info",
                 "login_refused",
-                json!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
+                log_fields!({ "reason": "account_disabled", "user_id": user.id.to_string() }),
             );
             return Err(AppError::AccountDisabled);
         }
@@ -134,7 +135,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         ctx.log(
             "info",
             "passkey_used",
-            json!({ "user_id": user.id.to_string(), "passkey_id": passkey.id }),
+            log_fields!({ "user_id": user.id.to_string(), "passkey_id": passkey.id }),
         );
         self.open_session(
             call,

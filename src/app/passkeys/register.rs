@@ -2,6 +2,7 @@
 //! `POST /auth/passkeys/register`, `GET /auth/passkeys`, `DELETE /auth/passkeys/{id}`. The
 //! checks are the core's (`registration`); this is their HTTP and storage side.
 
+use crate::log_fields;
 use crate::store::events::EventKind;
 use serde_json::{json, Value};
 
@@ -180,7 +181,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
             ctx.log(
                 "info",
                 "passkey_refused",
-                json!({ "ceremony": "registration", "reason": reason, "user_id": user.id.to_string() }),
+                log_fields!({ "ceremony": "registration", "reason": reason, "user_id": user.id.to_string() }),
             );
             AppError::InvalidPasskey(400)
         };
@@ -252,7 +253,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         ctx.log(
             "info",
             "passkey_registered",
-            json!({ "user_id": user.id.to_string(), "passkey_id": id, "alg": passkey.algorithm }),
+            log_fields!({ "user_id": user.id.to_string(), "passkey_id": id, "alg": passkey.algorithm }),
         );
         self.outbox.push(MailJob {
             kind: MailKind::PasskeyAdded,
@@ -302,7 +303,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
         call.ctx.log(
             "info",
             "passkey_deleted",
-            json!({ "user_id": user.id.to_string(), "passkey_id": id }),
+            log_fields!({ "user_id": user.id.to_string(), "passkey_id": id }),
         );
         Ok(ApiResponse::empty(204))
     }
