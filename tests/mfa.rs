@@ -11,6 +11,7 @@ use common::*;
 use edge_auth::app::mfa::crypto::RustCrypto;
 use edge_auth::app::mfa::secret_box;
 use edge_auth::app::mfa::totp;
+use edge_auth::config::MfaKey;
 use edge_auth::http::{ApiRequest, ApiResponse};
 use futures::executor::block_on;
 use serde_json::{json, Value};
@@ -491,8 +492,8 @@ fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used
             .sealed_secret
             .unwrap()
     };
-    let old_id = secret_box::MfaKey::parse(KEY).unwrap().id().to_owned();
-    let new_id = secret_box::MfaKey::parse(NEW_KEY).unwrap().id().to_owned();
+    let old_id = MfaKey::parse(KEY).unwrap().id().to_owned();
+    let new_id = MfaKey::parse(NEW_KEY).unwrap().id().to_owned();
     assert_eq!(secret_box::key_id(&sealed()), Some(old_id.as_str()));
     let rotated = h.elsewhere(config_with(&[
         ("MFA_ENCRYPTION_KEY", NEW_KEY),

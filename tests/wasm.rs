@@ -359,8 +359,9 @@ mod two_step_verification_on_webcrypto {
     //! Worker): both implementations of `MfaCrypto` give the same bytes.
     use edge_auth::app::mfa::crypto::{CryptoError, MfaCrypto};
     use edge_auth::app::mfa::known_answers as kat;
-    use edge_auth::app::mfa::secret_box::{self, MfaKeys, SecretBoxError};
+    use edge_auth::app::mfa::secret_box::{self, SecretBoxError};
     use edge_auth::app::mfa::totp::{self, TotpSecret};
+    use edge_auth::config::MfaKeys;
     use edge_auth::platform::webcrypto::WebCrypto;
     use wasm_bindgen_test::wasm_bindgen_test;
 

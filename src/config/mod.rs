@@ -3,11 +3,12 @@
 
 use secrecy::SecretString;
 
-use crate::app::mfa::secret_box::{KeyConfigError, MfaKeys};
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
 use crate::tokens::KeySet;
 
+mod mfa;
+pub use mfa::{InvalidKey, KeyConfigError, MfaKey, MfaKeys};
 mod webauthn;
 use webauthn::webauthn;
 pub use webauthn::WebAuthnConfig;
@@ -56,8 +57,11 @@ pub mod names {
     pub const WEBAUTHN_ORIGINS: &str = "WEBAUTHN_ORIGINS";
     pub const MFA_ISSUER: &str = "MFA_ISSUER";
     pub const MFA_TOKEN_TTL: &str = "MFA_TOKEN_TTL";
-    pub const MFA_ENCRYPTION_KEY: &str = crate::app::mfa::secret_box::KEY_VAR;
-    pub const MFA_ENCRYPTION_OLD_KEYS: &str = crate::app::mfa::secret_box::OLD_KEYS_VAR;
+    /// The current key that seals TOTP secrets: 32 bytes, base64url.
+    pub const MFA_ENCRYPTION_KEY: &str = "MFA_ENCRYPTION_KEY";
+    /// The keys rotated away from, still accepted to open old rows: comma-separated, each like
+    /// [`MFA_ENCRYPTION_KEY`].
+    pub const MFA_ENCRYPTION_OLD_KEYS: &str = "MFA_ENCRYPTION_OLD_KEYS";
 }
 
 #[derive(Debug)]

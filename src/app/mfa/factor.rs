@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{App, Call};
+use crate::config::MfaKeys;
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::Ctx;
@@ -38,7 +39,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
     ///
     /// # Errors
     /// `500` (logged as a configuration error) when `MFA_ENCRYPTION_KEY` is unset.
-    pub(crate) fn mfa_keys(&self) -> Result<&secret_box::MfaKeys, AppError> {
+    pub(crate) fn mfa_keys(&self) -> Result<&MfaKeys, AppError> {
         self.config.mfa.keys.as_ref().ok_or_else(|| {
             AppError::internal("configuration MFA_ENCRYPTION_KEY: missing (two-step verification)")
         })
