@@ -1,7 +1,7 @@
 //! What needs no account: the JWKS, the health check, the OpenAPI document and its docs page.
 
 use super::Call;
-use super::{to_json, App};
+use super::{to_json, App, Crypto};
 use crate::api_doc::{Health, HealthChecks};
 use crate::http::error::AppError;
 use crate::http::ApiResponse;
@@ -10,9 +10,9 @@ use crate::store::{BreakerStore, SessionStore, UserStore};
 /// The Swagger UI page; its script and styles are static assets under `/docs/`.
 const DOCS_HTML: &str = include_str!("../api_doc/docs.html");
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) fn jwks(&self) -> ApiResponse {
-        ApiResponse::json_text(200, self.config.keys.jwks_text()).with_header(
+        ApiResponse::json_text(200, self.keys.jwks_text()).with_header(
             "cache-control",
             format!("public, max-age={}", self.config.jwks_max_age_secs),
         )

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
-use crate::tokens::KeySet;
+use crate::tokens::SigningKeys;
 
 mod mfa;
 pub use mfa::{InvalidKey, KeyConfigError, MfaKey, MfaKeys};
@@ -108,7 +108,9 @@ pub struct Config {
     /// Requests that may hash at once per isolate, the one hashing and those waiting their turn
     /// (`password::queue`); one more answers `503` with `Retry-After: 1` before its body is read.
     pub max_hash_queue: u32,
-    pub keys: KeySet,
+    /// `JWT_SIGNING_KEYS`, parsed; whoever puts the service together hands them to the
+    /// runtime's signing backend (`tokens::KeySet`).
+    pub keys: SigningKeys,
     /// The passkeys' relying party.
     pub webauthn: WebAuthnConfig,
     pub mfa: MfaConfig,
@@ -195,7 +197,7 @@ impl Config {
             name: names::SIGNING_KEYS,
             why: "missing: set it with `wrangler secret put` (or `.dev.vars` locally)".into(),
         })?;
-        let keys = KeySet::from_jwks_json(&keys_json).map_err(|e| ConfigError {
+        let keys = SigningKeys::from_jwks_json(&keys_json).map_err(|e| ConfigError {
             name: names::SIGNING_KEYS,
             why: e.to_string(),
         })?;
