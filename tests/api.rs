@@ -358,14 +358,15 @@ fn me_rejects_missing_malformed_expired_and_foreign_tokens() {
     assert_problem(&h.me(&token, before_issue), 401, "invalid_token");
 
     // The same user, a token from a key this service does not have.
-    let mut other = Harness::new();
     let keys = json!([jwk("k1", 9)]).to_string();
-    other.config = Config::from_lookup(|n| match n {
-        "JWT_SIGNING_KEYS" => Some(keys.clone()),
-        "PBKDF2_ITERATIONS" => Some("1000".into()),
-        _ => None,
-    })
-    .unwrap();
+    let other = Harness::with_config(
+        Config::from_lookup(|n| match n {
+            "JWT_SIGNING_KEYS" => Some(keys.clone()),
+            "PBKDF2_ITERATIONS" => Some("1000".into()),
+            _ => None,
+        })
+        .unwrap(),
+    );
     other.register("alice@example.com", PASSWORD);
     let forged = other.token("alice@example.com");
     assert_problem(&h.me(&forged, NOW_MS), 401, "invalid_token");

@@ -7,8 +7,10 @@ use edge_auth::http::{parse_form, request_id};
 use edge_auth::limits::ratelimit::client_of;
 use edge_auth::password::Password;
 use edge_auth::password::{HashBounds, LegacyHash, PasswordHash, StoredHash};
-use edge_auth::tokens::KeySet;
+use edge_auth::tokens::signer::CompactKeys;
 use proptest::prelude::*;
+
+type KeySet = edge_auth::tokens::KeySet<CompactKeys>;
 
 fn keys() -> KeySet {
     KeySet::from_jwks_json(

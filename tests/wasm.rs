@@ -6,9 +6,12 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use edge_auth::password::PasswordHash;
-use edge_auth::tokens::{AccessClaims, KeySet};
+use edge_auth::platform::token_keys::WebCryptoKeys;
+use edge_auth::tokens::AccessClaims;
 use js_sys::wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
+
+type KeySet = edge_auth::tokens::KeySet<WebCryptoKeys>;
 
 #[wasm_bindgen_test]
 fn randomness_comes_from_the_js_backend() {
@@ -84,7 +87,6 @@ fn b64(v: &serde_json::Value) -> Vec<u8> {
 
 #[wasm_bindgen_test]
 async fn webcrypto_signs_and_verifies_the_shared_vectors() {
-    use edge_auth::platform::token_keys::WebCryptoKeys;
     use edge_auth::tokens::signer::{Ed25519Keys, KeyBytes};
     let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
     for v in vectors["signatures"].as_array().unwrap() {
@@ -359,8 +361,9 @@ mod two_step_verification_on_webcrypto {
     //! Worker): both implementations of `MfaCrypto` give the same bytes.
     use edge_auth::app::mfa::crypto::{CryptoError, MfaCrypto};
     use edge_auth::app::mfa::known_answers as kat;
-    use edge_auth::app::mfa::secret_box::{self, MfaKeys, SecretBoxError};
+    use edge_auth::app::mfa::secret_box::{self, SecretBoxError};
     use edge_auth::app::mfa::totp::{self, TotpSecret};
+    use edge_auth::config::MfaKeys;
     use edge_auth::platform::webcrypto::WebCrypto;
     use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -3,13 +3,13 @@
 
 use crate::log_fields;
 
-use super::{App, Route};
+use super::{App, Crypto, Route};
 use crate::http::error::AppError;
 use crate::http::{ApiRequest, Ctx};
 use crate::limits::ratelimit::RETRY_AFTER_SECS;
 use crate::store::{BreakerStore, SessionStore, UserStore};
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// Counts the request against its client IP (`CF-Connecting-IP`, which Cloudflare sets on
     /// every request from the internet) for the routes an abuser would flood.
     ///

@@ -3,7 +3,7 @@
 
 use crate::log_fields;
 
-use super::{reject_token, to_json, utc, App, Call};
+use super::{reject_token, to_json, utc, App, Call, Crypto};
 use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
 use crate::http;
@@ -24,7 +24,7 @@ impl Body for Introspection {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) async fn me(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx) = (call.req, call.ctx);
         let token = self.bearer_token(req, ctx).await?;
@@ -34,8 +34,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
 
     /// Checks an access token's signature and claims (no database), logging why it fails.
     async fn verify_token(&self, token: &str, ctx: &Ctx) -> Result<VerifiedToken, AppError> {
-        self.config
-            .keys
+        self.keys
             .verify(
                 token,
                 utc(ctx.now_ms),

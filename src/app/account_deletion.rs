@@ -4,7 +4,7 @@
 
 use crate::log_fields;
 
-use super::{App, Call};
+use super::{App, Call, Crypto};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::events::EventKind;
@@ -37,7 +37,7 @@ impl Body for AccountDeletion {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `DELETE /auth/me`: deletes the account and everything that hangs off it, at once.
     pub(super) async fn delete_account(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);

@@ -2,7 +2,7 @@
 //! the page shows is a static file of the entry module (`scripts/static-files.mjs`).
 
 use super::Call;
-use super::{to_json, App};
+use super::{to_json, App, Crypto};
 use crate::api_doc::{Health, HealthChecks};
 use crate::http::error::AppError;
 use crate::http::ApiResponse;
@@ -11,9 +11,9 @@ use crate::store::{BreakerStore, SessionStore, UserStore};
 /// The Swagger UI page; its script and styles are static assets under `/docs/`.
 const DOCS_HTML: &str = include_str!("../api_doc/docs.html");
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) fn jwks(&self) -> ApiResponse {
-        ApiResponse::json_text(200, self.config.keys.jwks_text()).with_header(
+        ApiResponse::json_text(200, self.keys.jwks_text()).with_header(
             "cache-control",
             format!("public, max-age={}", self.config.jwks_max_age_secs),
         )

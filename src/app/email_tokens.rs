@@ -6,7 +6,7 @@
 
 use crate::log_fields;
 
-use super::{to_json, App};
+use super::{to_json, App, Crypto};
 use crate::api_doc::Accepted;
 use crate::app::mail::{MailJob, MailKind};
 use crate::domain::Email;
@@ -37,7 +37,7 @@ pub(super) fn link_unconfigured(kind: MailKind, ctx: &Ctx) {
     );
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// Queues a reset or verification email for the account of `email`, if it has one: the job
     /// carries the address, never a token (the consumer makes it) nor where the link points
     /// (the consumer takes that from its configuration). Without a configured origin nothing is

@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::email_tokens::accepted;
-use super::{user_json, App, Call};
+use super::{user_json, App, Call, Crypto};
 use crate::app::mail::MailKind;
 use crate::domain::User;
 use crate::http::error::AppError;
@@ -40,7 +40,7 @@ pub(super) fn optional_body(req: &ApiRequest) -> Result<(), AppError> {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `POST /auth/email/verification` (Bearer): a new verification email, for at most
     /// `EMAIL_MAX_PER_HOUR` requests an hour (past that the same `202`, nothing queued). Its
     /// body is optional: nothing, JSON `null` or a JSON object.

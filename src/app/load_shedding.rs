@@ -5,7 +5,7 @@
 
 use crate::log_fields;
 
-use super::{App, Route};
+use super::{App, Crypto, Route};
 use crate::http::error::AppError;
 use crate::http::Ctx;
 use crate::password::queue::{self, Admitted};
@@ -15,7 +15,7 @@ use crate::store::{BreakerStore, SessionStore, UserStore};
 /// hashes' time at most.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// Admits a request of a route that hashes to this isolate's queue (`None` for the other
     /// routes); the admission lasts as long as the returned value.
     ///

@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::password_check::Authenticated;
-use super::{rfc3339, to_json, App, Call};
+use super::{rfc3339, to_json, App, Call, Crypto};
 use crate::api_doc::TokenPair;
 use crate::domain::amr::Amr;
 use crate::domain::{Email, User};
@@ -37,7 +37,7 @@ impl Body for PasswordGrant {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) async fn login(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let PasswordGrant {
@@ -234,8 +234,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             typ: ACCESS_TYPE.to_owned(),
             amr: amr.clone(),
         };
-        self.config
-            .keys
+        self.keys
             .issue(
                 &claims,
                 super::utc(ctx.now_ms),

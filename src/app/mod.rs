@@ -24,6 +24,7 @@ mod admin;
 pub mod audit;
 pub mod cleanup;
 pub mod consumer;
+pub mod crypto;
 mod discovery;
 mod email_tokens;
 mod email_verification;
@@ -55,7 +56,9 @@ use crate::http::{self, ApiRequest, ApiResponse, Ctx};
 use crate::limits::ratelimit::IpRateLimiter;
 use crate::store::session_cache::SessionCache;
 use crate::store::{BreakerStore, PasskeyStore, SessionStore, UserStore};
+use crate::tokens::KeySet;
 
+pub use crypto::Crypto;
 use guard::Guard;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -220,9 +223,12 @@ pub(crate) struct Call<'r, B> {
     guard: Guard<'r, B>,
 }
 
-/// The service: configuration plus the stores it talks to, borrowed for one request.
-pub struct App<'a, U, S, B> {
+/// The service: configuration plus the stores it talks to, borrowed for one request, on the
+/// cryptography `C` of its build.
+pub struct App<'a, U, S, B, C: Crypto> {
     pub config: &'a Config,
+    /// The access tokens' keys (`JWT_SIGNING_KEYS`), one key set per isolate.
+    pub keys: &'a KeySet<C::TokenKeys>,
     pub users: &'a U,
     pub sessions: &'a S,
     pub breaker_store: &'a B,
@@ -236,7 +242,7 @@ pub struct App<'a, U, S, B> {
     pub health_memory: &'a HealthMemory,
 }
 
-impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// Handles one request end to end: routing, the handler, error mapping and the common
     /// headers (the per-request log line is written by the caller, which times the request).
     /// Never fails: every error becomes a problem response.

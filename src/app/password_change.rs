@@ -3,7 +3,7 @@
 
 use crate::log_fields;
 
-use super::{rfc3339, App, Call};
+use super::{rfc3339, App, Call, Crypto};
 use crate::domain::Email;
 use crate::http::error::{AppError, FieldError};
 use crate::http::{ApiResponse, Fields};
@@ -43,7 +43,7 @@ pub(super) fn new_password(raw: &str, email: Option<&Email>) -> Result<Password,
     })
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `POST /auth/password/change`: replaces the password and signs out every other session.
     pub(super) async fn change_password(
         &self,

@@ -6,7 +6,7 @@ use crate::log_fields;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::{redact_raw, App, Call};
+use super::{redact_raw, App, Call, Crypto};
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::Ctx;
@@ -31,7 +31,7 @@ pub(super) struct Authenticated {
     pub attempt_event: Option<i64>,
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// The password check of login and of every re-authentication: the attempt is reserved
     /// against the account's throttle *before* hashing (so concurrent guesses cannot pass the
     /// limit), then the password is checked at no less than the configured cost. A success

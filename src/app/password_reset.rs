@@ -6,7 +6,7 @@ use crate::log_fields;
 
 use super::email_tokens::accepted;
 use super::password_change::new_password;
-use super::{rfc3339, App, Call};
+use super::{rfc3339, App, Call, Crypto};
 use crate::app::mail::{MailJob, MailKind};
 use crate::domain::Email;
 use crate::http::error::AppError;
@@ -53,7 +53,7 @@ impl Body for Reset {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `POST /auth/password/forgot`: the same `202` for every well-formed email, after the same
     /// work: one write that counts the request by address and one job in the outbox (sent after
     /// the response). Whether an account has the address is first asked by the queue's consumer.

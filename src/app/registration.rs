@@ -2,7 +2,7 @@
 
 use crate::log_fields;
 
-use super::{rfc3339, user_json, App, Call};
+use super::{rfc3339, user_json, App, Call, Crypto};
 use crate::domain::{Email, User, UserId};
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
@@ -28,7 +28,7 @@ impl Body for Registration {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) async fn register(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let Registration { email, password } = req.parse()?;

@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::Call;
-use super::{rfc3339, to_json, App};
+use super::{rfc3339, to_json, App, Crypto};
 use crate::api_doc::{SessionList, SessionView};
 use crate::http::error::AppError;
 use crate::http::oauth::RefreshGrant;
@@ -28,7 +28,7 @@ impl Body for Logout {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(super) async fn refresh(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
         let RefreshGrant {

@@ -3,11 +3,12 @@
 
 use secrecy::SecretString;
 
-use crate::app::mfa::secret_box::{KeyConfigError, MfaKeys};
 use crate::limits::breaker::BreakerConfig;
 use crate::limits::throttle::ThrottleConfig;
-use crate::tokens::KeySet;
+use crate::tokens::SigningKeys;
 
+mod mfa;
+pub use mfa::{InvalidKey, KeyConfigError, MfaKey, MfaKeys};
 mod webauthn;
 use webauthn::webauthn;
 pub use webauthn::WebAuthnConfig;
@@ -56,8 +57,11 @@ pub mod names {
     pub const WEBAUTHN_ORIGINS: &str = "WEBAUTHN_ORIGINS";
     pub const MFA_ISSUER: &str = "MFA_ISSUER";
     pub const MFA_TOKEN_TTL: &str = "MFA_TOKEN_TTL";
-    pub const MFA_ENCRYPTION_KEY: &str = crate::app::mfa::secret_box::KEY_VAR;
-    pub const MFA_ENCRYPTION_OLD_KEYS: &str = crate::app::mfa::secret_box::OLD_KEYS_VAR;
+    /// The current key that seals TOTP secrets: 32 bytes, base64url.
+    pub const MFA_ENCRYPTION_KEY: &str = "MFA_ENCRYPTION_KEY";
+    /// The keys rotated away from, still accepted to open old rows: comma-separated, each like
+    /// [`MFA_ENCRYPTION_KEY`].
+    pub const MFA_ENCRYPTION_OLD_KEYS: &str = "MFA_ENCRYPTION_OLD_KEYS";
 }
 
 #[derive(Debug)]
@@ -104,7 +108,9 @@ pub struct Config {
     /// Requests that may hash at once per isolate, the one hashing and those waiting their turn
     /// (`password::queue`); one more answers `503` with `Retry-After: 1` before its body is read.
     pub max_hash_queue: u32,
-    pub keys: KeySet,
+    /// `JWT_SIGNING_KEYS`, parsed; whoever puts the service together hands them to the
+    /// runtime's signing backend (`tokens::KeySet`).
+    pub keys: SigningKeys,
     /// The passkeys' relying party.
     pub webauthn: WebAuthnConfig,
     pub mfa: MfaConfig,
@@ -191,7 +197,7 @@ impl Config {
             name: names::SIGNING_KEYS,
             why: "missing: set it with `wrangler secret put` (or `.dev.vars` locally)".into(),
         })?;
-        let keys = KeySet::from_jwks_json(&keys_json).map_err(|e| ConfigError {
+        let keys = SigningKeys::from_jwks_json(&keys_json).map_err(|e| ConfigError {
             name: names::SIGNING_KEYS,
             why: e.to_string(),
         })?;

@@ -283,7 +283,7 @@ fn two_step_settings_default_to_the_jwt_issuer_and_five_minutes() {
     assert_eq!(c.mfa.issuer, "Acme Login");
     assert_eq!(c.mfa.token_ttl_secs, 120);
     let keys = c.mfa.keys.unwrap();
-    let current = crate::app::mfa::secret_box::MfaKey::parse(MFA_KEY).unwrap();
+    let current = crate::config::MfaKey::parse(MFA_KEY).unwrap();
     assert_eq!(keys.current_id(), current.id());
 }
 

@@ -11,17 +11,29 @@ use worker::{Context, Date, Env, Result};
 use super::cache::CacheApiTier;
 use super::console;
 use super::d1::D1Store;
-use super::env::config_with_keys;
+use super::env::isolate_with_keys;
 use super::kv::KvBreaker;
 use super::queue::dispatch_mail;
 use super::rate_limit::IpLimiterBinding;
+use super::signatures::WebCryptoVerifier;
+use super::token_keys::WebCryptoKeys;
+use super::webcrypto::WebCrypto;
 use crate::app::health::HealthMemory;
 use crate::app::mail::Outbox;
-use crate::app::App;
+use crate::app::{App, Crypto};
 use crate::config::names;
 use crate::http::error::AppError;
 use crate::http::{self, ApiRequest, ApiResponse, BodyTooLarge, Ctx, Pause, MAX_BODY_BYTES};
 use crate::store::session_cache::{SessionCache, SessionMemory};
+
+/// The Worker's cryptography: the runtime's `crypto.subtle` behind each of the core's traits.
+pub struct WorkerCrypto;
+
+impl Crypto for WorkerCrypto {
+    type Mfa = WebCrypto;
+    type Signatures = WebCryptoVerifier;
+    type TokenKeys = WebCryptoKeys;
+}
 
 /// How much of an oversized chunked body is read and dropped before the stream is cancelled.
 const DRAIN_LIMIT: usize = 1024 * 1024;
@@ -158,8 +170,9 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
     };
 
     let outbox = Outbox::default();
-    let resp = match config_with_keys(&env).await {
-        Ok(cfg) => {
+    let resp = match isolate_with_keys(&env).await {
+        Ok(isolate) => {
+            let (cfg, keys) = (&isolate.config, &isolate.keys);
             let db = D1Store(env.d1(names::DB)?);
             let breaker_store = KvBreaker::new(env.clone(), names::KV, started);
             let ip_limiter = IpLimiterBinding(env.clone());
@@ -171,8 +184,9 @@ pub async fn handle(req: web_sys::Request, env: Env, wctx: Context) -> Result<we
                 ttl_ms: cfg.session_cache_ttl_secs * 1000,
                 memory_ttl_ms: cfg.session_memory_ttl_secs * 1000,
             };
-            let app = App {
-                config: &cfg,
+            let app: App<'_, _, _, _, WorkerCrypto> = App {
+                config: cfg,
+                keys,
                 users: &db,
                 sessions: &db,
                 breaker_store: &breaker_store,

@@ -7,7 +7,7 @@ use worker::{Context, Date, Env, MessageBatch, MessageExt};
 
 use super::console;
 use super::d1::D1Store;
-use super::env::config;
+use super::env::isolate;
 use super::js::{self, Binding};
 use super::send_email::EmailBinding;
 use crate::app::mail::{self, MailJob, MailQueue};
@@ -70,15 +70,15 @@ pub fn dispatch_mail(jobs: Vec<MailJob>, env: &Env, wctx: &Context, ctx: &Ctx) {
 /// message never makes the others retry.
 pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
     let ctx = Ctx::new(http::request_id(None), Date::now().as_millis() as i64);
-    let setup = config(&env).and_then(|cfg| {
+    let setup = isolate(&env).and_then(|isolate| {
         let mailer = env.send_email(names::EMAIL).map_err(|e| e.to_string())?;
         let db = env.d1(names::DB).map_err(|e| e.to_string())?;
-        Ok((cfg, EmailBinding(mailer), D1Store(db)))
+        Ok((isolate, EmailBinding(mailer), D1Store(db)))
     });
     // Raw messages, each body decoded here: with `iter()`, a body that does not decode comes
     // back as an error without its message, so it could be neither logged by id nor acked.
     for message in batch.raw_iter() {
-        let (cfg, mailer, db) = match &setup {
+        let (isolate, mailer, db) = match &setup {
             Ok(s) => s,
             Err(why) => {
                 ctx.log(
@@ -93,8 +93,15 @@ pub async fn consume(batch: MessageBatch<MailJob>, env: Env) {
         match mail_job(&message.body()) {
             Ok(job) => {
                 let id = message.id();
-                let outcome =
-                    crate::app::consumer::process(&job, db, mailer, &cfg.email, &id, &ctx).await;
+                let outcome = crate::app::consumer::process(
+                    &job,
+                    db,
+                    mailer,
+                    &isolate.config.email,
+                    &id,
+                    &ctx,
+                )
+                .await;
                 if outcome.acknowledged() {
                     message.ack();
                 } else {

@@ -1,5 +1,7 @@
 //! Access tokens: Ed25519-signed JWTs, the configured key set and its JWKS. `jwt-compact` owns
-//! the token format (header, claims, their times); the signatures are [`signer::Ed25519Keys`]'s.
+//! the token format (header, claims, their times); the signatures are [`signer::Ed25519Keys`]'s,
+//! whose implementation the caller chooses: the runtime's WebCrypto in the Worker (`platform`),
+//! `ed25519-compact` natively ([`signer::CompactKeys`]).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -14,12 +16,6 @@ use crate::http::error::TokenRejection;
 
 pub mod signer;
 use signer::{Ed25519Keys, KeyBytes};
-
-/// The Worker signs with the runtime's WebCrypto; native builds with `ed25519-compact`.
-#[cfg(target_arch = "wasm32")]
-type Backend = crate::platform::token_keys::WebCryptoKeys;
-#[cfg(not(target_arch = "wasm32"))]
-type Backend = signer::CompactKeys;
 
 /// Tokens longer than this are refused before any parsing (contract: 8 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -96,35 +92,24 @@ impl jwt_compact::Algorithm for UnsignedEdDsa {
     }
 }
 
-/// The configured keys: the first signs, all verify and all are published.
-pub struct KeySet {
-    signing_kid: String,
-    /// Every key's `kid`, in the configured order (the backend's keys are in the same order).
+/// The `JWT_SIGNING_KEYS` secret, parsed: each key's `kid` and bytes, in the configured order
+/// (the first holds `d`: it signs). Whether a `d` gives its `x` is the backend's to check
+/// ([`KeySet::new`], or [`KeySet::ready`] in the Worker).
+#[derive(Clone)]
+pub struct SigningKeys {
     kids: Vec<String>,
-    backend: Backend,
-    /// Tokens whose signature and claims already passed, with their `nbf`: a token checked
-    /// again (a client calling `/auth/me` all the time) skips the signature check, and only its
-    /// times are checked again. The keys never change under a key set (one per isolate).
-    /// (A `Mutex`, uncontended in a Worker, keeps the key set `Sync` for native callers.)
-    verified: Mutex<HashMap<String, (VerifiedToken, Option<i64>)>>,
-    /// The JWKS document, serialized once, as soon as every public key is known (at once, or
-    /// after [`KeySet::ready`] where one must be derived from its `d`).
-    jwks_text: OnceLock<String>,
+    keys: Vec<KeyBytes>,
 }
 
-/// Verified tokens a key set remembers at most; past that it starts over.
-pub const VERIFIED_MEMO_CAPACITY: usize = 10_000;
-
-impl std::fmt::Debug for KeySet {
+impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySet")
-            .field("signing_kid", &self.signing_kid)
+        f.debug_struct("SigningKeys")
             .field("kids", &self.kids)
             .finish_non_exhaustive()
     }
 }
 
-impl KeySet {
+impl SigningKeys {
     /// Parses the `JWT_SIGNING_KEYS` secret: a JSON array of Ed25519 JWKs
     /// (`{"kty":"OKP","crv":"Ed25519","kid":…,"d":…,"x":…}`). Keys without `d` only verify.
     ///
@@ -167,7 +152,46 @@ impl KeySet {
         if parts[0].d.is_none() {
             return Err(KeyError::FirstNotPrivate);
         }
-        let backend = Backend::new(parts)?;
+        Ok(Self { kids, keys: parts })
+    }
+}
+
+/// The configured keys on backend `K`: the first signs, all verify and all are published.
+pub struct KeySet<K> {
+    signing_kid: String,
+    /// Every key's `kid`, in the configured order (the backend's keys are in the same order).
+    kids: Vec<String>,
+    backend: K,
+    /// Tokens whose signature and claims already passed, with their `nbf`: a token checked
+    /// again (a client calling `/auth/me` all the time) skips the signature check, and only its
+    /// times are checked again. The keys never change under a key set (one per isolate).
+    /// (A `Mutex`, uncontended in a Worker, keeps the key set `Sync` for native callers.)
+    verified: Mutex<HashMap<String, (VerifiedToken, Option<i64>)>>,
+    /// The JWKS document, serialized once, as soon as every public key is known (at once, or
+    /// after [`KeySet::ready`] where one must be derived from its `d`).
+    jwks_text: OnceLock<String>,
+}
+
+/// Verified tokens a key set remembers at most; past that it starts over.
+pub const VERIFIED_MEMO_CAPACITY: usize = 10_000;
+
+impl<K> std::fmt::Debug for KeySet<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("signing_kid", &self.signing_kid)
+            .field("kids", &self.kids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Ed25519Keys> KeySet<K> {
+    /// The parsed keys handed to backend `K`.
+    ///
+    /// # Errors
+    /// The [`KeyError`] of the first key the backend refuses at once.
+    pub fn new(keys: SigningKeys) -> Result<Self, KeyError> {
+        let SigningKeys { kids, keys } = keys;
+        let backend = K::new(keys)?;
         let keys = Self {
             signing_kid: kids[0].clone(),
             kids,
@@ -179,6 +203,14 @@ impl KeySet {
             let _ = keys.jwks_text.set(keys.jwks_of(&publics).to_string());
         }
         Ok(keys)
+    }
+
+    /// [`SigningKeys::from_jwks_json`], then [`KeySet::new`].
+    ///
+    /// # Errors
+    /// A [`KeyError`] naming the first unusable key.
+    pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
+        Self::new(SigningKeys::from_jwks_json(json)?)
     }
 
     /// Makes the keys usable by the runtime (imports them once per key set) and checks each

@@ -7,7 +7,7 @@
 use super::KeyError;
 
 /// A configured key's raw parts: the private seed `d` and the public key `x` (at least one).
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct KeyBytes {
     pub d: Option<[u8; 32]>,
     pub x: Option<[u8; 32]>,

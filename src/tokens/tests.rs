@@ -3,6 +3,9 @@ use super::*;
 use ed25519_compact::{KeyPair, Seed};
 use jwt_compact::alg::Ed25519;
 
+/// The key set on the native backend.
+type KeySet = super::KeySet<signer::CompactKeys>;
+
 /// The key set's calls run to their end at once: the native backend never waits.
 trait Blocking {
     fn issue_blocking(

@@ -6,6 +6,7 @@ pub mod email;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_compact::{KeyPair, Seed};
+use edge_auth::app::crypto::NativeCrypto;
 use edge_auth::app::health::HealthMemory;
 use edge_auth::app::mail::{self, Mail, MemoryMailer, MemoryQueue, Outbox, Outcome};
 use edge_auth::app::{consumer, App};
@@ -15,6 +16,8 @@ use edge_auth::http::{ApiRequest, ApiResponse, Ctx};
 use edge_auth::limits::ratelimit::MemoryRateLimiter;
 use edge_auth::store::session_cache::{MemoryLocationCache, SessionCache, SessionMemory};
 use edge_auth::store::{Faulty, MemoryBreaker, Sqlite};
+use edge_auth::tokens::signer::CompactKeys;
+use edge_auth::tokens::KeySet;
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -64,6 +67,8 @@ pub type Db = Faulty<Sqlite>;
 
 pub struct Harness {
     pub config: Config,
+    /// The access tokens' keys, from `config`'s, kept as the Worker keeps them per isolate.
+    pub keys: KeySet<CompactKeys>,
     /// The database; `users` and `sessions` are the same one, named for what a test looks at.
     pub users: Rc<Db>,
     pub sessions: Rc<Db>,
@@ -103,6 +108,7 @@ impl Harness {
 
     fn on_db(config: Config, db: Rc<Db>) -> Self {
         Self {
+            keys: KeySet::new(config.keys.clone()).unwrap(),
             config,
             sessions: db.clone(),
             users: db,
@@ -141,9 +147,10 @@ impl Harness {
         &'a self,
         outbox: &'a Outbox,
         session_cache: &'a SessionCache<'a>,
-    ) -> App<'a, Db, Db, MemoryBreaker> {
+    ) -> App<'a, Db, Db, MemoryBreaker, NativeCrypto> {
         App {
             config: &self.config,
+            keys: &self.keys,
             users: &*self.users,
             sessions: &*self.sessions,
             breaker_store: &self.breaker,

@@ -3,6 +3,7 @@
 use crate::common::{assert_problem, config_with, NOW_MS, PASSWORD};
 use crate::{code, enrolled, harness, verify_at, ALICE, KEY, NEW_KEY, STEP_MS};
 use edge_auth::app::mfa::secret_box;
+use edge_auth::config::MfaKey;
 use futures::executor::block_on;
 use serde_json::json;
 
@@ -20,8 +21,8 @@ fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used
             .sealed_secret
             .unwrap()
     };
-    let old_id = secret_box::MfaKey::parse(KEY).unwrap().id().to_owned();
-    let new_id = secret_box::MfaKey::parse(NEW_KEY).unwrap().id().to_owned();
+    let old_id = MfaKey::parse(KEY).unwrap().id().to_owned();
+    let new_id = MfaKey::parse(NEW_KEY).unwrap().id().to_owned();
     assert_eq!(secret_box::key_id(&sealed()), Some(old_id.as_str()));
     let rotated = h.elsewhere(config_with(&[
         ("MFA_ENCRYPTION_KEY", NEW_KEY),

@@ -5,7 +5,7 @@ use base64::Engine;
 
 use super::users::{page_limit, param};
 use crate::api_doc::{AdminEventList, AdminEventView};
-use crate::app::{rfc3339, to_json, App, Call};
+use crate::app::{rfc3339, to_json, App, Call, Crypto};
 use crate::domain::UserId;
 use crate::http::error::{AppError, FieldError};
 use crate::http::ApiResponse;
@@ -59,7 +59,7 @@ fn view(row: EventRow) -> AdminEventView {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `GET /admin/events`: a page of events, newest first.
     pub(in crate::app) async fn admin_list_events(
         &self,

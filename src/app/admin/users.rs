@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::api_doc::{AdminUserList, AdminUserView};
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{rfc3339, to_json, App, Call};
+use crate::app::{rfc3339, to_json, App, Call, Crypto};
 use crate::domain::{Email, UserId};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{query_param, ApiResponse, Body, Fields};
@@ -136,7 +136,7 @@ fn view(row: AdminUserRow) -> AdminUserView {
     }
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `GET /admin/users`: a page of users, oldest first.
     pub(in crate::app) async fn admin_list_users(
         &self,

@@ -6,9 +6,9 @@ use crate::log_fields;
 use serde_json::json;
 
 use super::factor::{now_secs, Used};
-use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
+use super::{mfa_token, recovery_codes, secret_box, totp};
 use crate::app::mail::MailKind;
-use crate::app::{App, Call};
+use crate::app::{App, Call, Crypto};
 use crate::domain::amr::Amr;
 use crate::domain::User;
 use crate::http::error::{AppError, FieldError};
@@ -130,7 +130,7 @@ fn new_recovery_set(user: &User) -> Result<(Vec<String>, Vec<String>, String), A
     Ok((codes, hashes, batch))
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// `POST /auth/mfa/totp/setup`: a new pending secret (replacing a pending one).
     pub(crate) async fn mfa_setup(&self, call: &Call<'_, B>) -> Result<ApiResponse, AppError> {
         let (req, ctx, guard) = (call.req, call.ctx, &call.guard);
@@ -140,7 +140,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
             .await?;
         let keys = self.mfa_keys()?;
         let secret = totp::TotpSecret::generate().map_err(AppError::internal)?;
-        let sealed = secret_box::seal(&Crypto::default(), keys, &user.id.to_string(), &secret)
+        let sealed = secret_box::seal(&C::Mfa::default(), keys, &user.id.to_string(), &secret)
             .await
             .map_err(AppError::internal)?;
         let stored = guard
@@ -177,7 +177,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         };
         let last = state.as_ref().and_then(|s| s.last_accepted());
         let open = self.open_secret(&user, &sealed, call).await?;
-        let step = totp::verify(&Crypto::default(), &open.secret, &code, now_secs(ctx), last)
+        let step = totp::verify(&C::Mfa::default(), &open.secret, &code, now_secs(ctx), last)
             .await
             .map_err(AppError::internal)?
             .ok_or(AppError::InvalidMfaCode)?;

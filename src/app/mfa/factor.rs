@@ -4,9 +4,10 @@
 
 use crate::log_fields;
 
-use super::{mfa_token, recovery_codes, secret_box, totp, Crypto};
+use super::{mfa_token, recovery_codes, secret_box, totp};
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{App, Call};
+use crate::app::{App, Call, Crypto};
+use crate::config::MfaKeys;
 use crate::domain::{Email, User};
 use crate::http::error::AppError;
 use crate::http::Ctx;
@@ -33,12 +34,12 @@ pub(crate) fn now_secs(ctx: &Ctx) -> u64 {
     u64::try_from(ctx.now_ms / 1000).unwrap_or(0)
 }
 
-impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// The keys that seal TOTP secrets.
     ///
     /// # Errors
     /// `500` (logged as a configuration error) when `MFA_ENCRYPTION_KEY` is unset.
-    pub(crate) fn mfa_keys(&self) -> Result<&secret_box::MfaKeys, AppError> {
+    pub(crate) fn mfa_keys(&self) -> Result<&MfaKeys, AppError> {
         self.config.mfa.keys.as_ref().ok_or_else(|| {
             AppError::internal("configuration MFA_ENCRYPTION_KEY: missing (two-step verification)")
         })
@@ -78,7 +79,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         let (ctx, guard) = (call.ctx, &call.guard);
         let keys = self.mfa_keys()?;
         let user_id = user.id.to_string();
-        let opened = secret_box::open(&Crypto::default(), keys, &user_id, sealed)
+        let opened = secret_box::open(&C::Mfa::default(), keys, &user_id, sealed)
             .await
             .map_err(AppError::internal)?;
         if opened.current_key {
@@ -87,7 +88,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
                 sealed: sealed.to_owned(),
             });
         }
-        let resealed = secret_box::seal(&Crypto::default(), keys, &user_id, &opened.secret)
+        let resealed = secret_box::seal(&C::Mfa::default(), keys, &user_id, &opened.secret)
             .await
             .map_err(AppError::internal)?;
         let written = guard
@@ -165,7 +166,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
         }
         let open = self.open_secret(user, sealed, call).await?;
         let step = totp::verify(
-            &Crypto::default(),
+            &C::Mfa::default(),
             &open.secret,
             code,
             now_secs(ctx),

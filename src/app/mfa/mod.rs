@@ -14,10 +14,3 @@ pub mod mfa_token;
 pub mod recovery_codes;
 pub mod secret_box;
 pub mod totp;
-
-/// The [`crypto::MfaCrypto`] of this build: the runtime's WebCrypto in the Worker, RustCrypto
-/// natively.
-#[cfg(target_arch = "wasm32")]
-pub(crate) type Crypto = crate::platform::webcrypto::WebCrypto;
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) type Crypto = crypto::RustCrypto;

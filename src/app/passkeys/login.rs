@@ -10,19 +10,12 @@ use super::register::{credential, new_challenge, CHALLENGE_TTL_MS};
 use super::{base64url, verify_authentication, AuthenticationResponse, RelyingParty};
 use super::{PasskeyError, StoredCredential};
 use crate::app::email_verification::optional_body;
-use crate::app::{rfc3339, to_json, App, Call};
+use crate::app::{rfc3339, to_json, App, Call, Crypto};
 use crate::domain::amr::Amr;
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
 use crate::store::passkeys::PasskeyStore;
 use crate::store::{BreakerStore, SessionStore, UserStore};
-
-/// The runtime's signature check: WebCrypto in the Worker (no curve code in the wasm),
-/// RustCrypto natively.
-#[cfg(target_arch = "wasm32")]
-type Verifier = crate::platform::signatures::WebCryptoVerifier;
-#[cfg(not(target_arch = "wasm32"))]
-type Verifier = super::rustcrypto::RustCryptoVerifier;
 
 /// The body of `POST /auth/passkeys/login`.
 struct Login {
@@ -35,7 +28,7 @@ impl Body for Login {
     }
 }
 
-impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     pub(in crate::app) async fn passkey_login_options(
         &self,
         call: &Call<'_, B>,
@@ -106,7 +99,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S
                 origins: &origins,
             },
             &presented,
-            &Verifier::default(),
+            &C::Signatures::default(),
         )
         .await
         .map_err(failed)?;

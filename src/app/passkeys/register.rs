@@ -11,7 +11,7 @@ use super::registration::{RegistrationCheck, RegistrationResponse};
 use super::{base64url, verify_registration, Algorithm, RelyingParty};
 use crate::app::email_verification::optional_body;
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{rfc3339, to_json, App, Call, Route};
+use crate::app::{rfc3339, to_json, App, Call, Crypto, Route};
 use crate::domain::{random, User};
 use crate::http::error::{AppError, FieldError, TokenRejection};
 use crate::http::{ApiResponse, Body, Fields};
@@ -99,7 +99,7 @@ fn view(p: &PasskeyInfo) -> Value {
     })
 }
 
-impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore> App<'_, U, S, B> {
+impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
     /// The RP ID and the accepted origins of this request.
     pub(super) fn relying_party(&self, call: &Call<'_, B>) -> (String, Vec<String>) {
         self.config.webauthn.relying_party(&call.req.origin)
