@@ -6,6 +6,7 @@ earlier run. The server is started here and stopped when the session ends.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -253,6 +254,31 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@contextlib.contextmanager
+def watched_page(browser, width: int, height: int):
+    """A fresh page of the browser tiers. A console error (a CSP violation included), an uncaught
+    exception or a missing file (but the favicon, which there is none of) fails the test; the
+    API's own error answers are checked by the tests themselves."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message):
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    def on_response(response):
+        if response.status == 404 and not response.url.endswith("/favicon.ico"):
+            problems.append(f"404 {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", on_response)
+    yield page
+    context.close()
+    assert not problems, problems
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from conftest import SigningKey, start_worker, stop
+from conftest import SigningKey, start_worker, stop, watched_page
 from test_core import assert_problem, login, register, unique_email
 
 KEY = "e2e-console-key-" + "fedcba9876543210" * 2
@@ -22,26 +22,8 @@ def console_worker(e2e_dir):
 
 @pytest.fixture
 def page(browser):
-    """A fresh page. A console error (a CSP violation included) or an uncaught exception fails the
-    test; so does a 404, but the favicon's."""
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message):
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            problems.append(message.text)
-
-    def on_response(response):
-        if response.status == 404 and not response.url.endswith("/favicon.ico"):
-            problems.append(f"404 {response.url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", on_response)
-    yield page
-    context.close()
-    assert not problems, problems
+    with watched_page(browser, 1100, 800) as page:
+        yield page
 
 
 def test_an_operator_finds_a_user_by_prefix_and_disables_the_account(console_worker, page, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from client import request
+from conftest import watched_page
 from test_core import PASSWORD, login, register, unique_email
 from test_email import NEW_PASSWORD, RESET, VERIFY, forgot, wait_for_mail
 
@@ -19,27 +20,8 @@ LINK_SPENT = "This link is invalid, has expired or was already used. Ask for a n
 
 @pytest.fixture
 def page(browser):
-    """A fresh page. A console error (a CSP violation included), an uncaught exception or a
-    missing file (but the favicon, which there is none of) fails the test; the API's own error
-    answers are checked by the tests themselves."""
-    context = browser.new_context(viewport={"width": 900, "height": 720})
-    page = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message):
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            problems.append(message.text)
-
-    def on_response(response):
-        if response.status == 404 and not response.url.endswith("/favicon.ico"):
-            problems.append(f"404 {response.url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", on_response)
-    yield page
-    context.close()
-    assert not problems, problems
+    with watched_page(browser, 900, 720) as page:
+        yield page
 
 
 def shot(page, tmp_path: Path, name: str, full_page: bool = True) -> None:

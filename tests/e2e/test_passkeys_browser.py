@@ -13,30 +13,21 @@ import pytest
 from playwright.sync_api import expect
 
 from client import request
+from conftest import watched_page
 from test_core import register, unique_email
 
 
 @pytest.fixture
 def page(browser, worker):
-    """A page with a virtual authenticator. A console error (a CSP violation included), an
-    uncaught exception or a missing file (but the favicon) fails the test."""
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True}})
-    page.authenticator = (cdp, authenticator["authenticatorId"])
-    problems: list[str] = []
-    page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
-            and problems.append(m.text))
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", lambda r: r.status == 404 and not r.url.endswith("/favicon.ico")
-            and problems.append(f"404 {r.url}"))
-    yield page
-    context.close()
-    assert not problems, problems
+    """A watched page with a virtual authenticator (ctap2, internal, resident keys, verified)."""
+    with watched_page(browser, 900, 900) as page:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+            "hasUserVerification": True, "isUserVerified": True}})
+        page.authenticator = (cdp, authenticator["authenticatorId"])
+        yield page
 
 
 def test_a_passkey_is_added_on_the_page_and_logs_in_there(worker, page):
