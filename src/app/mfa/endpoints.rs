@@ -3,12 +3,12 @@
 //! "Two-step verification" section is the specification; docs/mfa.md has the design notes.
 
 use crate::log_fields;
-use serde_json::json;
 
 use super::factor::{now_secs, Used};
 use super::{mfa_token, recovery_codes, secret_box, totp};
+use crate::api_doc::{MfaSetupResponse, RecoveryCodes};
 use crate::app::mail::MailKind;
-use crate::app::{App, Call, Crypto};
+use crate::app::{to_json, App, Call, Crypto};
 use crate::domain::amr::Amr;
 use crate::domain::User;
 use crate::http::error::{AppError, FieldError};
@@ -159,7 +159,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let uri = totp::otpauth_uri(&self.config.mfa.issuer, user.email.as_ref(), &secret);
         Ok(ApiResponse::json(
             200,
-            &json!({ "secret": secret.to_base32(), "otpauth_uri": uri }),
+            &to_json(&MfaSetupResponse {
+                secret: secret.to_base32(),
+                otpauth_uri: uri,
+            }),
         ))
     }
 
@@ -215,7 +218,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
             log_fields!({ "user_id": user.id.to_string(), "sid": token.claims.sid, "sessions_revoked": count }),
         );
         self.notify(&user, MailKind::MfaEnabled, ctx);
-        Ok(ApiResponse::json(200, &json!({ "recovery_codes": codes })))
+        Ok(ApiResponse::json(
+            200,
+            &to_json(&RecoveryCodes {
+                recovery_codes: codes,
+            }),
+        ))
     }
 
     /// `POST /auth/mfa/verify`: the second half of a login.
@@ -329,7 +337,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
             "mfa_recovery_codes_replaced",
             log_fields!({ "user_id": user.id.to_string() }),
         );
-        Ok(ApiResponse::json(200, &json!({ "recovery_codes": codes })))
+        Ok(ApiResponse::json(
+            200,
+            &to_json(&RecoveryCodes {
+                recovery_codes: codes,
+            }),
+        ))
     }
 
     /// `DELETE /auth/mfa/totp`: the password, then a TOTP or recovery code, turn it off.

@@ -4,11 +4,12 @@
 
 use crate::log_fields;
 use crate::store::events::EventKind;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::options::{creation_options, CredentialDescriptor, RegistrationUser};
 use super::registration::{RegistrationCheck, RegistrationResponse};
 use super::{base64url, verify_registration, Algorithm, RelyingParty};
+use crate::api_doc::{PasskeyList, PasskeyView};
 use crate::app::email_verification::optional_body;
 use crate::app::mail::{MailJob, MailKind};
 use crate::app::{rfc3339, to_json, App, Call, Crypto, Route};
@@ -90,13 +91,13 @@ impl Body for Registration {
     }
 }
 
-fn view(p: &PasskeyInfo) -> Value {
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "created_at": p.created_at,
-        "last_used_at": p.last_used_at,
-    })
+fn view(p: PasskeyInfo) -> PasskeyView {
+    PasskeyView {
+        id: p.id,
+        name: p.name,
+        created_at: p.created_at,
+        last_used_at: p.last_used_at,
+    }
 }
 
 impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B, C> {
@@ -264,12 +265,12 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
         });
         Ok(ApiResponse::json(
             201,
-            &view(&PasskeyInfo {
+            &to_json(&view(PasskeyInfo {
                 id,
                 name,
                 created_at,
                 last_used_at: None,
-            }),
+            })),
         ))
     }
 
@@ -282,8 +283,8 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
             .guard
             .call(|| self.users.list_passkeys(&user.id))
             .await?;
-        let list: Vec<Value> = passkeys.iter().map(view).collect();
-        Ok(ApiResponse::json(200, &json!({ "passkeys": list })))
+        let passkeys = passkeys.into_iter().map(view).collect();
+        Ok(ApiResponse::json(200, &to_json(&PasskeyList { passkeys })))
     }
 
     async fn delete_passkey(
