@@ -179,7 +179,7 @@ pub enum LogValue<'a> {
     Int(i64),
     Bool(bool),
     Null,
-    Json(Value),
+    List(&'a [String]),
 }
 
 impl LogValue<'_> {
@@ -189,7 +189,7 @@ impl LogValue<'_> {
             LogValue::Int(n) => Value::from(*n),
             LogValue::Bool(b) => Value::from(*b),
             LogValue::Null => Value::Null,
-            LogValue::Json(v) => v.clone(),
+            LogValue::List(items) => items.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -229,15 +229,9 @@ impl ToLog for bool {
     }
 }
 
-impl ToLog for Value {
-    fn to_log(&self) -> LogValue<'_> {
-        LogValue::Json(self.clone())
-    }
-}
-
 impl ToLog for [String] {
     fn to_log(&self) -> LogValue<'_> {
-        LogValue::Json(self.iter().map(String::as_str).collect())
+        LogValue::List(self)
     }
 }
 
@@ -256,7 +250,7 @@ macro_rules! log_int {
         }
     )*};
 }
-log_int!(i64, i32, u8, u16, u32, u64, usize);
+log_int!(i64, u16, u32, u64, usize);
 
 /// A log line's fields, written like `json!`'s flat object: `log_fields!({ "user_id": id })`.
 #[macro_export]
