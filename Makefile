@@ -40,7 +40,8 @@ help:
 	@echo "make bench  - wasm size, PBKDF2 in the Worker vs native, /auth/me and login latency,"
 	@echo "             throughput and cold start as ratios to a floor Worker (BENCH_ONLY=floor: only that;"
 	@echo "             BENCH_ONLY=slices: the hashing floor's tail pair at each slice size;"
-	@echo "             BENCH_ONLY=assets: static files in the bundle vs Workers Static Assets)"
+	@echo "             BENCH_ONLY=assets: static files in the bundle vs Workers Static Assets;"
+	@echo "             BENCH_ONLY=size: the wasm with each group of v3 endpoints left out)"
 
 # ---- tools (idempotent) ----------------------------------------------------------------------
 tools: .tools/rust .tools/npm .tools/venv .tools/ts-consumer
@@ -234,8 +235,10 @@ test-fuzz: .tools/fuzz .tools/npm
 # and share shed at 2 to 64 clients; BENCH_ONLY=migration: only the unknown email / wrong
 # password pairs of migrated accounts under the default configuration; BENCH_ONLY=assets: only the
 # static files in the bundle vs as Workers Static Assets (docs/static-files.md), which needs
-# neither the floor Worker nor the test-hooks build; none of the others needs the test-hooks build.
-bench: tools worker $(if $(filter assets passkeys,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets passkeys,$(BENCH_ONLY)),,worker-test)
+# neither the floor Worker nor the test-hooks build; BENCH_ONLY=size: only the wasm's size with each
+# group of v3 endpoints left out, built in a copy of the checkout (tests/bench/size_control.py);
+# none of the others needs the test-hooks build.
+bench: tools worker $(if $(filter assets passkeys size,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets passkeys size,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

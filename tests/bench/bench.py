@@ -52,6 +52,7 @@ part alone; `BENCH_ONLY=migration` only legacy's unknown/wrong pairs under the d
 `BENCH_ONLY=mfa` only `/auth/mfa/verify` p50 / `/auth/me` p50;
 `BENCH_ONLY=core` all but legacy and import; `BENCH_ONLY=assets` only the static files' table;
 `BENCH_ONLY=passkeys` only the passkey rows;
+`BENCH_ONLY=size` only the wasm's size with each group of v3 endpoints left out (`size_control.py`);
 `BENCH_ONLY=slices` only the hashing floor's tail pair at each slice size of `BENCH_SLICES`
 (default 25,000 to 60,000 iterations), two rounds.
 
@@ -60,7 +61,7 @@ Everything talks to 127.0.0.1 only, with bounded loops. Nothing here asserts a t
 This file runs the main table and chooses the part `BENCH_ONLY` names; each part is a module of
 this folder: `floor_table.py`, `cold_start.py`, `hashing_floor.py` (and the slices),
 `static_assets.py`, `shedding.py`, `forgot.py`, `passkey_login.py`, `mfa_verify.py`,
-`migration.py` (legacy, migration, import); `measure.py` holds what they share.
+`migration.py` (legacy, migration, import), `size_control.py`; `measure.py` holds what they share.
 """
 from __future__ import annotations
 
@@ -89,6 +90,7 @@ from mfa_verify import mfa_only, mfa_rows
 from migration import import_rows, legacy_rows, migration_rows
 from passkey_login import passkey_rows, passkeys_only
 from shedding import shedding_only, shedding_rows
+from size_control import size_only
 from static_assets import assets_only, assets_table
 
 
@@ -123,6 +125,9 @@ def main() -> None:
         return
     if only == "mfa":
         mfa_only()
+        return
+    if only == "size":
+        size_only()
         return
     if only in ("legacy", "migration", "import"):
         part = {"legacy": legacy_rows, "migration": migration_rows, "import": import_rows}[only]
