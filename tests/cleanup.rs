@@ -110,6 +110,7 @@ fn the_cleanup_removes_what_can_no_longer_matter_and_keeps_the_rest() {
     );
     let line = &h_events_of(&ctx, "cleanup")[0];
     assert_eq!(line["sessions"], 1);
+    assert!(line.get("cause").is_none());
 }
 
 #[test]

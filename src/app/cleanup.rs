@@ -15,7 +15,7 @@
 use crate::log_fields;
 
 use crate::config::Config;
-use crate::http::Ctx;
+use crate::http::{Ctx, IfSome};
 use crate::store::{CleanupStore, StoreError, EMAIL_CAP_WINDOW_MS};
 
 /// Rows per DELETE statement.
@@ -176,7 +176,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
     let result = rounds(store, &at, &mut pending, &mut r).await;
     r.incomplete = !pending.is_empty() || result.is_err();
     let error = result.as_ref().err().map(ToString::to_string);
-    let cause = error.as_deref();
+    let cause = IfSome(error.as_deref());
     let fields = log_fields!({
         "sessions": r.sessions,
         "spent_refresh_tokens": r.spent_refresh_tokens,
@@ -189,9 +189,8 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "incomplete": r.incomplete,
         "cause": cause,
     });
-    match cause {
-        // The counts alone: `cause` is the last field.
-        None => ctx.log("info", "cleanup", &fields[..fields.len() - 1]),
+    match cause.0 {
+        None => ctx.log("info", "cleanup", fields),
         Some(_) => ctx.log("error", "cleanup_failed", fields),
     }
     r

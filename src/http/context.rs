@@ -121,7 +121,9 @@ impl Ctx {
         line.insert("request_id".into(), self.request_id.clone().into());
         line.insert("ts".into(), self.now_ms.into());
         for (name, value) in fields {
-            line.insert((*name).into(), value.to_json());
+            if let Some(value) = value.to_json() {
+                line.insert((*name).into(), value);
+            }
         }
         self.lines.borrow_mut().push(Value::Object(line));
     }
@@ -138,7 +140,9 @@ impl Ctx {
         };
         let (duration_ms, db_calls, db_ms) =
             (self.clock_ms() - self.now_ms, self.db_calls(), self.db_ms());
-        let (hashes, session_cache) = (self.new_password_hashes(), self.session_cache());
+        let hashes = self.new_password_hashes();
+        // Only when the request checked a session through the cache.
+        let session_cache = IfSome(self.session_cache());
         let fields = crate::log_fields!({
             "method": method,
             "path": path,
@@ -150,12 +154,6 @@ impl Ctx {
             "outcome": outcome,
             "session_cache": session_cache,
         });
-        // `session_cache` only when the request checked a session through the cache.
-        let fields = if session_cache.is_some() {
-            &fields[..]
-        } else {
-            &fields[..fields.len() - 1]
-        };
         let level = if status >= 500 { "error" } else { "info" };
         self.log(level, "request", fields);
     }
@@ -180,17 +178,29 @@ pub enum LogValue<'a> {
     Bool(bool),
     Null,
     List(&'a [String]),
+    /// No field at all ([`IfSome`]).
+    Absent,
 }
 
 impl LogValue<'_> {
-    fn to_json(&self) -> Value {
-        match self {
+    fn to_json(&self) -> Option<Value> {
+        Some(match self {
             LogValue::Str(s) => Value::from(*s),
             LogValue::Int(n) => Value::from(*n),
             LogValue::Bool(b) => Value::from(*b),
             LogValue::Null => Value::Null,
             LogValue::List(items) => items.iter().map(String::as_str).collect(),
-        }
+            LogValue::Absent => return None,
+        })
+    }
+}
+
+/// A field written only when its value is there (an `Option` alone writes `null`).
+pub struct IfSome<T>(pub Option<T>);
+
+impl<T: ToLog> ToLog for IfSome<T> {
+    fn to_log(&self) -> LogValue<'_> {
+        self.0.as_ref().map_or(LogValue::Absent, ToLog::to_log)
     }
 }
 
