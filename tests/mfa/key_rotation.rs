@@ -1,7 +1,7 @@
 //! A new `MFA_ENCRYPTION_KEY` with the old one in `MFA_ENCRYPTION_OLD_KEYS` (docs/mfa.md).
 
-use crate::common::{assert_problem, config_with, NOW_MS, PASSWORD};
-use crate::{code, enrolled, harness, verify_at, ALICE, KEY, NEW_KEY, STEP_MS};
+use crate::common::{config_with, NOW_MS};
+use crate::{code, enrolled, harness, mfa_token, verify_at, ALICE, KEY, NEW_KEY, STEP_MS};
 use edge_auth::app::mfa::secret_box;
 use edge_auth::config::MfaKey;
 use futures::executor::block_on;
@@ -29,9 +29,7 @@ fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used
         ("MFA_ENCRYPTION_OLD_KEYS", KEY),
     ]));
     let at = NOW_MS + STEP_MS;
-    let r = rotated.login_at(ALICE, PASSWORD, at);
-    assert_problem(&r, 403, "mfa_required");
-    let t = r.body_json()["mfa_token"].as_str().unwrap().to_owned();
+    let t = mfa_token(&rotated, at);
     let ok = verify_at(
         &rotated,
         json!({"mfa_token": t, "code": code(&secret, at)}),
@@ -42,8 +40,7 @@ fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used
     // With the old key removed, the row still opens: it was moved.
     let only_new = h.elsewhere(config_with(&[("MFA_ENCRYPTION_KEY", NEW_KEY)]));
     let at = at + STEP_MS;
-    let r = only_new.login_at(ALICE, PASSWORD, at);
-    let t = r.body_json()["mfa_token"].as_str().unwrap().to_owned();
+    let t = mfa_token(&only_new, at);
     let ok = verify_at(
         &only_new,
         json!({"mfa_token": t, "code": code(&secret, at)}),

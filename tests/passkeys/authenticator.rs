@@ -260,17 +260,25 @@ impl Registration {
     }
 
     pub fn attestation_object(&self) -> Vec<u8> {
-        if let Some(o) = &self.attestation_object {
-            return o.clone();
+        match &self.attestation_object {
+            Some(o) => o.clone(),
+            None => self.attestation_object_with(Some(&self.auth_data.encode())),
         }
+    }
+
+    /// The attestation object of `fmt` and `att_stmt` with `auth_data` as its `authData`
+    /// bytes, or without that entry.
+    pub fn attestation_object_with(&self, auth_data: Option<&[u8]>) -> Vec<u8> {
         let mut o = Vec::new();
-        cbor::map(&mut o, 3);
+        cbor::map(&mut o, if auth_data.is_some() { 3 } else { 2 });
         cbor::text(&mut o, "fmt");
         cbor::text(&mut o, &self.fmt);
         cbor::text(&mut o, "attStmt");
         o.extend(&self.att_stmt);
-        cbor::text(&mut o, "authData");
-        cbor::bytes(&mut o, &self.auth_data.encode());
+        if let Some(bytes) = auth_data {
+            cbor::text(&mut o, "authData");
+            cbor::bytes(&mut o, bytes);
+        }
         o
     }
 

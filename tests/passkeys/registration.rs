@@ -80,15 +80,7 @@ fn registration_tamperings() -> Vec<RegistrationTampering> {
         ),
         (
             "attestation object without authData",
-            |r, _| {
-                let mut o = Vec::new();
-                cbor::map(&mut o, 2);
-                cbor::text(&mut o, "fmt");
-                cbor::text(&mut o, "none");
-                cbor::text(&mut o, "attStmt");
-                cbor::map(&mut o, 0);
-                r.attestation_object = Some(o);
-            },
+            |r, _| r.attestation_object = Some(r.attestation_object_with(None)),
             MalformedAttestation,
         ),
         (
@@ -101,15 +93,7 @@ fn registration_tamperings() -> Vec<RegistrationTampering> {
             |r, _| {
                 let mut bytes = r.auth_data.encode();
                 bytes.pop();
-                let mut o = Vec::new();
-                cbor::map(&mut o, 3);
-                cbor::text(&mut o, "fmt");
-                cbor::text(&mut o, "none");
-                cbor::text(&mut o, "attStmt");
-                cbor::map(&mut o, 0);
-                cbor::text(&mut o, "authData");
-                cbor::bytes(&mut o, &bytes);
-                r.attestation_object = Some(o);
+                r.attestation_object = Some(r.attestation_object_with(Some(&bytes)));
             },
             MalformedAuthenticatorData,
         ),
