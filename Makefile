@@ -236,9 +236,10 @@ test-fuzz: .tools/fuzz .tools/npm
 # password pairs of migrated accounts under the default configuration; BENCH_ONLY=assets: only the
 # static files in the bundle vs as Workers Static Assets (docs/static-files.md), which needs
 # neither the floor Worker nor the test-hooks build; BENCH_ONLY=size: only the wasm's size with each
-# group of v3 endpoints left out, built in a copy of the checkout (tests/bench/size_control.py);
+# group of v3 endpoints left out, built in a copy of the checkout (tests/bench/size_control.py),
+# which needs no build here;
 # none of the others needs the test-hooks build.
-bench: tools worker $(if $(filter assets passkeys size,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets passkeys size,$(BENCH_ONLY)),,worker-test)
+bench: tools $(if $(filter size,$(BENCH_ONLY)),,worker) $(if $(filter assets passkeys size,$(BENCH_ONLY)),,floor) $(if $(filter floor slices shedding migration assets passkeys size,$(BENCH_ONLY)),,worker-test)
 	$(VENV)/bin/python tests/bench/bench.py
 
 # Only the forgot timing of `make bench` (known vs unknown address), on the production build.

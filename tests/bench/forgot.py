@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 import uuid
 
 # measure first: importing it puts tests/e2e (client) on sys.path.
-from measure import print_prod_rows
+from measure import print_prod_rows, timed_call
 from client import request
 
 
@@ -34,10 +33,9 @@ def forgot_rows(prod, samples: int = FORGOT_SAMPLES) -> list[tuple[str, str]]:
     known_ms, unknown_ms = [], []
 
     def sample(into: list | None, address: str) -> None:
-        t0 = time.perf_counter()
-        r = request(prod.base, "POST", "/auth/password/forgot", json={"email": address})
+        r, ms = timed_call(lambda: request(prod.base, "POST", "/auth/password/forgot", json={"email": address}))
         if into is not None:
-            into.append((time.perf_counter() - t0) * 1000)
+            into.append(ms)
         assert r.status == 202, r.status
 
     for i in range(FORGOT_WARMUP):

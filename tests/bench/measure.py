@@ -35,10 +35,15 @@ FLOOR_HASH_CONFIG = ROOT / "tests" / "bench" / "floor" / "wrangler.hash.toml"
 FLOOR_WASM = ROOT / "tests" / "bench" / "floor" / "build" / "index_bg.wasm"
 
 
-def timed(fn) -> float:
+def timed_call(fn):
+    """What `fn()` returned, and how long it took in ms."""
     t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1000
+    result = fn()
+    return result, (time.perf_counter() - t0) * 1000
+
+
+def timed(fn) -> float:
+    return timed_call(fn)[1]
 
 
 def median_ms(fn, n: int) -> float:
@@ -68,10 +73,9 @@ def two_clients(call, work, warmup_s: float = 1.0):
 
     def client() -> None:
         while not halt.is_set():
-            t0 = time.perf_counter()
-            status = call()
+            status, ms = timed_call(call)
             if status == 200:
-                times.append((time.perf_counter() - t0) * 1000)
+                times.append(ms)
             else:
                 refused.append(status)
     threads = [threading.Thread(target=client) for _ in range(2)]

@@ -6,7 +6,7 @@ import time
 import uuid
 
 # measure first: importing it puts tests/e2e (client) on sys.path.
-from measure import PASSWORD, print_prod_rows
+from measure import PASSWORD, print_prod_rows, timed_call
 from client import request
 
 
@@ -45,13 +45,12 @@ def mfa_rows(prod, samples: int = MFA_SAMPLES) -> list[tuple[str, str]]:
     verify_ms, me_ms = [], []
     for token, totp, _ in prepared:
         code = totp.at(time.time() + 30)
-        t0 = time.perf_counter()
-        r = request(prod.base, "POST", "/auth/mfa/verify", json={"mfa_token": token, "code": code})
-        verify_ms.append((time.perf_counter() - t0) * 1000)
+        r, ms = timed_call(lambda: request(prod.base, "POST", "/auth/mfa/verify",
+                                           json={"mfa_token": token, "code": code}))
+        verify_ms.append(ms)
         assert r.status == 200, r.body
-        t0 = time.perf_counter()
-        r = request(prod.base, "GET", "/auth/me", headers=me_auth)
-        me_ms.append((time.perf_counter() - t0) * 1000)
+        r, ms = timed_call(lambda: request(prod.base, "GET", "/auth/me", headers=me_auth))
+        me_ms.append(ms)
         assert r.status == 200, r.status
     mv, mm = statistics.median(verify_ms), statistics.median(me_ms)
     return [

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from client import request  # noqa: E402
+from measure import timed_call  # noqa: E402
 from conftest import SigningKey, apply_migrations, start_worker, stop, wrangler_env  # noqa: E402
 
 LEGACY_PASSWORD = "legacy pass phrase"
@@ -85,29 +86,30 @@ def import_into(worker, accounts: dict[str, tuple[str, str]], tmp: Path) -> int:
     return rows[0]["value"]
 
 
+def wrong_login_ms(worker, email: str) -> float:
+    """One login with a wrong password (or an unknown `email`): its time, in ms."""
+    r, ms = timed_call(lambda: request(worker.base, "POST", "/auth/login",
+                                       json={"email": email, "password": "wrong " + LEGACY_PASSWORD}))
+    assert r.status == 401, r.status  # a real, unthrottled failure
+    return ms
+
+
 def failure_pairs(worker, accounts, n: int) -> dict[str, tuple[float, float, float]]:
     """Per account: the median ms of a wrong password on it, of an unknown email, and the median
     of each pair's unknown / wrong. The two of a pair run back to back, in alternating order, so
     that a load that comes and goes on a shared machine weighs on both sides alike."""
-    def once(email: str) -> float:
-        t0 = time.perf_counter()
-        r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": "wrong " + LEGACY_PASSWORD})
-        ms = (time.perf_counter() - t0) * 1000
-        assert r.status == 401, r.status  # a real, unthrottled failure
-        return ms
-
     out = {}
     for label, (email, _) in accounts.items():
         wrong, unknown = [], []
-        once(email)  # warm-up
+        wrong_login_ms(worker, email)  # warm-up
         for i in range(n):
             ghost = f"ghost-{uuid.uuid4().hex[:8]}@example.com"
             if i % 2 == 0:
-                wrong.append(once(email))
-                unknown.append(once(ghost))
+                wrong.append(wrong_login_ms(worker, email))
+                unknown.append(wrong_login_ms(worker, ghost))
             else:
-                unknown.append(once(ghost))
-                wrong.append(once(email))
+                unknown.append(wrong_login_ms(worker, ghost))
+                wrong.append(wrong_login_ms(worker, email))
         ratio = statistics.median(u / w for u, w in zip(unknown, wrong))
         out[label] = (statistics.median(wrong), statistics.median(unknown), ratio)
     return out
@@ -118,20 +120,13 @@ def verify_rounds(worker, accounts, rounds: int) -> dict[str, tuple[float, float
     request (its verification), and the median over rounds of that time over our PBKDF2
     600,000's in the same round. Each round runs one unknown email and then one wrong password
     on every account in turn, so that a load that comes and goes weighs on all alike."""
-    def once(email: str) -> float:
-        t0 = time.perf_counter()
-        r = request(worker.base, "POST", "/auth/login", json={"email": email, "password": "wrong " + LEGACY_PASSWORD})
-        ms = (time.perf_counter() - t0) * 1000
-        assert r.status == 401, r.status  # a real, unthrottled failure
-        return ms
-
     for email, _ in accounts.values():
-        once(email)  # warm-up
+        wrong_login_ms(worker, email)  # warm-up
     base, times = [], {label: [] for label in accounts}
     for _ in range(rounds):
-        base.append(once(f"ghost-{uuid.uuid4().hex[:8]}@example.com"))
+        base.append(wrong_login_ms(worker, f"ghost-{uuid.uuid4().hex[:8]}@example.com"))
         for label, (email, _) in accounts.items():
-            times[label].append(once(email))
+            times[label].append(wrong_login_ms(worker, email))
     overhead = statistics.median(base)
     own = {label: [t - overhead for t in ts] for label, ts in times.items()}
     return {label: (statistics.median(ts), statistics.median(a / b for a, b in zip(ts, own[OURS])))

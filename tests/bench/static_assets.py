@@ -9,11 +9,10 @@ import re
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 # measure first: importing it puts tests/e2e (client, conftest) on sys.path.
-from measure import PROD_VARS, ROOT
+from measure import PROD_VARS, ROOT, timed_call
 from client import request
 from conftest import (WRANGLER, SigningKey, apply_migrations, production_config, start_worker, stop,
                       wrangler_env)
@@ -123,9 +122,8 @@ def assets_table(tmp: Path) -> list[str]:
             before = {name: group_cpu_ms(w.proc.pid) for name, w in workers.items()}
             for i in range(ASSETS_WARM):
                 for name in (order if i % 2 == 0 else order[::-1]):
-                    t0 = time.perf_counter()
-                    r = request(workers[name].base, "GET", path)
-                    warm[name, path].append((time.perf_counter() - t0) * 1000)
+                    r, ms = timed_call(lambda: request(workers[name].base, "GET", path))
+                    warm[name, path].append(ms)
                     assert r.status == 200, (name, path, r.status)
             for name, w in workers.items():
                 cpu[name, path] = (group_cpu_ms(w.proc.pid) - before[name]) / ASSETS_WARM
