@@ -1,6 +1,6 @@
 //! A new `MFA_ENCRYPTION_KEY` with the old one in `MFA_ENCRYPTION_OLD_KEYS` (docs/mfa.md).
 
-use crate::common::{config_with, NOW_MS};
+use crate::common::{config_with, Harness, NOW_MS};
 use crate::{code, enrolled, harness, mfa_token, verify_at, ALICE, KEY, NEW_KEY, STEP_MS};
 use edge_auth::app::mfa::secret_box;
 use edge_auth::config::MfaKey;
@@ -29,22 +29,16 @@ fn a_row_under_an_old_key_opens_and_is_resealed_under_the_new_key_when_next_used
         ("MFA_ENCRYPTION_OLD_KEYS", KEY),
     ]));
     let at = NOW_MS + STEP_MS;
-    let t = mfa_token(&rotated, at);
-    let ok = verify_at(
-        &rotated,
-        json!({"mfa_token": t, "code": code(&secret, at)}),
-        at,
-    );
-    assert_eq!(ok.status, 200, "{}", ok.body_json());
+    logs_in_with_a_code(&rotated, &secret, at);
     assert_eq!(secret_box::key_id(&sealed()), Some(new_id.as_str()));
     // With the old key removed, the row still opens: it was moved.
     let only_new = h.elsewhere(config_with(&[("MFA_ENCRYPTION_KEY", NEW_KEY)]));
-    let at = at + STEP_MS;
-    let t = mfa_token(&only_new, at);
-    let ok = verify_at(
-        &only_new,
-        json!({"mfa_token": t, "code": code(&secret, at)}),
-        at,
-    );
+    logs_in_with_a_code(&only_new, &secret, at + STEP_MS);
+}
+
+/// A login's two halves at `at`: the password, then the TOTP code of `secret`.
+fn logs_in_with_a_code(h: &Harness, secret: &str, at: i64) {
+    let t = mfa_token(h, at);
+    let ok = verify_at(h, json!({"mfa_token": t, "code": code(secret, at)}), at);
     assert_eq!(ok.status, 200, "{}", ok.body_json());
 }
