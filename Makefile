@@ -163,8 +163,9 @@ deploy-vars:
 # ---- tests -----------------------------------------------------------------------------------
 test: tools lint test-native test-ts test-wasm test-fuzz test-e2e deploy-check
 
-lint: .tools/rust ts-check
+lint: .tools/rust .tools/venv ts-check
 	cargo fmt --all --check
+	$(VENV)/bin/python -m pyflakes tests/e2e tests/bench
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet --workspace --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --quiet -p edge-auth-bench-floor --features hash --lib --target wasm32-unknown-unknown -- -D warnings

@@ -5,7 +5,6 @@ reads an inbox: the wrangler log names each message's From, To, Subject and text
 is in the text."""
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +98,8 @@ def wait_for_lines(w, pick, count: int = 1) -> list[dict]:
     them as long as for a mail."""
     found = w.lines_when(pick, count, MAIL_WAIT_S)
     if len(found) < count:
-        raise AssertionError(f"{len(found)} of {count} log lines")
+        tail = "\n".join(w.log_path.read_text(errors="replace").splitlines()[-40:])
+        raise AssertionError(f"{len(found)} of {count} log lines; the log ends with:\n{tail}")
     return found
 
 

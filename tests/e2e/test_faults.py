@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from client import request
 from conftest import SigningKey, apply_migrations
