@@ -189,7 +189,7 @@ pub async fn run<C: CleanupStore>(store: &C, config: &Config, ctx: &Ctx) -> Clea
         "incomplete": r.incomplete,
         "cause": cause,
     });
-    match cause.0 {
+    match error {
         None => ctx.log("info", "cleanup", fields),
         Some(_) => ctx.log("error", "cleanup_failed", fields),
     }

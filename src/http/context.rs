@@ -269,3 +269,42 @@ macro_rules! log_fields {
         &[$(($name, $crate::http::ToLog::to_log(&$value))),*]
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(ctx: &Ctx) -> Vec<serde_json::Value> {
+        let lines = ctx.take_lines();
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_field_if_some_is_left_out_when_none_where_an_option_writes_null() {
+        let ctx = Ctx::new("r".into(), 0);
+        let (null, absent, present) = (None::<&str>, IfSome(None::<&str>), IfSome(Some("x")));
+        ctx.log(
+            "info",
+            "e",
+            crate::log_fields!({ "null": null, "absent": absent, "present": present }),
+        );
+        let line = &lines_of(&ctx)[0];
+        assert_eq!(line["null"], serde_json::Value::Null);
+        assert!(line.get("absent").is_none());
+        assert_eq!(line["present"], "x");
+    }
+
+    #[test]
+    fn request_lines_name_the_session_cache_only_when_it_was_asked() {
+        let ctx = Ctx::new("r".into(), 0);
+        ctx.log_request("GET", "/health", 200);
+        ctx.note_session_cache("memory");
+        ctx.log_request("GET", "/auth/me", 200);
+        let lines = lines_of(&ctx);
+        assert!(lines[0].get("session_cache").is_none());
+        assert_eq!(lines[1]["session_cache"], "memory");
+    }
+}
