@@ -3,7 +3,7 @@
 
 use crate::log_fields;
 
-use super::{reject_token, to_json, utc, App, Call, Crypto};
+use super::{reject_token, utc, App, Call, Crypto};
 use crate::api_doc::VerifyResponse;
 use crate::domain::{User, UserId};
 use crate::http;
@@ -29,7 +29,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let (req, ctx) = (call.req, call.ctx);
         let token = self.bearer_token(req, ctx).await?;
         let state = self.session_state(&token, call).await?;
-        Ok(ApiResponse::json(200, &to_json(&state.view())))
+        Ok(ApiResponse::json(200, &state.view()))
     }
 
     /// Checks an access token's signature and claims (no database), logging why it fails.
@@ -171,7 +171,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let (req, ctx) = (call.req, call.ctx);
         let Introspection { token } = req.parse()?;
         let raw = token.as_str();
-        let inactive = || ApiResponse::json(200, &to_json(&VerifyResponse::default()));
+        let inactive = || ApiResponse::json(200, &VerifyResponse::default());
         let Ok(token) = self.verify_token(raw, ctx).await else {
             return Ok(inactive());
         };
@@ -191,7 +191,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let c = token.claims;
         Ok(ApiResponse::json(
             200,
-            &to_json(&VerifyResponse {
+            &VerifyResponse {
                 active: true,
                 sub: Some(c.sub),
                 email: Some(c.email),
@@ -203,7 +203,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
                 aud: Some(c.aud),
                 amr: Some(c.amr),
                 revocation_checked: Some(revocation_checked),
-            }),
+            },
         ))
     }
 }

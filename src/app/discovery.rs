@@ -2,7 +2,7 @@
 //! the page shows is a static file of the entry module (`scripts/static-files.mjs`).
 
 use super::Call;
-use super::{to_json, App, Crypto};
+use super::{App, Crypto};
 use crate::api_doc::{Health, HealthChecks};
 use crate::http::error::AppError;
 use crate::http::ApiResponse;
@@ -42,13 +42,13 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
             Err(_) => "failing",
         };
         let ok = db.is_ok();
-        let body = to_json(&Health {
+        let body = Health {
             status: if ok { "ok" } else { "degraded" }.into(),
             checks: HealthChecks {
                 database: database.into(),
                 breaker: breaker.into(),
             },
-        });
+        };
         let mut resp = ApiResponse::json(if ok { 200 } else { 503 }, &body);
         if let Err(AppError::ServiceUnavailable { retry_after }) = db {
             resp.set_header("retry-after", retry_after.to_string());

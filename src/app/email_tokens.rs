@@ -6,7 +6,7 @@
 
 use crate::log_fields;
 
-use super::{to_json, App, Crypto};
+use super::{App, Crypto};
 use crate::api_doc::Accepted;
 use crate::app::mail::{MailJob, MailKind};
 use crate::domain::Email;
@@ -18,9 +18,9 @@ use crate::tokens;
 pub(super) fn accepted(message: &str) -> ApiResponse {
     ApiResponse::json(
         202,
-        &to_json(&Accepted {
+        &Accepted {
             message: message.to_owned(),
-        }),
+        },
     )
 }
 

@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::email_tokens::accepted;
-use super::{user_json, App, Call, Crypto};
+use super::{user_view, App, Call, Crypto};
 use crate::app::mail::MailKind;
 use crate::domain::User;
 use crate::http::error::AppError;
@@ -117,7 +117,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
             log_fields!({ "user_id": user.id.to_string() }),
         );
         let mfa_enabled = self.mfa_enabled(&user, call).await?;
-        Ok(ApiResponse::json(200, &user_json(&user, mfa_enabled)))
+        Ok(ApiResponse::json(200, &user_view(&user, mfa_enabled)))
     }
 
     /// The verification email of a new account.

@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::password_check::Authenticated;
-use super::{rfc3339, to_json, App, Call, Crypto};
+use super::{rfc3339, App, Call, Crypto};
 use crate::api_doc::TokenPair;
 use crate::domain::amr::Amr;
 use crate::domain::{Email, User};
@@ -205,12 +205,12 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let access_token = self.issue_access_token(user, sid, amr, ctx).await?;
         Ok(ApiResponse::json(
             200,
-            &to_json(&TokenPair {
+            &TokenPair {
                 access_token,
                 token_type: "Bearer".into(),
                 expires_in: self.config.access_token_ttl_secs,
                 refresh_token,
-            }),
+            },
         ))
     }
 

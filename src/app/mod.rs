@@ -43,7 +43,6 @@ mod sessions;
 
 use crate::log_fields;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
 
 use crate::api_doc::UserView;
 use crate::app::health::HealthMemory;
@@ -364,18 +363,14 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
 }
 
 /// The user view that register, me and the v2 endpoints return.
-fn user_json(user: &User, mfa_enabled: bool) -> Value {
-    to_json(&UserView {
+fn user_view(user: &User, mfa_enabled: bool) -> UserView {
+    UserView {
         id: user.id.to_string(),
         email: user.email.as_ref().to_owned(),
         created_at: user.created_at.clone(),
         email_verified: user.email_verified,
         mfa_enabled,
-    })
-}
-
-fn to_json(value: &impl serde::Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+    }
 }
 
 fn utc(ms: i64) -> DateTime<Utc> {

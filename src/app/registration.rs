@@ -2,7 +2,7 @@
 
 use crate::log_fields;
 
-use super::{rfc3339, user_json, App, Call, Crypto};
+use super::{rfc3339, user_view, App, Call, Crypto};
 use crate::domain::{Email, User, UserId};
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
@@ -56,6 +56,6 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
             log_fields!({ "user_id": user.id.to_string(), "email": user.email.redacted() }),
         );
         self.send_welcome_verification(&user, ctx);
-        Ok(ApiResponse::json(201, &user_json(&user, false)).with_header("location", "/auth/me"))
+        Ok(ApiResponse::json(201, &user_view(&user, false)).with_header("location", "/auth/me"))
     }
 }

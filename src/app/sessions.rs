@@ -4,7 +4,7 @@
 use crate::log_fields;
 
 use super::Call;
-use super::{rfc3339, to_json, App, Crypto};
+use super::{rfc3339, App, Crypto};
 use crate::api_doc::{SessionList, SessionView};
 use crate::http::error::AppError;
 use crate::http::oauth::RefreshGrant;
@@ -135,7 +135,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
                 user_agent: s.user_agent,
             })
             .collect();
-        Ok(ApiResponse::json(200, &to_json(&SessionList { sessions })))
+        Ok(ApiResponse::json(200, &SessionList { sessions }))
     }
 
     /// `DELETE /auth/sessions/{id}`: signs one of the caller's devices out at once.

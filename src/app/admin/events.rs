@@ -5,7 +5,7 @@ use base64::Engine;
 
 use super::users::{page_limit, param};
 use crate::api_doc::{AdminEventList, AdminEventView};
-use crate::app::{rfc3339, to_json, App, Call, Crypto};
+use crate::app::{rfc3339, App, Call, Crypto};
 use crate::domain::UserId;
 use crate::http::error::{AppError, FieldError};
 use crate::http::ApiResponse;
@@ -115,9 +115,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
 fn list(rows: Vec<EventRow>, next_cursor: Option<String>) -> ApiResponse {
     ApiResponse::json(
         200,
-        &to_json(&AdminEventList {
+        &AdminEventList {
             events: rows.into_iter().map(view).collect(),
             next_cursor,
-        }),
+        },
     )
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::api_doc::{AdminUserList, AdminUserView};
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{rfc3339, to_json, App, Call, Crypto};
+use crate::app::{rfc3339, App, Call, Crypto};
 use crate::domain::{Email, UserId};
 use crate::http::error::{AppError, FieldError};
 use crate::http::{query_param, ApiResponse, Body, Fields};
@@ -175,7 +175,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let users = rows.into_iter().map(view).collect();
         Ok(ApiResponse::json(
             200,
-            &to_json(&AdminUserList { users, next_cursor }),
+            &AdminUserList { users, next_cursor },
         ))
     }
 
@@ -199,7 +199,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         call: &Call<'_, B>,
     ) -> Result<ApiResponse, AppError> {
         let (_, row) = self.admin_target(call).await?;
-        Ok(ApiResponse::json(200, &to_json(&view(row))))
+        Ok(ApiResponse::json(200, &view(row)))
     }
 
     /// `PATCH /admin/users/{id}`: disabling revokes every session and kills pending
@@ -245,7 +245,7 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
                 "revoked": revoked.len(),
             }),
         );
-        Ok(ApiResponse::json(200, &to_json(&view(row))))
+        Ok(ApiResponse::json(200, &view(row)))
     }
 
     /// `DELETE /admin/users/{id}`: what the user's own deletion does, without its password.

@@ -8,7 +8,7 @@ use super::factor::{now_secs, Used};
 use super::{mfa_token, recovery_codes, secret_box, totp};
 use crate::api_doc::{MfaSetupResponse, RecoveryCodes};
 use crate::app::mail::MailKind;
-use crate::app::{to_json, App, Call, Crypto};
+use crate::app::{App, Call, Crypto};
 use crate::domain::amr::Amr;
 use crate::domain::User;
 use crate::http::error::{AppError, FieldError};
@@ -159,10 +159,10 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         let uri = totp::otpauth_uri(&self.config.mfa.issuer, user.email.as_ref(), &secret);
         Ok(ApiResponse::json(
             200,
-            &to_json(&MfaSetupResponse {
+            &MfaSetupResponse {
                 secret: secret.to_base32(),
                 otpauth_uri: uri,
-            }),
+            },
         ))
     }
 
@@ -220,9 +220,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         self.notify(&user, MailKind::MfaEnabled, ctx);
         Ok(ApiResponse::json(
             200,
-            &to_json(&RecoveryCodes {
+            &RecoveryCodes {
                 recovery_codes: codes,
-            }),
+            },
         ))
     }
 
@@ -339,9 +339,9 @@ impl<U: UserStore, S: SessionStore, B: BreakerStore, C: Crypto> App<'_, U, S, B,
         );
         Ok(ApiResponse::json(
             200,
-            &to_json(&RecoveryCodes {
+            &RecoveryCodes {
                 recovery_codes: codes,
-            }),
+            },
         ))
     }
 

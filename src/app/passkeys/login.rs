@@ -10,7 +10,7 @@ use super::register::{credential, new_challenge, CHALLENGE_TTL_MS};
 use super::{base64url, verify_authentication, AuthenticationResponse, RelyingParty};
 use super::{PasskeyError, StoredCredential};
 use crate::app::email_verification::optional_body;
-use crate::app::{rfc3339, to_json, App, Call, Crypto};
+use crate::app::{rfc3339, App, Call, Crypto};
 use crate::domain::amr::Amr;
 use crate::http::error::AppError;
 use crate::http::{ApiResponse, Body, Fields};
@@ -41,10 +41,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
             .call(|| self.users.insert_login_challenge(&challenge_text, expires))
             .await?;
         let (rp_id, _) = self.relying_party(call);
-        Ok(ApiResponse::json(
-            200,
-            &to_json(&request_options(&rp_id, &challenge)),
-        ))
+        Ok(ApiResponse::json(200, &request_options(&rp_id, &challenge)))
     }
 
     pub(in crate::app) async fn passkey_login(

@@ -12,7 +12,7 @@ use super::{base64url, verify_registration, Algorithm, RelyingParty};
 use crate::api_doc::{PasskeyList, PasskeyView};
 use crate::app::email_verification::optional_body;
 use crate::app::mail::{MailJob, MailKind};
-use crate::app::{rfc3339, to_json, App, Call, Crypto, Route};
+use crate::app::{rfc3339, App, Call, Crypto, Route};
 use crate::domain::{random, User};
 use crate::http::error::{AppError, FieldError, TokenRejection};
 use crate::http::{ApiResponse, Body, Fields};
@@ -168,7 +168,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
             &challenge,
             exclude,
         );
-        Ok(ApiResponse::json(200, &to_json(&options)))
+        Ok(ApiResponse::json(200, &options))
     }
 
     async fn passkey_register(
@@ -265,12 +265,12 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
         });
         Ok(ApiResponse::json(
             201,
-            &to_json(&view(PasskeyInfo {
+            &PasskeyView {
                 id,
                 name,
                 created_at,
                 last_used_at: None,
-            })),
+            },
         ))
     }
 
@@ -284,7 +284,7 @@ impl<U: UserStore + PasskeyStore, S: SessionStore, B: BreakerStore, C: Crypto> A
             .call(|| self.users.list_passkeys(&user.id))
             .await?;
         let passkeys = passkeys.into_iter().map(view).collect();
-        Ok(ApiResponse::json(200, &to_json(&PasskeyList { passkeys })))
+        Ok(ApiResponse::json(200, &PasskeyList { passkeys }))
     }
 
     async fn delete_passkey(
