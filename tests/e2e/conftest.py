@@ -9,6 +9,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -31,6 +32,7 @@ NO_KV_CONFIG = ROOT / "tests" / "e2e" / "wrangler.nokv.toml"
 CONSUMER_CONFIG = ROOT / "examples" / "consumer" / "wrangler.toml"
 TS_CONSUMER_CONFIG = ROOT / "examples" / "ts-consumer" / "wrangler.toml"
 START_TIMEOUT_S = 180
+START_ATTEMPTS = 3
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -66,10 +68,48 @@ class SigningKey:
         return signing_input + "." + b64url(self.private.sign(signing_input.encode()))
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+PORT_SLICE = 2000
+PORT_BASE = 10000
+
+
+def _port_candidates():
+    """Ports below the kernel's ephemeral range, in a slice of their own per pytest-xdist worker.
+    A port the kernel hands out for `bind(0)` is free only until the next `bind(0)` or outgoing
+    connection anywhere on the machine (another Worker's workerd starting, for one) may be handed
+    the same port, and then `wrangler dev` dies with "Address already in use"; the kernel never
+    hands out ports below its range. A random start keeps two sessions of the same slice apart."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+    start = PORT_BASE + index * PORT_SLICE
+    if start + PORT_SLICE > _ephemeral_low():
+        while True:
+            yield 0
+    offset = random.randrange(PORT_SLICE)
+    while True:
+        offset = (offset + 1) % PORT_SLICE
+        yield start + offset
+
+
+_PORTS = _port_candidates()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, from this process's own slice (see `_port_candidates`)."""
+    for _ in range(PORT_SLICE):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", next(_PORTS)))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port in this process's slice")
 
 
 def wrangler_env() -> dict:
@@ -150,38 +190,50 @@ def start_worker(tmp: Path, key: SigningKey, extra_vars: dict | None = None,
     serve_args = [a for c in configs for a in ("-c", str(c))] if configs else config_args
     if migrate:
         apply_migrations(state, config_args)
-    port = free_port()
-    # Its own devtools port too: wrangler's default (9229, or the next free one, chosen when it
-    # starts) is taken by whichever of two Workers starting at once binds first, and the other exits.
-    inspector_port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
-    lines += [f"{k}={v}" for k, v in {"PUBLIC_URL": base, **(extra_vars or {})}.items()]
-    env_file.write_text("\n".join(lines) + "\n")
     log_path = tmp / "wrangler.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [WRANGLER, "dev", *serve_args, "--ip", "127.0.0.1", "--port", str(port), "--persist-to", str(state),
-         "--inspector-port", str(inspector_port), "--env-file", str(env_file),
-         "--show-interactive-dev-session=false", "--test-scheduled"],
-        cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        port = free_port()
+        # Its own devtools port too: wrangler's default (9229, or the next free one, chosen when
+        # it starts) is taken by whichever of two Workers starting at once binds first.
+        inspector_port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        lines = [f"JWT_SIGNING_KEYS='{json.dumps(jwks or [key.jwk()])}'"]
+        lines += [f"{k}={v}" for k, v in {"PUBLIC_URL": base, **(extra_vars or {})}.items()]
+        env_file.write_text("\n".join(lines) + "\n")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [WRANGLER, "dev", *serve_args, "--ip", "127.0.0.1", "--port", str(port),
+                 "--persist-to", str(state), "--inspector-port", str(inspector_port),
+                 "--env-file", str(env_file), "--show-interactive-dev-session=false", "--test-scheduled"],
+                cwd=ROOT, env=wrangler_env(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        if wait_until_ready(proc, base + ready, log_path):
+            break
+        # A port taken between the check and wrangler's bind (by anything else on the machine)
+        # is the one early exit another pair of ports mends; any other is reported as it is.
+        if "Address already in use" not in log_path.read_text() or attempt == START_ATTEMPTS:
+            raise RuntimeError(f"wrangler dev exited early:\n{log_path.read_text()[-4000:]}")
+    return Worker(base, state, log_path, key, proc, config_args)
+
+
+def wait_until_ready(proc: subprocess.Popen, url: str, log_path: Path) -> bool:
+    """Whether `wrangler dev` answers 200 at `url` (False: it exited first); raises when it is
+    still not healthy after START_TIMEOUT_S."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"wrangler dev exited early:\n{log_path.read_text()[-4000:]}")
+            return False
         try:
-            with urllib.request.urlopen(base + ready, timeout=5) as r:
+            with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
-                    break
+                    return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         if time.monotonic() > deadline:
             stop(proc)
             raise RuntimeError(f"wrangler dev did not become healthy:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.5)
-    return Worker(base, state, log_path, key, proc, config_args)
 
 
 def production_config(e2e_dir: Path, name: str, replacements: list[tuple[str, str]]) -> str:
