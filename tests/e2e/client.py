@@ -2,6 +2,7 @@
 answer only, which `wrangler dev`'s proxy gives itself (`STALE_CONNECTION`)."""
 from __future__ import annotations
 
+import functools
 import http.client
 import json as jsonlib
 from dataclasses import dataclass
@@ -33,12 +34,10 @@ STALE_CONNECTION = b"Your worker restarted mid-request."
 
 def request(base: str, method: str, path: str, *, json=None, body: bytes | None = None,
             headers: dict | None = None, chunked: bool = False, timeout: float = 60) -> Resp:
-    r = _send(base, method, path, json=json, body=body, headers=headers, chunked=chunked,
-              timeout=timeout)
-    if r.status == 503 and r.body.startswith(STALE_CONNECTION):
-        r = _send(base, method, path, json=json, body=body, headers=headers, chunked=chunked,
-                  timeout=timeout)
-    return r
+    send = functools.partial(_send, base, method, path, json=json, body=body, headers=headers,
+                             chunked=chunked, timeout=timeout)
+    r = send()
+    return send() if r.status == 503 and r.body.startswith(STALE_CONNECTION) else r
 
 
 def _send(base: str, method: str, path: str, *, json, body: bytes | None, headers: dict | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -68,48 +69,35 @@ class SigningKey:
         return signing_input + "." + b64url(self.private.sign(signing_input.encode()))
 
 
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+PORT_BASE, PORT_SLICE = 10000, 1000
 
 
-PORT_SLICE = 2000
-PORT_BASE = 10000
+def port_slice(xdist_worker: str) -> range:
+    """The ports one pytest process hands out (`xdist_worker`: "" for a run without xdist, else
+    "gw0", "gw1", …): 1,000 of their own, below the kernel's ephemeral range (32768 and up by
+    default). A port the kernel picks for a bind to port 0 is free only until the next such bind
+    or outgoing connection anywhere on the machine (another Worker's workerd starting, for one)
+    is handed the same port, and then `wrangler dev` dies with "Address already in use"."""
+    start = PORT_BASE + (int(xdist_worker[2:]) + 1 if xdist_worker else 0) * PORT_SLICE
+    return range(start, start + PORT_SLICE)
 
 
-def _port_candidates():
-    """Ports below the kernel's ephemeral range, in a slice of their own per pytest-xdist worker.
-    A port the kernel hands out for `bind(0)` is free only until the next `bind(0)` or outgoing
-    connection anywhere on the machine (another Worker's workerd starting, for one) may be handed
-    the same port, and then `wrangler dev` dies with "Address already in use"; the kernel never
-    hands out ports below its range. A random start keeps two sessions of the same slice apart."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
-    start = PORT_BASE + index * PORT_SLICE
-    if start + PORT_SLICE > _ephemeral_low():
-        while True:
-            yield 0
-    offset = random.randrange(PORT_SLICE)
-    while True:
-        offset = (offset + 1) % PORT_SLICE
-        yield start + offset
-
-
-_PORTS = _port_candidates()
+_SLICE = port_slice(os.environ.get("PYTEST_XDIST_WORKER", ""))
+# From a random place in the slice: two sessions on one machine seldom meet.
+_NEXT = itertools.count(random.randrange(PORT_SLICE))
 
 
 def free_port() -> int:
-    """A port nothing listens on now, from this process's own slice (see `_port_candidates`)."""
+    """A port of this process's slice that nothing listens on now."""
     for _ in range(PORT_SLICE):
+        port = _SLICE[next(_NEXT) % PORT_SLICE]
         with socket.socket() as s:
             try:
-                s.bind(("127.0.0.1", next(_PORTS)))
+                s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return s.getsockname()[1]
-    raise RuntimeError("no free port in this process's slice")
+        return port
+    raise RuntimeError(f"no free port in {_SLICE}")
 
 
 def wrangler_env() -> dict:
